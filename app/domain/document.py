@@ -1,0 +1,128 @@
+"""Reading a scenario document (JSON or YAML) from bytes, with guards.
+
+Guards: a size limit, a nesting-depth limit, strict UTF-8, and YAML through the
+safe loader with aliases refused (no "billion laughs" expansion). Parsing does
+not validate the scenario; :mod:`app.domain.validation` does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import yaml
+
+from app.domain.errors import DocumentTooLargeError, Problem, ValidationError
+
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+"""Default largest document accepted (bytes)."""
+
+MAX_DEPTH = 64
+"""Deepest nesting accepted; a scenario needs about 5 levels."""
+
+
+class _NoAliasSafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses anchors and aliases outright."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.constructor.ConstructorError(
+                None, None, "YAML aliases are not accepted", event.start_mark
+            )
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if getattr(event, "anchor", None):
+            raise yaml.constructor.ConstructorError(
+                None, None, "YAML anchors are not accepted", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def parse_document(
+    raw: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES, fmt: str | None = None
+) -> Any:
+    """Parse a JSON or YAML document into plain Python data.
+
+    ``fmt`` is ``"json"``, ``"yaml"`` or ``None`` (guess: JSON when the first
+    non-blank character is ``{`` or ``[``, YAML otherwise). Raises
+    :class:`ValidationError` with pointer ``""`` for anything unreadable.
+    """
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", errors="surrogatepass")
+    if len(raw) > max_bytes:
+        raise DocumentTooLargeError(
+            [Problem("", f"the document is {len(raw)} bytes; the limit is {max_bytes} bytes")],
+            detail=f"document larger than {max_bytes} bytes",
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _unreadable(f"the document is not valid UTF-8 (byte {exc.start})") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise _unreadable("the document is empty")
+    if fmt is None:
+        fmt = "json" if text.lstrip()[:1] in ("{", "[") else "yaml"
+    data = _parse_json(text) if fmt == "json" else _parse_yaml(text)
+    depth = nesting_depth(data)
+    if depth > MAX_DEPTH:
+        raise _unreadable(f"the document is nested {depth} levels deep; the limit is {MAX_DEPTH}")
+    return data
+
+
+def _parse_json(text: str) -> Any:
+    def constant(name: str) -> float:
+        # Keep NaN/Infinity so validation can point at the field that holds them.
+        return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[name]
+
+    try:
+        return json.loads(text, parse_constant=constant)
+    except RecursionError:
+        raise _unreadable(f"the document is nested deeper than {MAX_DEPTH} levels") from None
+    except json.JSONDecodeError as exc:
+        raise _unreadable(
+            f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+
+
+def _parse_yaml(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_NoAliasSafeLoader)  # a SafeLoader subclass
+    except RecursionError:
+        raise _unreadable(f"the document is nested deeper than {MAX_DEPTH} levels") from None
+    except yaml.YAMLError as exc:
+        raise _unreadable(f"not valid YAML: {_yaml_message(exc)}") from None
+
+
+def _yaml_message(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return str(problem)
+
+
+def nesting_depth(data: Any) -> int:
+    """Depth of nested lists/dicts (a scalar is 0), computed without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            return depth
+        stack.extend((child, depth) for child in children)
+    return deepest
+
+
+def _unreadable(detail: str) -> ValidationError:
+    return ValidationError([Problem("", detail)], detail=detail)

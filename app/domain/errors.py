@@ -1,0 +1,161 @@
+"""The exception tree of the domain.
+
+Errors are raised where they are detected and rendered in one place: the HTTP
+layer maps them to RFC 9457 problem documents, the CLI to messages and exit
+codes (1 invalid scenario, 3 no answer exists).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a document: where (a JSON pointer) and what, in a sentence."""
+
+    pointer: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"pointer": self.pointer, "detail": self.detail}
+
+
+PROBLEM_TYPE_BASE = "/problems/"
+"""Problem ``type`` URIs are ``/problems/{slug}``, relative to the service (RFC 9457 §3.1.1)."""
+
+
+def problem_type(slug: str) -> str:
+    return PROBLEM_TYPE_BASE + slug
+
+
+class ScenarioError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    title = "Scenario error"
+    slug = "scenario-error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    def extra(self) -> dict[str, Any]:
+        """Members added to the problem document beside type/title/status/detail."""
+        return {}
+
+
+class ValidationError(ScenarioError):
+    """The document is not a valid scenario (or request); lists every problem."""
+
+    title = "Invalid document"
+    slug = "invalid-document"
+
+    def __init__(self, problems: list[Problem], detail: str | None = None) -> None:
+        self.problems = sorted(problems, key=lambda p: (_pointer_key(p.pointer), p.detail))
+        n = len(self.problems)
+        super().__init__(detail or f"{n} problem{'s' if n != 1 else ''} found")
+
+    def extra(self) -> dict[str, Any]:
+        return {"errors": [p.as_dict() for p in self.problems]}
+
+
+class DocumentTooLargeError(ValidationError):
+    """The document is larger than the configured limit."""
+
+    title = "Document too large"
+    slug = "too-large"
+
+
+class NotFoundError(ScenarioError):
+    """A node, window or profile named in a request is not in the scenario."""
+
+    title = "Not found"
+    slug = "not-found"
+
+
+class NoAnswerError(ScenarioError):
+    """The question is valid but has no answer (CLI exit 3)."""
+
+    title = "No answer"
+    slug = "no-answer"
+
+
+@dataclass(frozen=True)
+class CutRoad:
+    """A road on a smallest set of closures separating two places, and why it is closed."""
+
+    edge: str
+    reasons: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"edge": self.edge, "reasons": list(self.reasons)}
+
+
+@dataclass
+class Cut:
+    """What separates two places: closed roads on a smallest cut, or no road at all."""
+
+    roads: list[CutRoad] = field(default_factory=list)
+    disconnected: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"roads": [r.as_dict() for r in self.roads], "disconnected": self.disconnected}
+
+
+class NoRouteError(NoAnswerError):
+    """No usable route joins the two places."""
+
+    title = "No route"
+    slug = "no-route"
+
+    def __init__(self, detail: str, cut: Cut) -> None:
+        super().__init__(detail)
+        self.cut = cut
+
+    def extra(self) -> dict[str, Any]:
+        return {"cut": self.cut.as_dict()}
+
+
+class RiskLimitError(NoAnswerError):
+    """Routes exist, but none is within the risk asked for."""
+
+    title = "No route within the risk limit"
+    slug = "risk-limit"
+
+    def __init__(self, detail: str, best_risk: float, max_risk: float) -> None:
+        super().__init__(detail)
+        self.best_risk = best_risk
+        self.max_risk = max_risk
+
+    def extra(self) -> dict[str, Any]:
+        return {"best_risk": self.best_risk, "max_risk": self.max_risk}
+
+
+def _pointer_key(pointer: str) -> tuple[Any, ...]:
+    """Sort pointers as a reader expects: /edges/2 before /edges/10."""
+    parts: list[tuple[int, Any]] = []
+    for token in pointer.split("/")[1:]:
+        parts.append((0, int(token)) if token.isdigit() else (1, token))
+    return tuple(parts)
+
+
+def escape_pointer_token(token: str | int) -> str:
+    """Escape one reference token of an RFC 6901 JSON pointer."""
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def pointer(*tokens: str | int) -> str:
+    """Build an RFC 6901 JSON pointer from reference tokens."""
+    return "".join("/" + escape_pointer_token(t) for t in tokens)
+
+
+class InvalidRequestError(ValidationError):
+    """A question about a valid scenario is malformed: unknown node, window, profile…
+
+    The pointers refer to the request (``/from``, ``/window``), not the scenario.
+    The CLI treats it as a usage error (exit 2).
+    """
+
+    title = "Invalid request"
+    slug = "invalid-request"

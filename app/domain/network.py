@@ -1,0 +1,218 @@
+"""A scenario compiled once into flat arrays, and the conditions of one question.
+
+:class:`Network` holds the structure of a scenario version (nodes, roads, arcs
+sorted by tail then head). :class:`Conditions` holds what depends on who travels
+and when: each road's final risk (base, incidents, checkpoint), travel time and
+whether the profile may use it. Requests apply further masks (avoided parties,
+consent) over these arrays instead of rebuilding a graph.
+
+Costs: a road's routing cost is ``−ln(1 − risk)`` quantised to integers of
+``COST_SCALE`` (so sums are exact and ties are real ties); minimising the sum
+maximises the product of ``(1 − risk)``, the survival probability.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from threading import Lock
+
+import numpy as np
+import numpy.typing as npt
+
+from app.domain.profiles import WALKING_SPEED_M_PER_MIN, available_profiles, resolve_profile
+from app.domain.risk import IncidentEffect, default_time, haversine_m, incident_effects
+from app.domain.scenario import Profile, Scenario
+
+COST_SCALE = 1e9
+"""Routing costs are −ln(1 − risk) in units of 1e-9: survival is resolved to 1e-9 relative."""
+
+STATUS_CODES = {"open": 0, "restricted": 1, "damaged": 2, "blocked": 3}
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+class Network:
+    """The structure of one scenario version as arrays (built once, read-only after)."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.node_ids = [n.id for n in scenario.nodes]
+        self.node_index = {nid: i for i, nid in enumerate(self.node_ids)}
+        self.nodes = scenario.nodes
+        self.edges = scenario.edges
+        self.edge_ids = [e.id for e in scenario.edges]
+        self.edge_index = {eid: i for i, eid in enumerate(self.edge_ids)}
+        self.parties = {p.id: p for p in scenario.parties}
+        self.party_ids = [p.id for p in scenario.parties]
+        party_code = {pid: i for i, pid in enumerate(self.party_ids)}
+        n_edges = len(scenario.edges)
+
+        self.node_lat = np.array([n.lat if n.lat is not None else np.nan for n in self.nodes])
+        self.node_lon = np.array([n.lon if n.lon is not None else np.nan for n in self.nodes])
+        self.node_controller = np.array(
+            [party_code.get(n.controlled_by or "", -1) for n in self.nodes], dtype=np.int64
+        )
+        tail = np.array([self.node_index[e.from_] for e in self.edges], dtype=np.int64)
+        head = np.array([self.node_index[e.to] for e in self.edges], dtype=np.int64)
+        self.edge_tail, self.edge_head = tail, head
+        self.edge_directed = np.array([e.directed for e in self.edges], dtype=bool)
+        self.edge_length = np.array(
+            [
+                self._length(e.length_m, t, h)
+                for e, t, h in zip(self.edges, tail.tolist(), head.tolist(), strict=True)
+            ],
+            dtype=np.float64,
+        ).reshape(n_edges)
+        self.edge_given_time = np.array(
+            [e.travel_time_min if e.travel_time_min is not None else np.nan for e in self.edges],
+            dtype=np.float64,
+        ).reshape(n_edges)
+        self.edge_base_risk = np.array([e.risk for e in self.edges], dtype=np.float64).reshape(
+            n_edges
+        )
+        self.edge_status = np.array(
+            [STATUS_CODES[e.status] for e in self.edges], dtype=np.int64
+        ).reshape(n_edges)
+        self.edge_controller = np.array(
+            [party_code.get(e.controlled_by or "", -1) for e in self.edges], dtype=np.int64
+        ).reshape(n_edges)
+        self.edge_checkpoint = np.array(
+            [party_code.get(e.checkpoint or "", -1) for e in self.edges], dtype=np.int64
+        ).reshape(n_edges)
+        self.edge_vehicle = np.array([e.vehicle_passable for e in self.edges], dtype=bool).reshape(
+            n_edges
+        )
+        self.edge_capacity = np.array(
+            [e.capacity_per_min if e.capacity_per_min is not None else np.inf for e in self.edges],
+            dtype=np.float64,
+        ).reshape(n_edges)
+
+        # Arcs: one per direction a road can be travelled, sorted by (tail, head).
+        und = np.flatnonzero(~self.edge_directed)
+        a_edge = np.concatenate([np.arange(n_edges, dtype=np.int64), und])
+        a_tail = np.concatenate([tail, head[und]])
+        a_head = np.concatenate([head, tail[und]])
+        order = np.lexsort((a_edge, a_head, a_tail))
+        self.arc_edge: IntArray = a_edge[order]
+        self.arc_tail: IntArray = a_tail[order]
+        self.arc_head: IntArray = a_head[order]
+        self.n_nodes = len(self.node_ids)
+        self._conditions: OrderedDict[tuple[str, datetime | None], Conditions] = OrderedDict()
+        self._lock = Lock()
+
+    def _length(self, given: float | None, t: int, h: int) -> float:
+        if given is not None:
+            return given
+        a, b = self.nodes[t], self.nodes[h]
+        if a.lat is not None and a.lon is not None and b.lat is not None and b.lon is not None:
+            return haversine_m(a.lat, a.lon, b.lat, b.lon)
+        return math.nan
+
+    @property
+    def has_geometry(self) -> bool:
+        return bool(self.n_nodes) and not bool(np.isnan(self.node_lat).any())
+
+    def conditions(self, profile_id: str | None = None, at: datetime | None = None) -> Conditions:
+        """Risk, time and usability of every road for one profile at one time (cached)."""
+        profile = resolve_profile(self.scenario, profile_id)
+        when = at if at is not None else default_time(self.scenario)
+        key = (profile.id, when)
+        with self._lock:
+            cached = self._conditions.get(key)
+            if cached is not None:
+                self._conditions.move_to_end(key)
+                return cached
+        built = Conditions.build(self, profile, when)
+        with self._lock:
+            self._conditions[key] = built
+            while len(self._conditions) > 32:
+                self._conditions.popitem(last=False)
+        return built
+
+    def profiles(self) -> dict[str, Profile]:
+        return available_profiles(self.scenario)
+
+
+@dataclass
+class Conditions:
+    """Per-road figures for one profile at one time. Arrays are indexed by edge position."""
+
+    network: Network
+    profile: Profile
+    at: datetime | None
+    risk: FloatArray
+    """Final probability of harm on each road: base, incidents and checkpoint combined."""
+    incident_risk: dict[int, list[IncidentEffect]]
+    checkpoint_risk: FloatArray
+    time: FloatArray
+    """Travel time in minutes for this profile."""
+    usable: BoolArray
+    """Roads this profile may use at all (not blocked, allowed status, vehicle rule)."""
+    cost: FloatArray = field(init=False)
+    """Quantised −ln(1 − risk) per road (integers stored as floats)."""
+
+    def __post_init__(self) -> None:
+        with np.errstate(divide="ignore"):
+            self.cost = np.rint(-np.log1p(-self.risk) * COST_SCALE)
+
+    @classmethod
+    def build(cls, net: Network, profile: Profile, at: datetime | None) -> Conditions:
+        n = len(net.edges)
+        seg = (
+            net.node_lat[net.edge_tail],
+            net.node_lon[net.edge_tail],
+            net.node_lat[net.edge_head],
+            net.node_lon[net.edge_head],
+        )
+        effects = incident_effects(net.scenario, at, net.edge_index, seg)
+        survive = 1.0 - net.edge_base_risk
+        for i, items in effects.items():
+            for eff in items:
+                survive[i] *= 1.0 - eff.probability
+        checkpoint = np.zeros(n)
+        for code, pid in enumerate(net.party_ids):
+            extra = profile.checkpoint_risk.get(pid)
+            if extra is None and net.parties[pid].detention_record:
+                extra = profile.detention_checkpoint_risk
+            if extra:
+                checkpoint[net.edge_checkpoint == code] = extra
+        survive = survive * (1.0 - checkpoint)
+        risk = 1.0 - survive
+
+        speed_ratio = WALKING_SPEED_M_PER_MIN / profile.speed_m_per_min
+        time = np.where(
+            np.isnan(net.edge_given_time),
+            net.edge_length / profile.speed_m_per_min,
+            net.edge_given_time * speed_ratio,
+        )
+        usable = net.edge_status != STATUS_CODES["blocked"]
+        for status in profile.excluded_statuses:
+            usable &= net.edge_status != STATUS_CODES[status]
+        if profile.vehicle:
+            usable &= net.edge_vehicle
+        usable &= risk < 1.0
+        return cls(net, profile, at, risk, effects, checkpoint, time, usable)
+
+    def exclusion_reasons(self, edge: int, avoided: frozenset[str] = frozenset()) -> list[str]:
+        """Why road ``edge`` cannot be used under these conditions and avoided parties."""
+        net = self.network
+        e = net.edges[edge]
+        reasons = []
+        if e.status == "blocked":
+            reasons.append("blocked")
+        elif e.status in self.profile.excluded_statuses:
+            reasons.append(f"{e.status}: not usable by profile {self.profile.id!r}")
+        if self.profile.vehicle and not e.vehicle_passable:
+            reasons.append(f"not passable by vehicles (profile {self.profile.id!r})")
+        if e.controlled_by in avoided:
+            reasons.append(f"controlled by avoided party {e.controlled_by!r}")
+        if e.checkpoint in avoided:
+            reasons.append(f"checkpoint of avoided party {e.checkpoint!r}")
+        if not reasons and self.risk[edge] >= 1.0:
+            reasons.append("risk of harm is certain")
+        return reasons

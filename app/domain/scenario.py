@@ -1,0 +1,165 @@
+"""The scenario document (SPEC §2) as pydantic models.
+
+Units: metres, minutes, persons; risk is a probability of harm per person per
+pass. These models check types and ranges; cross-references (unknown ids,
+duplicates, population above capacity) are checked in
+:mod:`app.domain.validation`, which reports every problem at once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+SCHEMA_ID = "safe-passage/scenario@1"
+
+NodeKind = Literal["district", "junction", "crossing", "assembly", "safe_zone"]
+Consent = Literal["granted", "pending", "refused", "unknown"]
+RoadStatus = Literal["open", "restricted", "damaged", "blocked"]
+
+Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+Identifier = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, Field(max_length=10_000)]
+
+
+class Model(BaseModel):
+    """Base of every document model: unknown fields and NaN/inf are errors."""
+
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, populate_by_name=True, frozen=True
+    )
+
+
+class Party(Model):
+    id: Identifier
+    name: Text | None = None
+    consent: Consent = "unknown"
+    detention_record: bool = Field(
+        default=False,
+        description="Documented detentions or disappearances at this party's checkpoints; "
+        "profiles may add checkpoint risk for such parties.",
+    )
+    notes: Text | None = None
+
+
+class Node(Model):
+    id: Identifier
+    name: Text | None = None
+    name_ar: Text | None = None
+    kind: NodeKind = "junction"
+    lat: Annotated[float, Field(ge=-90.0, le=90.0)] | None = None
+    lon: Annotated[float, Field(ge=-180.0, le=180.0)] | None = None
+    population: Annotated[int, Field(ge=0)] = 0
+    population_source: Text | None = Field(
+        default=None, description="Where the population figure comes from, or 'estimate: how'."
+    )
+    capacity: Annotated[int, Field(gt=0)] | None = None
+    controlled_by: Identifier | None = None
+    notes: Text | None = None
+
+    @property
+    def has_geometry(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+
+class Edge(Model):
+    id: Identifier
+    from_: Identifier = Field(alias="from")
+    to: Identifier
+    name: Text | None = None
+    directed: bool = False
+    length_m: Positive | None = None
+    travel_time_min: Positive | None = None
+    capacity_per_min: Annotated[int, Field(gt=0)] | None = None
+    status: RoadStatus = "open"
+    risk: Probability = 0.0
+    risk_source: Text | None = Field(
+        default=None, description="Where the base risk comes from, or 'estimate: how'."
+    )
+    controlled_by: Identifier | None = None
+    checkpoint: Identifier | None = Field(
+        default=None, description="Id of the party running a checkpoint on this road, if any."
+    )
+    vehicle_passable: bool = Field(
+        default=True, description="Whether buses and ambulances can use this road."
+    )
+    notes: Text | None = None
+
+
+class Incident(Model):
+    id: Identifier
+    kind: Text = "unspecified"
+    lat: Annotated[float, Field(ge=-90.0, le=90.0)] | None = None
+    lon: Annotated[float, Field(ge=-180.0, le=180.0)] | None = None
+    radius_m: Annotated[float, Field(ge=0.0)] | None = None
+    edges: list[Identifier] | None = Field(
+        default=None, description="Roads the incident affects, for networks without geometry."
+    )
+    severity: Probability
+    confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
+    observed_at: AwareDatetime
+    half_life_h: Positive | None = Field(
+        default=None, description="Hours for the effect to halve; null means it does not decay."
+    )
+    source: Text | None = None
+    notes: Text | None = None
+
+
+class Window(Model):
+    id: Identifier
+    name: Text | None = None
+    start: AwareDatetime
+    end: AwareDatetime
+    agreed_by: list[Identifier] = Field(default_factory=list)
+    notes: Text | None = None
+
+
+class Profile(Model):
+    """Who travels: speed, which roads they may use, and extra risk at checkpoints."""
+
+    id: Identifier
+    name: Text | None = None
+    description: Text | None = None
+    speed_m_per_min: Positive = 64.0
+    vehicle: bool = Field(
+        default=False, description="Travels in vehicles: only vehicle-passable roads."
+    )
+    excluded_statuses: list[RoadStatus] = Field(
+        default_factory=list,
+        description="Road statuses this profile cannot use (blocked roads are never used).",
+    )
+    checkpoint_risk: dict[Identifier, Probability] = Field(
+        default_factory=dict,
+        description="Extra probability of harm or detention when passing a checkpoint of the "
+        "named party.",
+    )
+    detention_checkpoint_risk: Probability = Field(
+        default=0.0,
+        description="Extra probability of harm or detention at checkpoints of parties with "
+        "detention_record true, unless checkpoint_risk names the party.",
+    )
+    capacity_factor: Positive = Field(
+        default=1.0, description="Multiplies roads' capacity_per_min (people per minute)."
+    )
+    source: Text | None = None
+
+
+class Scenario(Model):
+    schema_: Literal["safe-passage/scenario@1"] = Field(alias="schema")
+    name: Text | None = None
+    description: Text | None = None
+    as_of: AwareDatetime | None = None
+    credits: list[Text] = Field(default_factory=list)
+    notes: list[Text] = Field(default_factory=list)
+    parties: list[Party] = Field(default_factory=list)
+    nodes: list[Node]
+    edges: list[Edge] = Field(default_factory=list)
+    incidents: list[Incident] = Field(default_factory=list)
+    windows: list[Window] = Field(default_factory=list)
+    profiles: list[Profile] = Field(default_factory=list)
+
+    def to_document(self) -> dict[str, object]:
+        """The scenario as a JSON-ready document with the public field names."""
+        return self.model_dump(mode="json", by_alias=True, exclude_defaults=False)
