@@ -1,0 +1,14 @@
+"""The ``safe-passage`` command line (SPEC §3). One module per group of commands."""
+
+from __future__ import annotations
+
+from app.cli import routes as routes
+from app.cli.common import app
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,109 @@
+"""Shared pieces of the command line: output, error rendering, option parsing.
+
+Exit codes (SPEC §3): 0 done; 1 invalid scenario (every problem listed, with
+pointers); 2 usage error; 3 no answer exists (no route, nothing can be
+evacuated). With ``--json`` a command prints exactly one JSON document on stdout
+(the answer, or the problem document on failure); messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from app.domain.errors import (
+    InvalidRequestError,
+    NoAnswerError,
+    ScenarioError,
+    ValidationError,
+    problem_type,
+)
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_NO_ANSWER = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="safe-passage",
+    help="Plan humanitarian evacuation corridors: safest routes and evacuation plans.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document.")]
+ScenarioArg = Annotated[str, typer.Argument(metavar="SCENARIO", help="Scenario file (JSON/YAML).")]
+
+
+def print_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+def problem_document(exc: ScenarioError) -> dict[str, Any]:
+    return {"type": problem_type(exc.slug), "title": exc.title, "detail": exc.detail, **exc.extra()}
+
+
+def exit_code(exc: ScenarioError) -> int:
+    if isinstance(exc, InvalidRequestError):
+        return EXIT_USAGE
+    if isinstance(exc, ValidationError):
+        return EXIT_INVALID
+    if isinstance(exc, NoAnswerError):
+        return EXIT_NO_ANSWER
+    return EXIT_USAGE
+
+
+def fail(exc: ScenarioError, as_json: bool) -> NoReturn:
+    """Render a domain error once: message (and JSON document) and the SPEC exit code."""
+    if as_json:
+        print_json(problem_document(exc))
+    err.print(f"[bold red]error:[/] {exc.title}: {exc.detail}", highlight=False)
+    if isinstance(exc, ValidationError):
+        for p in exc.problems:
+            err.print(f"  {p.pointer or '/'}: {p.detail}", highlight=False, markup=False)
+    raise typer.Exit(exit_code(exc))
+
+
+@contextmanager
+def reported(as_json: bool) -> Iterator[None]:
+    """Turn domain errors raised inside the block into the CLI's message and exit code."""
+    try:
+        yield
+    except ScenarioError as exc:
+        fail(exc, as_json)
+
+
+def parse_time(value: str | None, option: str) -> datetime | None:
+    """An ISO 8601 timestamp with offset, or a usage error naming the option."""
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO 8601 timestamp", param_hint=option
+        ) from None
+    if when.tzinfo is None:
+        raise typer.BadParameter(
+            f"{value!r} needs a UTC offset, e.g. 2016-12-15T10:00:00+02:00", param_hint=option
+        )
+    return when
+
+
+def request_or_usage_error(factory: Callable[[], Any]) -> Any:
+    """Build a request model; a pydantic error there is a usage error (exit 2)."""
+    import pydantic
+
+    try:
+        return factory()
+    except pydantic.ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = "/".join(str(p) for p in first["loc"])
+        raise typer.BadParameter(f"{where}: {first['msg']}") from None
