@@ -697,6 +697,7 @@ def build_teaching() -> Json:
         owner = "north" if "ford" in (a, b) else "east"
         edge: Json = {
             "id": edge_id(a, b),
+            "name": f"{a.capitalize()} – {b.capitalize()}",
             "from": a,
             "to": b,
             "length_m": round_half_up(minutes * TEACHING_SPEED_M_PER_MIN),

@@ -311,8 +311,8 @@ def test_readme_checkpoint_risk_is_the_builtin_profile() -> None:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_cli_route_matches_worked_example(teaching: dict[str, Any], case: str) -> None:
-    if not (REPO / "app" / "cli.py").is_file():
-        pytest.skip("app/cli.py does not exist yet: the `route` command is not written")
+    if not ((REPO / "app" / "cli.py").is_file() or (REPO / "app" / "cli").is_dir()):
+        pytest.skip("app/cli does not exist yet: the `route` command is not written")
     at, profile, nodes, survival, minutes = CASES[case]
     args = ["route", str(TEACHING), "--from", "hilltop", "--to", "camp", "--json"]
     if at is not None:
