@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pydantic
@@ -134,8 +135,11 @@ def _reference_problems(data: dict[str, Any]) -> list[Problem]:
     if isinstance(data.get("nodes"), list) and not data["nodes"]:
         problems.append(Problem("/nodes", "a scenario needs at least one node"))
 
+    parties_list = data.get("parties", [])
+
     def party_ref(value: Any, where: str) -> None:
-        if isinstance(value, str) and value not in parties:
+        # A 'parties' that is not a list is reported once, not at every reference.
+        if isinstance(value, str) and value not in parties and isinstance(parties_list, list):
             problems.append(Problem(where, f"unknown party {value!r}; declare it in 'parties'"))
 
     for i, node in _items(data, "nodes"):
@@ -157,7 +161,11 @@ def _reference_problems(data: dict[str, Any]) -> list[Problem]:
     for i, edge in _items(data, "edges"):
         for side in ("from", "to"):
             value = edge.get(side)
-            if isinstance(value, str) and value not in nodes:
+            if (
+                isinstance(value, str)
+                and value not in nodes
+                and isinstance(data.get("nodes"), list)
+            ):
                 problems.append(Problem(pointer("edges", i, side), f"unknown node {value!r}"))
         if isinstance(edge.get("from"), str) and edge.get("from") == edge.get("to"):
             problems.append(
@@ -202,7 +210,7 @@ def _reference_problems(data: dict[str, Any]) -> list[Problem]:
             for j, ref in enumerate(agreed):
                 party_ref(ref, pointer("windows", i, "agreed_by", j))
         start, end = window.get("start"), window.get("end")
-        if isinstance(start, str) and isinstance(end, str):
+        if isinstance(start, str | datetime) and isinstance(end, str | datetime):
             problems.extend(_window_order(i, start, end))
 
     for i, profile in _items(data, "profiles"):
@@ -213,11 +221,10 @@ def _reference_problems(data: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def _window_order(i: int, start: str, end: str) -> Iterable[Problem]:
-    from datetime import datetime
-
+def _window_order(i: int, start: str | datetime, end: str | datetime) -> Iterable[Problem]:
+    # YAML gives unquoted timestamps as datetime objects; JSON gives strings.
     try:
-        s, e = datetime.fromisoformat(start), datetime.fromisoformat(end)
+        s, e = (v if isinstance(v, datetime) else datetime.fromisoformat(v) for v in (start, end))
         if s.tzinfo is None or e.tzinfo is None:
             return []
         if e <= s:
