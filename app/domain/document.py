@@ -85,6 +85,8 @@ def _parse_json(text: str) -> Any:
         raise _unreadable(
             f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise _unreadable(f"not valid JSON: {exc}") from None
 
 
 def _parse_yaml(text: str) -> Any:
@@ -92,11 +94,11 @@ def _parse_yaml(text: str) -> Any:
         return yaml.load(text, Loader=_NoAliasSafeLoader)  # a SafeLoader subclass
     except RecursionError:
         raise _unreadable(f"the document is nested deeper than {MAX_DEPTH} levels") from None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: e.g. a timestamp of month 13
         raise _unreadable(f"not valid YAML: {_yaml_message(exc)}") from None
 
 
-def _yaml_message(exc: yaml.YAMLError) -> str:
+def _yaml_message(exc: yaml.YAMLError | ValueError) -> str:
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     mark = getattr(exc, "problem_mark", None)
     if mark is not None:
