@@ -1,0 +1,157 @@
+"""The FastAPI application factory (SPEC §4)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from app import __version__
+from app.api import problems
+from app.api.middleware import BodyLimit, RequestLog, SecurityHeaders
+from app.api.routers import admin, compute, health, maps, scenarios
+from app.config import Settings, get_settings
+from app.services.catalog import Catalog
+from app.storage.db import make_engine, upgrade
+from app.storage.repository import Repository
+
+WEB = Path(__file__).resolve().parents[1] / "web"
+
+DESCRIPTION = """
+Plans humanitarian evacuation corridors over a city graph: the safest route
+between two places (survival probability = Π(1 − risk) over its roads), who must
+consent, and evacuation plans within a pause window.
+
+**Authorize** with a token (`safe-passage token create --role planner`, or the one
+`safe-passage serve --demo` prints): viewer reads, planner writes and computes,
+admin manages tokens and reads the audit log. Errors are RFC 9457 problem
+documents (`application/problem+json`) with JSON pointers to the bad fields.
+"""
+
+PROBLEM_TYPES = {
+    "invalid-document": "The scenario document is invalid; `errors` lists every problem.",
+    "invalid-request": "The request is invalid; `errors` lists each problem with a pointer.",
+    "too-large": "The body is larger than the configured limit (SAFE_PASSAGE_MAX_BODY_BYTES).",
+    "no-route": "No usable route joins the two places; `cut` names the closures separating "
+    "them, or says they are not connected at all.",
+    "risk-limit": "Routes exist but none within `max_risk`; `best_risk` is the best possible.",
+    "no-answer": "The question is valid but has no answer.",
+    "not-found": "No such scenario, version or resource.",
+    "precondition-required": "Send If-Match with the ETag of the version you read.",
+    "precondition-failed": "The scenario changed since the version you sent; read it again.",
+    "conflict": "The resource exists or kept changing.",
+    "unauthorized": "Send a valid token: Authorization: Bearer TOKEN.",
+    "forbidden": "The token's role does not allow this.",
+    "method-not-allowed": "That method is not allowed on that address.",
+    "internal-error": "The service failed; the error was logged without details to the client.",
+}
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line, with the request id when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("request_id", "method", "path", "route", "status", "duration_ms"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(settings: Settings) -> None:
+    root = logging.getLogger("safe_passage")
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log_json:
+        handler.setFormatter(JsonLogFormatter())
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service. The database schema is upgraded when it starts."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+    engine = make_engine(settings.resolved_database_url())
+    catalog = Catalog(Repository(engine), settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        upgrade(engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="safe-passage",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.catalog = catalog
+    problems.install(app)
+    for router in (health.router, scenarios.router, compute.router, maps.router, admin.router):
+        app.include_router(router)
+
+    app.mount("/static", StaticFiles(directory=WEB), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="safe-passage API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
+            swagger_ui_parameters={"persistAuthorization": True},
+        )
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(WEB / "index.html", media_type="text/html")
+
+    @app.get("/problems/{slug}", include_in_schema=False)
+    def problem_type_doc(slug: str) -> JSONResponse:
+        if slug not in PROBLEM_TYPES:
+            return problems.problem(404, f"no problem type {slug!r}")
+        return JSONResponse({"type": f"/problems/{slug}", "description": PROBLEM_TYPES[slug]})
+
+    tile_origin = ""
+    if settings.tile_url:
+        parsed = urlparse(settings.tile_url)
+        tile_origin = f"{parsed.scheme}://{parsed.netloc}" if parsed.netloc else ""
+    app.add_middleware(SecurityHeaders, tile_origin=tile_origin)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RequestLog)
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match"],
+            expose_headers=["ETag", "Location"],
+        )
+    return app

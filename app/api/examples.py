@@ -1,0 +1,142 @@
+"""Request and response examples for the OpenAPI docs, in the words of the Aleppo scenario."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCENARIO: dict[str, Any] = {
+    "schema": "safe-passage/scenario@1",
+    "name": "Eastern Aleppo (excerpt), 13 December 2016",
+    "as_of": "2016-12-13T08:00:00+02:00",
+    "parties": [
+        {
+            "id": "gov",
+            "name": "Government forces and allies",
+            "consent": "granted",
+            "detention_record": True,
+        },
+        {"id": "opposition", "name": "Armed opposition groups", "consent": "pending"},
+    ],
+    "nodes": [
+        {
+            "id": "as-sukkari",
+            "name": "as-Sukkari",
+            "kind": "district",
+            "lat": 36.175,
+            "lon": 37.142,
+            "population": 12000,
+            "population_source": "estimate: illustrative",
+            "controlled_by": "opposition",
+        },
+        {
+            "id": "al-amiriyeh",
+            "name": "al-Amiriyeh",
+            "kind": "district",
+            "lat": 36.171,
+            "lon": 37.126,
+            "controlled_by": "opposition",
+        },
+        {
+            "id": "ramouseh-crossing",
+            "name": "ar-Ramouseh crossing",
+            "kind": "crossing",
+            "lat": 36.166,
+            "lon": 37.121,
+            "controlled_by": "gov",
+        },
+        {
+            "id": "al-rashideen",
+            "name": "al-Rashideen",
+            "kind": "safe_zone",
+            "lat": 36.185,
+            "lon": 37.07,
+            "controlled_by": "opposition",
+        },
+    ],
+    "edges": [
+        {
+            "id": "sukkari-amiriyah",
+            "from": "as-sukkari",
+            "to": "al-amiriyeh",
+            "length_m": 900,
+            "travel_time_min": 15,
+            "capacity_per_min": 40,
+            "risk": 0.02,
+            "controlled_by": "opposition",
+        },
+        {
+            "id": "amiriyah-ramouseh",
+            "from": "al-amiriyeh",
+            "to": "ramouseh-crossing",
+            "length_m": 700,
+            "capacity_per_min": 30,
+            "risk": 0.01,
+            "controlled_by": "gov",
+            "checkpoint": "gov",
+        },
+        {
+            "id": "ramouseh-rashideen",
+            "from": "ramouseh-crossing",
+            "to": "al-rashideen",
+            "length_m": 5000,
+            "capacity_per_min": 60,
+            "risk": 0.005,
+            "controlled_by": "gov",
+        },
+    ],
+    "windows": [
+        {
+            "id": "pause-1",
+            "start": "2016-12-15T10:00:00+02:00",
+            "end": "2016-12-15T13:00:00+02:00",
+            "agreed_by": ["gov", "opposition"],
+        }
+    ],
+}
+
+ROUTE_REQUEST: dict[str, Any] = {
+    "safest": {
+        "summary": "Safest route out of the enclave",
+        "value": {"from": "as-sukkari", "to": "al-rashideen"},
+    },
+    "men": {
+        "summary": "For men of military age, avoiding nothing",
+        "value": {"from": "al-amiriyeh", "to": "khan-al-asal", "profile": "military_age_men"},
+    },
+    "options": {
+        "summary": "Alternatives, at a given time, within a risk limit",
+        "value": {
+            "from": "as-sukkari",
+            "to": "al-rashideen",
+            "alternatives": 3,
+            "at": "2016-12-15T10:00:00+02:00",
+            "max_risk": 0.05,
+        },
+    },
+    "disjoint": {
+        "summary": "Two corridors sharing no road",
+        "value": {"from": "al-amiriyeh", "to": "al-rashideen", "disjoint": True},
+    },
+}
+
+INCIDENTS: dict[str, Any] = {
+    "shelling": {
+        "summary": "A shelling report near a road",
+        "value": {
+            "incidents": [
+                {
+                    "id": "r-2016-12-15-01",
+                    "kind": "shelling",
+                    "lat": 36.17,
+                    "lon": 37.13,
+                    "radius_m": 300,
+                    "severity": 0.1,
+                    "confidence": 0.7,
+                    "observed_at": "2016-12-15T09:00:00+02:00",
+                    "half_life_h": 12,
+                    "source": "field report",
+                }
+            ]
+        },
+    }
+}

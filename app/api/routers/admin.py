@@ -1,0 +1,85 @@
+"""Tokens and the audit log (admin role)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.deps import AdminDep, CatalogDep
+from app.services.access import create_token
+from app.services.errors import ScenarioNotFoundError
+from app.storage.repository import TokenInfo
+
+router = APIRouter(prefix="/v1", tags=["administration"])
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str | None
+    role: str
+    created_at: str
+    revoked_at: str | None
+
+
+class NewToken(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["viewer", "planner", "admin"]
+    name: str | None = Field(default=None, max_length=200)
+
+
+class CreatedToken(TokenOut):
+    token: str = Field(description="The secret, shown this once; only its hash is stored.")
+
+
+class AuditPage(BaseModel):
+    items: list[dict[str, Any]]
+    total: int
+    limit: int
+    offset: int
+
+
+def _out(t: TokenInfo) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "name": t.name,
+        "role": t.role,
+        "created_at": t.created_at.isoformat(),
+        "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+    }
+
+
+@router.get("/tokens", response_model=list[TokenOut], summary="List tokens (never the secrets)")
+def list_tokens(catalog: CatalogDep, _: AdminDep) -> list[dict[str, Any]]:
+    return [_out(t) for t in catalog.repo.list_tokens()]
+
+
+@router.post("/tokens", status_code=201, response_model=CreatedToken, summary="Create a token")
+def new_token(body: NewToken, catalog: CatalogDep, _: AdminDep) -> dict[str, Any]:
+    info, secret = create_token(catalog.repo, body.role, body.name)
+    return {**_out(info), "token": secret}
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenOut, summary="Revoke a token")
+def revoke_token(token_id: str, catalog: CatalogDep, principal: AdminDep) -> dict[str, Any]:
+    info = catalog.repo.revoke_token(
+        token_id,
+        {"action": "token.revoke", **principal.audit(), "detail": {"token": token_id}},
+    )
+    if info is None:
+        raise ScenarioNotFoundError(f"no token {token_id!r}")
+    return _out(info)
+
+
+@router.get("/audit", response_model=AuditPage, summary="Who created, changed, computed what")
+def audit_log(
+    catalog: CatalogDep,
+    _: AdminDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    scenario_id: str | None = None,
+) -> AuditPage:
+    items, total = catalog.repo.audit_entries(limit, offset, scenario_id)
+    return AuditPage(items=items, total=total, limit=limit, offset=offset)

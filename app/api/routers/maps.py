@@ -1,0 +1,39 @@
+"""GeoJSON of a scenario for the map page and for GIS tools."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
+
+from app.api.deps import CatalogDep, ViewerDep
+from app.domain.routing import RouteOptions, safest_route
+from app.services.maps import scenario_geojson
+
+router = APIRouter(prefix="/v1/scenarios/{scenario_id}", tags=["maps"])
+
+
+@router.get(
+    "/map.geojson",
+    summary="Nodes, roads, risk, incidents and (with from/to) the safest route as GeoJSON",
+    response_class=JSONResponse,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+def map_geojson(
+    scenario_id: str,
+    catalog: CatalogDep,
+    _: ViewerDep,
+    profile: str | None = None,
+    at: Annotated[AwareDatetime | None, Query(description="ISO 8601 with offset")] = None,
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    to: str | None = None,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> JSONResponse:
+    _version, network = catalog.network(scenario_id, version)
+    routes = []
+    if from_ and to:
+        routes.append(safest_route(network, from_, to, RouteOptions(profile=profile, at=at)))
+    document = scenario_geojson(network, profile, at, routes)
+    return JSONResponse(document, media_type="application/geo+json")

@@ -1,0 +1,231 @@
+"""Scenarios: create, list, read, replace (If-Match), delete, versions, incidents."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api import examples
+from app.api.deps import CatalogDep, PlannerDep, RawBody, ViewerDep
+from app.domain.errors import InvalidRequestError, Problem
+from app.domain.scenario import Incident, Scenario
+from app.storage.repository import VersionInfo
+
+router = APIRouter(prefix="/v1/scenarios", tags=["scenarios"])
+
+YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"}
+
+SCENARIO_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "A scenario document (SPEC §2), as JSON or YAML.",
+        "content": {
+            "application/json": {
+                "schema": Scenario.model_json_schema(by_alias=True, ref_template="#/$defs/{model}"),
+                "example": examples.SCENARIO,
+            },
+            "application/yaml": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+class VersionOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    name: str | None
+    version: int
+    created_at: str
+    created_by: str | None
+    change: str
+    nodes: int
+    edges: int
+    size_bytes: int
+    sha256: str = Field(description="SHA-256 of the stored JSON document.")
+
+
+class ScenarioPage(BaseModel):
+    items: list[VersionOut]
+    total: int
+    limit: int
+    offset: int
+    next: str | None = Field(description="Address of the next page, if any.")
+
+
+class VersionList(BaseModel):
+    id: str
+    versions: list[VersionOut]
+
+
+class IncidentBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    incidents: list[dict[str, Any]] = Field(
+        min_length=1,
+        description="Incident reports (SPEC §2 `incidents[]`).",
+        json_schema_extra={"items": Incident.model_json_schema()},
+    )
+
+
+def _out(info: VersionInfo) -> VersionOut:
+    return VersionOut(
+        id=info.scenario_id,
+        name=info.name,
+        version=info.version,
+        created_at=info.created_at.isoformat(),
+        created_by=info.created_by,
+        change=info.change,
+        nodes=info.node_count,
+        edges=info.edge_count,
+        size_bytes=info.size_bytes,
+        sha256=info.sha256,
+    )
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _format(request: Request) -> str | None:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not ctype or ctype in ("application/x-www-form-urlencoded", "text/plain"):
+        return None  # curl's default type: guess JSON or YAML from the content
+    if ctype == "application/json" or ctype.endswith("+json"):
+        return "json"
+    if ctype in YAML_TYPES:
+        return "yaml"
+    raise InvalidRequestError(
+        [Problem("", f"send the scenario as application/json or application/yaml, not {ctype}")],
+        detail=f"unsupported content type {ctype}",
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=VersionOut,
+    summary="Store a scenario document",
+    openapi_extra=SCENARIO_BODY,
+    responses={201: {"description": "Stored as version 1; `Location` and `ETag` headers set."}},
+)
+def create_scenario(
+    request: Request, body: RawBody, catalog: CatalogDep, principal: PlannerDep
+) -> JSONResponse:
+    info = catalog.create(body, principal, fmt=_format(request))
+    return JSONResponse(
+        _out(info).model_dump(),
+        status_code=201,
+        headers={"Location": f"/v1/scenarios/{info.scenario_id}", "ETag": etag(info.version)},
+    )
+
+
+@router.get("", response_model=ScenarioPage, summary="List scenarios (paged)")
+def list_scenarios(
+    catalog: CatalogDep,
+    _: ViewerDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ScenarioPage:
+    items, total = catalog.list_scenarios(limit, offset)
+    following = offset + limit
+    nxt = f"/v1/scenarios?limit={limit}&offset={following}" if following < total else None
+    return ScenarioPage(
+        items=[_out(i) for i in items], total=total, limit=limit, offset=offset, next=nxt
+    )
+
+
+@router.get(
+    "/{scenario_id}",
+    summary="Read a scenario document (current version, or ?version=N)",
+    responses={200: {"description": "The document; `ETag` is its version."}},
+)
+def read_scenario(
+    scenario_id: str,
+    catalog: CatalogDep,
+    _: ViewerDep,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> JSONResponse:
+    info, document = catalog.get(scenario_id, version)
+    return JSONResponse(
+        document,
+        headers={"ETag": etag(info.version), "X-Scenario-Version": str(info.version)},
+    )
+
+
+@router.put(
+    "/{scenario_id}",
+    response_model=VersionOut,
+    summary="Replace a scenario (needs If-Match with the version you read)",
+    openapi_extra=SCENARIO_BODY,
+    responses={
+        412: {"description": "The scenario changed since that version."},
+        428: {"description": "If-Match is missing."},
+    },
+)
+def replace_scenario(
+    scenario_id: str,
+    request: Request,
+    body: RawBody,
+    catalog: CatalogDep,
+    principal: PlannerDep,
+    if_match: Annotated[str | None, Header(description='ETag read, e.g. "3"')] = None,
+) -> JSONResponse:
+    info = catalog.replace(scenario_id, body, if_match, principal, fmt=_format(request))
+    return JSONResponse(_out(info).model_dump(), headers={"ETag": etag(info.version)})
+
+
+@router.delete(
+    "/{scenario_id}",
+    status_code=204,
+    summary="Delete a scenario (its versions stay in the record)",
+)
+def delete_scenario(
+    scenario_id: str,
+    catalog: CatalogDep,
+    principal: PlannerDep,
+    if_match: Annotated[
+        str | None, Header(description="Optional: delete only this version")
+    ] = None,
+) -> Response:
+    catalog.delete(scenario_id, if_match, principal)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{scenario_id}/versions",
+    response_model=VersionList,
+    summary="Every version of a scenario, oldest first",
+)
+def list_versions(scenario_id: str, catalog: CatalogDep, _: ViewerDep) -> VersionList:
+    return VersionList(id=scenario_id, versions=[_out(v) for v in catalog.versions(scenario_id)])
+
+
+@router.get("/{scenario_id}/versions/{version}", summary="Read one version's document")
+def read_version(scenario_id: str, version: int, catalog: CatalogDep, _: ViewerDep) -> JSONResponse:
+    info, document = catalog.get(scenario_id, version)
+    return JSONResponse(document, headers={"ETag": etag(info.version)})
+
+
+@router.post(
+    "/{scenario_id}/incidents",
+    status_code=201,
+    response_model=VersionOut,
+    summary="Add incident reports (makes a new version)",
+)
+def add_incidents(
+    scenario_id: str,
+    batch: Annotated[IncidentBatch, Body(openapi_examples=examples.INCIDENTS)],
+    catalog: CatalogDep,
+    principal: PlannerDep,
+    if_match: Annotated[str | None, Header(description="Optional: only onto this version")] = None,
+) -> JSONResponse:
+    info = catalog.add_incidents(scenario_id, batch.incidents, if_match, principal)
+    return JSONResponse(
+        _out(info).model_dump(),
+        status_code=201,
+        headers={"ETag": etag(info.version), "Location": f"/v1/scenarios/{scenario_id}"},
+    )

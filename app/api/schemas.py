@@ -1,0 +1,43 @@
+"""Response shapes for the OpenAPI document (SPEC §3 ROUTE; extra members are allowed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Step(BaseModel):
+    edge: str
+    from_: str = Field(alias="from")
+    to: str
+    controlled_by: str | None
+    checkpoint: str | None
+    travel_time_min: float
+    risk: float
+    risk_inputs: dict[str, Any]
+    cumulative_survival: float
+
+
+class RouteOut(BaseModel):
+    nodes: list[str]
+    edges: list[str]
+    survival_probability: float = Field(description="Π(1 − risk) over the route's roads.")
+    risk: float = Field(description="1 − survival_probability.")
+    travel_time_min: float
+    length_m: float | None
+    parties: list[str] = Field(description="Parties whose territory or roads the route crosses.")
+    checkpoints: list[str] = Field(description="Parties whose checkpoints the route passes.")
+    consents_needed: list[str] = Field(description="Parties on the route without consent.")
+    geometry: dict[str, Any] | None = Field(description="GeoJSON LineString, if located.")
+    steps: list[Step]
+
+
+class RoutesOut(BaseModel):
+    routes: list[RouteOut] = Field(description="Best first.")
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    storage: dict[str, Any]

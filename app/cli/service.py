@@ -1,0 +1,116 @@
+"""``safe-passage serve``, ``token create`` and ``db upgrade``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.cli.common import EXIT_USAGE, JsonOpt, app, err, out, print_json
+from app.config import Settings, get_settings
+from app.domain.errors import ScenarioError
+from app.services.access import SYSTEM, create_token
+from app.services.catalog import Catalog
+from app.services.errors import ConflictError
+from app.storage.db import current_revision, make_engine, upgrade
+from app.storage.repository import Repository
+
+token_app = typer.Typer(help="Manage access tokens.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+app.add_typer(db_app, name="db")
+
+
+def open_catalog(settings: Settings) -> Catalog:
+    engine = make_engine(settings.resolved_database_url())
+    upgrade(engine)
+    return Catalog(Repository(engine), settings)
+
+
+def load_demo(catalog: Catalog, directory: Path) -> list[str]:
+    """Store every scenario file of ``directory`` under its file name (once)."""
+    loaded = []
+    for path in sorted(directory.glob("*.json")):
+        scenario_id = path.stem
+        if catalog.repo.scenario_exists(scenario_id):
+            loaded.append(scenario_id)
+            continue
+        try:
+            catalog.create(path.read_bytes(), SYSTEM, fmt="json", scenario_id=scenario_id)
+        except ConflictError:
+            pass  # another replica stored it first
+        except ScenarioError as exc:
+            err.print(f"skipped {path.name}: {exc.detail}", highlight=False)
+            continue
+        loaded.append(scenario_id)
+    return loaded
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Load the bundled scenarios and print a planner token.")
+    ] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Run the HTTP service (OpenAPI docs at /docs, map at /)."""
+    import uvicorn
+
+    settings = get_settings()
+    catalog = open_catalog(settings)
+    shown = "localhost" if host in ("0.0.0.0", "::") else host
+    if demo:
+        names = load_demo(catalog, settings.demo_dir)
+        _, secret = create_token(catalog.repo, "planner", "demo")
+        out.print(f"Scenarios: {', '.join(names) or 'none found in ' + str(settings.demo_dir)}")
+        out.print(f"Docs: http://{shown}:{port}/docs  (Authorize with the token below)")
+        out.print(f"Token: {secret}", highlight=False)
+        out.print(f"Map: http://{shown}:{port}/#token={secret}", highlight=False)
+    catalog.repo.engine.dispose()
+    sys.stdout.flush()
+    uvicorn.run(
+        "app.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        timeout_graceful_shutdown=30,
+    )
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option(help="viewer, planner or admin.")],
+    name: Annotated[str | None, typer.Option(help="Who or what the token is for.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a token and print it once (only its hash is stored)."""
+    if role not in ("viewer", "planner", "admin"):
+        err.print(f"error: --role must be viewer, planner or admin, not {role!r}")
+        raise typer.Exit(EXIT_USAGE)
+    catalog = open_catalog(get_settings())
+    info, secret = create_token(catalog.repo, role, name)  # type: ignore[arg-type]
+    if as_json:
+        print_json({"id": info.id, "role": info.role, "token": secret})
+    else:
+        sys.stdout.write(secret + "\n")
+
+
+@db_app.command("upgrade")
+def db_upgrade(as_json: JsonOpt = False) -> None:
+    """Create or upgrade the schema (safe to run from every replica at start)."""
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url())
+    before = current_revision(engine)
+    upgrade(engine)
+    after = current_revision(engine)
+    url = engine.url.render_as_string(hide_password=True)
+    if as_json:
+        print_json({"database": url, "from": before, "to": after})
+    else:
+        out.print(f"{url}: schema {before or 'empty'} → {after}", highlight=False)

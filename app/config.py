@@ -1,0 +1,78 @@
+"""Settings from environment variables prefixed ``SAFE_PASSAGE_`` (pydantic-settings).
+
+Every setting is documented in the README ("Configuration"). ``get_settings()``
+is cached; tests and the CLI build :class:`Settings` directly when they need
+other values.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "safe-passage"
+
+
+def _default_demo_dir() -> Path:
+    return Path(__file__).resolve().parents[1] / "graphs"
+
+
+class Settings(BaseSettings):
+    """Service configuration. Field names map to ``SAFE_PASSAGE_<NAME>`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="SAFE_PASSAGE_", extra="ignore")
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Directory for the embedded SQLite database; created on first run.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Default: sqlite:///<data_dir>/safe-passage.sqlite3. "
+        "PostgreSQL: postgresql+psycopg://user@127.0.0.1:5432/db.",
+    )
+    max_body_bytes: int = Field(
+        default=20 * 1024 * 1024, gt=0, description="Largest request body accepted (bytes)."
+    )
+    max_nodes: int = Field(default=2_000_000, gt=0, description="Most nodes in a scenario.")
+    max_edges: int = Field(default=5_000_000, gt=0, description="Most roads in a scenario.")
+    cache_entries: int = Field(
+        default=16, ge=1, description="Compiled scenario versions kept in memory per process."
+    )
+    plan_time_budget_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="Seconds an optimal plan may take before the fast plan is returned instead.",
+    )
+    max_expanded_arcs: int = Field(
+        default=30_000_000, gt=0, description="Largest time-expanded network a plan may build."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS; none by default."
+    )
+    tile_url: str | None = Field(
+        default=None,
+        description="Optional map tile URL template for the map page, e.g. a local tile "
+        "server; none by default (the map draws only the service's own GeoJSON).",
+    )
+    demo_dir: Path = Field(
+        default_factory=_default_demo_dir, description="Scenarios loaded by `serve --demo`."
+    )
+    log_json: bool = Field(default=True, description="Structured JSON logs on stderr.")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'safe-passage.sqlite3'}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

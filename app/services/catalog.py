@@ -1,0 +1,266 @@
+"""Stored scenarios: create, read, replace, delete, versions, incidents, and questions on them.
+
+Every change makes a new immutable version (negotiators must be able to show
+what was proposed when). Replacing needs the version the writer read
+(``If-Match``); of several writers holding the same version exactly one wins.
+Rejected requests change nothing: validation happens before any write.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from app.config import Settings
+from app.domain.document import parse_document
+from app.domain.errors import Problem, ValidationError, pointer
+from app.domain.network import Network
+from app.domain.scenario import Scenario
+from app.domain.validation import validate_scenario
+from app.services.access import Principal
+from app.services.cache import NetworkCache
+from app.services.errors import (
+    ConflictError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
+    ScenarioNotFoundError,
+)
+from app.storage.repository import Repository, ScenarioMissing, VersionConflict, VersionInfo
+
+INCIDENT_RETRIES = 20
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:80] or "scenario"
+
+
+def parse_if_match(header: str | None) -> int | None:
+    """The version named by an ``If-Match`` header; ``None`` for ``*``.
+
+    Raises :class:`PreconditionRequiredError` when the header is absent.
+    """
+    if header is None or not header.strip():
+        raise PreconditionRequiredError(
+            "send 'If-Match' with the ETag of the version you read, e.g. If-Match: \"3\""
+        )
+    value = header.split(",")[0].strip()
+    if value == "*":
+        return None
+    value = value.removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise PreconditionFailedError(f"If-Match {header!r} is not a version ETag", None)
+    return int(value)
+
+
+class Catalog:
+    """The use cases over stored scenarios, shared by the HTTP API and the CLI."""
+
+    def __init__(self, repo: Repository, settings: Settings) -> None:
+        self.repo = repo
+        self.settings = settings
+        self.cache = NetworkCache(settings.cache_entries)
+
+    # Documents --------------------------------------------------------------
+
+    def parse(self, raw: bytes, fmt: str | None = None) -> tuple[dict[str, Any], Scenario]:
+        data = parse_document(raw, max_bytes=self.settings.max_body_bytes, fmt=fmt)
+        scenario = validate_scenario(
+            data, max_nodes=self.settings.max_nodes, max_edges=self.settings.max_edges
+        )
+        return data, scenario
+
+    def create(
+        self,
+        raw: bytes,
+        principal: Principal,
+        fmt: str | None = None,
+        scenario_id: str | None = None,
+    ) -> VersionInfo:
+        data, scenario = self.parse(raw, fmt)
+        counts = (len(scenario.nodes), len(scenario.edges))
+        audit = {"action": "scenario.create", **principal.audit()}
+        if scenario_id is not None:
+            try:
+                return self.repo.create_scenario(
+                    scenario_id, scenario.name, data, counts, principal.token_id, audit
+                )
+            except VersionConflict:
+                raise ConflictError(f"a scenario with id {scenario_id!r} exists") from None
+        base = slugify(scenario.name or "scenario")
+        for n in range(1, 1000):
+            candidate = base if n == 1 else f"{base}-{n}"
+            if self.repo.scenario_exists(candidate):
+                continue
+            try:
+                return self.repo.create_scenario(
+                    candidate, scenario.name, data, counts, principal.token_id, audit
+                )
+            except VersionConflict:
+                continue  # another writer took the id between the check and the insert
+        raise ConflictError(f"could not find a free id for {base!r}")
+
+    def replace(
+        self,
+        scenario_id: str,
+        raw: bytes,
+        if_match: str | None,
+        principal: Principal,
+        fmt: str | None = None,
+    ) -> VersionInfo:
+        expected = parse_if_match(if_match)
+        data, scenario = self.parse(raw, fmt)
+        if expected is None:
+            expected = self._current(scenario_id)
+        return self._store(scenario_id, expected, data, scenario, principal, "replaced")
+
+    def delete(self, scenario_id: str, if_match: str | None, principal: Principal) -> None:
+        expected = None
+        if if_match is not None and if_match.strip():
+            expected = parse_if_match(if_match)
+        try:
+            self.repo.delete_scenario(
+                scenario_id, expected, {"action": "scenario.delete", **principal.audit()}
+            )
+        except ScenarioMissing:
+            raise ScenarioNotFoundError(f"no scenario {scenario_id!r}") from None
+        except VersionConflict as exc:
+            raise PreconditionFailedError(
+                f"scenario {scenario_id!r} is at version {exc.current}, not {expected}",
+                exc.current,
+            ) from None
+
+    def add_incidents(
+        self,
+        scenario_id: str,
+        incidents: list[dict[str, Any]],
+        if_match: str | None,
+        principal: Principal,
+    ) -> VersionInfo:
+        """Append incident reports as a new version. Without ``If-Match`` it retries on races."""
+        expected = parse_if_match(if_match) if if_match and if_match.strip() else None
+        for _ in range(INCIDENT_RETRIES):
+            info, document = self.get(scenario_id, expected)
+            existing = list(document.get("incidents") or [])
+            merged = {**document, "incidents": existing + incidents}
+            try:
+                scenario = validate_scenario(
+                    merged, max_nodes=self.settings.max_nodes, max_edges=self.settings.max_edges
+                )
+            except ValidationError as exc:
+                raise _relative_to_request(exc, len(existing)) from None
+            try:
+                return self._store(
+                    scenario_id,
+                    info.version,
+                    merged,
+                    scenario,
+                    principal,
+                    f"{len(incidents)} incident(s) added",
+                )
+            except PreconditionFailedError:
+                if expected is not None:
+                    raise
+        raise ConflictError("the scenario kept changing; try again")
+
+    def _store(
+        self,
+        scenario_id: str,
+        expected: int,
+        data: dict[str, Any],
+        scenario: Scenario,
+        principal: Principal,
+        change: str,
+    ) -> VersionInfo:
+        counts = (len(scenario.nodes), len(scenario.edges))
+        action = "scenario.incidents" if "incident" in change else "scenario.replace"
+        try:
+            return self.repo.replace_scenario(
+                scenario_id,
+                expected,
+                scenario.name,
+                data,
+                counts,
+                principal.token_id,
+                change,
+                {"action": action, **principal.audit(), "detail": {"change": change}},
+            )
+        except ScenarioMissing:
+            raise ScenarioNotFoundError(f"no scenario {scenario_id!r}") from None
+        except VersionConflict as exc:
+            raise PreconditionFailedError(
+                f"scenario {scenario_id!r} is at version {exc.current}; you sent {expected}. "
+                "Read it again, re-apply your change and send the new ETag.",
+                exc.current,
+            ) from None
+
+    # Reads -----------------------------------------------------------------
+
+    def _current(self, scenario_id: str) -> int:
+        try:
+            return self.repo.current_version(scenario_id)
+        except ScenarioMissing:
+            raise ScenarioNotFoundError(f"no scenario {scenario_id!r}") from None
+
+    def get(
+        self, scenario_id: str, version: int | None = None
+    ) -> tuple[VersionInfo, dict[str, Any]]:
+        try:
+            return self.repo.get_version(scenario_id, version)
+        except ScenarioMissing:
+            what = f"no scenario {scenario_id!r}"
+            if version is not None:
+                what += f" at version {version}"
+            raise ScenarioNotFoundError(what) from None
+
+    def list_scenarios(self, limit: int, offset: int) -> tuple[list[VersionInfo], int]:
+        return self.repo.list_scenarios(limit, offset)
+
+    def versions(self, scenario_id: str) -> list[VersionInfo]:
+        try:
+            return self.repo.list_versions(scenario_id)
+        except ScenarioMissing:
+            raise ScenarioNotFoundError(f"no scenario {scenario_id!r}") from None
+
+    def network(self, scenario_id: str, version: int | None = None) -> tuple[int, Network]:
+        """The compiled network of a version (current by default), from the cache if there."""
+        wanted = self._current(scenario_id) if version is None else version
+
+        def build() -> Network:
+            _, document = self.get(scenario_id, wanted)
+            return Network(validate_scenario(document))
+
+        return wanted, self.cache.get((scenario_id, wanted), build)
+
+    def record(
+        self,
+        principal: Principal,
+        action: str,
+        scenario_id: str | None,
+        version: int | None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self.repo.record(
+            action=action,
+            scenario_id=scenario_id,
+            version=version,
+            detail=detail,
+            **principal.audit(),
+        )
+
+
+def _relative_to_request(exc: ValidationError, offset: int) -> ValidationError:
+    """Re-point problems in appended incidents at the request's own list."""
+    problems = []
+    prefix = "/incidents/"
+    for p in exc.problems:
+        if p.pointer.startswith(prefix):
+            index, _, rest = p.pointer[len(prefix) :].partition("/")
+            if index.isdigit() and int(index) >= offset:
+                where = pointer("incidents", int(index) - offset) + (f"/{rest}" if rest else "")
+                problems.append(Problem(where, p.detail))
+                continue
+        problems.append(p)
+    return ValidationError(problems)

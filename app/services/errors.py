@@ -1,0 +1,44 @@
+"""Errors of the use cases (stored scenarios, versions, access), beside the domain's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.domain.errors import NotFoundError, ScenarioError
+
+
+class ScenarioNotFoundError(NotFoundError):
+    title = "Scenario not found"
+    slug = "not-found"
+
+
+class PreconditionRequiredError(ScenarioError):
+    title = "Precondition required"
+    slug = "precondition-required"
+
+
+class PreconditionFailedError(ScenarioError):
+    title = "Precondition failed"
+    slug = "precondition-failed"
+
+    def __init__(self, detail: str, current_version: int | None) -> None:
+        super().__init__(detail)
+        self.current_version = current_version
+
+    def extra(self) -> dict[str, Any]:
+        return {"current_version": self.current_version}
+
+
+class ConflictError(ScenarioError):
+    title = "Conflict"
+    slug = "conflict"
+
+
+class AuthenticationError(ScenarioError):
+    title = "Unauthorized"
+    slug = "unauthorized"
+
+
+class PermissionDeniedError(ScenarioError):
+    title = "Forbidden"
+    slug = "forbidden"

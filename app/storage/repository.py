@@ -1,0 +1,395 @@
+"""The repository: every read and write of scenarios, versions, tokens and the audit log.
+
+Writes of a scenario are compare-and-set on its current version: exactly one of
+several writers holding the same version wins, the others get
+:class:`VersionConflict`, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.storage.models import AuditRow, ScenarioRow, ScenarioVersionRow, TokenRow
+
+
+class VersionConflict(Exception):
+    """The scenario changed since the version the writer read (or the id is taken)."""
+
+    def __init__(self, current: int | None) -> None:
+        super().__init__(f"current version is {current}")
+        self.current = current
+
+
+class ScenarioMissing(Exception):
+    """No scenario with that id (or it was deleted)."""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    scenario_id: str
+    version: int
+    name: str | None
+    created_at: datetime
+    created_by: str | None
+    change: str
+    size_bytes: int
+    sha256: str
+    node_count: int
+    edge_count: int
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: str
+    name: str | None
+    role: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def encode_document(document: dict[str, Any]) -> tuple[bytes, int, str]:
+    raw = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    return zlib.compress(raw, 6), len(raw), hashlib.sha256(raw).hexdigest()
+
+
+def decode_document(blob: bytes) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(zlib.decompress(blob))
+    return data
+
+
+class Repository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._read = sessionmaker(engine, expire_on_commit=False)
+        self._write = sessionmaker(engine.execution_options(immediate=True), expire_on_commit=False)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self._read() as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        with self._write() as session, session.begin():
+            yield session
+
+    def ping(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(text("SELECT 1")).scalar() == 1
+
+    # Scenarios -------------------------------------------------------------
+
+    def create_scenario(
+        self,
+        scenario_id: str,
+        name: str | None,
+        document: dict[str, Any],
+        counts: tuple[int, int],
+        actor: str | None,
+        audit: dict[str, Any] | None = None,
+    ) -> VersionInfo:
+        """Store a new scenario at version 1. Raises :class:`VersionConflict` if the id exists."""
+        blob, size, digest = encode_document(document)
+        stamp = now()
+        try:
+            with self.writing() as s:
+                s.add(
+                    ScenarioRow(
+                        id=scenario_id,
+                        name=name,
+                        current_version=1,
+                        created_at=stamp,
+                        updated_at=stamp,
+                        deleted=False,
+                    )
+                )
+                s.flush()
+                row = self._add_version(
+                    s, scenario_id, 1, blob, size, digest, counts, stamp, actor, "created"
+                )
+                if audit:
+                    s.add(_audit(stamp, scenario_id=scenario_id, version=1, **audit))
+        except IntegrityError:
+            raise VersionConflict(None) from None
+        return _info(row, name)
+
+    def replace_scenario(
+        self,
+        scenario_id: str,
+        expected_version: int,
+        name: str | None,
+        document: dict[str, Any],
+        counts: tuple[int, int],
+        actor: str | None,
+        change: str,
+        audit: dict[str, Any] | None = None,
+    ) -> VersionInfo:
+        """Store a new version if the current one is ``expected_version`` (compare and set)."""
+        blob, size, digest = encode_document(document)
+        stamp = now()
+        new_version = expected_version + 1
+        try:
+            with self.writing() as s:
+                result = s.execute(
+                    update(ScenarioRow)
+                    .where(
+                        ScenarioRow.id == scenario_id,
+                        ScenarioRow.current_version == expected_version,
+                        ScenarioRow.deleted.is_(False),
+                    )
+                    .values(current_version=new_version, updated_at=stamp, name=name)
+                )
+                if result.rowcount != 1:  # type: ignore[attr-defined]
+                    current = s.execute(
+                        select(ScenarioRow.current_version).where(
+                            ScenarioRow.id == scenario_id, ScenarioRow.deleted.is_(False)
+                        )
+                    ).scalar()
+                    if current is None:
+                        raise ScenarioMissing(scenario_id)
+                    raise VersionConflict(current)
+                row = self._add_version(
+                    s, scenario_id, new_version, blob, size, digest, counts, stamp, actor, change
+                )
+                if audit:
+                    s.add(_audit(stamp, scenario_id=scenario_id, version=new_version, **audit))
+        except IntegrityError:
+            raise VersionConflict(None) from None
+        return _info(row, name)
+
+    def delete_scenario(
+        self,
+        scenario_id: str,
+        expected_version: int | None,
+        audit: dict[str, Any] | None = None,
+    ) -> None:
+        """Mark a scenario deleted; its versions stay for the record. Compare-and-set if asked."""
+        stamp = now()
+        with self.writing() as s:
+            conditions = [ScenarioRow.id == scenario_id, ScenarioRow.deleted.is_(False)]
+            if expected_version is not None:
+                conditions.append(ScenarioRow.current_version == expected_version)
+            result = s.execute(
+                update(ScenarioRow).where(*conditions).values(deleted=True, updated_at=stamp)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                current = s.execute(
+                    select(ScenarioRow.current_version).where(
+                        ScenarioRow.id == scenario_id, ScenarioRow.deleted.is_(False)
+                    )
+                ).scalar()
+                if current is None:
+                    raise ScenarioMissing(scenario_id)
+                raise VersionConflict(current)
+            if audit:
+                s.add(_audit(stamp, scenario_id=scenario_id, **audit))
+
+    def _add_version(
+        self,
+        s: Session,
+        scenario_id: str,
+        version: int,
+        blob: bytes,
+        size: int,
+        digest: str,
+        counts: tuple[int, int],
+        stamp: datetime,
+        actor: str | None,
+        change: str,
+    ) -> ScenarioVersionRow:
+        row = ScenarioVersionRow(
+            scenario_id=scenario_id,
+            version=version,
+            document=blob,
+            size_bytes=size,
+            sha256=digest,
+            node_count=counts[0],
+            edge_count=counts[1],
+            created_at=stamp,
+            created_by=actor,
+            change=change,
+        )
+        s.add(row)
+        s.flush()
+        return row
+
+    def current_version(self, scenario_id: str) -> int:
+        with self.reading() as s:
+            v = s.execute(
+                select(ScenarioRow.current_version).where(
+                    ScenarioRow.id == scenario_id, ScenarioRow.deleted.is_(False)
+                )
+            ).scalar()
+        if v is None:
+            raise ScenarioMissing(scenario_id)
+        return int(v)
+
+    def get_version(
+        self, scenario_id: str, version: int | None = None
+    ) -> tuple[VersionInfo, dict[str, Any]]:
+        """A version's record and document (the current one when ``version`` is None)."""
+        with self.reading() as s:
+            head = s.get(ScenarioRow, scenario_id)
+            if head is None or head.deleted:
+                raise ScenarioMissing(scenario_id)
+            wanted = head.current_version if version is None else version
+            row = s.get(ScenarioVersionRow, (scenario_id, wanted))
+            if row is None:
+                raise ScenarioMissing(f"{scenario_id} version {wanted}")
+            return _info(row, head.name), decode_document(row.document)
+
+    def list_scenarios(self, limit: int, offset: int) -> tuple[list[VersionInfo], int]:
+        with self.reading() as s:
+            total = s.execute(
+                select(func.count()).select_from(ScenarioRow).where(ScenarioRow.deleted.is_(False))
+            ).scalar_one()
+            rows = s.execute(
+                select(ScenarioVersionRow, ScenarioRow.name)
+                .join(
+                    ScenarioRow,
+                    (ScenarioRow.id == ScenarioVersionRow.scenario_id)
+                    & (ScenarioRow.current_version == ScenarioVersionRow.version),
+                )
+                .where(ScenarioRow.deleted.is_(False))
+                .order_by(ScenarioRow.created_at, ScenarioRow.id)
+                .limit(limit)
+                .offset(offset)
+            ).all()
+            return [_info(r, name) for r, name in rows], int(total)
+
+    def list_versions(self, scenario_id: str) -> list[VersionInfo]:
+        with self.reading() as s:
+            head = s.get(ScenarioRow, scenario_id)
+            if head is None or head.deleted:
+                raise ScenarioMissing(scenario_id)
+            rows = (
+                s.execute(
+                    select(ScenarioVersionRow)
+                    .where(ScenarioVersionRow.scenario_id == scenario_id)
+                    .order_by(ScenarioVersionRow.version)
+                )
+                .scalars()
+                .all()
+            )
+            return [_info(r, head.name) for r in rows]
+
+    def scenario_exists(self, scenario_id: str) -> bool:
+        with self.reading() as s:
+            return s.get(ScenarioRow, scenario_id) is not None
+
+    # Tokens ----------------------------------------------------------------
+
+    def add_token(self, token_id: str, name: str | None, role: str, token_hash: str) -> TokenInfo:
+        stamp = now()
+        with self.writing() as s:
+            row = TokenRow(
+                id=token_id, name=name, role=role, token_hash=token_hash, created_at=stamp
+            )
+            s.add(row)
+            s.add(_audit(stamp, action="token.create", detail={"token": token_id, "role": role}))
+        return _token(row)
+
+    def find_token(self, token_hash: str) -> TokenInfo | None:
+        with self.reading() as s:
+            row = s.execute(
+                select(TokenRow).where(TokenRow.token_hash == token_hash)
+            ).scalar_one_or_none()
+            return _token(row) if row is not None else None
+
+    def list_tokens(self) -> list[TokenInfo]:
+        with self.reading() as s:
+            rows = s.execute(select(TokenRow).order_by(TokenRow.created_at)).scalars().all()
+            return [_token(r) for r in rows]
+
+    def revoke_token(self, token_id: str, audit: dict[str, Any] | None = None) -> TokenInfo | None:
+        stamp = now()
+        with self.writing() as s:
+            row = s.get(TokenRow, token_id)
+            if row is None:
+                return None
+            if row.revoked_at is None:
+                row.revoked_at = stamp
+                if audit:
+                    s.add(_audit(stamp, **audit))
+            return _token(row)
+
+    # Audit -----------------------------------------------------------------
+
+    def record(self, **fields: Any) -> None:
+        with self.writing() as s:
+            s.add(_audit(now(), **fields))
+
+    def audit_entries(
+        self, limit: int, offset: int, scenario_id: str | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        with self.reading() as s:
+            q = select(AuditRow)
+            c = select(func.count()).select_from(AuditRow)
+            if scenario_id is not None:
+                q = q.where(AuditRow.scenario_id == scenario_id)
+                c = c.where(AuditRow.scenario_id == scenario_id)
+            total = s.execute(c).scalar_one()
+            rows = s.execute(q.order_by(AuditRow.id.desc()).limit(limit).offset(offset)).scalars()
+            return [
+                {
+                    "id": r.id,
+                    "at": r.at.isoformat(),
+                    "token_id": r.token_id,
+                    "actor": r.actor,
+                    "role": r.role,
+                    "action": r.action,
+                    "scenario_id": r.scenario_id,
+                    "version": r.version,
+                    "detail": r.detail,
+                }
+                for r in rows
+            ], int(total)
+
+
+def _audit(stamp: datetime, **fields: Any) -> AuditRow:
+    return AuditRow(at=stamp, **fields)
+
+
+def _info(row: ScenarioVersionRow, name: str | None) -> VersionInfo:
+    return VersionInfo(
+        scenario_id=row.scenario_id,
+        version=row.version,
+        name=name,
+        created_at=_aware(row.created_at),
+        created_by=row.created_by,
+        change=row.change,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256,
+        node_count=row.node_count,
+        edge_count=row.edge_count,
+    )
+
+
+def _token(row: TokenRow) -> TokenInfo:
+    return TokenInfo(
+        id=row.id,
+        name=row.name,
+        role=row.role,
+        created_at=_aware(row.created_at),
+        revoked_at=_aware(row.revoked_at) if row.revoked_at else None,
+    )
+
+
+def _aware(stamp: datetime) -> datetime:
+    # SQLite returns naive datetimes; everything is stored in UTC.
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
