@@ -1,0 +1,183 @@
+"""Genuinely different alternative routes, ranked by survival probability.
+
+Definition. The *overlap* of route ``r`` with route ``q`` is the share of
+``r``'s travel time spent on roads that ``q`` also uses (a road counts whichever
+way it is travelled). The answer to "up to K alternatives" is a list of routes,
+safest first, in which every route overlaps each safer route in the list by at
+most ``max_overlap`` (default :data:`MAX_OVERLAP` = 0.5). The first route is
+always the safest route.
+
+Method (penalty method). Candidates come from repeated lexicographic searches
+(least cost, then least time) in which every road already used by a candidate
+costs more: a road used ``k`` times costs
+``cost + ((1 + PENALTY)**k − 1) × (cost + λ × time)``, where ``λ`` is the
+safest route's cost per minute (so a road with no risk is penalised too).
+Candidates are then taken safest first and kept when they respect the overlap
+bound with each route kept before them. At most ``SEARCHES_PER_ROUTE × K``
+searches are run: ``O(K (n + m) log n)``. The list is not guaranteed to be the
+best possible set of K routes with limited overlap (that problem is NP-hard),
+but every route in it is a real route, the ranking is by true survival
+probability and the bound always holds.
+
+>>> from app.domain.validation import validate_scenario
+>>> s = validate_scenario({"schema": "safe-passage/scenario@1",
+...   "nodes": [{"id": "a"}, {"id": "b"}, {"id": "c"}, {"id": "d"}],
+...   "edges": [{"id": "a-b", "from": "a", "to": "b", "travel_time_min": 10, "risk": 0.1},
+...             {"id": "a-c", "from": "a", "to": "c", "travel_time_min": 30, "risk": 0.01},
+...             {"id": "c-b", "from": "c", "to": "b", "travel_time_min": 20, "risk": 0.02},
+...             {"id": "c-d", "from": "c", "to": "d", "travel_time_min": 1, "risk": 0.0},
+...             {"id": "d-b", "from": "d", "to": "b", "travel_time_min": 20, "risk": 0.02}]})
+>>> # a-c-d-b is as safe as a-c-b but spends 30 of its 51 minutes on a-c: left out.
+>>> [r.node_ids for r in alternative_routes(Network(s), "a", "b", k=3)]
+[['a', 'c', 'b'], ['a', 'b']]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from app.domain.errors import InvalidRequestError, Problem, RiskLimitError
+from app.domain.network import BoolArray, Conditions, FloatArray, Network
+from app.domain.routing import Route, RouteOptions, edge_mask, lexicographic_path, safest_route
+
+MAX_OVERLAP = 0.5
+"""Default largest share of a route's travel time on roads of any safer alternative."""
+
+PENALTY = 1.0
+"""Each use of a road by a candidate multiplies its penalised search cost by ``1 + PENALTY``."""
+
+SEARCHES_PER_ROUTE = 4
+"""Searches run per route asked for, at most."""
+
+MAX_ALTERNATIVES = 10
+
+
+@dataclass
+class Question:
+    """A route question resolved against a network: endpoints, conditions, usable roads.
+
+    ``best`` is the safest route; resolving the question computes it first, so an
+    unknown node, an unknown party, no route (with its cut) or a risk limit
+    fails exactly as :func:`~app.domain.routing.safest_route` does.
+    """
+
+    network: Network
+    conditions: Conditions
+    mask: BoolArray
+    """Roads usable for this question (edge positions)."""
+    source: int
+    target: int
+    best: Route
+
+
+def pose(net: Network, source: str, target: str, options: RouteOptions | None = None) -> Question:
+    """Resolve a route question; raises what :func:`safest_route` raises."""
+    opts = options or RouteOptions()
+    best = safest_route(net, source, target, opts)
+    cond = best.conditions
+    mask = edge_mask(cond, opts.avoid_parties, opts.consenting_only)
+    return Question(net, cond, mask, net.node_index[source], net.node_index[target], best)
+
+
+def overlap(route: Route, other: Route) -> float:
+    """Share of ``route``'s travel time on roads that ``other`` also uses (0 to 1)."""
+    if not route.edges:
+        return 1.0 if not other.edges else 0.0
+    shared = set(route.edges) & set(other.edges)
+    time = route.conditions.time
+    total = float(np.sum(time[route.edges]))
+    if total <= 0.0:
+        return len([e for e in route.edges if e in shared]) / len(route.edges)
+    return float(sum(float(time[e]) for e in route.edges if e in shared)) / total
+
+
+def _cost_per_minute(q: Question) -> float:
+    """λ: converts minutes to cost units so that penalties also reach roads without risk."""
+    best = q.best
+    if best.cost > 0 and best.travel_time_min > 0:
+        return best.cost / best.travel_time_min
+    cond = q.conditions
+    ratios = cond.cost[q.mask] / cond.time[q.mask]
+    positive = ratios[ratios > 0]
+    return float(np.median(positive)) if positive.size else 1.0
+
+
+def alternative_routes(
+    net: Network,
+    source: str,
+    target: str,
+    options: RouteOptions | None = None,
+    *,
+    k: int = 3,
+    max_overlap: float = MAX_OVERLAP,
+) -> list[Route]:
+    """Up to ``k`` routes, safest first, each overlapping every safer one by ≤ ``max_overlap``.
+
+    Routes above ``options.max_risk`` are left out; if even the safest is above
+    it, :class:`RiskLimitError` is raised as for a single route.
+    """
+    if not 1 <= k <= MAX_ALTERNATIVES:
+        raise InvalidRequestError(
+            [Problem("/alternatives", f"ask for 1 to {MAX_ALTERNATIVES} routes, not {k}")]
+        )
+    if not 0.0 <= max_overlap <= 1.0:
+        raise InvalidRequestError(
+            [Problem("/max_overlap", f"max_overlap must be within [0, 1], not {max_overlap}")]
+        )
+    opts = options or RouteOptions()
+    q = pose(net, source, target, opts)
+    if k == 1:
+        return [q.best]
+    cond = q.conditions
+    arc_road = net.arc_edge
+    arc_ok = q.mask[arc_road]
+    base: FloatArray = cond.cost[arc_road]
+    surcharge: FloatArray = base + _cost_per_minute(q) * cond.time[arc_road]
+    uses = np.zeros(len(net.edges), dtype=np.int64)
+    candidates: dict[tuple[int, ...], Route] = {tuple(q.best.edges): q.best}
+    uses[q.best.edges] += 1
+    chosen = [q.best]
+    for _ in range(SEARCHES_PER_ROUTE * k - 1):
+        factor = (1.0 + PENALTY) ** uses[arc_road] - 1.0
+        penalised = np.rint(base + factor * surcharge)
+        found = lexicographic_path(cond, arc_ok, q.source, q.target, arc_cost=penalised)
+        if found is None:  # pragma: no cover - the safest route exists, so a path does
+            break
+        uses[found.edges] += 1
+        candidates.setdefault(tuple(found.edges), found)
+        chosen = _select(list(candidates.values()), k, max_overlap, opts.max_risk)
+        if len(chosen) == k:
+            break
+    return chosen
+
+
+def _select(
+    candidates: list[Route], k: int, max_overlap: float, max_risk: float | None
+) -> list[Route]:
+    """Safest first, keeping a route only if its overlap with each kept route is within bound."""
+    ranked = sorted(candidates, key=lambda r: (r.cost, r.travel_time_min, len(r.edges)))
+    kept: list[Route] = []
+    for r in ranked:
+        if max_risk is not None and r.risk > max_risk + 1e-12:
+            continue
+        if all(overlap(r, better) <= max_overlap + 1e-12 for better in kept):
+            kept.append(r)
+            if len(kept) == k:
+                break
+    return kept
+
+
+def within_risk(route: Route, max_risk: float | None, what: str) -> None:
+    """Raise :class:`RiskLimitError` if ``route`` is above ``max_risk``."""
+    if max_risk is not None and route.risk > max_risk + 1e-12:
+        raise RiskLimitError(
+            f"{what} has a route with risk {route.risk:.4f}, above the limit {max_risk}",
+            best_risk=route.risk,
+            max_risk=max_risk,
+        )
+
+
+def without_max_risk(options: RouteOptions) -> RouteOptions:
+    return replace(options, max_risk=None)

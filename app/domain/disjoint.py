@@ -1,0 +1,340 @@
+"""Two corridors that share no road, with the greatest joint survival probability.
+
+Definition. A *disjoint pair* is two routes from A to B that have no road in
+common (a road counts as used whichever way it is travelled). Its joint
+survival probability is the product of the two routes' survival
+probabilities; the answer maximises it, i.e. minimises the sum of the two
+routes' costs ``Σ −ln(1 − risk)`` (quantised, see
+:data:`~app.domain.network.COST_SCALE`). Among pairs of equal joint survival
+the one with the least total travel time wins whenever the integers involved
+stay exact in float64 (total cost × total time below 2**51, true for city-scale
+networks; time resolution 0.01 min); beyond that any equally safe pair is
+returned. Of the two routes the first is the safest route that can be drawn
+within the pair's roads.
+
+Method (Suurballe). A Dijkstra search gives the shortest path P1 and the
+distances ``d``; a second Dijkstra runs on the residual network (P1's arcs
+reversed at cost 0, every other arc at its reduced cost ``c + d(u) − d(v) ≥ 0``)
+and gives P2. P1 ⊕ P2 (arcs of P2 that undo P1 cancel out) is a minimum-cost
+flow of two units, which decomposes into the two routes. Parallel roads are
+split by a midpoint so that each stays a separate arc; if the two routes would
+travel one road in opposite directions both passages cancel, which never costs
+more. ``O((n + m) log n)``: two scipy Dijkstra runs. The greedy "best route,
+then the best route on the remaining roads" can fail or be worse (see the
+tests); this is the exact optimum of the min-cost-flow formulation.
+
+If no disjoint pair exists (at most one road-disjoint route, by Menger's
+theorem a cut of one road), :class:`NoDisjointPairError` names every road that
+all routes from A to B must use.
+
+>>> from app.domain.validation import validate_scenario
+>>> s = validate_scenario({"schema": "safe-passage/scenario@1",
+...   "nodes": [{"id": "s"}, {"id": "a"}, {"id": "b"}, {"id": "t"}],
+...   "edges": [{"id": "s-a", "from": "s", "to": "a", "travel_time_min": 5, "risk": 0.01},
+...             {"id": "a-b", "from": "a", "to": "b", "travel_time_min": 5, "risk": 0.01},
+...             {"id": "b-t", "from": "b", "to": "t", "travel_time_min": 5, "risk": 0.01},
+...             {"id": "s-b", "from": "s", "to": "b", "travel_time_min": 5, "risk": 0.02},
+...             {"id": "a-t", "from": "a", "to": "t", "travel_time_min": 5, "risk": 0.02}]})
+>>> pair = disjoint_pair(Network(s), "s", "t")   # the safest route s-a-b-t is in neither
+>>> [r.node_ids for r in pair.routes], round(pair.joint_survival_probability, 4)
+([['s', 'a', 't'], ['s', 'b', 't']], 0.9413)
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from app.domain.alternatives import Question, pose, within_risk
+from app.domain.errors import InvalidRequestError, NoAnswerError, Problem
+from app.domain.network import FloatArray, IntArray, Network
+from app.domain.routing import Route, RouteOptions
+
+TIME_RESOLUTION_MIN = 0.01
+"""Travel times are compared in units of 0.01 min when breaking survival ties."""
+
+_EXACT_LIMIT = 2.0**51
+
+
+class NoDisjointPairError(NoAnswerError):
+    """Routes exist, but every two of them share at least one road."""
+
+    title = "No disjoint pair of routes"
+    slug = "no-disjoint-pair"
+
+    def __init__(self, detail: str, shared_roads: list[dict[str, Any]], route: Route) -> None:
+        super().__init__(detail)
+        self.shared_roads = shared_roads
+        self.route = route
+
+    def extra(self) -> dict[str, Any]:
+        return {"shared_roads": self.shared_roads, "route": self.route.as_dict()}
+
+
+@dataclass
+class DisjointPair:
+    """Two road-disjoint routes, safer first."""
+
+    routes: tuple[Route, Route]
+
+    @property
+    def joint_survival_probability(self) -> float:
+        """Product of both routes' survival probabilities."""
+        return self.routes[0].survival_probability * self.routes[1].survival_probability
+
+    @property
+    def cost(self) -> float:
+        return self.routes[0].cost + self.routes[1].cost
+
+
+@dataclass
+class _Arcs:
+    """The usable arcs as a simple digraph: parallel arcs get a midpoint node."""
+
+    n: int
+    tail: IntArray
+    head: IntArray
+    weight: FloatArray
+    origin: IntArray
+    """Network arc index each arc stands for (both halves of a split arc share it)."""
+
+
+def disjoint_pair(
+    net: Network, source: str, target: str, options: RouteOptions | None = None
+) -> DisjointPair:
+    """The road-disjoint pair from ``source`` to ``target`` of greatest joint survival.
+
+    Raises :class:`~app.domain.errors.NoRouteError` when no route exists,
+    :class:`NoDisjointPairError` when routes exist but no disjoint pair, and
+    :class:`~app.domain.errors.RiskLimitError` when a route of the pair is above
+    ``options.max_risk``.
+    """
+    opts = options or RouteOptions()
+    if source == target:
+        raise InvalidRequestError(
+            [Problem("/to", "a disjoint pair needs two different places")],
+            detail="'from' and 'to' are the same node",
+        )
+    q = pose(net, source, target, opts)
+    g = _simple_arcs(q)
+    p1, dist = _shortest(g, q.source, q.target)
+    with np.errstate(invalid="ignore"):  # arcs out of unreachable places: dropped below
+        reduced = g.weight + dist[g.tail] - dist[g.head]
+    on_p1 = np.zeros(len(g.tail), dtype=bool)
+    on_p1[p1] = True
+    keep = np.isfinite(dist[g.tail]) & ~on_p1
+    r_tail = np.concatenate([g.tail[keep], g.head[p1]])
+    r_head = np.concatenate([g.head[keep], g.tail[p1]])
+    r_weight = np.concatenate([np.maximum(reduced[keep], 0.0), np.zeros(len(p1))])
+    residual = _csr_min(g.n, r_tail, r_head, r_weight)
+    _, pred = dijkstra(residual, directed=True, indices=q.source, return_predecessors=True)
+    if pred[q.target] < 0:
+        raise _no_pair(q, g, p1, residual)
+    flow = set(p1.tolist())
+    p1_by_ends = {(int(g.tail[a]), int(g.head[a])): int(a) for a in p1}
+    node = q.target
+    while node != q.source:
+        prev = int(pred[node])
+        cancelled = p1_by_ends.get((node, prev))
+        if cancelled is not None:
+            flow.discard(cancelled)
+        else:
+            flow.add(_arc_between(g, prev, node))
+        node = prev
+    pair = _decompose(q, g, flow)
+    for r in pair.routes:
+        within_risk(r, opts.max_risk, "the disjoint pair of greatest joint survival")
+    return pair
+
+
+def _simple_arcs(q: Question) -> _Arcs:
+    net, cond = q.network, q.conditions
+    arcs = np.flatnonzero(q.mask[net.arc_edge])
+    tail, head = net.arc_tail[arcs], net.arc_head[arcs]
+    cost = cond.cost[net.arc_edge[arcs]]
+    ticks = np.maximum(1.0, np.rint(cond.time[net.arc_edge[arcs]] / TIME_RESOLUTION_MIN))
+    scale = float(np.sum(ticks)) + 1.0
+    # Lexicographic (cost, time) as one exact number when it fits; else cost alone.
+    exact = (float(np.sum(cost)) + 1.0) * scale * 4.0 < _EXACT_LIMIT
+    weight = cost * scale + ticks if exact else cost.copy()
+    n = net.n_nodes
+    key = tail * n + head
+    dup = np.r_[False, key[1:] == key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+    mid = n + np.arange(int(dup.sum()), dtype=np.int64)
+    d_idx = np.flatnonzero(dup)
+    g_tail = np.concatenate([tail[~dup], tail[d_idx], mid])
+    g_head = np.concatenate([head[~dup], mid, head[d_idx]])
+    g_weight = np.concatenate([weight[~dup], weight[d_idx], np.zeros(len(mid))])
+    g_origin = np.concatenate([arcs[~dup], arcs[d_idx], arcs[d_idx]])
+    order = np.lexsort((g_head, g_tail))
+    return _Arcs(n + len(mid), g_tail[order], g_head[order], g_weight[order], g_origin[order])
+
+
+def _csr_min(n: int, tail: IntArray, head: IntArray, weight: FloatArray) -> csr_matrix:
+    """CSR matrix keeping the least weight among arcs with the same ends."""
+    if len(tail) == 0:
+        return csr_matrix((n, n), dtype=np.float64)
+    order = np.lexsort((weight, head, tail))
+    tail, head, weight = tail[order], head[order], weight[order]
+    key = tail * n + head
+    first = np.r_[True, key[1:] != key[:-1]]
+    return csr_matrix((weight[first], (tail[first], head[first])), shape=(n, n))
+
+
+def _arc_between(g: _Arcs, u: int, v: int) -> int:
+    key = g.tail * g.n + g.head
+    i = int(np.searchsorted(key, u * g.n + v))
+    assert i < len(key) and key[i] == u * g.n + v
+    return i
+
+
+def _shortest(g: _Arcs, s: int, t: int) -> tuple[IntArray, FloatArray]:
+    """Arcs of a least-weight path from ``s`` to ``t`` and the distances from ``s``."""
+    dist, pred = dijkstra(
+        _csr_min(g.n, g.tail, g.head, g.weight),
+        directed=True,
+        indices=s,
+        return_predecessors=True,
+    )
+    path = []
+    node = t
+    while node != s:
+        prev = int(pred[node])
+        path.append(_arc_between(g, prev, node))
+        node = prev
+    path.reverse()
+    return np.array(path, dtype=np.int64), dist
+
+
+def _decompose(q: Question, g: _Arcs, flow: set[int]) -> DisjointPair:
+    """Two routes from a two-unit flow on the split arcs (safest-within-the-pair first)."""
+    net = q.network
+    arcs = {int(g.origin[a]) for a in flow}
+    # One road travelled both ways by the two routes: cancelling both passages
+    # keeps a two-unit flow and never costs more.
+    by_road: dict[int, list[int]] = {}
+    for a in arcs:
+        by_road.setdefault(int(net.arc_edge[a]), []).append(a)
+    for pair in by_road.values():
+        if len(pair) == 2:
+            arcs.difference_update(pair)
+    out: dict[int, list[int]] = {}
+    for a in sorted(arcs):
+        out.setdefault(int(net.arc_tail[a]), []).append(a)
+    first = _best_within(q, out)
+    for a in first:
+        out[int(net.arc_tail[a])].remove(a)
+    second = _walk(q, out)
+    routes = sorted(
+        (_route(q, first), _route(q, second)),
+        key=lambda r: (r.cost, r.travel_time_min),
+    )
+    return DisjointPair((routes[0], routes[1]))
+
+
+def _best_within(q: Question, out: dict[int, list[int]]) -> list[int]:
+    """Least (cost, time) path from source to target over the given arcs (a small graph)."""
+    net, cond = q.network, q.conditions
+    best: dict[int, tuple[float, float]] = {q.source: (0.0, 0.0)}
+    via: dict[int, int] = {}
+    heap: list[tuple[float, float, int]] = [(0.0, 0.0, q.source)]
+    done: set[int] = set()
+    while heap:
+        c, t, u = heapq.heappop(heap)
+        if u in done:
+            continue
+        done.add(u)
+        for a in out.get(u, []):
+            e = int(net.arc_edge[a])
+            v = int(net.arc_head[a])
+            label = (c + float(cond.cost[e]), t + float(cond.time[e]))
+            if v not in best or label < best[v]:
+                best[v] = label
+                via[v] = a
+                heapq.heappush(heap, (*label, v))
+    path = []
+    node = q.target
+    while node != q.source:
+        a = via[node]
+        path.append(a)
+        node = int(net.arc_tail[a])
+    path.reverse()
+    return path
+
+
+def _walk(q: Question, out: dict[int, list[int]]) -> list[int]:
+    """Follow the remaining unit of flow from source to target, cutting out any loop."""
+    net = q.network
+    path: list[int] = []
+    position = {q.source: 0}
+    node = q.source
+    while node != q.target:
+        a = out[node].pop()
+        node = int(net.arc_head[a])
+        path.append(a)
+        if node in position:  # a zero-cost loop: drop it
+            cut = position[node]
+            for b in path[cut:]:
+                position.pop(int(net.arc_head[b]), None)
+            del path[cut:]
+        position[node] = len(path)
+    return path
+
+
+def _route(q: Question, arcs: list[int]) -> Route:
+    net = q.network
+    nodes = [q.source] + [int(net.arc_head[a]) for a in arcs]
+    return Route(q.conditions, nodes, [int(net.arc_edge[a]) for a in arcs])
+
+
+def _no_pair(q: Question, g: _Arcs, p1: IntArray, residual: csr_matrix) -> NoDisjointPairError:
+    """The error naming every road all routes share (single-road cuts, in route order).
+
+    An arc (x_i → x_i+1) of P1 lies on every route iff x_i+1 cannot be reached
+    from x_0..x_i in the residual network; those reach sets only grow along P1,
+    so one incremental search finds them all in ``O(n + m)``.
+    """
+    net = q.network
+    indptr, indices = residual.indptr, residual.indices
+    seen = np.zeros(g.n, dtype=bool)
+    shared: list[int] = []
+    for a in p1.tolist():
+        x, y = int(g.tail[a]), int(g.head[a])
+        stack = [x] if not seen[x] else []
+        seen[x] = True
+        while stack:
+            u = stack.pop()
+            for v in indices[indptr[u] : indptr[u + 1]].tolist():
+                if not seen[v]:
+                    seen[v] = True
+                    stack.append(v)
+        road = int(net.arc_edge[g.origin[a]])
+        if not seen[y] and road not in shared:
+            shared.append(road)
+    roads: list[dict[str, Any]] = []
+    for e in shared:
+        edge = net.edges[e]
+        roads.append(
+            {
+                "edge": edge.id,
+                "name": edge.name,
+                "from": edge.from_,
+                "to": edge.to,
+                "controlled_by": edge.controlled_by,
+                "checkpoint": edge.checkpoint,
+            }
+        )
+    names = ", ".join(r["edge"] + (f" ({r['name']})" if r["name"] else "") for r in roads)
+    src, dst = net.node_ids[q.source], net.node_ids[q.target]
+    many = len(roads) != 1
+    return NoDisjointPairError(
+        f"no two routes from {src!r} to {dst!r} avoid sharing a road: every route uses "
+        f"{'these roads' if many else 'the road'} {names}",
+        roads,
+        q.best,
+    )
