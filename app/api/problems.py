@@ -133,10 +133,8 @@ def request_validation_problems(exc: RequestValidationError) -> list[dict[str, s
         loc = list(err.get("loc", ()))
         where = loc[0] if loc else "body"
         rest = [p for p in loc[1:] if not (isinstance(p, str) and "[" in p)]
-        if where == "body":
-            ptr = pointer(*rest)
-        else:  # query, path, header: name the parameter
-            ptr = pointer(str(where), *rest)
+        # In the body the pointer is into the JSON; elsewhere it names the parameter.
+        ptr = pointer(*rest) if where == "body" else pointer(str(where), *rest)
         msg = str(err.get("msg", "invalid"))
         if err.get("type") == "extra_forbidden" and rest:
             msg = f"unknown field {rest[-1]!r}"

@@ -94,13 +94,24 @@ class CutRoad:
 
 @dataclass
 class Cut:
-    """What separates two places: closed roads on a smallest cut, or no road at all."""
+    """What separates two places.
+
+    ``roads``: a smallest set of closed roads that separates them (every route
+    passes one of them, and no smaller set of closures does that).
+    ``open_to_connect``: the fewest closed roads whose opening would give a route.
+    ``disconnected``: no road joins them even with every closure lifted.
+    """
 
     roads: list[CutRoad] = field(default_factory=list)
     disconnected: bool = False
+    open_to_connect: list[CutRoad] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"roads": [r.as_dict() for r in self.roads], "disconnected": self.disconnected}
+        return {
+            "roads": [r.as_dict() for r in self.roads],
+            "disconnected": self.disconnected,
+            "open_to_connect": [r.as_dict() for r in self.open_to_connect],
+        }
 
 
 class NoRouteError(NoAnswerError):

@@ -322,11 +322,13 @@ def explain_cut(
     avoided: frozenset[str],
     consenting_only: bool = False,
 ) -> Cut:
-    """A smallest set of closed roads whose opening would join ``s`` to ``t``.
+    """What separates ``s`` from ``t``: see :class:`~app.domain.errors.Cut`.
 
-    Usable arcs get unbounded capacity, closed ones capacity 1; the minimum cut
-    of that network is the fewest closures to lift. If ``t`` cannot be reached
-    even with every road open, the places are not connected at all.
+    Usable arcs get unbounded capacity, closed ones capacity 1; a minimum cut of
+    that network is a smallest set of closures that together cut ``s`` off from
+    ``t``. Separately, a 0–1 shortest path (closed roads cost 1, open ones 0)
+    gives the fewest closures to lift for a route to exist. If ``t`` cannot be
+    reached even with every road open, the places are not connected at all.
     """
     net = cond.network
     n = net.n_nodes
@@ -345,28 +347,34 @@ def explain_cut(
     reach = np.zeros(n, dtype=bool)
     reach[breadth_first_order(residual, s, directed=True, return_predecessors=False)] = True
     crossing = reach[net.arc_tail] & ~reach[net.arc_head] & ~mask[net.arc_edge]
-    roads = []
-    seen: set[int] = set()
     parties = net.parties
-    for e in net.arc_edge[crossing].tolist():
-        if e in seen:
-            continue
-        seen.add(e)
+
+    def closed(e: int) -> CutRoad:
         reasons = cond.exclusion_reasons(e, avoided)
         if consenting_only:
             edge = net.edges[e]
             for pid in (edge.controlled_by, edge.checkpoint):
                 if pid is not None and parties[pid].consent != "granted":
                     reasons.append(f"party {pid!r} has not granted consent")
-        roads.append(CutRoad(net.edge_ids[e], tuple(dict.fromkeys(reasons))))
-    return Cut(roads=roads)
+        return CutRoad(net.edge_ids[e], tuple(dict.fromkeys(reasons)))
+
+    roads = [closed(e) for e in dict.fromkeys(net.arc_edge[crossing].tolist())]
+    # Fewest closures to lift: 0-1 shortest path (closed arcs cost 1, usable ones 0).
+    weight = np.where(mask[net.arc_edge], 0.0, 1.0)
+    lift = lexicographic_path(
+        cond, np.ones(len(net.arc_edge), dtype=bool), s, t, arc_cost=weight, arc_time=weight
+    )
+    to_open = [] if lift is None else [closed(e) for e in lift.edges if not mask[e]]
+    return Cut(roads=roads, open_to_connect=to_open)
 
 
 def _cut_sentence(net: Network, source: str, target: str, cut: Cut) -> str:
     if cut.disconnected:
         return f"no road joins {source!r} to {target!r}, even with every closure lifted"
     parts = [f"{r.edge} ({'; '.join(r.reasons)})" for r in cut.roads]
+    lift = [r.edge for r in cut.open_to_connect]
     return (
         f"no usable route from {source!r} to {target!r}; "
-        f"the fewest closures separating them: {', '.join(parts)}"
+        f"they are cut off by {', '.join(parts)}; "
+        f"opening {', '.join(lift)} would give a route"
     )
