@@ -1,0 +1,165 @@
+"""The risk–time Pareto front against brute force over every simple path."""
+
+from __future__ import annotations
+
+import random
+
+import networkx as nx
+import pytest
+
+from app.domain.errors import NoRouteError
+from app.domain.network import Network
+from app.domain.pareto import TIME_RESOLUTION_MIN, pareto_front, spread
+from app.domain.routing import Route, RouteOptions, edge_mask
+from app.domain.validation import validate_scenario
+from tests.domain.randomgraphs import random_scenario
+
+Vector = tuple[int, int]
+
+
+def all_route_vectors(net: Network, options: RouteOptions, s: str, t: str) -> set[Vector]:
+    """(cost, time ticks) of every simple route, enumerated with networkx."""
+    cond = net.conditions(options.profile, options.at)
+    mask = edge_mask(cond, options.avoid_parties, options.consenting_only)
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(net.node_ids)
+    for i, e in enumerate(net.edges):
+        if mask[i]:
+            g.add_edge(e.from_, e.to, key=i)
+            if not e.directed:
+                g.add_edge(e.to, e.from_, key=i)
+    vectors = set()
+    for path in nx.all_simple_edge_paths(g, s, t):
+        idx = [k for _, _, k in path]
+        vectors.add(
+            (
+                int(sum(cond.cost[i] for i in idx)),
+                sum(max(1, round(cond.time[i] / TIME_RESOLUTION_MIN)) for i in idx),
+            )
+        )
+    return vectors
+
+
+def vector(route: Route) -> Vector:
+    cond = route.conditions
+    return (
+        int(route.cost),
+        sum(max(1, round(cond.time[i] / TIME_RESOLUTION_MIN)) for i in route.edges),
+    )
+
+
+def dominates(a: Vector, b: Vector) -> bool:
+    return a[0] <= b[0] and a[1] <= b[1] and a != b
+
+
+@pytest.mark.parametrize("seed", range(250))
+def test_front_is_exactly_the_non_dominated_routes(seed: int) -> None:
+    rng = random.Random(seed)
+    # Random risks and times make large fronts; a few repeated values make ties.
+    scenario = random_scenario(
+        rng,
+        rng.randint(2, 7),
+        rng.randint(1, 16),
+        risks=[0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.2],
+    )
+    net = Network(scenario)
+    options = RouteOptions(profile=rng.choice(["general", "medical", "military_age_men"]))
+    s, t = rng.sample(net.node_ids, 2)
+    everything = all_route_vectors(net, options, s, t)
+    if not everything:
+        with pytest.raises(NoRouteError):
+            pareto_front(net, s, t, options, cap=50)
+        return
+    front = pareto_front(net, s, t, options, cap=50)
+    members = [vector(r) for r in front.routes]
+    assert front.complete and front.size == len(members)
+    # No member is dominated by any route of the graph.
+    for m in members:
+        assert not any(dominates(v, m) for v in everything)
+    # Every route not on the front is dominated by a member (or has a member's figures).
+    for v in everything:
+        assert v in members or any(dominates(m, v) for m in members)
+    # Members are distinct and ordered safest (slowest) first.
+    assert members == sorted(set(members))
+    assert [m[1] for m in members] == sorted((m[1] for m in members), reverse=True)
+    for r in front.routes:
+        assert r.node_ids[0] == s and r.node_ids[-1] == t
+
+
+def chain_of_choices(n: int) -> Network:
+    """n independent choices between a safe slow road and a fast risky one: n + 1 members."""
+    edges = []
+    for i in range(n):
+        edges.append(
+            {"id": f"slow{i}", "from": f"x{i}", "to": f"x{i + 1}", "travel_time_min": 20 + i}
+        )
+        edges.append(
+            {
+                "id": f"fast{i}",
+                "from": f"x{i}",
+                "to": f"x{i + 1}",
+                "travel_time_min": 5,
+                "risk": 0.01 * (i + 1),
+            }
+        )
+    return Network(
+        validate_scenario(
+            {
+                "schema": "safe-passage/scenario@1",
+                "nodes": [{"id": f"x{i}"} for i in range(n + 1)],
+                "edges": edges,
+            }
+        )
+    )
+
+
+def fan(n: int) -> Network:
+    """n parallel roads from s to t, each riskier and faster than the one before: n members."""
+    return Network(
+        validate_scenario(
+            {
+                "schema": "safe-passage/scenario@1",
+                "nodes": [{"id": "s"}, {"id": "t"}],
+                "edges": [
+                    {
+                        "id": f"r{i}",
+                        "from": "s",
+                        "to": "t",
+                        "travel_time_min": 60 - 5 * i,
+                        "risk": 0.01 * i,
+                    }
+                    for i in range(n)
+                ],
+            }
+        )
+    )
+
+
+def test_cap_keeps_the_safest_the_fastest_and_evenly_spread_members() -> None:
+    full = pareto_front(fan(7), "s", "t", cap=50)
+    assert full.size == 7
+    assert [r.edge_ids[0] for r in full.routes] == [f"r{i}" for i in range(7)]
+    capped = pareto_front(fan(7), "s", "t", cap=4)
+    assert capped.size == 7
+    assert [r.edge_ids[0] for r in capped.routes] == ["r0", "r2", "r4", "r6"]
+
+
+def test_spread_keeps_short_fronts_whole() -> None:
+    routes = pareto_front(fan(3), "s", "t").routes
+    assert spread(routes, 3) == routes
+    assert spread(routes, 1) == routes[:1]
+
+
+def test_max_risk_leaves_out_the_riskier_members() -> None:
+    front = pareto_front(fan(7), "s", "t", RouteOptions(max_risk=0.035), cap=50)
+    assert [r.edge_ids[0] for r in front.routes] == ["r0", "r1", "r2", "r3"]
+    assert front.size == 4
+
+
+def test_an_exhausted_label_budget_gives_the_safest_members_and_says_so() -> None:
+    net = chain_of_choices(6)
+    full = pareto_front(net, "x0", "x6", cap=50)
+    partial = pareto_front(net, "x0", "x6", cap=50, max_labels=8)
+    assert not partial.complete
+    assert 0 < partial.size < full.size
+    assert [r.edge_ids for r in partial.routes] == [r.edge_ids for r in full.routes[: partial.size]]
