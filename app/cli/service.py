@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.cli.common import EXIT_USAGE, JsonOpt, app, err, out, print_json
 from app.config import Settings, get_settings
-from app.domain.errors import ScenarioError
-from app.services.access import SYSTEM, create_token
-from app.services.catalog import Catalog
-from app.services.errors import ConflictError
-from app.storage.db import current_revision, make_engine, upgrade
-from app.storage.repository import Repository
+
+if TYPE_CHECKING:
+    from app.services.catalog import Catalog
+
+# Storage and web imports are deferred into the commands: `route` and `validate`
+# start faster without SQLAlchemy, Alembic and uvicorn loaded.
 
 token_app = typer.Typer(help="Manage access tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
@@ -24,6 +24,10 @@ app.add_typer(db_app, name="db")
 
 
 def open_catalog(settings: Settings) -> Catalog:
+    from app.services.catalog import Catalog
+    from app.storage.db import make_engine, upgrade
+    from app.storage.repository import Repository
+
     engine = make_engine(settings.resolved_database_url())
     upgrade(engine)
     return Catalog(Repository(engine), settings)
@@ -31,6 +35,10 @@ def open_catalog(settings: Settings) -> Catalog:
 
 def load_demo(catalog: Catalog, directory: Path) -> list[str]:
     """Store every scenario file of ``directory`` under its file name (once)."""
+    from app.domain.errors import ScenarioError
+    from app.services.access import SYSTEM
+    from app.services.errors import ConflictError
+
     loaded = []
     for path in sorted(directory.glob("*.json")):
         scenario_id = path.stem
@@ -59,6 +67,8 @@ def serve(
 ) -> None:
     """Run the HTTP service (OpenAPI docs at /docs, map at /)."""
     import uvicorn
+
+    from app.services.access import create_token
 
     settings = get_settings()
     catalog = open_catalog(settings)
@@ -93,6 +103,8 @@ def token_create(
     if role not in ("viewer", "planner", "admin"):
         err.print(f"error: --role must be viewer, planner or admin, not {role!r}")
         raise typer.Exit(EXIT_USAGE)
+    from app.services.access import create_token
+
     catalog = open_catalog(get_settings())
     info, secret = create_token(catalog.repo, role, name)  # type: ignore[arg-type]
     if as_json:
@@ -104,6 +116,8 @@ def token_create(
 @db_app.command("upgrade")
 def db_upgrade(as_json: JsonOpt = False) -> None:
     """Create or upgrade the schema (safe to run from every replica at start)."""
+    from app.storage.db import current_revision, make_engine, upgrade
+
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url())
     before = current_revision(engine)
