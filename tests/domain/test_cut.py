@@ -69,7 +69,7 @@ def no_route_cases() -> list[tuple[int, dict[str, Any], RouteOptions, str, str]]
     raise AssertionError(f"only {len(cases)} random questions without a route")
 
 
-def test_cut_is_a_smallest_set_of_closed_roads_whose_opening_joins_the_places() -> None:
+def test_no_route_names_smallest_separating_closures_and_fewest_to_lift() -> None:
     disconnected = separated = 0
     for seed, doc, options, s, t in no_route_cases():
         net = Network(validate_scenario(doc))
@@ -81,7 +81,7 @@ def test_cut_is_a_smallest_set_of_closed_roads_whose_opening_joins_the_places() 
         # Disconnected exactly when no path exists even with every road open.
         assert cut.disconnected == (not reaches(doc, every_road, s, t)), seed
         if cut.disconnected:
-            assert cut.roads == [], seed
+            assert cut.roads == [] and cut.open_to_connect == [], seed
             assert "even with every closure lifted" in info.value.detail
             disconnected += 1
             continue
@@ -91,22 +91,31 @@ def test_cut_is_a_smallest_set_of_closed_roads_whose_opening_joins_the_places() 
         usable = edge_mask(cond, options.avoid_parties, options.consenting_only)
         open_now = {net.edge_ids[i] for i in range(len(net.edge_ids)) if usable[i]}
         closed = sorted(every_road - open_now)
-        named = [r.edge for r in cut.roads]
-        assert len(set(named)) == len(named), seed
-        assert set(named) <= set(closed), (seed, named, closed)
-        for road in cut.roads:
+        separating = [r.edge for r in cut.roads]
+        to_lift = [r.edge for r in cut.open_to_connect]
+        for named in (separating, to_lift):
+            assert named, seed
+            assert len(set(named)) == len(named), seed
+            assert set(named) <= set(closed), (seed, named, closed)
+        for road in cut.roads + cut.open_to_connect:
             assert road.reasons, (seed, road)
             assert road.edge in info.value.detail
 
-        # Opening exactly the named roads gives a route, through the whole service.
-        again = Network(validate_scenario(opened(doc, set(named))))
+        # Every path, over open and closed roads alike, crosses a road of the separating set,
+        # and no smaller set of closed roads does that (brute force over subsets).
+        assert not reaches(doc, every_road - set(separating), s, t), (seed, separating)
+        for k in range(len(separating)):
+            for subset in combinations(closed, k):
+                assert reaches(doc, every_road - set(subset), s, t), (seed, subset, separating)
+
+        # Opening exactly the roads to lift gives a route, through the whole service...
+        again = Network(validate_scenario(opened(doc, set(to_lift))))
         route = safest_route(again, s, t, options)
         assert route.node_ids[0] == s and route.node_ids[-1] == t
-
-        # No smaller set of closed roads would do (brute force over subsets).
-        for k in range(len(named)):
+        # ...and no smaller set of closed roads would do (brute force over subsets).
+        for k in range(len(to_lift)):
             for subset in combinations(closed, k):
-                assert not reaches(doc, open_now | set(subset), s, t), (seed, subset, named)
+                assert not reaches(doc, open_now | set(subset), s, t), (seed, subset, to_lift)
 
     # Both kinds of answer occurred often enough for the checks above to mean something.
     assert disconnected >= 30 and separated >= 100, (disconnected, separated)
@@ -127,34 +136,37 @@ def test_cut_reasons_say_why_each_road_is_closed() -> None:
             {"id": "zb", "from": "z", "to": "b", "travel_time_min": 1, "status": "blocked"},
         ],
     }  # fmt: skip
+    reasons = {
+        "ax": ["blocked"],
+        "xb": ["checkpoint of avoided party 'gov'"],
+        "ay": [
+            "damaged: not usable by profile 'medical'",
+            "not passable by vehicles (profile 'medical')",
+        ],
+        "yz": ["controlled by avoided party 'gov'"],
+        "zb": ["blocked"],
+    }
     net = Network(validate_scenario(doc))
     with pytest.raises(NoRouteError) as info:
         safest_route(net, "a", "b", RouteOptions(profile="medical", avoid_parties=("gov",)))
-    assert info.value.cut.as_dict() == {
-        "roads": [
-            {"edge": "ax", "reasons": ["blocked"]},
-            {"edge": "xb", "reasons": ["checkpoint of avoided party 'gov'"]},
-        ],
-        "disconnected": False,
-    }
-    assert "ax (blocked)" in info.value.detail
-    with pytest.raises(NoRouteError) as info:
-        safest_route(net, "a", "y", RouteOptions(profile="medical"))
-    assert info.value.cut.as_dict()["roads"] == [
-        {
-            "edge": "ay",
-            "reasons": [
-                "damaged: not usable by profile 'medical'",
-                "not passable by vehicles (profile 'medical')",
-            ],
-        }
-    ]
+    cut = info.value.extra()["cut"]
+    assert cut["disconnected"] is False
+    assert cut["open_to_connect"] == [{"edge": e, "reasons": reasons[e]} for e in ("ax", "xb")]
+    # Separating: one road of each of the two ways round, with its reasons.
+    [first, second] = sorted(cut["roads"], key=lambda r: r["edge"] in ("ax", "xb"))
+    assert first["edge"] in ("ay", "yz", "zb") and second["edge"] in ("ax", "xb")
+    for road in cut["roads"]:
+        assert road["reasons"] == reasons[road["edge"]]
+    assert "ax (blocked)" in info.value.detail or "xb (checkpoint" in info.value.detail
+
     # Walkers may use damaged roads; y–z belongs to a party that has not consented.
     with pytest.raises(NoRouteError) as info:
         safest_route(net, "y", "z", RouteOptions(consenting_only=True))
-    assert info.value.cut.as_dict()["roads"] == [
-        {"edge": "yz", "reasons": ["party 'gov' has not granted consent"]}
-    ]
+    consent = [{"edge": "yz", "reasons": ["party 'gov' has not granted consent"]}]
+    cut = info.value.extra()["cut"]
+    assert cut["open_to_connect"] == consent
+    # Separating y from z takes y–z and one closure on the way round through a, x and b.
+    assert len(cut["roads"]) == 2 and consent[0] in cut["roads"]
 
 
 def test_disconnected_when_no_road_leads_there_at_all() -> None:
@@ -170,12 +182,14 @@ def test_disconnected_when_no_road_leads_there_at_all() -> None:
     # The one-way road runs from c to b, so nothing at all leads from a to c.
     with pytest.raises(NoRouteError) as info:
         safest_route(net, "a", "c")
-    assert info.value.cut.as_dict() == {"roads": [], "disconnected": True}
+    assert info.value.cut.as_dict() == {"roads": [], "open_to_connect": [], "disconnected": True}
     assert "even with every closure lifted" in info.value.detail
     # From c, the one-way road reaches b; only the blocked road stands between b and a.
     with pytest.raises(NoRouteError) as info:
         safest_route(net, "c", "a")
+    blocked = [{"edge": "ab", "reasons": ["blocked"]}]
     assert info.value.cut.as_dict() == {
-        "roads": [{"edge": "ab", "reasons": ["blocked"]}],
+        "roads": blocked,
+        "open_to_connect": blocked,
         "disconnected": False,
     }
