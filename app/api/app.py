@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from app import __version__
 from app.api import problems
 from app.api.middleware import BodyLimit, RequestLog, SecurityHeaders
-from app.api.routers import admin, compute, health, maps, scenarios
+from app.api.routers import admin, compute, health, maps, metrics, scenarios
 from app.config import Settings, get_settings
 from app.services.catalog import Catalog
 from app.storage.db import make_engine, upgrade
@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     for router in (health.router, scenarios.router, compute.router, maps.router, admin.router):
         app.include_router(router)
+    app.include_router(metrics.router)
 
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
@@ -143,7 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tile_origin = f"{parsed.scheme}://{parsed.netloc}" if parsed.netloc else ""
     app.add_middleware(SecurityHeaders, tile_origin=tile_origin)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(RequestLog)
+    app.add_middleware(RequestLog, observe=metrics.observe)
+    app.add_middleware(metrics.InFlight)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query
 from app.api import examples
 from app.api.deps import CatalogDep, PlannerDep
 from app.api.schemas import RoutesOut
+from app.services.metrics import METRICS
 from app.services.requests import RouteRequest
 from app.services.routes import compute_routes
 
@@ -31,7 +32,8 @@ def routes(
     version: Annotated[int | None, Query(ge=1, description="Default: current version")] = None,
 ) -> dict[str, Any]:
     used, network = catalog.network(scenario_id, version)
-    answer = compute_routes(network, request)
+    with METRICS.timed("route"):
+        answer = compute_routes(network, request)
     catalog.record(
         principal,
         "route.compute",
