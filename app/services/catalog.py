@@ -142,6 +142,11 @@ class Catalog:
         """Append incident reports as a new version. Without ``If-Match`` it retries on races."""
         expected = parse_if_match(if_match) if if_match and if_match.strip() else None
         for _ in range(INCIDENT_RETRIES):
+            current = self._current(scenario_id)
+            if expected is not None and expected != current:  # 412 even for a future version
+                raise PreconditionFailedError(
+                    f"scenario {scenario_id!r} is at version {current}, not {expected}", current
+                )
             info, document = self.get(scenario_id, expected)
             existing = list(document.get("incidents") or [])
             merged = {**document, "incidents": existing + incidents}
