@@ -50,7 +50,7 @@ def test_incident_probability_uses_elapsed_time_across_offsets() -> None:
     # 13:00 at +02:00 is 11:00 UTC: two hours after the report, one half-life.
     at = datetime.fromisoformat("2016-12-13T13:00:00+02:00")
     p, age_h = incident_probability(inc, at)
-    assert (p, age_h) == (pytest.approx(0.2), pytest.approx(2.0))
+    assert p == pytest.approx(0.2) and age_h == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize("before", [timedelta(seconds=1), timedelta(hours=5)])
