@@ -1,0 +1,210 @@
+"""Deployment tests: real ``safe-passage`` processes, PostgreSQL replicas, shutdown, metrics.
+
+Helpers shared by these tests: a fresh PostgreSQL schema per test, free ports,
+and service processes started exactly as an operator starts them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+GRAPHS = REPO / "graphs"
+TEACHING = GRAPHS / "teaching.json"
+
+PG_HOST, PG_PORT, PG_DB = "127.0.0.1", 5432, "test"
+PG_USERS = ("postgres", "root")
+
+SERVE = [sys.executable, "-m", "app.cli", "serve"]
+
+#: How long a service process may take to import and migrate before it must answer (s).
+START_TIMEOUT_S = 60.0
+
+
+def pg_connect() -> tuple[Any, str]:
+    """An autocommit psycopg connection to the test database and the user it connected as.
+
+    Fails (does not skip) when PostgreSQL cannot be reached: CI starts it.
+    """
+    import psycopg
+
+    failures = []
+    for user in PG_USERS:
+        try:
+            conn = psycopg.connect(
+                host=PG_HOST,
+                port=PG_PORT,
+                dbname=PG_DB,
+                user=user,
+                connect_timeout=5,
+                autocommit=True,
+            )
+        except psycopg.OperationalError as exc:
+            failures.append(f"{user}: {str(exc).strip()}")
+            continue
+        return conn, user
+    pytest.fail(
+        f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}, database {PG_DB!r}: "
+        f"{'; '.join(failures)}. Start it (CI does) or deselect with -m 'not postgres'.",
+        pytrace=False,
+    )
+
+
+@contextmanager
+def fresh_schema() -> Iterator[tuple[str, str, Any]]:
+    """``(database_url, schema, connection)`` for a new schema, dropped afterwards."""
+    from psycopg import sql
+
+    conn, user = pg_connect()
+    schema = "sp_deploy_" + secrets.token_hex(6)
+    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    url = (
+        f"postgresql+psycopg://{user}@{PG_HOST}:{PG_PORT}/{PG_DB}?options=-csearch_path%3D{schema}"
+    )
+    try:
+        yield url, schema, conn
+    finally:
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        conn.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def service_env(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
+    """The environment of a service process: only SAFE_PASSAGE_* settings of this test."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFE_PASSAGE_")}
+    env["SAFE_PASSAGE_DATA_DIR"] = str(data_dir)
+    env["SAFE_PASSAGE_DEMO_DIR"] = str(GRAPHS)
+    env["SAFE_PASSAGE_LOG_JSON"] = "true"
+    if database_url:
+        env["SAFE_PASSAGE_DATABASE_URL"] = database_url
+    return env
+
+
+def cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``safe-passage ARGS`` (as ``python -m app.cli``) and return the finished process."""
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def create_token(env: dict[str, str], role: str) -> str:
+    done = cli(env, "token", "create", "--role", role, "--name", f"deploy-test-{role}", "--json")
+    assert done.returncode == 0, done.stderr
+    secret: str = json.loads(done.stdout)["token"]
+    return secret
+
+
+@dataclass
+class Service:
+    """A running ``safe-passage serve`` process on 127.0.0.1."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+    client: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = httpx.Client(base_url=self.url, timeout=30)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_lines(self) -> list[str]:
+        return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = "\n".join(self.log_lines()[-30:])
+                pytest.fail(f"the service exited with {self.process.returncode}:\n{tail}")
+            try:
+                if self.client.get("/v1/health", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        pytest.fail(f"the service on port {self.port} did not answer /v1/health in time")
+
+    def stop(self, timeout: float = 40) -> int:
+        """SIGTERM, then wait for the graceful shutdown; return the exit status."""
+        self.client.close()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+
+def start_service(env: dict[str, str], log_dir: Path, *extra: str) -> Service:
+    """Start ``safe-passage serve`` on a free port (not yet waited for)."""
+    port = free_port()
+    log_path = log_dir / f"serve-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*SERVE, "--host", "127.0.0.1", "--port", str(port), *extra],
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return Service(process, port, log_path)
+
+
+@contextmanager
+def running(env: dict[str, str], log_dir: Path, count: int = 1) -> Iterator[list[Service]]:
+    """``count`` service processes started together, ready, and stopped afterwards."""
+    services: list[Service] = []
+    try:
+        for _ in range(count):
+            services.append(start_service(env, log_dir))
+        for service in services:
+            service.wait_ready()
+        yield services
+    finally:
+        for service in services:
+            if service.process.poll() is None:
+                service.process.send_signal(signal.SIGTERM)
+        for service in services:
+            with suppress(subprocess.TimeoutExpired):
+                service.stop()
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def load_teaching() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(TEACHING.read_text(encoding="utf-8"))
+    return document
