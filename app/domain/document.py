@@ -77,8 +77,21 @@ def _parse_json(text: str) -> Any:
         # Keep NaN/Infinity so validation can point at the field that holds them.
         return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[name]
 
+    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        # A repeated key would silently keep its last value (a typo could change a route).
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    raise _DuplicateKey(key)
+                seen.add(key)
+        return obj
+
     try:
-        return json.loads(text, parse_constant=constant)
+        return json.loads(text, parse_constant=constant, object_pairs_hook=unique_keys)
+    except _DuplicateKey as exc:
+        raise _unreadable(f"the key {exc.key!r} appears twice in one object") from None
     except RecursionError:
         raise _unreadable(f"the document is nested deeper than {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as exc:
@@ -87,6 +100,12 @@ def _parse_json(text: str) -> Any:
         ) from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise _unreadable(f"not valid JSON: {exc}") from None
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
 
 
 def _parse_yaml(text: str) -> Any:

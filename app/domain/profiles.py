@@ -8,7 +8,7 @@ whole (fields it omits take the model defaults, not the built-in values).
 
 from __future__ import annotations
 
-from app.domain.errors import NotFoundError
+from app.domain.errors import InvalidRequestError, Problem
 from app.domain.scenario import Profile, Scenario
 
 WALKING_SPEED_M_PER_MIN = 64.0
@@ -80,5 +80,6 @@ def resolve_profile(scenario: Scenario, profile_id: str | None) -> Profile:
     key = profile_id or DEFAULT_PROFILE
     if key not in profiles:
         known = ", ".join(sorted(profiles))
-        raise NotFoundError(f"unknown profile {key!r}; this scenario has: {known}")
+        detail = f"unknown profile {key!r}; this scenario has: {known}"
+        raise InvalidRequestError([Problem("/profile", detail)], detail=detail)
     return profiles[key]

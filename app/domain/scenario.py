@@ -22,13 +22,15 @@ Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 Identifier = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(max_length=10_000)]
+Timestamp = Annotated[AwareDatetime, Field(strict=False)]
+"""ISO 8601 text with a UTC offset (JSON), or a timestamp YAML already parsed."""
 
 
 class Model(BaseModel):
     """Base of every document model: unknown fields and NaN/inf are errors."""
 
     model_config = ConfigDict(
-        extra="forbid", allow_inf_nan=False, populate_by_name=True, frozen=True
+        extra="forbid", allow_inf_nan=False, populate_by_name=True, frozen=True, strict=True
     )
 
 
@@ -99,7 +101,7 @@ class Incident(Model):
     )
     severity: Probability
     confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
-    observed_at: AwareDatetime
+    observed_at: Timestamp
     half_life_h: Positive | None = Field(
         default=None, description="Hours for the effect to halve; null means it does not decay."
     )
@@ -110,8 +112,8 @@ class Incident(Model):
 class Window(Model):
     id: Identifier
     name: Text | None = None
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Timestamp
+    end: Timestamp
     agreed_by: list[Identifier] = Field(default_factory=list)
     notes: Text | None = None
 
@@ -150,7 +152,7 @@ class Scenario(Model):
     schema_: Literal["safe-passage/scenario@1"] = Field(alias="schema")
     name: Text | None = None
     description: Text | None = None
-    as_of: AwareDatetime | None = None
+    as_of: Timestamp | None = None
     credits: list[Text] = Field(default_factory=list)
     notes: list[Text] = Field(default_factory=list)
     parties: list[Party] = Field(default_factory=list)

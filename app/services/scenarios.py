@@ -27,10 +27,14 @@ def load_scenario_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) 
             )
         raw = p.read_bytes()
     except FileNotFoundError:
-        raise InvalidRequestError([Problem("", f"no such file: {p}")]) from None
+        raise _unreadable(f"no such file: {p}") from None
     except IsADirectoryError:
-        raise InvalidRequestError([Problem("", f"{p} is a directory, not a file")]) from None
+        raise _unreadable(f"{p} is a directory, not a file") from None
     except PermissionError:
-        raise InvalidRequestError([Problem("", f"cannot read {p}: permission denied")]) from None
+        raise _unreadable(f"cannot read {p}: permission denied") from None
     fmt = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(p.suffix.lower())
     return validate_scenario(parse_document(raw, max_bytes=max_bytes, fmt=fmt))
+
+
+def _unreadable(detail: str) -> InvalidRequestError:
+    return InvalidRequestError([Problem("", detail)], detail=detail)
