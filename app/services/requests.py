@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 
 class Request(BaseModel):
@@ -36,9 +36,56 @@ class RouteRequest(Request):
         default=None, description="Time the question is about (incident decay); default as_of."
     )
     alternatives: Annotated[int, Field(ge=1, le=10)] = Field(
-        default=1, description="Up to this many genuinely different routes, safest first."
+        default=1,
+        description="Up to this many genuinely different routes, safest first: each spends "
+        "at most max_overlap of its travel time on roads of any safer one.",
+    )
+    max_overlap: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        default=0.5,
+        description="With alternatives: largest share of a route's travel time on roads "
+        "that a safer alternative also uses.",
     )
     disjoint: bool = Field(
         default=False,
-        description="Two routes sharing no road with the greatest joint survival probability.",
+        description="Two routes sharing no road with the greatest joint survival probability "
+        "(exact minimum-sum pair). No such pair: 422 no-disjoint-pair naming the shared roads.",
+    )
+    pareto: bool = Field(
+        default=False,
+        description="The risk–time trade-off: routes no other route beats on both survival "
+        "and travel time, safest first, at most pareto_cap of them (evenly spread).",
+    )
+    pareto_cap: Annotated[int, Field(ge=1, le=50)] = Field(
+        default=10, description="With pareto: most routes returned."
+    )
+
+    @model_validator(mode="after")
+    def one_kind_of_answer(self) -> RouteRequest:
+        asked = [
+            name
+            for name, on in (
+                ("alternatives", self.alternatives > 1),
+                ("disjoint", self.disjoint),
+                ("pareto", self.pareto),
+            )
+            if on
+        ]
+        if len(asked) > 1:
+            raise ValueError(f"ask for one of alternatives, disjoint or pareto, not {asked}")
+        return self
+
+
+class PartiesRequest(Request):
+    """Whose agreement would open the safest route between two places (``safe-passage parties``)."""
+
+    from_: str = Field(alias="from", min_length=1, description="Node id to leave from.")
+    to: str = Field(min_length=1, description="Node id to reach.")
+    profile: str | None = Field(default=None, description="Who travels (default general).")
+    avoid_parties: list[str] = Field(
+        default_factory=list,
+        description="Parties never counted on: their roads, checkpoints and territory are "
+        "left out even if they agree.",
+    )
+    at: AwareDatetime | None = Field(
+        default=None, description="Time the question is about (incident decay); default as_of."
     )

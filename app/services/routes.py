@@ -1,12 +1,22 @@
-"""Answering route questions: the safest route (alternatives and pairs come on top)."""
+"""Answering route questions: the safest route, alternatives, a disjoint pair, the Pareto front.
+
+Each answer is ``{"routes": [ROUTE, ...]}``, best first (SPEC §3); a disjoint
+pair adds ``joint_survival_probability``, alternatives add each route's
+``overlap_with_safer``, and the Pareto front adds ``"pareto": true`` with
+``front_size`` and ``front_complete``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from app.domain.alternatives import alternative_routes, overlap
+from app.domain.consent import consent_analysis
+from app.domain.disjoint import disjoint_pair
 from app.domain.network import Network
+from app.domain.pareto import pareto_front
 from app.domain.routing import RouteOptions, safest_route
-from app.services.requests import RouteRequest
+from app.services.requests import PartiesRequest, RouteRequest
 
 
 def options_of(request: RouteRequest) -> RouteOptions:
@@ -20,6 +30,39 @@ def options_of(request: RouteRequest) -> RouteOptions:
 
 
 def compute_routes(network: Network, request: RouteRequest) -> dict[str, Any]:
-    """``{"routes": [ROUTE, ...]}``, best first (SPEC §3)."""
-    route = safest_route(network, request.from_, request.to, options_of(request))
+    """``{"routes": [ROUTE, ...]}``, best first (SPEC §3), for any kind of route question."""
+    options = options_of(request)
+    a, b = request.from_, request.to
+    if request.disjoint:
+        pair = disjoint_pair(network, a, b, options)
+        return {
+            "routes": [r.as_dict() for r in pair.routes],
+            "joint_survival_probability": pair.joint_survival_probability,
+        }
+    if request.pareto:
+        front = pareto_front(network, a, b, options, cap=request.pareto_cap)
+        return {
+            "routes": [r.as_dict() for r in front.routes],
+            "pareto": True,
+            "front_size": front.size,
+            "front_complete": front.complete,
+        }
+    if request.alternatives > 1:
+        routes = alternative_routes(
+            network, a, b, options, k=request.alternatives, max_overlap=request.max_overlap
+        )
+        out = []
+        for i, r in enumerate(routes):
+            shared = max((overlap(r, better) for better in routes[:i]), default=0.0)
+            out.append({**r.as_dict(), "overlap_with_safer": shared})
+        return {"routes": out}
+    route = safest_route(network, a, b, options)
     return {"routes": [route.as_dict()]}
+
+
+def compute_parties(network: Network, request: PartiesRequest) -> dict[str, Any]:
+    """Whose agreement opens the safest route, and how much safer than today it is."""
+    options = RouteOptions(
+        profile=request.profile, at=request.at, avoid_parties=tuple(request.avoid_parties)
+    )
+    return consent_analysis(network, request.from_, request.to, options).as_dict()
