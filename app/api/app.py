@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from app import __version__
 from app.api import problems
 from app.api.middleware import BodyLimit, RequestLog, SecurityHeaders
-from app.api.routers import admin, compute, health, maps, metrics, scenarios
+from app.api.routers import admin, compute, health, maps, metrics, scenarios, site
 from app.config import Settings, get_settings
 from app.services.catalog import Catalog
 from app.storage.db import make_engine, upgrade
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, scenarios.router, compute.router, maps.router, admin.router):
         app.include_router(router)
     app.include_router(metrics.router)
+    app.include_router(site.router)
 
     app.mount("/static", StaticFiles(directory=WEB), name="static")
 
