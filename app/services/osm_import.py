@@ -1,0 +1,725 @@
+"""Import an OpenStreetMap extract (``.osm.pbf``, ``.osm``) as a scenario's street network.
+
+Reads the file once with pyosmium (node locations cached), keeps the ways that
+make walkable or drivable roads (:func:`app.domain.osm_rules.classify_way`) and
+cuts them into roads between graph nodes:
+
+* graph nodes are the ends of ways, nodes shared by two or more ways (junctions),
+  barrier nodes, and, unless every node is kept, the fewest shape points that
+  keep each road's straight line within ``max_deviation_m`` of the mapped line
+  (Douglas–Peucker), because incidents reach roads by their straight segments;
+* a road's ``length_m`` is the length of the mapped line (great circle between
+  consecutive OSM nodes), not of its straight segment;
+* a one-way street for vehicles becomes two one-way roads: the legal direction
+  for everyone, the other direction for walkers only (``vehicle_passable`` false).
+
+Node ids are ``n<OSM node id>``; road ids ``w<OSM way id>-<k>`` for the k-th
+piece of the way, with ``r`` appended for the walkers-only reverse direction.
+
+Data © OpenStreetMap contributors, under the Open Database License (ODbL) 1.0;
+the scenario carries that credit in ``credits``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+import math
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from app.domain.errors import InvalidRequestError, Problem
+from app.domain.osm_rules import (
+    WALK_SPEED_M_PER_MIN,
+    BarrierEffect,
+    WayRoad,
+    barrier_effect,
+    classify_way,
+    worse,
+)
+from app.domain.risk import EARTH_RADIUS_M
+from app.domain.scenario import SCHEMA_ID, RoadStatus
+
+OSM_CREDIT = "© OpenStreetMap contributors"
+OSM_LICENCE = (
+    "Street network from OpenStreetMap, available under the Open Database License (ODbL) 1.0: "
+    "https://www.openstreetmap.org/copyright. A changed database derived from it must also be "
+    "published under the ODbL."
+)
+DEFAULT_MAX_DEVIATION_M = 10.0
+"""Default largest distance, metres, between a road's straight segment and its mapped line."""
+
+MIN_LENGTH_M = 0.1
+"""Roads between two distinct nodes mapped at the same point get this length, metres."""
+
+TAG_KEYS = ("highway", "barrier", "abandoned:highway", "disused:highway")
+STATUS_NAMES: tuple[RoadStatus, ...] = ("open", "restricted", "damaged", "blocked")
+STATUS_CODE = {s: i for i, s in enumerate(STATUS_NAMES)}
+
+Progress = Callable[[str, int, int | None], None]
+"""``progress(phase, done, total)``: called now and then while importing."""
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def _no_progress(phase: str, done: int, total: int | None) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class District:
+    """A district polygon: rings of (lon, lat) points; holes are rings too (even-odd rule)."""
+
+    id: str
+    name: str | None
+    controlled_by: str | None
+    population: int | None
+    rings: tuple[FloatArray, ...]
+
+
+@dataclass
+class ImportOptions:
+    bbox: tuple[float, float, float, float] | None = None
+    """``(min_lon, min_lat, max_lon, max_lat)``: keep only nodes inside (roads are cut there)."""
+    max_deviation_m: float | None = DEFAULT_MAX_DEVIATION_M
+    """Shape tolerance in metres; ``None`` keeps every OSM node of the roads."""
+    largest_component: bool = False
+    """Keep only the largest connected part of the network."""
+    name: str | None = None
+    districts: list[District] = field(default_factory=list)
+    populations: dict[str, int] = field(default_factory=dict)
+    population_source: str | None = None
+
+
+@dataclass
+class _Ways:
+    """Selected ways with their node references and coordinates, flattened."""
+
+    ids: list[int] = field(default_factory=list)
+    roads: list[WayRoad] = field(default_factory=list)
+    starts: array[int] = field(default_factory=lambda: array("q", [0]))
+    refs: array[int] = field(default_factory=lambda: array("q"))
+    lon: array[float] = field(default_factory=lambda: array("d"))
+    lat: array[float] = field(default_factory=lambda: array("d"))
+
+
+@dataclass
+class _Roads:
+    """Roads being built, column by column."""
+
+    way: array[int] = field(default_factory=lambda: array("q"))
+    piece: array[int] = field(default_factory=lambda: array("l"))
+    reverse: array[int] = field(default_factory=lambda: array("b"))
+    tail: array[int] = field(default_factory=lambda: array("q"))
+    head: array[int] = field(default_factory=lambda: array("q"))
+    directed: array[int] = field(default_factory=lambda: array("b"))
+    length: array[float] = field(default_factory=lambda: array("d"))
+    time: array[float] = field(default_factory=lambda: array("d"))
+    capacity: array[int] = field(default_factory=lambda: array("q"))
+    status: array[int] = field(default_factory=lambda: array("b"))
+    vehicle: array[int] = field(default_factory=lambda: array("b"))
+    name: array[int] = field(default_factory=lambda: array("l"))
+    note: array[int] = field(default_factory=lambda: array("l"))
+    note_index: dict[str, int] = field(default_factory=dict)
+    """Texts of ``note`` codes: why a road's status is not open."""
+
+
+@dataclass
+class ImportResult:
+    """The imported network as columns, with counts; write or build the document from it."""
+
+    header: dict[str, Any]
+    node_ref: IntArray
+    node_lon: FloatArray
+    node_lat: FloatArray
+    node_population: IntArray
+    node_population_source: list[str | None]
+    node_controller: list[str | None]
+    roads: _Roads
+    names: list[str | None]
+    notes: list[str | None]
+    summary: dict[str, Any]
+
+    def node_items(self) -> Iterator[dict[str, Any]]:
+        for i in range(len(self.node_ref)):
+            item: dict[str, Any] = {
+                "id": f"n{int(self.node_ref[i])}",
+                "lat": round(float(self.node_lat[i]), 7),
+                "lon": round(float(self.node_lon[i]), 7),
+            }
+            if self.node_population[i]:
+                item["population"] = int(self.node_population[i])
+                item["population_source"] = self.node_population_source[i]
+            if self.node_controller[i] is not None:
+                item["controlled_by"] = self.node_controller[i]
+            yield item
+
+    def edge_items(self) -> Iterator[dict[str, Any]]:
+        r = self.roads
+        for i in range(len(r.way)):
+            item: dict[str, Any] = {
+                "id": f"w{r.way[i]}-{r.piece[i]}" + ("r" if r.reverse[i] else ""),
+                "from": f"n{r.tail[i]}",
+                "to": f"n{r.head[i]}",
+            }
+            if r.directed[i]:
+                item["directed"] = True
+            item["length_m"] = round(r.length[i], 2)
+            if not math.isnan(r.time[i]):
+                item["travel_time_min"] = round(r.time[i], 4)
+            item["capacity_per_min"] = r.capacity[i]
+            if r.status[i]:
+                item["status"] = STATUS_NAMES[r.status[i]]
+            if not r.vehicle[i]:
+                item["vehicle_passable"] = False
+            if r.name[i] >= 0:
+                item["name"] = self.names[r.name[i]]
+            if r.note[i] >= 0:
+                item["notes"] = self.notes[r.note[i]]
+            yield item
+
+    def document(self) -> dict[str, Any]:
+        """The whole scenario document in memory (fine for districts; use write() for cities)."""
+        return {**self.header, "nodes": list(self.node_items()), "edges": list(self.edge_items())}
+
+    def write(self, out: IO[str], progress: Progress = _no_progress) -> None:
+        """Write the document as JSON, one node or road per line, without building it whole."""
+        total = len(self.node_ref) + len(self.roads.way)
+        head = json.dumps(self.header, ensure_ascii=False, indent=1)[:-2]
+        out.write(head + ',\n "nodes": [\n')
+        done = 0
+        for key, items in (("nodes", self.node_items()), ("edges", self.edge_items())):
+            if key == "edges":
+                out.write('\n ],\n "edges": [\n')
+            first = True
+            for item in items:
+                out.write(("  " if first else ",\n  ") + json.dumps(item, ensure_ascii=False))
+                first = False
+                done += 1
+                if done % 50_000 == 0:
+                    progress("writing", done, total)
+        out.write("\n ]\n}\n")
+        progress("writing", total, total)
+
+
+def import_osm(
+    path: str | Path, options: ImportOptions | None = None, progress: Progress = _no_progress
+) -> ImportResult:
+    """Read an OSM file and build the street network (see the module docstring)."""
+    opts = options or ImportOptions()
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidRequestError([Problem("", f"no such file: {p}")])
+    ways, barriers = _read(p, progress)
+    roads, node_pos = _cut(ways, barriers, opts, progress)
+    if opts.largest_component:
+        roads = _largest_component(roads)
+    used = np.unique(np.concatenate([np.asarray(roads.tail), np.asarray(roads.head)]))
+    lon = np.array([node_pos[int(r)][0] for r in used], dtype=np.float64)
+    lat = np.array([node_pos[int(r)][1] for r in used], dtype=np.float64)
+    population, sources, controllers, district_report = _districts(used, lon, lat, opts)
+    names, name_codes = _intern(list(_road_names(ways, roads)))
+    roads.name = array("l", name_codes)
+    note_texts: list[str | None] = list(roads.note_index)
+    parties = sorted({c for c in controllers if c is not None})
+    summary = _summary(p, ways, roads, used, district_report, population)
+    header: dict[str, Any] = {
+        "schema": SCHEMA_ID,
+        "name": opts.name or f"Streets of {p.name.split('.')[0]} (OpenStreetMap)",
+        "description": f"Street network imported from the OpenStreetMap file {p.name} by "
+        "safe-passage import-osm. Widths, speeds and capacities are road-class defaults "
+        "(app/domain/osm_rules.py); risks are not set.",
+        "credits": [OSM_CREDIT, OSM_LICENCE],
+        "notes": _header_notes(p, summary, opts),
+        "parties": [{"id": pid} for pid in parties],
+    }
+    return ImportResult(
+        header=header,
+        node_ref=used.astype(np.int64),
+        node_lon=lon,
+        node_lat=lat,
+        node_population=population,
+        node_population_source=sources,
+        node_controller=controllers,
+        roads=roads,
+        names=names,
+        notes=note_texts,
+        summary=summary,
+    )
+
+
+# Reading ----------------------------------------------------------------------
+
+
+def _read(path: Path, progress: Progress) -> tuple[_Ways, dict[int, BarrierEffect]]:
+    import osmium  # optional dependency: the `osm` extra
+
+    ways = _Ways()
+    barriers: dict[int, BarrierEffect] = {}
+    processor = (
+        osmium.FileProcessor(str(path))
+        .with_locations()
+        .with_filter(osmium.filter.KeyFilter(*TAG_KEYS))
+    )
+    seen = 0
+    try:
+        for obj in processor:
+            seen += 1
+            if seen % 20_000 == 0:
+                progress("reading", seen, None)
+            if isinstance(obj, osmium.osm.Node):
+                if "barrier" in obj.tags:
+                    effect = barrier_effect({t.k: t.v for t in obj.tags})
+                    if effect is not None:
+                        barriers[obj.id] = effect
+                continue
+            if not isinstance(obj, osmium.osm.Way):
+                continue
+            road = classify_way({t.k: t.v for t in obj.tags})
+            if road is None:
+                continue
+            ways.ids.append(obj.id)
+            ways.roads.append(road)
+            for n in obj.nodes:
+                ways.refs.append(n.ref)
+                loc = n.location
+                if loc.valid():
+                    ways.lon.append(loc.lon)
+                    ways.lat.append(loc.lat)
+                else:
+                    ways.lon.append(math.nan)
+                    ways.lat.append(math.nan)
+            ways.starts.append(len(ways.refs))
+    except RuntimeError as exc:  # libosmium reports unreadable input this way
+        raise InvalidRequestError([Problem("", f"cannot read {path.name}: {exc}")]) from None
+    progress("reading", seen, seen)
+    return ways, barriers
+
+
+# Cutting ways into roads ------------------------------------------------------
+
+
+def _segment_lengths_m(lon: FloatArray, lat: FloatArray) -> FloatArray:
+    """Great-circle length of each consecutive pair of points, metres."""
+    p1, p2 = np.radians(lat[:-1]), np.radians(lat[1:])
+    dl = np.radians(lon[1:] - lon[:-1])
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    result: FloatArray = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return result
+
+
+def simplify(lon: FloatArray, lat: FloatArray, tolerance_m: float) -> list[int]:
+    """Douglas–Peucker: positions to keep so every point lies within ``tolerance_m`` of the chords.
+
+    >>> simplify(np.array([0.0, 0.00005, 0.0001]), np.array([0.0, 0.0001, 0.0]), 5.0)
+    [0, 1, 2]
+    >>> simplify(np.array([0.0, 0.00005, 0.0001]), np.array([0.0, 0.00001, 0.0]), 5.0)
+    [0, 2]
+    """
+    n = len(lon)
+    if n <= 2:
+        return list(range(n))
+    k = math.pi / 180.0 * EARTH_RADIUS_M
+    x = (lon - lon[0]) * k * math.cos(math.radians(float(lat[0])))
+    y = (lat - lat[0]) * k
+    keep = [0, n - 1]
+    stack = [(0, n - 1)]
+    while stack:
+        i, j = stack.pop()
+        if j - i < 2:
+            continue
+        dx, dy = x[j] - x[i], y[j] - y[i]
+        px, py = x[i + 1 : j] - x[i], y[i + 1 : j] - y[i]
+        seg2 = dx * dx + dy * dy
+        if seg2 > 0:
+            t = np.clip((px * dx + py * dy) / seg2, 0.0, 1.0)
+            d = np.hypot(px - t * dx, py - t * dy)
+        else:
+            d = np.hypot(px, py)
+        m = int(np.argmax(d))
+        if d[m] > tolerance_m:
+            keep.append(i + 1 + m)
+            stack.extend([(i, i + 1 + m), (i + 1 + m, j)])
+    return sorted(keep)
+
+
+def _cut(
+    ways: _Ways, barriers: dict[int, BarrierEffect], opts: ImportOptions, progress: Progress
+) -> tuple[_Roads, dict[int, tuple[float, float]]]:
+    refs = np.frombuffer(ways.refs, dtype=np.int64) if len(ways.refs) else np.zeros(0, np.int64)
+    lon = np.frombuffer(ways.lon, dtype=np.float64) if len(ways.lon) else np.zeros(0)
+    lat = np.frombuffer(ways.lat, dtype=np.float64) if len(ways.lat) else np.zeros(0)
+    starts = np.frombuffer(ways.starts, dtype=np.int64)
+    valid = ~np.isnan(lon)
+    if opts.bbox is not None:
+        x0, y0, x1, y1 = opts.bbox
+        with np.errstate(invalid="ignore"):
+            valid &= (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
+    uniq, counts = np.unique(refs[valid], return_counts=True)
+    junction = set(uniq[counts >= 2].tolist()) | set(barriers)
+    roads = _Roads()
+    node_pos: dict[int, tuple[float, float]] = {}
+    n_ways = len(ways.ids)
+    for w in range(n_ways):
+        if w % 5_000 == 0:
+            progress("building roads", w, n_ways)
+        a, b = int(starts[w]), int(starts[w + 1])
+        ok = valid[a:b]
+        pieces = 0
+        run_start = None
+        for i in range(b - a + 1):
+            inside = i < b - a and bool(ok[i])
+            if inside and run_start is None:
+                run_start = i
+            elif not inside and run_start is not None:
+                if i - run_start >= 2:
+                    pieces = _cut_run(
+                        ways, w, pieces, (a + run_start, a + i), (refs, lon, lat),
+                        junction, barriers, opts, roads, node_pos,
+                    )  # fmt: skip
+                run_start = None
+    progress("building roads", n_ways, n_ways)
+    return roads, node_pos
+
+
+def _cut_run(
+    ways: _Ways,
+    w: int,
+    pieces: int,
+    span: tuple[int, int],
+    points: tuple[IntArray, FloatArray, FloatArray],
+    junction: set[int],
+    barriers: dict[int, BarrierEffect],
+    opts: ImportOptions,
+    roads: _Roads,
+    node_pos: dict[int, tuple[float, float]],
+) -> int:
+    """Cut the way's points in ``span`` (all located) into roads; returns the pieces so far."""
+    a, b = span
+    refs, lon, lat = points
+    r, x, y = refs[a:b], lon[a:b], lat[a:b]
+    # Drop repeated consecutive references (a mapping slip) so no road joins a node to itself.
+    keep = np.r_[True, r[1:] != r[:-1]]
+    r, x, y = r[keep], x[keep], y[keep]
+    if len(r) < 2:
+        return pieces
+    cum = np.r_[0.0, np.cumsum(_segment_lengths_m(x, y))]
+    ref_list = r.tolist()
+    splits = [0] + [i for i in range(1, len(r) - 1) if ref_list[i] in junction] + [len(r) - 1]
+    cuts: list[int] = []
+    for i, j in itertools.pairwise(splits):
+        if ref_list[i] == ref_list[j]:  # a closed loop between two cuts: split it in the middle
+            if j - i < 2:
+                continue
+            mid = (i + j) // 2
+            parts = [(i, mid), (mid, j)]
+        else:
+            parts = [(i, j)]
+        for u, v in parts:
+            if opts.max_deviation_m is None:
+                kept = list(range(u, v + 1))
+            else:
+                kept = [u + k for k in simplify(x[u : v + 1], y[u : v + 1], opts.max_deviation_m)]
+            cuts.extend(kept if not cuts or cuts[-1] != kept[0] else kept[1:])
+    road = ways.roads[w]
+    way_id = ways.ids[w]
+    for i, j in itertools.pairwise(cuts):
+        t, h = ref_list[i], ref_list[j]
+        if t == h:
+            continue
+        node_pos.setdefault(t, (float(x[i]), float(y[i])))
+        node_pos.setdefault(h, (float(x[j]), float(y[j])))
+        length = max(float(cum[j] - cum[i]), MIN_LENGTH_M)
+        _add_road(roads, road, way_id, pieces, (t, h), length, barriers)
+        pieces += 1
+    return pieces
+
+
+def _add_road(
+    roads: _Roads,
+    road: WayRoad,
+    way_id: int,
+    piece: int,
+    ends: tuple[int, int],
+    length: float,
+    barriers: dict[int, BarrierEffect],
+) -> None:
+    status, vehicle, reasons = road.status, road.vehicle_passable, list(road.reasons)
+    for node in ends:
+        effect = barriers.get(node)
+        if effect is not None:
+            status = worse(status, effect.status)
+            vehicle = vehicle and effect.vehicle_passable
+            reasons.append(f"{effect.reason} at node n{node}")
+    note = -1
+    if reasons:
+        note = roads.note_index.setdefault("; ".join(dict.fromkeys(reasons)), len(roads.note_index))
+    speed = road.walk_speed_m_per_min
+    time = length / speed if speed != WALK_SPEED_M_PER_MIN else math.nan
+    oneway = road.oneway if vehicle else 0
+    forward = ends if oneway >= 0 else (ends[1], ends[0])
+    directions = [(forward, False, vehicle, oneway != 0)]
+    if oneway != 0:  # walkers may go against a one-way street
+        directions.append(((forward[1], forward[0]), True, False, True))
+    for (t, h), reverse, veh, directed in directions:
+        roads.way.append(way_id)
+        roads.piece.append(piece)
+        roads.reverse.append(int(reverse))
+        roads.tail.append(t)
+        roads.head.append(h)
+        roads.directed.append(int(directed))
+        roads.length.append(length)
+        roads.time.append(time)
+        roads.capacity.append(road.capacity_per_min)
+        roads.status.append(STATUS_CODE[status])
+        roads.vehicle.append(int(veh))
+        roads.note.append(note)
+
+
+def _road_names(ways: _Ways, roads: _Roads) -> Iterator[str | None]:
+    by_way = {wid: road.name for wid, road in zip(ways.ids, ways.roads, strict=True)}
+    for w in roads.way:
+        yield by_way[w]
+
+
+def _intern(values: list[str | None]) -> tuple[list[str | None], list[int]]:
+    table: dict[str, int] = {}
+    codes = []
+    for v in values:
+        codes.append(-1 if v is None else table.setdefault(v, len(table)))
+    return list(table.keys()), codes
+
+
+def _largest_component(roads: _Roads) -> _Roads:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    tail, head = np.asarray(roads.tail), np.asarray(roads.head)
+    nodes, inverse = np.unique(np.concatenate([tail, head]), return_inverse=True)
+    m = len(tail)
+    g = coo_matrix((np.ones(m), (inverse[:m], inverse[m:])), shape=(len(nodes), len(nodes)))
+    _, label = connected_components(g, directed=False)
+    biggest = np.bincount(label).argmax()
+    keep = label[inverse[:m]] == biggest
+    out = _Roads(note_index=roads.note_index)
+    for name in _Roads.__dataclass_fields__:
+        column = getattr(roads, name)
+        if isinstance(column, array) and len(column) == m:
+            setattr(out, name, array(column.typecode, np.asarray(column)[keep].tolist()))
+    return out
+
+
+# Districts --------------------------------------------------------------------
+
+
+def points_in_rings(lon: FloatArray, lat: FloatArray, rings: tuple[FloatArray, ...]) -> BoolArray:
+    """Even-odd rule over all rings (holes included): which points lie inside.
+
+    >>> square = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]], dtype=float)
+    >>> points_in_rings(np.array([0.5, 1.5]), np.array([0.5, 0.5]), (square,)).tolist()
+    [True, False]
+    """
+    inside = np.zeros(len(lon), dtype=bool)
+    for ring in rings:
+        xs, ys = ring[:, 0], ring[:, 1]
+        cand = (lon >= xs.min()) & (lon <= xs.max()) & (lat >= ys.min()) & (lat <= ys.max())
+        idx = np.flatnonzero(cand)
+        if len(idx) == 0:
+            continue
+        px, py = lon[idx], lat[idx]
+        flip = np.zeros(len(idx), dtype=bool)
+        for k in range(len(ring) - 1):
+            x1, y1, x2, y2 = xs[k], ys[k], xs[k + 1], ys[k + 1]
+            if y1 == y2:
+                continue
+            crosses = (y1 > py) != (y2 > py)
+            x_at = x1 + (py - y1) * (x2 - x1) / (y2 - y1)
+            flip ^= crosses & (px < x_at)
+        inside[idx] ^= flip
+    return inside
+
+
+def _districts(
+    refs: IntArray, lon: FloatArray, lat: FloatArray, opts: ImportOptions
+) -> tuple[IntArray, list[str | None], list[str | None], list[dict[str, Any]]]:
+    n = len(refs)
+    population = np.zeros(n, dtype=np.int64)
+    sources: list[str | None] = [None] * n
+    controllers: list[str | None] = [None] * n
+    assigned = np.zeros(n, dtype=bool)
+    report = []
+    for d in opts.districts:
+        members = np.flatnonzero(points_in_rings(lon, lat, d.rings) & ~assigned)
+        assigned[members] = True
+        for i in members.tolist():
+            controllers[i] = d.controlled_by
+        people = opts.populations.get(d.id, d.population)
+        placed = 0
+        if people and len(members):
+            share, extra = divmod(people, len(members))
+            population[members] = share
+            population[members[:extra]] += 1
+            where = opts.population_source or "the district's 'population' property"
+            text = (
+                f"estimate: district {d.id!r} population {people} from {where}, "
+                f"spread evenly over its {len(members)} street nodes"
+            )
+            for i in members.tolist():
+                if population[i]:
+                    sources[i] = text
+            placed = people
+        report.append(
+            {"id": d.id, "nodes": len(members), "population": people or 0, "placed": placed}
+        )
+    return population, sources, controllers, report
+
+
+def read_districts(path: str | Path) -> list[District]:
+    """District polygons from a GeoJSON FeatureCollection (Polygon and MultiPolygon features).
+
+    Each feature needs an ``id`` (feature id or ``properties.id``); ``name``,
+    ``controlled_by`` (a party id) and ``population`` properties are optional.
+    """
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidRequestError([Problem("", f"cannot read districts {p}: {exc}")]) from None
+    features = data.get("features") if isinstance(data, dict) else None
+    if not isinstance(features, list):
+        raise InvalidRequestError([Problem("", f"{p.name}: not a GeoJSON FeatureCollection")])
+    out: list[District] = []
+    problems: list[Problem] = []
+    for i, feature in enumerate(features):
+        if not isinstance(feature, dict):
+            problems.append(Problem(f"/features/{i}", "a feature must be a JSON object"))
+            continue
+        props = feature.get("properties") or {}
+        ident = feature.get("id", props.get("id"))
+        geometry = feature.get("geometry") or {}
+        kind, coords = geometry.get("type"), geometry.get("coordinates")
+        if ident is None:
+            problems.append(Problem(f"/features/{i}", "a district needs an 'id'"))
+            continue
+        polygons: list[Any] = []
+        if kind == "Polygon" and isinstance(coords, list):
+            polygons = [coords]
+        elif kind == "MultiPolygon" and isinstance(coords, list):
+            polygons = coords
+        try:
+            rings = tuple(np.asarray(r, dtype=np.float64)[:, :2] for poly in polygons for r in poly)
+        except (TypeError, ValueError, IndexError):
+            rings = ()
+        if not rings or any(len(r) < 4 for r in rings):
+            problems.append(
+                Problem(f"/features/{i}/geometry", "expected a Polygon or MultiPolygon of rings")
+            )
+            continue
+        pop = props.get("population")
+        out.append(
+            District(
+                id=str(ident),
+                name=props.get("name"),
+                controlled_by=props.get("controlled_by"),
+                population=int(pop) if isinstance(pop, int | float) else None,
+                rings=rings,
+            )
+        )
+    if problems:
+        raise InvalidRequestError(problems, detail=f"{p.name}: {problems[0].detail}")
+    return out
+
+
+def read_populations(path: str | Path) -> dict[str, int]:
+    """Per-district populations from a CSV: columns ``district`` (or ``id``), ``population``."""
+    p = Path(path)
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as exc:
+        raise InvalidRequestError([Problem("", f"cannot read populations {p}: {exc}")]) from None
+    table: dict[str, int] = {}
+    problems = []
+    for line, row in enumerate(rows, start=2):
+        key = row.get("district") or row.get("id")
+        value = (row.get("population") or "").replace(",", "").strip()
+        if not key or not value.isdigit():
+            problems.append(
+                Problem(
+                    f"/{line}", f"{p.name} line {line}: need 'district' and a whole 'population'"
+                )
+            )
+            continue
+        table[key] = int(value)
+    if problems:
+        raise InvalidRequestError(problems, detail=problems[0].detail)
+    return table
+
+
+# Summary ----------------------------------------------------------------------
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _summary(
+    path: Path,
+    ways: _Ways,
+    roads: _Roads,
+    nodes: IntArray,
+    districts: list[dict[str, Any]],
+    population: IntArray,
+) -> dict[str, Any]:
+    forward = np.asarray(roads.reverse) == 0
+    way_ids = np.asarray(roads.way)
+    status = np.asarray(roads.status)
+    by_class = Counter(r.highway for r in ways.roads)
+    return {
+        "file": path.name,
+        "sha256": _file_sha256(path),
+        "ways": len(np.unique(way_ids)),
+        "ways_read": len(ways.ids),
+        "nodes": len(nodes),
+        "edges": len(roads.way),
+        "one_way_pairs": int(np.count_nonzero(~forward)),
+        "length_m": round(float(np.asarray(roads.length)[forward].sum()), 1),
+        "status": {s: int(np.count_nonzero(status == k)) for s, k in STATUS_CODE.items()},
+        "vehicle_passable": int(np.count_nonzero(np.asarray(roads.vehicle))),
+        "classes": dict(by_class.most_common()),
+        "districts": districts,
+        "population": int(population.sum()),
+    }
+
+
+def _header_notes(path: Path, summary: dict[str, Any], opts: ImportOptions) -> list[str]:
+    shape = (
+        "every OSM node of the roads kept"
+        if opts.max_deviation_m is None
+        else f"shape points kept where a road bends more than {opts.max_deviation_m:g} m"
+    )
+    notes = [
+        f"Imported from {path.name} (sha256 {summary['sha256']}): {summary['ways']} ways, "
+        f"{summary['nodes']} nodes, {summary['edges']} roads, "
+        f"{summary['length_m'] / 1000:.1f} km; {shape}.",
+        "One-way streets are one-way for vehicles only: the reverse direction is a separate "
+        "road for walkers ('vehicle_passable': false, id ending in 'r').",
+    ]
+    if opts.bbox is not None:
+        notes.append("Clipped to bbox (lon/lat) " + ",".join(f"{v:g}" for v in opts.bbox) + ".")
+    return notes
