@@ -1,0 +1,506 @@
+"""Evacuation plans (SPEC §3 PLAN): how many people, through which roads, by when.
+
+The model is described in :mod:`app.domain.flow_model`. Two methods:
+
+``optimal``
+    The true minimum egress time, by maximum flow on the time-expanded network
+    (:mod:`app.domain.flow_expanded`) and a search over the horizon. In a window
+    of ``H`` minutes it first finds the most people that can be evacuated by
+    ``H``, then the earliest minute by which that many can be. Each probe of the
+    search is exact; probes are chosen from lower bounds (distance, throughput of a
+    minimum cut, arrivals per minute into the safe zones) and the fast plan's
+    egress time, so that few probes are needed.
+``fast``
+    A capacity-respecting heuristic (:mod:`app.domain.flow_fast`), with the gap
+    to a lower bound reported.
+
+>>> from app.domain.validation import validate_scenario
+>>> s = validate_scenario({"schema": "safe-passage/scenario@1",
+...   "nodes": [{"id": "home", "population": 30}, {"id": "camp", "kind": "safe_zone"}],
+...   "edges": [{"id": "road", "from": "home", "to": "camp", "travel_time_min": 5,
+...              "capacity_per_min": 10}]})
+>>> plan = plan_evacuation(Network(s), PlanOptions())
+>>> plan.egress_time_min, plan.evacuated, [(m.count, m.enter[0]) for m in plan.movements]
+(7, 30, [(10, 0), (10, 1), (10, 2)])
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+
+from app.domain.errors import InvalidRequestError, NoAnswerError, Problem
+from app.domain.flow_expanded import Movement, Solution, decompose, expanded_arcs, solve_horizon
+from app.domain.flow_fast import fast_movements
+from app.domain.flow_loops import remove_loops
+from app.domain.flow_model import (
+    UNREACHABLE,
+    FlowModel,
+    ModelOptions,
+    compile_model,
+    egress_lower_bound,
+    evacuable_upper_bound,
+    excluded_parties,
+    most_evacuable,
+)
+from app.domain.network import Network
+from app.domain.routing import check_parties
+
+Method = Literal["optimal", "fast"]
+Progress = Callable[[str, float], None]
+
+MAX_EXPANDED_ARCS = 40_000_000
+"""Default limit on the time-expanded network (arcs); about 2 GiB of memory at the limit."""
+MAX_FAST_CELLS = 200_000_000
+"""Default limit on the fast planner's table of road entries (roads × minutes)."""
+SECONDS_PER_ARC = 8e-7
+"""Initial estimate of solving time per expanded arc, before the first probe measures it."""
+
+
+class NothingToEvacuateError(NoAnswerError):
+    """Nobody can be evacuated: no people, no safe zone, or no usable way between them."""
+
+    title = "Nothing can be evacuated"
+    slug = "nothing-to-evacuate"
+
+
+@dataclass
+class PlanOptions:
+    """What a plan is asked for. Times in whole minutes."""
+
+    profile: str | None = None
+    at: datetime | None = None
+    avoid_parties: tuple[str, ...] = ()
+    consenting_only: bool = False
+    max_risk: float | None = None
+    horizon: int | None = None
+    """Minutes of the window; ``None``: as long as it takes."""
+    method: Method = "optimal"
+    max_expanded_arcs: int = MAX_EXPANDED_ARCS
+    max_fast_cells: int = MAX_FAST_CELLS
+    deadline: float | None = None
+    """``time.monotonic()`` after which an optimal search gives up for the fast plan."""
+    progress: Progress | None = None
+    horizon_pointer: str = "/end"
+    """Where a request names the horizon, for errors (``/window`` or ``/end``)."""
+
+
+@dataclass
+class Plan:
+    """An evacuation plan; :meth:`as_dict` is the PLAN document of SPEC §3."""
+
+    model: FlowModel
+    method: Method
+    optimal: bool
+    horizon: int | None
+    movements: list[Movement]
+    stranded_moves: list[Movement] = field(default_factory=list)
+    lower_bound_min: int | None = None
+    upper_bound_evacuated: int | None = None
+    note: str | None = None
+
+    @property
+    def evacuated(self) -> int:
+        return sum(m.count for m in self.movements)
+
+    @property
+    def total_population(self) -> int:
+        return self.model.total_population
+
+    @property
+    def stranded(self) -> int:
+        return self.total_population - self.evacuated
+
+    @property
+    def egress_time_min(self) -> int:
+        return max((m.arrive or 0 for m in self.movements), default=0)
+
+    def route_risk(self, mv: Movement) -> float:
+        edges = self.model.arc_edge[list(mv.arcs)]
+        return float(1.0 - np.prod(1.0 - self.model.conditions.risk[edges])) if mv.arcs else 0.0
+
+    @property
+    def expected_harm(self) -> float:
+        """Expected number of people harmed: Σ people × (1 − survival of their route)."""
+        return sum(m.count * self.route_risk(m) for m in [*self.movements, *self.stranded_moves])
+
+    def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(arc, minute, people) summed over movements: road entries per minute."""
+        moves = [*self.movements, *self.stranded_moves]
+        arcs = np.fromiter((a for m in moves for a in m.arcs), dtype=np.int64)
+        mins = np.fromiter((t for m in moves for t in m.enter), dtype=np.int64)
+        cnt = np.fromiter((m.count for m in moves for _ in m.arcs), dtype=np.int64)
+        if len(arcs) == 0:
+            return arcs, mins, cnt
+        key = arcs * (int(mins.max()) + 1) + mins
+        uniq, inv = np.unique(key, return_inverse=True)
+        total = np.bincount(inv, weights=cnt).astype(np.int64)
+        width = int(mins.max()) + 1
+        return uniq // width, uniq % width, total
+
+    def bottlenecks(self) -> list[dict[str, Any]]:
+        """Roads whose capacity per minute is fully used, with the minutes it is (most first)."""
+        model, net = self.model, self.model.network
+        arcs, mins, people = self.entries()
+        full = (people >= model.arc_cap[arcs]) & (model.arc_cap[arcs] < model.big)
+        per_edge: dict[int, set[int]] = {}
+        for a, t in zip(arcs[full].tolist(), mins[full].tolist(), strict=True):
+            per_edge.setdefault(int(model.arc_edge[a]), set()).add(t)
+        cap = np.floor(net.edge_capacity * model.conditions.profile.capacity_factor + 1e-9)
+        rows: list[dict[str, Any]] = [
+            {
+                "edge": net.edge_ids[e],
+                "saturated_minutes": len(ts),
+                "capacity_per_min": int(cap[e]),
+                "first_min": min(ts),
+                "last_min": max(ts),
+            }
+            for e, ts in per_edge.items()
+        ]
+        rows.sort(key=lambda r: (-r["saturated_minutes"], r["edge"]))
+        return rows
+
+    def parties_involved(self) -> list[str]:
+        """Parties holding a road, checkpoint or node that the plan uses (scenario order)."""
+        model, net = self.model, self.model.network
+        used: set[str] = set()
+        for m in [*self.movements, *self.stranded_moves]:
+            for v in m.nodes:
+                if net.nodes[v].controlled_by:
+                    used.add(net.nodes[v].controlled_by)  # type: ignore[arg-type]
+            for a in m.arcs:
+                edge = net.edges[int(model.arc_edge[a])]
+                used.update(p for p in (edge.controlled_by, edge.checkpoint) if p)
+        return [p for p in net.party_ids if p in used]
+
+    def consents_needed(self) -> list[str]:
+        parties = self.model.network.parties
+        return [p for p in self.parties_involved() if parties[p].consent != "granted"]
+
+    def stranded_at(self) -> list[dict[str, Any]]:
+        """Where the people not evacuated are at the end: home, or where they stopped."""
+        net, model = self.model.network, self.model
+        left = model.population.copy()
+        for m in [*self.movements, *self.stranded_moves]:
+            left[m.nodes[0]] -= m.count
+        for m in self.stranded_moves:
+            left[m.nodes[-1]] += m.count
+        where = np.flatnonzero(left > 0)
+        return [{"node": net.node_ids[v], "count": int(left[v])} for v in where.tolist()]
+
+    def movement_dict(self, m: Movement) -> dict[str, Any]:
+        net, model = self.model.network, self.model
+        return {
+            "from": net.node_ids[m.nodes[0]],
+            "to": net.node_ids[m.nodes[-1]],
+            "count": m.count,
+            "depart_min": m.enter[0] if m.enter else 0,
+            "arrive_min": m.arrive,
+            "nodes": [net.node_ids[v] for v in m.nodes],
+            "edges": [net.edge_ids[int(model.arc_edge[a])] for a in m.arcs],
+            "enter_min": list(m.enter),
+            "risk": self.route_risk(m),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """The PLAN of SPEC §3, plus expected harm, bounds and where the stranded are."""
+        cond = self.model.conditions
+        return {
+            "egress_time_min": self.egress_time_min,
+            "total_population": self.total_population,
+            "evacuated": self.evacuated,
+            "stranded": self.stranded,
+            "method": self.method,
+            "optimal": self.optimal,
+            "horizon_min": self.horizon,
+            "lower_bound_min": self.lower_bound_min,
+            "upper_bound_evacuated": self.upper_bound_evacuated,
+            "expected_harm": self.expected_harm,
+            "profile": cond.profile.id,
+            "at": cond.at.isoformat() if cond.at else None,
+            "movements": [self.movement_dict(m) for m in self.movements],
+            "bottlenecks": self.bottlenecks(),
+            "parties": self.parties_involved(),
+            "consents_needed": self.consents_needed(),
+            "stranded_at": self.stranded_at(),
+            "stranded_movements": [self.movement_dict(m) for m in self.stranded_moves],
+            "note": self.note,
+        }
+
+
+def model_options(options: PlanOptions) -> ModelOptions:
+    return ModelOptions(
+        profile=options.profile,
+        avoid_parties=options.avoid_parties,
+        consenting_only=options.consenting_only,
+        max_risk=options.max_risk,
+    )
+
+
+def plan_evacuation(net: Network, options: PlanOptions) -> Plan:
+    """The evacuation plan for ``options`` (see module docstring).
+
+    Raises :class:`NothingToEvacuateError` when nobody can be evacuated and
+    :class:`InvalidRequestError` when the plan would exceed the size limits.
+    """
+    check_parties(net, options.avoid_parties, "/avoid_parties")
+    cond = net.conditions(options.profile, options.at)
+    return plan_model(compile_model(net, cond, model_options(options)), options)
+
+
+def plan_model(model: FlowModel, options: PlanOptions) -> Plan:
+    """The plan over an already compiled model."""
+    most = _check_evacuable(model, options.horizon)
+    report = options.progress
+    fast = Plan(
+        model,
+        "fast",
+        False,
+        options.horizon,
+        fast_movements(model, options.horizon, max_cells=options.max_fast_cells, progress=report),
+    )
+    target = fast.evacuated or most
+    fast.lower_bound_min = egress_lower_bound(model, target).egress if fast.evacuated else None
+    fast.upper_bound_evacuated = (
+        evacuable_upper_bound(model, options.horizon, most) if options.horizon is not None else most
+    )
+    if options.method == "fast":
+        return fast
+    try:
+        return _optimal(model, options, fast, most)
+    except _OverBudget as exc:
+        fast.note = (
+            "the optimal plan did not fit in the time budget; this is the fast plan "
+            f"(the optimum is at least {exc.lower} minutes)"
+        )
+        if fast.evacuated == most:
+            fast.lower_bound_min = max(fast.lower_bound_min or 0, exc.lower)
+        return fast
+
+
+def _check_evacuable(model: FlowModel, horizon: int | None) -> int:
+    if model.total_population == 0:
+        raise NothingToEvacuateError("nobody to evacuate: no node outside a safe zone has people")
+    if not model.is_zone.any():
+        raise NothingToEvacuateError("the scenario has no safe zone (a node of kind safe_zone)")
+    most = most_evacuable(model)
+    if most == 0:
+        raise NothingToEvacuateError(
+            "nobody can reach a safe zone over the roads this plan may use "
+            "(blocked roads, avoided or non-consenting parties, the risk limit and the "
+            "profile's restrictions are excluded)"
+        )
+    if horizon is not None:
+        people = model.population > 0
+        nearest = int(model.to_zone[people].min())
+        if nearest > horizon:
+            raise NothingToEvacuateError(
+                f"nobody can reach a safe zone within the {horizon}-minute window: "
+                f"the nearest people need {nearest} minutes"
+            )
+    return most
+
+
+class _OverBudget(Exception):
+    def __init__(self, lower: int) -> None:
+        super().__init__(lower)
+        self.lower = lower
+
+
+@dataclass
+class _Search:
+    model: FlowModel
+    options: PlanOptions
+    target: int
+    seconds_per_arc: float = SECONDS_PER_ARC
+    probes: int = 0
+
+    def probe(self, horizon: int, lo: int) -> Solution:
+        opts = self.options
+        arcs = expanded_arcs(self.model, horizon)
+        if arcs > opts.max_expanded_arcs:
+            where = opts.horizon_pointer if opts.horizon is not None else "/method"
+            raise InvalidRequestError(
+                [Problem(where, "the plan is too large for the optimal method")],
+                detail=f"an optimal plan over {horizon} minutes needs a time-expanded network "
+                f"of {arcs:,} arcs; the limit is {opts.max_expanded_arcs:,}: use a shorter "
+                "window or method fast",
+            )
+        if opts.deadline is not None and (
+            time.monotonic() + arcs * self.seconds_per_arc > opts.deadline
+        ):
+            raise _OverBudget(lo)
+        if opts.progress is not None:
+            opts.progress(f"optimal plan: trying {horizon} minutes", min(0.95, self.probes / 8))
+        started = time.perf_counter()
+        solution = solve_horizon(self.model, horizon, keep_flows=True)
+        elapsed = time.perf_counter() - started
+        self.seconds_per_arc = max(elapsed / max(arcs, 1), 1e-9)
+        self.probes += 1
+        return solution
+
+
+def _optimal(model: FlowModel, options: PlanOptions, fast: Plan, most: int) -> Plan:
+    horizon = options.horizon
+    search = _Search(model, options, most)
+    best: Solution | None = None
+    hi: int | None = None
+    if fast.evacuated == most:
+        hi = fast.egress_time_min
+    elif horizon is not None:
+        best = search.probe(horizon, 0)
+        hi = horizon
+        search.target = best.evacuated
+    target = search.target
+    bounds = egress_lower_bound(model, target)
+    lo = max(1, bounds.egress)
+    if hi is not None:
+        lo = min(lo, hi)
+    into_zones = model.arc_cap[model.is_zone[model.arc_head]]
+    rate_cap = int(into_zones.sum()) if np.all(into_zones < model.big) else None
+    failed: Solution | None = None
+    direction: list[bool] = []
+    while hi is None or lo < hi:
+        guess = _next_probe(lo, hi, failed, target, direction)
+        sol = search.probe(guess, lo)
+        ok = sol.evacuated >= target
+        direction.append(ok)
+        if ok:
+            hi, best = guess, sol
+        else:
+            failed = sol
+            jump = guess + 1
+            if rate_cap:
+                jump = max(jump, guess + math.ceil((target - sol.evacuated) / rate_cap))
+            lo = jump
+    if best is None or best.horizon != hi:
+        best = search.probe(hi, lo)
+    if options.progress is not None:
+        options.progress("optimal plan: splitting into groups", 0.97)
+    movements, stranded = remove_loops(model, best.horizon, *decompose(model, best))
+    plan = Plan(model, "optimal", True, horizon, movements, stranded)
+    plan.lower_bound_min = plan.egress_time_min
+    plan.upper_bound_evacuated = plan.evacuated
+    return plan
+
+
+def _next_probe(
+    lo: int, hi: int | None, failed: Solution | None, target: int, direction: list[bool]
+) -> int:
+    """Next horizon to try: from the arrival rate of the last failed probe, else bisection."""
+    if failed is None:
+        return lo
+    tail = failed.received_per_min[-min(10, len(failed.received_per_min)) :]
+    rate = float(tail.mean()) if len(tail) else 0.0
+    guess = failed.horizon + math.ceil((target - failed.evacuated) / rate) if rate > 0 else 2 * lo
+    if hi is None:
+        return max(lo, guess)
+    if len(direction) >= 2 and direction[-1] == direction[-2]:
+        guess = (lo + hi) // 2
+    return min(max(lo, guess), hi - 1)
+
+
+@dataclass
+class Opening:
+    """What lifting one closure would change: a blocked road, or a party's consent."""
+
+    kind: Literal["road", "party"]
+    id: str
+    evacuated: int
+    additional_evacuated: int
+    egress_time_min: int
+    minutes_sooner: int
+    expected_harm: float
+    reasons: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "evacuated": self.evacuated,
+            "additional_evacuated": self.additional_evacuated,
+            "egress_time_min": self.egress_time_min,
+            "minutes_sooner": self.minutes_sooner,
+            "expected_harm": self.expected_harm,
+            "reasons": self.reasons,
+        }
+
+
+def rank_openings(net: Network, options: PlanOptions, base: Plan) -> list[Opening]:
+    """Each blocked road and each excluded non-consenting party, by what opening it gains.
+
+    A party counts as closed when the plan excludes its roads (``consenting_only``
+    or ``avoid_parties``) and its consent is not granted. Every opening is planned
+    with the same method, window and restrictions; ranked by more people
+    evacuated, then by minutes sooner.
+    """
+    model = base.model
+    cond = model.conditions
+    mopts = model.options
+    candidates: list[tuple[Literal["road", "party"], str, ModelOptions, list[str]]] = []
+    for e, edge in enumerate(net.edges):
+        if edge.status == "blocked":
+            candidates.append(
+                ("road", edge.id, replace(mopts, open_edges=frozenset({e})), ["blocked"])
+            )
+    for pid in excluded_parties(net, mopts):
+        consent = net.parties[pid].consent
+        if consent != "granted":
+            candidates.append(
+                (
+                    "party",
+                    pid,
+                    replace(mopts, open_parties=frozenset({pid})),
+                    [f"consent {consent}"],
+                )
+            )
+    out = []
+    quiet = replace(options, progress=None)
+    for k, (kind, ident, opts, reasons) in enumerate(candidates):
+        if options.progress is not None:
+            options.progress(f"pricing opening {ident}", k / max(1, len(candidates)))
+        opened = compile_model(net, cond, opts)
+        plan = base
+        if _may_help(model, opened):
+            try:
+                plan = plan_model(opened, quiet)
+            except NothingToEvacuateError:
+                plan = base
+        out.append(
+            Opening(
+                kind,
+                ident,
+                plan.evacuated,
+                plan.evacuated - base.evacuated,
+                plan.egress_time_min,
+                base.egress_time_min - plan.egress_time_min,
+                plan.expected_harm,
+                reasons,
+            )
+        )
+    out.sort(key=lambda o: (-o.additional_evacuated, -o.minutes_sooner, o.kind, o.id))
+    return out
+
+
+def _may_help(base: FlowModel, opened: FlowModel) -> bool:
+    """Whether an opening adds an arc on some way from people to a safe zone."""
+    if len(opened.arc_tail) == len(base.arc_tail):
+        return False
+    old = set(
+        zip(base.arc_edge.tolist(), base.arc_tail.tolist(), base.arc_head.tolist(), strict=True)
+    )
+    new = zip(
+        opened.arc_edge.tolist(), opened.arc_tail.tolist(), opened.arc_head.tolist(), strict=True
+    )
+    return any(
+        (e, u, v) not in old
+        and opened.from_people[u] < UNREACHABLE
+        and opened.to_zone[v] < UNREACHABLE
+        for e, u, v in new
+    )

@@ -1,0 +1,115 @@
+"""Tidying an exact plan: a group that comes back to a node waits there instead.
+
+A maximum flow is indifferent between waiting at a node and walking a loop that
+returns to it, and push-relabel solvers often pick the loop. For people the loop
+is needless exposure, so each loop ``v → … → v`` of a group is replaced by
+waiting at ``v`` for the same minutes, whenever ``v`` can hold them all that
+time (its capacity, counting everybody there). Roads are only freed, so no road
+capacity can be exceeded, arrival times do not change, and so neither does the
+number evacuated or the egress time. Safe zones are left alone: nobody waits at
+one without being received.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from app.domain.flow_expanded import Movement
+from app.domain.flow_model import FlowModel
+from app.domain.network import IntArray
+
+
+def stays(model: FlowModel, m: Movement, horizon: int) -> list[tuple[int, int, int]]:
+    """(node, from, to): the group waits at node from minute ``from`` to ``to`` (exclusive).
+
+    The stay at home before leaving is included; so is the final stay of a group
+    that ends away from a safe zone (until ``horizon``).
+    """
+    out = [(m.nodes[0], 0, m.enter[0] if m.enter else horizon)]
+    time = model.arc_time
+    for k in range(1, len(m.nodes)):
+        arrive = m.enter[k - 1] + int(time[m.arcs[k - 1]])
+        leave = m.enter[k] if k < len(m.arcs) else (m.arrive if m.arrive is not None else horizon)
+        if k == len(m.nodes) - 1 and m.arrive is not None:
+            continue
+        out.append((m.nodes[k], arrive, leave))
+    return out
+
+
+def remove_loops(
+    model: FlowModel, horizon: int, moved: list[Movement], stranded: list[Movement]
+) -> tuple[list[Movement], list[Movement]]:
+    """Both lists with loops replaced by waiting where capacity allows (merged groups)."""
+    bounded = np.flatnonzero(model.node_cap < model.big)
+    occupancy: dict[int, IntArray] = {
+        int(v): np.full(horizon + 1, int(model.population[v]), dtype=np.int64) for v in bounded
+    }
+    every = [*moved, *stranded]
+    for m in every:
+        if m.nodes[0] in occupancy:
+            occupancy[m.nodes[0]] -= m.count  # the resident's home stay is counted below
+        for v, start, stop in stays(model, m, horizon):
+            if v in occupancy:
+                occupancy[v][start:stop] += m.count
+    out_moved = [_untangle(model, m, horizon, occupancy) for m in moved]
+    out_stranded = [_untangle(model, m, horizon, occupancy) for m in stranded]
+    return _merge(out_moved), _merge(out_stranded)
+
+
+def _untangle(
+    model: FlowModel, m: Movement, horizon: int, occupancy: dict[int, IntArray]
+) -> Movement:
+    changed = True
+    while changed:
+        changed = False
+        last = {v: k for k, v in enumerate(m.nodes)}
+        for i, v in enumerate(m.nodes):
+            j = last[v]
+            if j == i or model.is_zone[v]:
+                continue
+            shorter = _cut(model, m, i, j, horizon, occupancy)
+            if shorter is not None:
+                m, changed = shorter, True
+                break
+    return m
+
+
+def _cut(
+    model: FlowModel, m: Movement, i: int, j: int, horizon: int, occupancy: dict[int, IntArray]
+) -> Movement | None:
+    """``m`` without the loop between its i-th and j-th node, or None if ``v`` lacks room."""
+    v = m.nodes[i]
+    time = model.arc_time
+    arrive_back = m.enter[j - 1] + int(time[m.arcs[j - 1]])
+    left = m.enter[i]
+    if v in occupancy:
+        room = model.node_cap[v] - occupancy[v][left:arrive_back]
+        if len(room) and room.min() < m.count:
+            return None
+        occupancy[v][left:arrive_back] += m.count
+    inner = Movement(m.count, m.nodes[i : j + 1], m.arcs[i:j], m.enter[i:j], None)
+    for node, start, stop in stays(model, inner, horizon)[1:-1]:
+        if node in occupancy:
+            occupancy[node][start:stop] -= m.count
+    return Movement(
+        m.count,
+        m.nodes[: i + 1] + m.nodes[j + 1 :],
+        m.arcs[:i] + m.arcs[j:],
+        m.enter[:i] + m.enter[j:],
+        m.arrive,
+    )
+
+
+def _merge(moves: list[Movement]) -> list[Movement]:
+    total: dict[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int | None], int] = (
+        defaultdict(int)
+    )
+    for m in moves:
+        total[(m.nodes, m.arcs, m.enter, m.arrive)] += m.count
+    out = [
+        Movement(c, nodes, arcs, enter, arrive) for (nodes, arcs, enter, arrive), c in total.items()
+    ]
+    out.sort(key=lambda mv: (mv.enter[0] if mv.enter else 0, mv.nodes[0], mv.arrive or 0, mv.nodes))
+    return out

@@ -1,0 +1,323 @@
+"""The evacuation model (SPEC §1, §3 PLAN) compiled to integer arrays, with its bounds.
+
+Time is counted in whole minutes from the start of the plan. A road admits at
+most ``capacity_per_min`` × the profile's ``capacity_factor`` entries per minute
+per direction (floored to whole people) and takes its travel time rounded up to
+whole minutes, at least 1. A node holds at most ``capacity`` people from one
+minute to the next (everybody there counts: residents who have not left yet and
+people in transit). People start at nodes with ``population`` and are evacuated
+when they reach a ``safe_zone``; a safe zone with a ``capacity`` receives at most
+that many people in total. People already in a safe zone are not counted: they
+need not move. Nobody waits at a safe zone without being received (they may pass
+through a full one on their way to another).
+
+:class:`FlowModel` holds what the optimal and fast planners share: usable arcs
+with integer times and capacities, node capacities, people, safe zones, the
+shortest times from people and to safe zones, the most people that can ever be
+evacuated, and lower bounds on the egress time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.graph.python import max_flow
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from app.domain.network import BoolArray, Conditions, FloatArray, IntArray, Network
+
+UNREACHABLE = np.iinfo(np.int64).max // 4
+"""Distance (minutes) standing for "cannot be reached"."""
+
+
+@dataclass
+class ModelOptions:
+    """What restricts the roads of one plan."""
+
+    profile: str | None = None
+    avoid_parties: tuple[str, ...] = ()
+    consenting_only: bool = False
+    max_risk: float | None = None
+    open_edges: frozenset[int] = frozenset()
+    """Blocked roads to treat as open (used to price openings)."""
+    open_parties: frozenset[str] = frozenset()
+    """Parties whose roads are not excluded even if avoided or not consenting."""
+
+
+def excluded_parties(net: Network, options: ModelOptions) -> set[str]:
+    """Parties whose roads this plan does not use (avoided, or not consenting)."""
+    banned = set(options.avoid_parties)
+    if options.consenting_only:
+        banned |= {p.id for p in net.parties.values() if p.consent != "granted"}
+    return banned - set(options.open_parties)
+
+
+def road_mask(cond: Conditions, options: ModelOptions) -> BoolArray:
+    """Roads a plan may use: the profile's usable roads, less excluded parties and risk."""
+    net = cond.network
+    usable = cond.usable.copy()
+    for e in options.open_edges:
+        usable[e] = _usable_if_open(cond, e)
+    codes = {pid: i for i, pid in enumerate(net.party_ids)}
+    for pid in excluded_parties(net, options):
+        code = codes[pid]
+        usable &= (net.edge_controller != code) & (net.edge_checkpoint != code)
+    if options.max_risk is not None:
+        usable &= cond.risk <= options.max_risk + 1e-12
+    return usable
+
+
+def _usable_if_open(cond: Conditions, e: int) -> bool:
+    """Whether road ``e`` would be usable by the profile if it were not blocked."""
+    edge, profile = cond.network.edges[e], cond.profile
+    if edge.status != "blocked" and edge.status in profile.excluded_statuses:
+        return False
+    if profile.vehicle and not edge.vehicle_passable:
+        return False
+    return bool(cond.risk[e] < 1.0)
+
+
+@dataclass
+class FlowModel:
+    """One plan's network as integer arrays. Arc arrays are indexed by usable arc."""
+
+    network: Network
+    conditions: Conditions
+    options: ModelOptions
+    arc_tail: IntArray
+    arc_head: IntArray
+    arc_edge: IntArray
+    arc_time: IntArray
+    """Travel time per arc, whole minutes (≥ 1)."""
+    arc_cap: IntArray
+    """Entries per minute per arc; ``big`` stands for unbounded."""
+    node_cap: IntArray
+    """People a node holds from one minute to the next; ``big`` for unbounded."""
+    population: IntArray
+    """People to evacuate per node (0 at safe zones)."""
+    is_zone: BoolArray
+    reception: IntArray
+    """People a safe zone receives in total; ``big`` for unbounded (0 elsewhere)."""
+    big: int
+    """A capacity no plan can reach: the number of people plus one."""
+    to_zone: IntArray = field(init=False)
+    """Shortest time (minutes) from each node to a safe zone."""
+    from_people: IntArray = field(init=False)
+    """Earliest minute at which anybody can be at each node."""
+
+    def __post_init__(self) -> None:
+        n = self.network.n_nodes
+        self.to_zone = _multi_source_minutes(
+            n, self.arc_head, self.arc_tail, self.arc_time, np.flatnonzero(self.is_zone)
+        )
+        self.from_people = _multi_source_minutes(
+            n, self.arc_tail, self.arc_head, self.arc_time, np.flatnonzero(self.population > 0)
+        )
+
+    @property
+    def total_population(self) -> int:
+        return int(self.population.sum())
+
+    @property
+    def n_nodes(self) -> int:
+        return self.network.n_nodes
+
+
+def compile_model(net: Network, cond: Conditions, options: ModelOptions) -> FlowModel:
+    """The plan's :class:`FlowModel` under ``cond`` (profile, time) and ``options``."""
+    usable = road_mask(cond, options)
+    cap_edge = np.floor(net.edge_capacity * cond.profile.capacity_factor + 1e-9)
+    ok = usable[net.arc_edge] & (cap_edge[net.arc_edge] >= 1)
+    is_zone = np.array([node.kind == "safe_zone" for node in net.nodes], dtype=bool)
+    population = np.array([node.population for node in net.nodes], dtype=np.int64)
+    population[is_zone] = 0
+    big = int(population.sum()) + 1
+    arc_edge = net.arc_edge[ok]
+    time = np.maximum(np.ceil(cond.time[arc_edge] - 1e-9), 1).astype(np.int64)
+    cap = np.minimum(cap_edge[arc_edge], big).astype(np.int64)
+    node_cap = np.array(
+        [big if node.capacity is None else min(node.capacity, big) for node in net.nodes],
+        dtype=np.int64,
+    )
+    reception = np.where(is_zone, node_cap, 0).astype(np.int64)
+    return FlowModel(
+        network=net,
+        conditions=cond,
+        options=options,
+        arc_tail=net.arc_tail[ok],
+        arc_head=net.arc_head[ok],
+        arc_edge=arc_edge,
+        arc_time=time,
+        arc_cap=cap,
+        node_cap=node_cap,
+        population=population,
+        is_zone=is_zone,
+        reception=reception,
+        big=big,
+    )
+
+
+def _multi_source_minutes(
+    n: int, tail: IntArray, head: IntArray, time: IntArray, sources: Iterable[int]
+) -> IntArray:
+    """Least total time from any of ``sources`` to each node along arcs tail → head."""
+    src = np.asarray(list(sources), dtype=np.int64)
+    out = np.full(n, UNREACHABLE, dtype=np.int64)
+    if n == 0 or len(src) == 0:
+        return out
+    graph = _csr_least(n, tail, head, time.astype(np.float64))
+    dist = dijkstra(graph, directed=True, indices=src, min_only=True)
+    finite = np.isfinite(dist)
+    out[finite] = np.rint(dist[finite]).astype(np.int64)
+    return out
+
+
+def _csr_least(n: int, tail: IntArray, head: IntArray, weight: FloatArray) -> csr_matrix:
+    """CSR matrix with the least weight among parallel arcs."""
+    if len(tail) == 0:
+        return csr_matrix((n, n), dtype=np.float64)
+    order = np.lexsort((weight, head, tail))
+    t, h, w = tail[order], head[order], weight[order]
+    first = np.r_[True, (t[1:] != t[:-1]) | (h[1:] != h[:-1])]
+    return csr_matrix((w[first], (t[first], h[first])), shape=(n, n))
+
+
+def most_evacuable(model: FlowModel) -> int:
+    """The most people that can ever reach a safe zone, given all the time needed.
+
+    With unlimited time only connectivity and the safe zones' reception limit it:
+    a static maximum flow with unbounded roads.
+    """
+    n = model.n_nodes
+    people = np.flatnonzero(model.population > 0)
+    zones = np.flatnonzero(model.is_zone)
+    if len(people) == 0 or len(zones) == 0:
+        return 0
+    source, sink = n, n + 1
+    solver = max_flow.SimpleMaxFlow()
+    solver.add_arcs_with_capacity(
+        np.concatenate([model.arc_tail, np.full(len(people), source), zones]),
+        np.concatenate([model.arc_head, people, np.full(len(zones), sink)]),
+        np.concatenate(
+            [
+                np.full(len(model.arc_tail), model.big),
+                model.population[people],
+                model.reception[zones],
+            ]
+        ),
+    )
+    if solver.solve(source, sink) != solver.OPTIMAL:  # pragma: no cover - cannot happen
+        raise RuntimeError("maximum flow failed")
+    return int(solver.optimal_flow())
+
+
+@dataclass
+class Bounds:
+    """Lower bounds on the minutes needed to evacuate a number of people."""
+
+    distance: int
+    """Minutes until the ``count``-th nearest person could reach a safe zone alone."""
+    throughput: int
+    """Minutes until enough people could have crossed a minimum cut of the roads."""
+
+    @property
+    def egress(self) -> int:
+        return max(self.distance, self.throughput)
+
+
+def egress_lower_bound(model: FlowModel, count: int) -> Bounds:
+    """Lower bounds on the minutes needed to evacuate ``count`` people (``count`` ≥ 1).
+
+    Distance: the ``count`` people evacuated cannot all be nearer than the
+    ``count``-th nearest person. Throughput: every evacuee enters some road of a
+    minimum cut (static, people per minute) between the people and the safe zones
+    at a minute when it is still possible to get there and on to a safe zone in
+    time; the cut's roads admit only so many per minute. Also applied to the cut
+    of the roads that end in a safe zone.
+    """
+    people = np.flatnonzero(model.population > 0)
+    d = model.to_zone[people]
+    reach = d < UNREACHABLE
+    order = np.argsort(d[reach], kind="stable")
+    cum = np.cumsum(model.population[people][reach][order])
+    k = int(np.searchsorted(cum, count))
+    distance = int(d[reach][order][min(k, len(cum) - 1)]) if len(cum) else 0
+    throughput = 0
+    for arcs in (_min_cut_arcs(model), np.flatnonzero(model.is_zone[model.arc_head])):
+        throughput = max(throughput, _throughput_bound(model, arcs, count))
+    return Bounds(distance=distance, throughput=throughput)
+
+
+def _min_cut_arcs(model: FlowModel) -> IntArray:
+    """Arcs of a minimum cut (static capacities per minute) from people to safe zones."""
+    n = model.n_nodes
+    people = np.flatnonzero(model.population > 0)
+    zones = np.flatnonzero(model.is_zone)
+    if len(people) == 0 or len(zones) == 0 or len(model.arc_tail) == 0:
+        return np.zeros(0, dtype=np.int64)
+    source, sink = n, n + 1
+    solver = max_flow.SimpleMaxFlow()
+    inf = model.big * max(1, len(model.arc_tail))
+    solver.add_arcs_with_capacity(
+        np.concatenate([model.arc_tail, np.full(len(people), source), zones]),
+        np.concatenate([model.arc_head, people, np.full(len(zones), sink)]),
+        np.concatenate(
+            [
+                np.where(model.arc_cap >= model.big, inf, model.arc_cap),
+                np.full(len(people), inf),
+                np.full(len(zones), inf),
+            ]
+        ),
+    )
+    solver.solve(source, sink)
+    if solver.optimal_flow() >= inf:
+        return np.zeros(0, dtype=np.int64)
+    side = np.zeros(n + 2, dtype=bool)
+    side[np.asarray(solver.get_source_side_min_cut(), dtype=np.int64)] = True
+    return np.flatnonzero(side[model.arc_tail] & ~side[model.arc_head])
+
+
+def _throughput_bound(model: FlowModel, arcs: IntArray, count: int) -> int:
+    """Least horizon T with Σ cap × (entry minutes possible within T) ≥ count over ``arcs``."""
+    if len(arcs) == 0 or np.any(model.arc_cap[arcs] >= model.big):
+        return 0
+    earliest = model.from_people[model.arc_tail[arcs]]
+    after = model.arc_time[arcs] + model.to_zone[model.arc_head[arcs]]
+    ok = (earliest < UNREACHABLE) & (after < UNREACHABLE)
+    if not ok.any():
+        return 0
+    earliest, after, cap = earliest[ok], after[ok], model.arc_cap[arcs][ok]
+
+    def admitted(horizon: int) -> int:
+        return int(np.sum(cap * np.maximum(0, horizon - after - earliest + 1)))
+
+    lo, hi = 0, int(np.min(after + earliest)) + math.ceil(count / int(cap.sum())) + 1
+    while admitted(hi) < count:
+        hi *= 2
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if admitted(mid) >= count:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def evacuable_upper_bound(model: FlowModel, horizon: int, most: int) -> int:
+    """At most this many people can be evacuated within ``horizon`` minutes."""
+    bound = most
+    for arcs in (_min_cut_arcs(model), np.flatnonzero(model.is_zone[model.arc_head])):
+        if len(arcs) == 0 or np.any(model.arc_cap[arcs] >= model.big):
+            continue
+        earliest = model.from_people[model.arc_tail[arcs]]
+        after = model.arc_time[arcs] + model.to_zone[model.arc_head[arcs]]
+        ok = (earliest < UNREACHABLE) & (after < UNREACHABLE)
+        slots = np.maximum(0, horizon - after[ok] - earliest[ok] + 1)
+        bound = min(bound, int(np.sum(model.arc_cap[arcs][ok] * slots)))
+    people = np.flatnonzero(model.population > 0)
+    near = model.to_zone[people] <= horizon
+    return min(bound, int(model.population[people][near].sum()))
