@@ -66,9 +66,40 @@ def route(
         float | None, typer.Option("--max-risk", min=0.0, max=1.0, help="Largest route risk.")
     ] = None,
     at: Annotated[str | None, typer.Option(help="ISO 8601 time asked about.")] = None,
+    alternatives: Annotated[
+        int,
+        typer.Option(
+            "--alternatives",
+            min=1,
+            max=10,
+            metavar="K",
+            help="Up to K genuinely different routes, safest first.",
+        ),
+    ] = 1,
+    max_overlap: Annotated[
+        float,
+        typer.Option(
+            "--max-overlap",
+            min=0.0,
+            max=1.0,
+            help="With --alternatives: largest share of a route's time on a safer one's roads.",
+        ),
+    ] = 0.5,
+    disjoint: Annotated[
+        bool,
+        typer.Option("--disjoint", help="Two routes sharing no road, greatest joint survival."),
+    ] = False,
+    pareto: Annotated[
+        bool,
+        typer.Option("--pareto", help="The risk–time trade-off: no route both safer and faster."),
+    ] = False,
+    pareto_cap: Annotated[
+        int,
+        typer.Option("--pareto-cap", min=1, max=50, help="With --pareto: most routes shown."),
+    ] = 10,
     as_json: JsonOpt = False,
 ) -> None:
-    """The safest route from one node to another."""
+    """The safest route from one node to another (or alternatives, a disjoint pair, the front)."""
     when = parse_time(at, "--at")
     request = request_or_usage_error(
         lambda: RouteRequest.model_validate(
@@ -80,6 +111,11 @@ def route(
                 "consenting_only": consenting_only,
                 "max_risk": max_risk,
                 "at": when,
+                "alternatives": alternatives,
+                "max_overlap": max_overlap,
+                "disjoint": disjoint,
+                "pareto": pareto,
+                "pareto_cap": pareto_cap,
             }
         )
     )
@@ -89,8 +125,41 @@ def route(
     if as_json:
         print_json(answer)
         return
+    if "joint_survival_probability" in answer:
+        out.print(
+            f"Disjoint pair: joint survival probability "
+            f"[bold]{answer['joint_survival_probability']:.4f}[/] (the two routes share no road)",
+            highlight=False,
+        )
+    if answer.get("pareto"):
+        print_front(answer)
+        return
     for k, r in enumerate(answer["routes"]):
         print_route(r, k)
+
+
+def print_front(answer: dict[str, Any]) -> None:
+    shown, size = len(answer["routes"]), answer["front_size"]
+    more = "" if answer["front_complete"] else " (search stopped early: faster routes may exist)"
+    out.print(
+        f"Risk–time trade-off: {shown} of {size} routes on the front, safest first{more}",
+        highlight=False,
+    )
+    table = Table(show_edge=False, pad_edge=False)
+    for col in ("#", "survival", "risk", "min", "via", "consent needed from"):
+        table.add_column(
+            col, justify="right" if col in {"#", "survival", "risk", "min"} else "left"
+        )
+    for k, r in enumerate(answer["routes"]):
+        table.add_row(
+            str(k + 1),
+            f"{r['survival_probability']:.4f}",
+            f"{r['risk']:.4f}",
+            f"{r['travel_time_min']:.1f}",
+            " → ".join(r["nodes"]),
+            ", ".join(r["consents_needed"]) or "—",
+        )
+    out.print(table)
 
 
 def print_route(r: dict[str, Any], k: int) -> None:

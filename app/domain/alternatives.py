@@ -5,7 +5,10 @@ Definition. The *overlap* of route ``r`` with route ``q`` is the share of
 way it is travelled). The answer to "up to K alternatives" is a list of routes,
 safest first, in which every route overlaps each safer route in the list by at
 most ``max_overlap`` (default :data:`MAX_OVERLAP` = 0.5). The first route is
-always the safest route.
+always the safest route. Roads that every route between the two places must
+use (a lone bridge, the last road into a safe zone) count on neither side:
+alternatives can only differ elsewhere, and a route made of nothing else has
+no alternative.
 
 Method (penalty method). Candidates come from repeated lexicographic searches
 (least cost, then least time) in which every road already used by a candidate
@@ -17,7 +20,10 @@ bound with each route kept before them. At most ``SEARCHES_PER_ROUTE × K``
 searches are run: ``O(K (n + m) log n)``. The list is not guaranteed to be the
 best possible set of K routes with limited overlap (that problem is NP-hard),
 but every route in it is a real route, the ranking is by true survival
-probability and the bound always holds.
+probability and the bound always holds. When the penalised searches leave the
+list short, the safest route sharing no avoidable road with any route kept so
+far is added (repeatedly), so a route fully apart from the others is never
+missed.
 
 >>> from app.domain.validation import validate_scenario
 >>> s = validate_scenario({"schema": "safe-passage/scenario@1",
@@ -28,7 +34,7 @@ probability and the bound always holds.
 ...             {"id": "c-d", "from": "c", "to": "d", "travel_time_min": 1, "risk": 0.0},
 ...             {"id": "d-b", "from": "d", "to": "b", "travel_time_min": 20, "risk": 0.02}]})
 >>> # a-c-d-b is as safe as a-c-b but spends 30 of its 51 minutes on a-c: left out.
->>> [r.node_ids for r in alternative_routes(Network(s), "a", "b", k=3)]
+>>> [r.node_ids for r in alternative_routes(Network(s), "a", "b", k=3).routes]
 [['a', 'c', 'b'], ['a', 'b']]
 """
 
@@ -37,6 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 from app.domain.errors import InvalidRequestError, Problem, RiskLimitError
 from app.domain.network import BoolArray, Conditions, FloatArray, Network
@@ -81,16 +88,64 @@ def pose(net: Network, source: str, target: str, options: RouteOptions | None = 
     return Question(net, cond, mask, net.node_index[source], net.node_index[target], best)
 
 
-def overlap(route: Route, other: Route) -> float:
-    """Share of ``route``'s travel time on roads that ``other`` also uses (0 to 1)."""
-    if not route.edges:
-        return 1.0 if not other.edges else 0.0
-    shared = set(route.edges) & set(other.edges)
+def overlap(route: Route, other: Route, ignore: frozenset[int] = frozenset()) -> float:
+    """Share of ``route``'s travel time on roads that ``other`` also uses (0 to 1).
+
+    Roads in ``ignore`` (those every route must use) count on neither side; a
+    route made only of such roads overlaps any other route fully.
+    """
+    own = [e for e in route.edges if e not in ignore]
+    if not own:
+        return 1.0
+    shared = set(own) & set(other.edges)
     time = route.conditions.time
-    total = float(np.sum(time[route.edges]))
+    total = float(np.sum(time[own]))
     if total <= 0.0:
-        return len([e for e in route.edges if e in shared]) / len(route.edges)
-    return float(sum(float(time[e]) for e in route.edges if e in shared)) / total
+        return len([e for e in own if e in shared]) / len(own)
+    return float(sum(float(time[e]) for e in own if e in shared)) / total
+
+
+def unavoidable_roads(net: Network, mask: BoolArray, route: Route) -> list[int]:
+    """Roads of ``route`` that every route between its ends over ``mask`` must use, in order.
+
+    With one unit of flow along the route, road ``x_i → x_i+1`` is on every route
+    iff ``x_i+1`` cannot be reached from ``x_0..x_i`` in the residual network
+    (the route's arcs reversed, every other usable arc as it is). Those reach
+    sets only grow along the route, so one incremental search finds all of
+    them in ``O(n + m)``.
+    """
+    if not route.edges:
+        return []
+    n = net.n_nodes
+    arc_ok = mask[net.arc_edge].copy()
+    tails, heads = [], []
+    key = net.arc_tail * n + net.arc_head  # sorted: arcs are ordered by (tail, head, road)
+    for k, e in enumerate(route.edges):
+        u, v = route.nodes[k], route.nodes[k + 1]
+        # The route's own arc u→v of road e is saturated: drop it, add v→u.
+        lo, hi = np.searchsorted(key, [u * n + v, u * n + v + 1])
+        arc_ok[lo + int(np.flatnonzero(net.arc_edge[lo:hi] == e)[0])] = False
+        tails.append(v)
+        heads.append(u)
+    tail = np.concatenate([net.arc_tail[arc_ok], np.array(tails, dtype=np.int64)])
+    head = np.concatenate([net.arc_head[arc_ok], np.array(heads, dtype=np.int64)])
+    graph = csr_matrix((np.ones(len(tail)), (tail, head)), shape=(n, n))
+    indptr, indices = graph.indptr, graph.indices
+    seen = np.zeros(n, dtype=bool)
+    found: list[int] = []
+    for k, e in enumerate(route.edges):
+        x, y = route.nodes[k], route.nodes[k + 1]
+        stack = [] if seen[x] else [x]
+        seen[x] = True
+        while stack:
+            u = stack.pop()
+            for w in indices[indptr[u] : indptr[u + 1]].tolist():
+                if not seen[w]:
+                    seen[w] = True
+                    stack.append(w)
+        if not seen[y]:
+            found.append(e)
+    return found
 
 
 def _cost_per_minute(q: Question) -> float:
@@ -104,6 +159,20 @@ def _cost_per_minute(q: Question) -> float:
     return float(np.median(positive)) if positive.size else 1.0
 
 
+@dataclass
+class Alternatives:
+    """Alternative routes, safest first, and the roads every route must use."""
+
+    routes: list[Route]
+    unavoidable: list[int]
+    """Roads (edge positions) on every route between the two places, in route order."""
+
+    def overlap_with_safer(self, i: int) -> float:
+        """Largest overlap of route ``i`` with a safer route of the list (0 for the first)."""
+        ignore = frozenset(self.unavoidable)
+        return max((overlap(self.routes[i], q, ignore) for q in self.routes[:i]), default=0.0)
+
+
 def alternative_routes(
     net: Network,
     source: str,
@@ -112,7 +181,7 @@ def alternative_routes(
     *,
     k: int = 3,
     max_overlap: float = MAX_OVERLAP,
-) -> list[Route]:
+) -> Alternatives:
     """Up to ``k`` routes, safest first, each overlapping every safer one by ≤ ``max_overlap``.
 
     Routes above ``options.max_risk`` are left out; if even the safest is above
@@ -128,8 +197,9 @@ def alternative_routes(
         )
     opts = options or RouteOptions()
     q = pose(net, source, target, opts)
+    forced = unavoidable_roads(net, q.mask, q.best)
     if k == 1:
-        return [q.best]
+        return Alternatives([q.best], forced)
     cond = q.conditions
     arc_road = net.arc_edge
     arc_ok = q.mask[arc_road]
@@ -138,6 +208,7 @@ def alternative_routes(
     uses = np.zeros(len(net.edges), dtype=np.int64)
     candidates: dict[tuple[int, ...], Route] = {tuple(q.best.edges): q.best}
     uses[q.best.edges] += 1
+    ignore = frozenset(forced)
     chosen = [q.best]
     for _ in range(SEARCHES_PER_ROUTE * k - 1):
         factor = (1.0 + PENALTY) ** uses[arc_road] - 1.0
@@ -147,14 +218,33 @@ def alternative_routes(
             break
         uses[found.edges] += 1
         candidates.setdefault(tuple(found.edges), found)
-        chosen = _select(list(candidates.values()), k, max_overlap, opts.max_risk)
+        chosen = _select(list(candidates.values()), k, max_overlap, opts.max_risk, ignore)
         if len(chosen) == k:
             break
-    return chosen
+    while len(chosen) < k:
+        # Penalties may not push the search far enough: take the safest route that
+        # shares no avoidable road with any route kept so far (overlap 0 with all).
+        banned = np.zeros(len(net.edges), dtype=bool)
+        for r in chosen:
+            banned[r.edges] = True
+        banned[forced] = False
+        found = lexicographic_path(cond, arc_ok & ~banned[arc_road], q.source, q.target)
+        if found is None or tuple(found.edges) in candidates:
+            break
+        candidates[tuple(found.edges)] = found
+        more = _select(list(candidates.values()), k, max_overlap, opts.max_risk, ignore)
+        if len(more) <= len(chosen):
+            break
+        chosen = more
+    return Alternatives(chosen, forced)
 
 
 def _select(
-    candidates: list[Route], k: int, max_overlap: float, max_risk: float | None
+    candidates: list[Route],
+    k: int,
+    max_overlap: float,
+    max_risk: float | None,
+    forced: frozenset[int],
 ) -> list[Route]:
     """Safest first, keeping a route only if its overlap with each kept route is within bound."""
     ranked = sorted(candidates, key=lambda r: (r.cost, r.travel_time_min, len(r.edges)))
@@ -162,7 +252,7 @@ def _select(
     for r in ranked:
         if max_risk is not None and r.risk > max_risk + 1e-12:
             continue
-        if all(overlap(r, better) <= max_overlap + 1e-12 for better in kept):
+        if all(overlap(r, better, forced) <= max_overlap + 1e-12 for better in kept):
             kept.append(r)
             if len(kept) == k:
                 break

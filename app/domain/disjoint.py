@@ -50,7 +50,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from app.domain.alternatives import Question, pose, within_risk
+from app.domain.alternatives import Question, pose, unavoidable_roads, within_risk
 from app.domain.errors import InvalidRequestError, NoAnswerError, Problem
 from app.domain.network import FloatArray, IntArray, Network
 from app.domain.routing import Route, RouteOptions
@@ -134,7 +134,7 @@ def disjoint_pair(
     residual = _csr_min(g.n, r_tail, r_head, r_weight)
     _, pred = dijkstra(residual, directed=True, indices=q.source, return_predecessors=True)
     if pred[q.target] < 0:
-        raise _no_pair(q, g, p1, residual)
+        raise _no_pair(q)
     flow = set(p1.tolist())
     p1_by_ends = {(int(g.tail[a]), int(g.head[a])): int(a) for a in p1}
     node = q.target
@@ -292,32 +292,11 @@ def _route(q: Question, arcs: list[int]) -> Route:
     return Route(q.conditions, nodes, [int(net.arc_edge[a]) for a in arcs])
 
 
-def _no_pair(q: Question, g: _Arcs, p1: IntArray, residual: csr_matrix) -> NoDisjointPairError:
-    """The error naming every road all routes share (single-road cuts, in route order).
-
-    An arc (x_i → x_i+1) of P1 lies on every route iff x_i+1 cannot be reached
-    from x_0..x_i in the residual network; those reach sets only grow along P1,
-    so one incremental search finds them all in ``O(n + m)``.
-    """
+def _no_pair(q: Question) -> NoDisjointPairError:
+    """The error naming every road all routes share, in route order."""
     net = q.network
-    indptr, indices = residual.indptr, residual.indices
-    seen = np.zeros(g.n, dtype=bool)
-    shared: list[int] = []
-    for a in p1.tolist():
-        x, y = int(g.tail[a]), int(g.head[a])
-        stack = [x] if not seen[x] else []
-        seen[x] = True
-        while stack:
-            u = stack.pop()
-            for v in indices[indptr[u] : indptr[u + 1]].tolist():
-                if not seen[v]:
-                    seen[v] = True
-                    stack.append(v)
-        road = int(net.arc_edge[g.origin[a]])
-        if not seen[y] and road not in shared:
-            shared.append(road)
     roads: list[dict[str, Any]] = []
-    for e in shared:
+    for e in unavoidable_roads(q.network, q.mask, q.best):
         edge = net.edges[e]
         roads.append(
             {

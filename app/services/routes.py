@@ -1,16 +1,16 @@
 """Answering route questions: the safest route, alternatives, a disjoint pair, the Pareto front.
 
-Each answer is ``{"routes": [ROUTE, ...]}``, best first (SPEC §3); a disjoint
-pair adds ``joint_survival_probability``, alternatives add each route's
-``overlap_with_safer``, and the Pareto front adds ``"pareto": true`` with
-``front_size`` and ``front_complete``.
+Each answer is ``{"routes": [ROUTE, ...]}``, best first (SPEC §3). A disjoint
+pair adds ``joint_survival_probability``; alternatives add each route's
+``overlap_with_safer`` and the ``unavoidable_roads`` every route uses; the
+Pareto front adds ``"pareto": true`` with ``front_size`` and ``front_complete``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.domain.alternatives import alternative_routes, overlap
+from app.domain.alternatives import alternative_routes
 from app.domain.consent import consent_analysis
 from app.domain.disjoint import disjoint_pair
 from app.domain.network import Network
@@ -48,14 +48,16 @@ def compute_routes(network: Network, request: RouteRequest) -> dict[str, Any]:
             "front_complete": front.complete,
         }
     if request.alternatives > 1:
-        routes = alternative_routes(
+        alts = alternative_routes(
             network, a, b, options, k=request.alternatives, max_overlap=request.max_overlap
         )
-        out = []
-        for i, r in enumerate(routes):
-            shared = max((overlap(r, better) for better in routes[:i]), default=0.0)
-            out.append({**r.as_dict(), "overlap_with_safer": shared})
-        return {"routes": out}
+        return {
+            "routes": [
+                {**r.as_dict(), "overlap_with_safer": alts.overlap_with_safer(i)}
+                for i, r in enumerate(alts.routes)
+            ],
+            "unavoidable_roads": [network.edge_ids[e] for e in alts.unavoidable],
+        }
     route = safest_route(network, a, b, options)
     return {"routes": [route.as_dict()]}
 

@@ -47,7 +47,8 @@ def test_alternatives_are_real_routes_safest_first_with_bounded_overlap(seed: in
         with pytest.raises(NoRouteError):
             alternative_routes(net, s, t, options, k=k, max_overlap=bound)
         return
-    routes = alternative_routes(net, s, t, options, k=k, max_overlap=bound)
+    alts = alternative_routes(net, s, t, options, k=k, max_overlap=bound)
+    routes = alts.routes
     assert 1 <= len(routes) <= k
     assert routes[0].edges == best.edges
     assert [r.cost for r in routes] == sorted(r.cost for r in routes)
@@ -62,7 +63,29 @@ def test_alternatives_are_real_routes_safest_first_with_bounded_overlap(seed: in
                 not edge.directed and (edge.to, edge.from_) == (u, v)
             )
         for better in routes[:i]:
-            assert overlap(r, better) <= bound + 1e-12
+            assert overlap(r, better, frozenset(alts.unavoidable)) <= bound + 1e-12
+        assert alts.overlap_with_safer(i) <= bound + 1e-12
+    # The roads left out of the overlap are exactly those no route can avoid.
+    assert alts.unavoidable == on_every_route(net, options, s, t, best.edges)
+
+
+def usable_graph(net: Network, options: RouteOptions, leave_out: set[int]) -> nx.MultiDiGraph:
+    cond = net.conditions(options.profile)
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(net.node_ids)
+    for i, e in enumerate(net.edges):
+        if cond.usable[i] and i not in leave_out:
+            g.add_edge(e.from_, e.to, key=i)
+            if not e.directed:
+                g.add_edge(e.to, e.from_, key=i)
+    return g
+
+
+def on_every_route(
+    net: Network, options: RouteOptions, s: str, t: str, candidates: list[int]
+) -> list[int]:
+    """The candidate roads whose closure alone separates s from t (brute force)."""
+    return [e for e in candidates if not nx.has_path(usable_graph(net, options, {e}), s, t)]
 
 
 def ladder() -> Network:
@@ -98,7 +121,7 @@ def test_near_copies_are_left_out_for_a_genuinely_different_route() -> None:
     assert all(len(p) == 8 for p in ksp[1:]), "each differs from the best by one junction"
     assert all(len(set(p) & set(ksp[0])) == 7 for p in ksp[1:])
 
-    routes = alternative_routes(net, "m0", "m6", k=3)
+    routes = alternative_routes(net, "m0", "m6", k=3).routes
     assert [r.node_ids for r in routes] == [
         [f"m{i}" for i in range(7)],
         ["m0", "f", "m6"],
@@ -108,17 +131,32 @@ def test_near_copies_are_left_out_for_a_genuinely_different_route() -> None:
 
 def test_the_overlap_bound_is_a_parameter() -> None:
     net = ladder()
-    loose = alternative_routes(net, "m0", "m6", k=3, max_overlap=0.9)
+    loose = alternative_routes(net, "m0", "m6", k=3, max_overlap=0.9).routes
     assert len(loose) == 3
     assert 0.5 < overlap(loose[1], loose[0]) <= 0.9
 
 
 def test_max_risk_keeps_only_routes_within_it() -> None:
     net = ladder()
-    routes = alternative_routes(net, "m0", "m6", RouteOptions(max_risk=0.07), k=3)
+    routes = alternative_routes(net, "m0", "m6", RouteOptions(max_risk=0.07), k=3).routes
     assert [r.node_ids[1] for r in routes] == ["m1"]
     with pytest.raises(RiskLimitError):
         alternative_routes(net, "m0", "m6", RouteOptions(max_risk=0.01), k=3)
+
+
+def test_roads_every_route_must_use_do_not_count_as_overlap() -> None:
+    # The ladder behind one long bridge: every route crosses it, alternatives still exist.
+    net = ladder()
+    doc = net.scenario.to_document()
+    doc["nodes"].append({"id": "far-bank"})  # type: ignore[attr-defined]
+    doc["edges"].append(  # type: ignore[attr-defined]
+        {"id": "bridge", "from": "m6", "to": "far-bank", "travel_time_min": 500}
+    )
+    net = Network(validate_scenario(doc))
+    alts = alternative_routes(net, "m0", "far-bank", k=3)
+    assert [r.node_ids[1] for r in alts.routes] == ["m1", "f"]
+    assert [net.edge_ids[e] for e in alts.unavoidable] == ["bridge"]
+    assert alts.overlap_with_safer(1) == 0.0
 
 
 def test_k_out_of_range_is_a_usage_error() -> None:
@@ -129,7 +167,9 @@ def test_k_out_of_range_is_a_usage_error() -> None:
 
 
 @pytest.mark.parametrize("seed", range(150))
-def test_a_road_disjoint_route_is_found_when_one_exists(seed: int) -> None:
+def test_a_route_avoiding_every_avoidable_road_of_the_best_is_found_when_one_exists(
+    seed: int,
+) -> None:
     rng = random.Random(5000 + seed)
     net = Network(
         random_scenario(rng, rng.randint(3, 7), rng.randint(3, 16), risks=[0.0, 0.02, 0.1, 0.3])
@@ -139,13 +179,11 @@ def test_a_road_disjoint_route_is_found_when_one_exists(seed: int) -> None:
         best = safest_route(net, s, t)
     except NoRouteError:
         return
-    cond = net.conditions()
-    g = nx.MultiDiGraph()
-    for i, e in enumerate(net.edges):
-        if cond.usable[i] and i not in best.edges:
-            g.add_edge(e.from_, e.to)
-            if not e.directed:
-                g.add_edge(e.to, e.from_)
-    disjoint_exists = g.has_node(s) and g.has_node(t) and nx.has_path(g, s, t)
-    routes = alternative_routes(net, s, t, k=2, max_overlap=0.0)
+    forced = on_every_route(net, RouteOptions(), s, t, best.edges)
+    avoidable = set(best.edges) - set(forced)
+    # A route made only of unavoidable roads is the only route there is.
+    disjoint_exists = bool(avoidable) and nx.has_path(
+        usable_graph(net, RouteOptions(), avoidable), s, t
+    )
+    routes = alternative_routes(net, s, t, k=2, max_overlap=0.0).routes
     assert (len(routes) == 2) == disjoint_exists
