@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.cli import osm as osm
+from app.cli import plans as plans
 from app.cli import routes as routes
 from app.cli import service as service
 from app.cli.common import app

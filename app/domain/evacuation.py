@@ -418,6 +418,7 @@ class Opening:
     minutes_sooner: int
     expected_harm: float
     reasons: list[str]
+    optimal: bool
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -429,6 +430,7 @@ class Opening:
             "minutes_sooner": self.minutes_sooner,
             "expected_harm": self.expected_harm,
             "reasons": self.reasons,
+            "optimal": self.optimal,
         }
 
 
@@ -482,6 +484,7 @@ def rank_openings(net: Network, options: PlanOptions, base: Plan) -> list[Openin
                 base.egress_time_min - plan.egress_time_min,
                 plan.expected_harm,
                 reasons,
+                plan.optimal,
             )
         )
     out.sort(key=lambda o: (-o.additional_evacuated, -o.minutes_sooner, o.kind, o.id))
