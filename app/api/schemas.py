@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Step(BaseModel):
+    model_config = ConfigDict(extra="allow")  # the CLI's members too, not only these
+
     edge: str
     from_: str = Field(alias="from")
     to: str
@@ -20,6 +22,8 @@ class Step(BaseModel):
 
 
 class RouteOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
     nodes: list[str]
     edges: list[str]
     survival_probability: float = Field(description="Π(1 − risk) over the route's roads.")
@@ -34,6 +38,8 @@ class RouteOut(BaseModel):
 
 
 class RoutesOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
     routes: list[RouteOut] = Field(description="Best first.")
 
 
