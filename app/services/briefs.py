@@ -1,0 +1,116 @@
+"""Proposal briefs: compute the corridor(s), fallbacks and figures, render JSON and Markdown."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from app.domain.brief import Fallback, Proposal, build_brief, render_markdown
+from app.domain.disjoint import disjoint_pair
+from app.domain.errors import InvalidRequestError, NoAnswerError, Problem
+from app.domain.network import Network
+from app.domain.routing import Route, RouteOptions, resolve_node, safest_route
+from app.domain.scenario import Window
+from app.services.requests import Request
+
+
+class BriefRequest(Request):
+    """Body of ``POST /v1/scenarios/{id}/briefs``; flags of ``safe-passage brief``."""
+
+    from_: str = Field(alias="from", min_length=1, description="Node id people leave from.")
+    to: str = Field(min_length=1, description="Node id they go to (usually a safe zone).")
+    people: Annotated[int, Field(ge=1, le=100_000_000)] | None = Field(
+        default=None,
+        description="How many people move; default the population of 'from' (if any).",
+    )
+    profile: str | None = Field(default=None, description="Who travels (default general).")
+    window: str | None = Field(default=None, description="Id of a window of the scenario.")
+    start: AwareDatetime | None = Field(default=None, description="Start of the window asked for.")
+    end: AwareDatetime | None = Field(default=None, description="End of the window asked for.")
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="Time risks are evaluated at; default the window's start, else as_of.",
+    )
+    avoid_parties: list[str] = Field(default_factory=list, description="Parties to avoid.")
+    consenting_only: bool = Field(default=False, description="Only roads of consenting parties.")
+    disjoint: bool = Field(
+        default=False,
+        description="Propose two corridors sharing no road (greatest joint survival).",
+    )
+    title: str | None = Field(default=None, max_length=300, description="Heading of the brief.")
+    requested_by: str | None = Field(
+        default=None, max_length=300, description="Organisation making the proposal."
+    )
+
+    @model_validator(mode="after")
+    def one_window(self) -> BriefRequest:
+        if self.window is not None and (self.start is not None or self.end is not None):
+            raise ValueError("give 'window' or 'start'/'end', not both")
+        if (self.start is None) != (self.end is None):
+            raise ValueError("give both 'start' and 'end'")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("'end' must be after 'start'")
+        return self
+
+
+def compute_brief(network: Network, request: BriefRequest) -> dict[str, Any]:
+    """The brief as JSON, with its Markdown rendering under ``markdown``."""
+    scenario = network.scenario
+    window = _window(network, request)
+    at = request.at or (window.start if window else None)
+    options = RouteOptions(
+        profile=request.profile,
+        at=at,
+        avoid_parties=tuple(request.avoid_parties),
+        consenting_only=request.consenting_only,
+    )
+    a, b = request.from_, request.to
+    corridors: list[Route]
+    if request.disjoint:
+        corridors = list(disjoint_pair(network, a, b, options).routes)
+    else:
+        corridors = [safest_route(network, a, b, options)]
+    people = request.people
+    if people is None:
+        population = scenario.nodes[resolve_node(network, a, "/from")].population
+        people = population or None
+    fallbacks = []
+    involved = dict.fromkeys(p for r in corridors for p in r.parties() + r.checkpoints())
+    for party in involved:
+        if party in request.avoid_parties:
+            continue
+        avoid = RouteOptions(
+            profile=request.profile,
+            at=at,
+            avoid_parties=(*request.avoid_parties, party),
+            consenting_only=request.consenting_only,
+        )
+        try:
+            fallbacks.append(Fallback(party, safest_route(network, a, b, avoid)))
+        except NoAnswerError as exc:
+            fallbacks.append(Fallback(party, None, exc.detail))
+    proposal = Proposal(
+        corridors=corridors,
+        people=people,
+        window=window,
+        fallbacks=fallbacks,
+        title=request.title,
+        requested_by=request.requested_by,
+    )
+    brief = build_brief(proposal)
+    return {**brief, "markdown": render_markdown(brief)}
+
+
+def _window(network: Network, request: BriefRequest) -> Window | None:
+    if request.window is not None:
+        for w in network.scenario.windows:
+            if w.id == request.window:
+                return w
+        known = ", ".join(w.id for w in network.scenario.windows) or "none"
+        raise InvalidRequestError(
+            [Problem("/window", f"unknown window {request.window!r}; this scenario has: {known}")]
+        )
+    if request.start is not None and request.end is not None:
+        return Window(id="requested", start=request.start, end=request.end)
+    return None
