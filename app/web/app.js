@@ -487,29 +487,29 @@
     box.appendChild(el('div', null, el('h3', { text: 'District areas: controlled by' }), el('ul', null,
       parties.map(function (pid) {
         var p = state.parties[pid] || {};
-        return el('li', null, fillSwatch(partyFill(pid)), partyName(pid) + (p.consent ? ' (consent ' + p.consent + ')' : ''));
+        return el('li', null, fillSwatch(partyFill(pid)), partyName(pid));
       }),
       el('li', null, fillSwatch(NO_PARTY_FILL), 'no party / contested'))));
     box.appendChild(el('div', null, el('h3', { text: 'Places' }), el('ul', null,
       el('li', null, el('span', { className: 'node-icon kind-district sample', style: 'width:8px;height:8px' }), 'district'),
-      el('li', null, el('span', { className: 'node-icon kind-district populated sample', style: 'width:12px;height:12px' }), 'district with people to evacuate'),
+      el('li', null, el('span', { className: 'node-icon kind-district populated sample', style: 'width:12px;height:12px' }), 'district, people to evacuate'),
       el('li', null, el('span', { className: 'node-icon kind-safe_zone sample', style: 'width:18px;height:16px' }, el('span', { text: 'SZ' })), 'safe zone'),
       el('li', null, el('span', { className: 'node-icon kind-crossing sample', style: 'width:13px;height:13px;margin:2px' }, el('span', { text: 'X' })), 'crossing'),
       el('li', null, el('span', { className: 'checkpoint-icon sample', style: 'width:20px', text: 'CP' }), 'checkpoint on a road'),
-      el('li', null, el('span', { className: 'incident-icon sample', text: '⚠ 5 h ago' }), 'incident and its age'))));
-    box.appendChild(el('div', null, el('h3', { text: 'Roads: risk of one passage (wider = riskier)' }), el('ul', null,
+      el('li', null, el('span', { className: 'incident-icon sample', text: '⚠ 5 h ago' }), 'incident, its age'))));
+    box.appendChild(el('div', null, el('h3', { text: 'Roads: risk per passage (wider = riskier)' }), el('ul', null,
       RISK_CLASSES.map(function (c) {
         return el('li', null, lineSwatch({ color: c.colour, weight: c.weight }), c.label);
       }),
-      el('li', null, lineSwatch({ color: '#555', weight: 3, dashArray: LIMITED_DASH }), 'restricted or damaged: long dashes'),
-      el('li', null, lineSwatch(UNUSABLE), 'not usable for this profile: dots'),
+      el('li', null, lineSwatch({ color: '#555', weight: 3, dashArray: LIMITED_DASH }), 'restricted / damaged: long dashes'),
+      el('li', null, lineSwatch(UNUSABLE), 'unusable for profile: dots'),
       el('li', null, lineSwatch(BLOCKED), 'blocked: dark dashes'))));
     box.appendChild(el('div', null, el('h3', { text: 'Results' }), el('ul', null,
-      el('li', null, lineSwatch(Object.assign({ weight: 5, casing: true }, ROUTE_STYLES.safest)), 'safest route: solid, label 1'),
-      el('li', null, lineSwatch(Object.assign({ weight: 4, casing: true }, ROUTE_STYLES.alternative[0])), 'alternatives: dashed, labels 2, 3 …'),
-      el('li', null, lineSwatch(Object.assign({ weight: 4, casing: true }, ROUTE_STYLES.pair[0])), 'disjoint pair: labels A and B'),
-      el('li', null, lineSwatch({ color: MOVEMENT.color, weight: 4 }), 'plan movement (wider = more people)'),
-      el('li', null, lineSwatch(BOTTLENECK), 'plan bottleneck (road at capacity)'))));
+      el('li', null, lineSwatch(Object.assign({ weight: 5, casing: true }, ROUTE_STYLES.safest)), 'safest route (1)'),
+      el('li', null, lineSwatch(Object.assign({ weight: 4, casing: true }, ROUTE_STYLES.alternative[0])), 'alternatives (2, 3 …)'),
+      el('li', null, lineSwatch(Object.assign({ weight: 4, casing: true }, ROUTE_STYLES.pair[0])), 'disjoint pair (A, B)'),
+      el('li', null, lineSwatch({ color: MOVEMENT.color, weight: 4 }), 'plan movement (width: people)'),
+      el('li', null, lineSwatch(BOTTLENECK), 'bottleneck (road at capacity)'))));
   }
 
   /* ---------- choosing places ---------- */
@@ -595,8 +595,11 @@
     var seq = ++state.seq;
     var options = routeOptions();
     var base = Object.assign({ from: state.from, to: state.to }, options);
-    var k = Number($('alternatives').value);
-    var asks = [api('POST', scenarioPath('/routes'), Object.assign({}, base, k > 1 ? { alternatives: k } : {}))];
+    var choice = $('alternatives').value;
+    var pareto = choice === 'pareto';
+    var k = pareto ? 1 : Number(choice);
+    var first = pareto ? { pareto: true } : k > 1 ? { alternatives: k } : {};
+    var asks = [api('POST', scenarioPath('/routes'), Object.assign({}, base, first))];
     var wantPair = $('disjoint').checked;
     if (wantPair) asks.push(api('POST', scenarioPath('/routes'), Object.assign({}, base, { disjoint: true })));
     say('Computing routes from ' + nodeName(state.from) + ' to ' + nodeName(state.to) + ' …');
@@ -605,43 +608,65 @@
       if (seq !== state.seq) return;
       $('find-routes').disabled = state.readOnly;
       var main = answers[0];
-      var pair = answers[1];
       if (main.status === 403) { setReadOnly(main); say('This token cannot compute routes.'); clearResults(); return; }
       if (!main.ok) { clearResults(); explainNoRoute(main); return; }
-      var items = (main.data.routes || []).map(function (r, i) {
-        return { route: r, kind: i === 0 ? 'safest' : 'alternative', label: i === 0 ? 'Safest route' : 'Alternative ' + (i + 1), mark: String(i + 1),
+      var found = main.data.routes || [];
+      var items = found.map(function (r, i) {
+        var label = i === 0 ? 'Safest route' : pareto ? 'Trade-off ' + (i + 1) + ' (faster, less safe)' : 'Alternative ' + (i + 1);
+        return { route: r, kind: i === 0 ? 'safest' : pareto ? 'tradeoff' : 'alternative', label: label, mark: String(i + 1),
           style: i === 0 ? ROUTE_STYLES.safest : ROUTE_STYLES.alternative[(i - 1) % ROUTE_STYLES.alternative.length] };
       });
-      var pairNote = null;
+      var notes = [];
+      if (pareto && main.data.pareto === undefined && found.length === 1) {
+        notes.push('Trade-offs: the service answered with the safest route only (it may not compute the Pareto front yet).');
+      } else if (pareto) {
+        notes.push('Trade-offs: each route is faster than the ones above it and less safe; no route is both safer and faster than one shown.' +
+          (main.data.front_complete === false ? ' The search stopped early: faster trade-offs may exist.' : ''));
+      }
+      if (!pareto && k > 1 && found.length < k) {
+        notes.push('Asked for ' + k + ' routes; the service found ' + found.length + ' sufficiently different one' +
+          (found.length === 1 ? '' : 's') + '.');
+      }
+      var shared = [];
+      var joint = null;
       if (wantPair) {
-        if (pair.ok && pair.data && (pair.data.routes || []).length >= 2) {
-          pair.data.routes.slice(0, 2).forEach(function (r, i) {
+        var pair = answers[1];
+        var pd = pair.data || {};
+        if (pair.ok && (pd.routes || []).length >= 2) {
+          pd.routes.slice(0, 2).forEach(function (r, i) {
             items.push({ route: r, kind: 'pair', label: 'Disjoint pair, corridor ' + 'AB'[i], mark: 'AB'[i], style: ROUTE_STYLES.pair[i] });
           });
+          joint = typeof pd.joint_survival_probability === 'number' ? pd.joint_survival_probability
+            : pd.routes[0].survival_probability * pd.routes[1].survival_probability;
         } else if (pair.ok) {
-          pairNote = 'Disjoint pair: the service answered with one route, not two corridors sharing no road ' +
-            '(it may not compute pairs yet).';
-        } else if (pair.status === 404) {
-          pairNote = 'Disjoint pair: this service does not offer it.';
+          notes.push('Disjoint pair: the service answered with one route, not two corridors sharing no road (it may not compute pairs yet).');
+        } else if (/no-disjoint-pair$/.test(pd.type || '')) {
+          shared = pd.shared_roads || [];
+          notes.push('No disjoint pair: every route uses ' + (shared.length === 1 ? 'the road ' : 'these roads: ') +
+            shared.map(function (r) { return roadLabel(r.edge); }).join('; ') + ' (outlined in black on the map).');
+        } else if (pair.status === 404 || pair.status === 405) {
+          notes.push('Disjoint pair: this service does not offer it.');
         } else {
-          pairNote = 'Disjoint pair: ' + ((pair.data && (pair.data.detail || pair.data.title)) || 'not available') + '.';
+          notes.push('Disjoint pair: ' + (pd.detail || pd.title || 'not available') + '.');
         }
       }
-      if (k > 1 && (main.data.routes || []).length < k) {
-        var got = (main.data.routes || []).length;
-        pairNote = (pairNote ? pairNote + ' ' : '') + 'Asked for ' + k + ' routes; the service found ' + got +
-          ' sufficiently different one' + (got === 1 ? '' : 's') + '.';
-      }
-      state.routes = { items: items, note: pairNote, from: state.from, to: state.to, options: options };
+      state.routes = { items: items, notes: notes, joint: joint, from: state.from, to: state.to, options: options };
       state.selected = 0;
       layers.cut.clearLayers();
-      drawRoutes();
+      shared.forEach(function (r) { outlineRoad(r.edge); });
+      drawRoutes(true);
       renderRoutes();
       var best = items[0].route;
       say(items[0].label + ' from ' + nodeName(state.from) + ' to ' + nodeName(state.to) + ': survival probability ' +
         G.percent(best.survival_probability) + ', ' + G.duration(best.travel_time_min) + ', parties to agree: ' +
         partyList(best.consents_needed) + '.' + (items.length > 1 ? ' ' + items.length + ' routes in all.' : ''));
     });
+  }
+
+  function outlineRoad(id) {
+    var f = state.roads[id];
+    if (!f) return;
+    L.polyline(latLngs(f.geometry.coordinates), { color: '#000', weight: 11, opacity: 0.45, interactive: false }).addTo(layers.cut);
   }
 
   function explainNoRoute(res) {
@@ -662,12 +687,7 @@
       if (open.length) {
         extra.push(el('p', { text: 'Opening these would give a route: ' + open.map(function (r) { return roadLabel(r.edge); }).join('; ') + '.' }));
       }
-      roads.concat(open).forEach(function (r) {
-        var f = state.roads[r.edge];
-        if (f) {
-          L.polyline(latLngs(f.geometry.coordinates), { color: '#000', weight: 9, opacity: 0.5, interactive: false }).addTo(layers.cut);
-        }
-      });
+      roads.concat(open).forEach(function (r) { outlineRoad(r.edge); });
       say('No route from ' + nodeName(state.from) + ' to ' + nodeName(state.to) + '.');
       showProblem('No route', res, extra);
     } else if (/risk-limit$/.test(type)) {
@@ -693,10 +713,14 @@
     }).filter(Boolean);
   }
 
-  function drawRoutes() {
+  function drawRoutes(fit) {
     layers.routes.clearLayers();
     if (!state.routes) return;
-    state.routes.items.forEach(function (item, i) {
+    // The selected route last, so that it is drawn on top of the others.
+    var order = state.routes.items.map(function (item, i) { return i; }).filter(function (i) { return i !== state.selected; });
+    order.push(state.selected);
+    order.forEach(function (i) {
+      var item = state.routes.items[i];
       var coords = routeCoords(item.route);
       if (coords.length < 2) return;
       var selected = i === state.selected;
@@ -710,8 +734,8 @@
       line.bindTooltip(item.label + ': survival ' + G.percent(item.route.survival_probability) + ', ' + G.duration(item.route.travel_time_min), { sticky: true });
       line.on('click', function () { selectRoute(i); });
       line.addTo(layers.routes);
-      var at = path[Math.max(1, Math.floor(path.length / 2)) - (path.length > 2 ? 0 : 1)];
-      if (path.length === 2) at = [(path[0][0] + path[1][0]) / 2, (path[0][1] + path[1][1]) / 2];
+      // Labels spread along their lines so routes sharing roads keep apart.
+      var at = pointAlong(path, (i + 1) / (state.routes.items.length + 1));
       L.marker(at, {
         pane: 'pins', interactive: false, keyboard: false,
         icon: L.divIcon({ className: 'pin', html: el('span', { text: item.mark }), iconSize: [20, 20] }),
@@ -720,8 +744,28 @@
     if (state.routes.items.length) {
       var all = [];
       state.routes.items.forEach(function (item) { all = all.concat(latLngs(routeCoords(item.route))); });
-      if (all.length >= 2 && !map.getBounds().contains(L.latLngBounds(all))) map.fitBounds(L.latLngBounds(all).pad(0.15));
+      if (all.length >= 2 && fit) map.fitBounds(L.latLngBounds(all).pad(0.25), { maxZoom: 16 });
     }
+  }
+
+  /** The point a fraction t (0..1) of the way along a [[lat, lon], ...] line. */
+  function pointAlong(path, t) {
+    var lengths = [];
+    var total = 0;
+    for (var k = 1; k < path.length; k++) {
+      var d = Math.hypot(path[k][0] - path[k - 1][0], path[k][1] - path[k - 1][1]);
+      lengths.push(d);
+      total += d;
+    }
+    var goal = total * t;
+    for (var j = 0; j < lengths.length; j++) {
+      if (goal <= lengths[j] && lengths[j] > 0) {
+        var f = goal / lengths[j];
+        return [path[j][0] + f * (path[j + 1][0] - path[j][0]), path[j][1] + f * (path[j + 1][1] - path[j][1])];
+      }
+      goal -= lengths[j];
+    }
+    return path[path.length - 1];
   }
 
   function selectRoute(i) {
@@ -742,30 +786,33 @@
     r.items.forEach(function (item, i) {
       var route = item.route;
       var selected = i === state.selected;
+      var roads = (route.edges || []).length;
+      var details = selected ? el('dl', null,
+        el('dt', { text: 'Risk' }), el('dd', { text: G.percent(route.risk) }),
+        el('dt', { text: 'Parties crossed' }), el('dd', { text: (route.parties || []).map(partyName).join('; ') || 'none' }),
+        el('dt', { text: 'Checkpoints' }), el('dd', { text: (route.checkpoints || []).map(partyName).join('; ') || 'none' }),
+        el('dt', { text: 'Roads' }), el('dd', { text: roads + (roads === 1 ? ' road' : ' roads') + ' through ' + (route.nodes || []).length + ' places' }),
+        typeof route.overlap_with_safer === 'number' && i > 0 ? [el('dt', { text: 'Shared with a safer route' }),
+          el('dd', { text: G.percent(route.overlap_with_safer, 0) + ' of its travel time' })] : null) : null;
       var card = el('article', { className: 'route-card' + (selected ? ' selected' : ''), 'aria-label': item.label, 'data-kind': item.kind },
         el('h3', null, lineSwatch(Object.assign({ weight: 5, casing: true }, item.style)), item.mark + '. ' + item.label),
-        el('dl', null,
-          el('dt', { text: 'Survival probability' }), el('dd', { className: 'survival', text: G.percent(route.survival_probability) }),
-          el('dt', { text: 'Risk' }), el('dd', { text: G.percent(route.risk) }),
-          el('dt', { text: 'Travel time' }), el('dd', { text: G.duration(route.travel_time_min) }),
-          el('dt', { text: 'Length' }), el('dd', { text: G.distance(route.length_m) }),
-          el('dt', { text: 'Parties to agree' }), el('dd', { text: partyList(route.consents_needed) }),
-          el('dt', { text: 'Parties crossed' }), el('dd', { text: (route.parties || []).map(partyName).join('; ') || 'none' }),
-          el('dt', { text: 'Checkpoints' }), el('dd', { text: (route.checkpoints || []).map(partyName).join('; ') || 'none' }),
-          el('dt', { text: 'Stops' }), el('dd', { text: (route.nodes || []).length + ' places, ' + (route.edges || []).length + ' roads' })),
-        el('button', { type: 'button', 'aria-pressed': selected ? 'true' : 'false', onclick: function () { selectRoute(i); } },
-          selected ? 'Steps shown below' : 'Show steps'));
+        el('p', { className: 'figures' },
+          el('span', { className: 'survival', text: G.percent(route.survival_probability) }), ' survival · ',
+          G.duration(route.travel_time_min), ' · ', G.distance(route.length_m)),
+        el('p', { className: 'agree' }, el('span', { className: 'label', text: 'Parties to agree: ' }), partyList(route.consents_needed)),
+        details,
+        el('button', { type: 'button', className: 'small', 'aria-pressed': selected ? 'true' : 'false', onclick: function () { selectRoute(i); } },
+          selected ? 'Steps shown below' : 'Show steps and details'));
       out.appendChild(card);
     });
     var pair = r.items.filter(function (it) { return it.kind === 'pair'; });
-    if (pair.length === 2) {
-      var joint = pair[0].route.survival_probability * pair[1].route.survival_probability;
-      out.appendChild(el('p', { className: 'pair-summary' },
+    if (pair.length === 2 && r.joint !== null) {
+      out.appendChild(el('p', { className: 'pair-summary', id: 'pair-summary' },
         'Disjoint pair: corridors A and B share no road. Joint survival probability (both corridors, product): ',
-        el('b', { text: G.percent(joint) }), '. Slower corridor: ',
+        el('b', { text: G.percent(r.joint) }), '. Slower corridor: ',
         G.duration(Math.max(pair[0].route.travel_time_min, pair[1].route.travel_time_min)), '.'));
     }
-    if (r.note) out.appendChild(el('p', { className: 'note', text: r.note }));
+    r.notes.forEach(function (n) { out.appendChild(el('p', { className: 'note', text: n })); });
     out.appendChild(el('div', { className: 'row' }, el('button', {
       type: 'button', id: 'export-routes', onclick: exportRoutes,
     }, 'Download routes (GeoJSON)')));
@@ -892,6 +939,9 @@
         .bindTooltip(G.count(p.count) + ' people: ' + p.nodes.map(nodeName).join(' → '), { sticky: true })
         .addTo(layers.plan);
     });
+    var drawn = [];
+    paths.forEach(function (p) { drawn = drawn.concat(latLngs(p.nodes.map(nodeLonLat).filter(Boolean))); });
+    if (drawn.length >= 2) map.fitBounds(L.latLngBounds(drawn).pad(0.2), { maxZoom: 16 });
     (plan.bottlenecks || []).forEach(function (b) {
       var coords = roadCoords(b.edge);
       if (!coords) return;

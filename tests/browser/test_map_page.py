@@ -1,0 +1,357 @@
+"""The map page at ``/``: what a negotiator sees and does, checked against the API's own answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import OpenPage, Service
+
+pytestmark = pytest.mark.browser
+
+ALEPPO = "aleppo-2016-12"
+NBSP = "\u00a0"
+
+
+def percent(p: float) -> str:
+    """The page's figure for a probability (two decimals, as geo.js writes it)."""
+    return f"{p * 100:.2f}{NBSP}%"
+
+
+def routes(service: Service, body: dict[str, Any]) -> Any:
+    response = service.api("POST", f"/v1/scenarios/{ALEPPO}/routes", body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def open_aleppo(open_page: OpenPage, service: Service, **size: int) -> Any:
+    page, watch = open_page(f"/?scenario={ALEPPO}#token={service.token}", **size)
+    page.wait_for_selector('[data-node="as-sukkari"]')
+    page.locator("#status", has_text="loaded").wait_for()
+    return page, watch
+
+
+def test_two_clicks_on_districts_show_the_safest_route_and_its_survival(
+    open_page: OpenPage, service: Service, artifacts: Path
+) -> None:
+    page, watch = open_aleppo(open_page, service)
+    # The token left the address bar and lives in the tab's session storage only.
+    assert "token" not in page.url
+    assert page.evaluate("sessionStorage.getItem('safe-passage.token')") == service.token
+    located = page.locator(".leaflet-marker-pane [data-node]").count()
+    assert located == 136  # every node of the Aleppo scenario has coordinates
+    legend = page.inner_text("#legend")
+    for words in ("Government forces and allies", "Armed opposition groups", "blocked"):
+        assert words in legend
+    assert "Columbia University" in page.inner_text(".credits")
+
+    page.click('[data-node="as-sukkari"]')
+    assert page.input_value("#from") == "as-sukkari"
+    page.click('[data-node="bustan-al-qaser"]')
+    page.wait_for_selector("#pair-summary")
+
+    expected = routes(service, {"from": "as-sukkari", "to": "bustan-al-qaser", "alternatives": 3})
+    pair = routes(service, {"from": "as-sukkari", "to": "bustan-al-qaser", "disjoint": True})
+    safest = expected["routes"][0]
+    cards = page.locator(".route-card")
+    assert cards.count() == len(expected["routes"]) + 2
+    first = cards.nth(0)
+    assert "Safest route" in first.inner_text()
+    assert first.locator(".survival").inner_text() == percent(safest["survival_probability"])
+    status = page.inner_text("#status")
+    assert f"survival probability {percent(safest['survival_probability'])}" in status
+    for i, route in enumerate(expected["routes"]):
+        survival = cards.nth(i).locator(".survival").inner_text()
+        assert survival == percent(route["survival_probability"])
+    joint = pair["routes"][0]["survival_probability"] * pair["routes"][1]["survival_probability"]
+    assert percent(joint) in page.inner_text("#pair-summary")
+
+    # The step table: one row per road, ending at the route's survival probability.
+    rows = page.locator("#steps-table tbody tr")
+    assert rows.count() == len(safest["edges"])
+    assert rows.last.locator("td").last.inner_text() == percent(safest["survival_probability"])
+    headers = page.locator("#steps-table thead th").all_inner_texts()
+    assert headers == ["#", "Road (from → to)", "Controlled by", "Time", "Risk", "Survival so far"]
+
+    # Drawn on the map: a line per route plus its white casing, and a label per route.
+    assert page.locator(".leaflet-routes-pane path.leaflet-interactive").count() == cards.count()
+    page.mouse.move(0, 0)  # no hover tooltip in the picture
+    page.screenshot(path=str(artifacts / "map-aleppo-route.png"))
+    assert watch.outside_requests() == []
+    assert watch.console_errors == []
+    assert watch.page_errors == []
+
+
+def test_safe_zone_route_names_the_road_every_corridor_shares(
+    open_page: OpenPage, service: Service, artifacts: Path
+) -> None:
+    page, watch = open_aleppo(open_page, service)
+    page.click('[data-node="as-sukkari"]')
+    page.click('[data-node="al-rashideen"]')
+    page.wait_for_selector(".route-card")
+    page.wait_for_selector(".results .note")
+    expected = routes(service, {"from": "as-sukkari", "to": "al-rashideen", "alternatives": 3})
+    safest = expected["routes"][0]
+    assert page.locator(".route-card .survival").first.inner_text() == percent(
+        safest["survival_probability"]
+    )
+    notes = " ".join(page.locator(".results .note").all_inner_texts())
+    assert "No disjoint pair" in notes
+    assert "al-rashideen--ramouseh-crossing" in notes
+    # Parties to agree: the opposition has not consented (consents_needed).
+    card = page.locator(".route-card").first.inner_text()
+    assert "Armed opposition groups (consent pending)" in card
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(artifacts / "map-aleppo-safe-zone.png"))
+    assert watch.outside_requests() == []
+    assert watch.page_errors == []
+
+
+def test_keyboard_only_route_from_the_lists(open_page: OpenPage, service: Service) -> None:
+    page, watch = open_aleppo(open_page, service)
+    options = page.locator("#from option:not([value=''])")
+    assert options.count() == 136
+    page.focus("#from")
+    page.select_option("#from", "al-ansari")
+    page.select_option("#to", "sayf-ad-dauleh")
+    page.select_option("#alternatives", "1")
+    page.uncheck("#disjoint")
+    page.focus("#find-routes")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".route-card")
+    expected = routes(service, {"from": "al-ansari", "to": "sayf-ad-dauleh"})
+    assert page.locator(".route-card").count() == 1
+    assert page.locator(".route-card .survival").inner_text() == percent(
+        expected["routes"][0]["survival_probability"]
+    )
+    # The status region is announced to screen readers.
+    assert page.get_attribute("#status", "aria-live") == "polite"
+    assert watch.console_errors == []
+
+
+def test_avoiding_a_party_shows_what_cuts_the_places_off(
+    open_page: OpenPage, service: Service
+) -> None:
+    page, _ = open_aleppo(open_page, service)
+    page.check("#avoid-parties input[value='gov']")
+    page.click('[data-node="as-sukkari"]')
+    page.click('[data-node="al-rashideen"]')
+    problem = page.locator("#problem")
+    problem.wait_for(state="visible")
+    text = problem.inner_text()
+    assert "No route" in text
+    assert "al-rashideen--ramouseh-crossing" in text
+    assert "controlled by avoided party 'gov'" in text
+    assert page.locator(".route-card").count() == 0
+    # The separating roads are outlined on the map.
+    assert page.locator(".leaflet-overlay-pane path").count() > 0
+
+
+def test_risk_limit_says_how_safe_the_best_route_is(open_page: OpenPage, service: Service) -> None:
+    page, _ = open_aleppo(open_page, service)
+    page.fill("#max-risk", "1")
+    page.click('[data-node="as-sukkari"]')
+    page.click('[data-node="al-rashideen"]')
+    problem = page.locator("#problem")
+    problem.wait_for(state="visible")
+    best = service.api(
+        "POST",
+        f"/v1/scenarios/{ALEPPO}/routes",
+        {"from": "as-sukkari", "to": "al-rashideen", "max_risk": 0.01},
+    ).json()["best_risk"]
+    assert f"risk {percent(best)}" in problem.inner_text()
+
+
+def test_geojson_export_is_a_feature_collection_of_the_routes(
+    open_page: OpenPage, service: Service, artifacts: Path
+) -> None:
+    page, _ = open_aleppo(open_page, service)
+    page.click('[data-node="as-sukkari"]')
+    page.click('[data-node="bustan-al-qaser"]')
+    page.wait_for_selector("#pair-summary")
+    with page.expect_download() as info:
+        page.click("#export-routes")
+    download = info.value
+    assert download.suggested_filename.endswith(".geojson")
+    target = artifacts / download.suggested_filename
+    download.save_as(target)
+    collection = json.loads(target.read_text())
+    assert collection["type"] == "FeatureCollection"
+    assert "crs" not in collection  # RFC 7946: WGS 84 longitude, latitude only
+    expected = routes(service, {"from": "as-sukkari", "to": "bustan-al-qaser", "alternatives": 3})
+    features = collection["features"]
+    assert len(features) == len(expected["routes"]) + 2
+    for feature, route in zip(features, expected["routes"], strict=False):
+        assert feature["type"] == "Feature"
+        assert feature["geometry"]["type"] == "LineString"
+        assert feature["properties"]["survival_probability"] == route["survival_probability"]
+        assert feature["geometry"]["coordinates"] == [
+            [round(x, 7), round(y, 7)] for x, y in route["geometry"]["coordinates"]
+        ]
+    assert [f["properties"]["kind"] for f in features[-2:]] == ["pair", "pair"]
+    assert any("Columbia" in c for c in collection["properties"]["credits"])
+
+
+def test_viewer_token_reads_the_map_but_cannot_compute(
+    open_page: OpenPage, service: Service
+) -> None:
+    viewer = service.create_token("viewer")
+    page, watch = open_page(f"/?scenario={ALEPPO}#token={viewer}")
+    page.wait_for_selector('[data-node="as-sukkari"]')
+    page.click('[data-node="as-sukkari"]')
+    page.click('[data-node="al-rashideen"]')
+    note = page.locator("#readonly-note")
+    note.wait_for(state="visible")
+    assert "planner" in note.inner_text()
+    assert page.is_disabled("#find-routes")
+    assert page.is_disabled("#make-plan")
+    assert page.locator(".route-card").count() == 0
+    assert watch.outside_requests() == []
+
+
+def test_page_asks_for_a_token_once_and_keeps_it_for_the_tab(
+    open_page: OpenPage, service: Service
+) -> None:
+    page, _ = open_page("/")
+    page.locator("#token-panel").wait_for(state="visible")
+    assert page.evaluate("document.activeElement.id") == "token-input"
+    page.fill("#token-input", "sp_not-a-token")
+    page.click("#token-form button[type=submit]")
+    page.locator("#token-message", has_text="did not accept").wait_for()
+    page.fill("#token-input", service.token)
+    page.click("#token-form button[type=submit]")
+    page.wait_for_selector('[data-node="as-sukkari"]')
+    assert page.locator("#token-panel").is_hidden()
+    page.reload()
+    page.wait_for_selector('[data-node="as-sukkari"]')
+    assert page.locator("#token-panel").is_hidden()
+
+
+def test_plan_shows_movements_and_bottlenecks_or_says_plans_are_missing(
+    open_page: OpenPage, service: Service
+) -> None:
+    page, _ = open_aleppo(open_page, service)
+    window = "pause-2016-12-15-3h"
+    page.select_option("#window", window)
+    page.select_option("#method", "fast")
+    page.click("#make-plan")
+    answer = service.api(
+        "POST", f"/v1/scenarios/{ALEPPO}/plans", {"window": window, "method": "fast"}
+    )
+    if answer.status_code in (404, 405):
+        page.locator("#problem").wait_for(state="visible")
+        assert "Plans not available" in page.inner_text("#problem")
+        return
+    assert answer.status_code == 200, answer.text
+    plan = answer.json()
+    page.wait_for_selector("#movements-table")
+    summary = page.inner_text(".plan-summary")
+    assert f"{plan['evacuated']:,} of {plan['total_population']:,}" in summary
+    rows = page.locator("#movements-table tbody tr").count()
+    assert rows == min(len(plan["movements"]), 300)
+    if plan["bottlenecks"]:
+        assert page.locator("#bottlenecks-table tbody tr").count() == len(plan["bottlenecks"])
+
+
+def test_scenario_without_coordinates_still_answers_from_the_lists(
+    open_page: OpenPage, service: Service
+) -> None:
+    page, watch = open_page(f"/?scenario=teaching#token={service.token}")
+    page.locator("#status", has_text="loaded").wait_for()
+    assert "no coordinates" in page.inner_text("#map-note")
+    places = page.locator("#from option:not([value=''])").all_inner_texts()
+    document = service.api("GET", "/v1/scenarios/teaching").json()
+    assert len(places) == len(document["nodes"])
+    first, last = document["nodes"][0]["id"], document["nodes"][-1]["id"]
+    page.select_option("#from", first)
+    page.select_option("#to", last)
+    page.uncheck("#disjoint")
+    page.click("#find-routes")
+    page.wait_for_selector(".route-card")
+    expected = service.api(
+        "POST",
+        "/v1/scenarios/teaching/routes",
+        {"from": first, "to": last, "alternatives": 3},
+    ).json()
+    assert page.locator(".route-card .survival").first.inner_text() == percent(
+        expected["routes"][0]["survival_probability"]
+    )
+    assert watch.page_errors == []
+
+
+SPEC_PLAN = {
+    "egress_time_min": 181,
+    "total_population": 30000,
+    "evacuated": 26000,
+    "stranded": 4000,
+    "method": "fast",
+    "movements": [
+        {
+            "from": "as-sukkari",
+            "to": "al-rashideen",
+            "count": 16000,
+            "depart_min": 0,
+            "arrive_min": 150,
+            "nodes": ["as-sukkari", "ramouseh-crossing", "al-rashideen"],
+        },
+        {
+            "from": "al-amiriyeh",
+            "to": "al-rashideen",
+            "count": 10000,
+            "depart_min": 5,
+            "arrive_min": 181,
+            "nodes": ["al-amiriyeh", "ramouseh-crossing", "al-rashideen"],
+        },
+    ],
+    "bottlenecks": [{"edge": "al-rashideen--ramouseh-crossing", "saturated_minutes": 120}],
+    "consents_needed": ["opposition"],
+}
+
+
+def test_plan_movements_and_bottlenecks_are_listed_drawn_and_exported(
+    open_page: OpenPage, service: Service, artifacts: Path
+) -> None:
+    """The page's reading of a PLAN (SPEC §3), whatever the planner behind it computes."""
+    page, watch = open_aleppo(open_page, service)
+    sent: list[Any] = []
+
+    def answer(route: Any) -> None:
+        sent.append(route.request.post_data_json)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(SPEC_PLAN))
+
+    page.route("**/v1/scenarios/*/plans", answer)
+    page.select_option("#window", "pause-2016-12-15-48h")
+    page.select_option("#method", "fast")
+    page.click("#make-plan")
+    page.wait_for_selector("#movements-table")
+    assert sent == [{"window": "pause-2016-12-15-48h", "method": "fast"}]
+    summary = page.inner_text(".plan-summary")
+    assert "26,000 of 30,000" in summary
+    assert "181 min" in summary
+    assert "Armed opposition groups" in summary
+    movements = page.locator("#movements-table tbody tr")
+    assert movements.count() == 2
+    assert movements.nth(0).inner_text().split("\t")[:4] == [
+        "as-Sukkari → al-Rashideen (Rashidin)",
+        "16,000",
+        "0",
+        "150",
+    ]
+    bottleneck = page.inner_text("#bottlenecks-table tbody")
+    assert "al-rashideen--ramouseh-crossing" in bottleneck
+    assert "120" in bottleneck
+    assert "26,000 of 30,000 people" in page.inner_text("#status")
+    with page.expect_download() as info:
+        page.click("#export-plan")
+    collection = json.loads(Path(info.value.path()).read_text())
+    kinds = [f["properties"]["kind"] for f in collection["features"]]
+    assert kinds == ["movement", "movement", "bottleneck"]
+    assert collection["features"][0]["properties"]["count"] == 16000
+    assert collection["features"][2]["geometry"]["type"] == "LineString"
+    assert collection["properties"]["evacuated"] == 26000
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(artifacts / "map-aleppo-plan.png"))
+    assert watch.page_errors == []
