@@ -55,7 +55,8 @@ def remove_loops(
                 occupancy[v][start:stop] += m.count
     out_moved = [_untangle(model, m, horizon, occupancy) for m in moved]
     out_stranded = [_untangle(model, m, horizon, occupancy) for m in stranded]
-    return _merge(out_moved), _merge(out_stranded)
+    # A stranded group whose loop brought it back home never left after all.
+    return _merge(out_moved), _merge([m for m in out_stranded if m.arcs])
 
 
 def _untangle(

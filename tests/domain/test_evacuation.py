@@ -1,0 +1,174 @@
+"""Evacuation plans: what negotiators see (openings, limits, budget, errors, consent)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.domain.errors import InvalidRequestError
+from app.domain.evacuation import (
+    NothingToEvacuateError,
+    PlanOptions,
+    plan_evacuation,
+    rank_openings,
+)
+from app.domain.network import Network
+from app.domain.validation import validate_scenario
+from tests.domain.evacuation_oracle import flow_document, lp_evacuated, lp_quickest, replay
+
+GRAPHS = Path(__file__).resolve().parents[2] / "graphs"
+
+
+def teaching() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((GRAPHS / "teaching.json").read_text())
+    return data
+
+
+def plan_of(doc: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    return plan_evacuation(Network(validate_scenario(doc)), PlanOptions(**kw)).as_dict()
+
+
+def test_teaching_plan_is_the_linear_programs_optimum() -> None:
+    doc = teaching()
+    plan = plan_of(doc)
+    assert plan["evacuated"] == plan["total_population"] == 1800
+    assert plan["egress_time_min"] == lp_quickest(doc, 1800, upper=200)
+    assert plan["consents_needed"] == ["north"]
+    replay(doc, plan, plan["egress_time_min"])
+    window = plan_of(doc, horizon=60)
+    assert window["evacuated"] == lp_evacuated(doc, 60) < 1800
+    assert window["stranded"] == 1800 - window["evacuated"]
+    assert sum(s["count"] for s in window["stranded_at"]) == window["stranded"]
+
+
+def _open(doc: dict[str, Any], kind: str, ident: str) -> dict[str, Any]:
+    opened = copy.deepcopy(doc)
+    if kind == "road":
+        next(e for e in opened["edges"] if e["id"] == ident)["status"] = "open"
+    else:
+        next(p for p in opened["parties"] if p["id"] == ident)["consent"] = "granted"
+    return opened
+
+
+@pytest.mark.parametrize("method", ["optimal", "fast"])
+@pytest.mark.parametrize("horizon", [None, 45])
+def test_opening_the_top_ranked_closure_gains_what_was_reported(
+    method: str, horizon: int | None
+) -> None:
+    doc = teaching()
+    options = PlanOptions(method=method, horizon=horizon, consenting_only=True)  # type: ignore[arg-type]
+    net = Network(validate_scenario(doc))
+    base = plan_evacuation(net, options)
+    ranking = rank_openings(net, options, base)
+    assert {(o.kind, o.id) for o in ranking} == {("road", "camp--hilltop"), ("party", "north")}
+    top = ranking[0]
+    assert top.additional_evacuated > 0 or top.minutes_sooner > 0
+    after = plan_evacuation(Network(validate_scenario(_open(doc, top.kind, top.id))), options)
+    assert after.evacuated - base.evacuated == top.additional_evacuated
+    assert base.egress_time_min - after.egress_time_min == top.minutes_sooner
+    assert after.expected_harm == pytest.approx(top.expected_harm)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_every_reported_opening_is_what_replanning_gives(seed: int) -> None:
+    rng = random.Random(seed)
+    doc = flow_document(rng, rng.randint(4, 8), rng.randint(6, 16))
+    doc["parties"] = [{"id": "p", "consent": "pending"}]
+    for e in doc["edges"]:
+        if rng.random() < 0.3:
+            e["controlled_by"] = "p"
+    horizon = rng.choice([None, 8])
+    options = PlanOptions(horizon=horizon, consenting_only=True)
+    net = Network(validate_scenario(doc))
+    try:
+        base = plan_evacuation(net, options)
+    except NothingToEvacuateError:
+        return
+    for o in rank_openings(net, options, base):
+        try:
+            after = plan_evacuation(Network(validate_scenario(_open(doc, o.kind, o.id))), options)
+        except NothingToEvacuateError:  # pragma: no cover - opening never removes people
+            raise
+        assert (o.evacuated, o.egress_time_min) == (after.evacuated, after.egress_time_min)
+        assert o.additional_evacuated >= 0  # the optimum never gets worse with more roads
+
+
+def test_nothing_to_evacuate_is_a_no_answer_with_a_reason() -> None:
+    doc = teaching()
+    empty = copy.deepcopy(doc)
+    for n in empty["nodes"]:
+        n.pop("population", None)
+    with pytest.raises(NothingToEvacuateError, match="nobody to evacuate"):
+        plan_of(empty)
+    no_zone = copy.deepcopy(doc)
+    for n in no_zone["nodes"]:
+        if n.get("kind") == "safe_zone":
+            n["kind"] = "assembly"
+            n.pop("capacity", None)
+    with pytest.raises(NothingToEvacuateError, match="no safe zone"):
+        plan_of(no_zone)
+    closed = copy.deepcopy(doc)
+    for e in closed["edges"]:
+        e["status"] = "blocked"
+    with pytest.raises(NothingToEvacuateError, match="nobody can reach a safe zone"):
+        plan_of(closed)
+    with pytest.raises(NothingToEvacuateError, match="within the 3-minute window"):
+        plan_of(doc, horizon=3)
+
+
+def test_risk_limit_keeps_people_off_risky_roads_and_reports_harm() -> None:
+    doc = teaching()
+    free = plan_of(doc)
+    careful = plan_of(doc, max_risk=0.05)
+    risky = {e["id"] for e in doc["edges"] if e["risk"] > 0.05}
+    assert all(not risky & set(m["edges"]) for m in careful["movements"])
+    assert careful["egress_time_min"] > free["egress_time_min"]
+    assert careful["expected_harm"] < free["expected_harm"]
+    assert careful["expected_harm"] > 0
+
+
+def test_people_already_in_a_safe_zone_are_not_counted() -> None:
+    doc = teaching()
+    camp = next(n for n in doc["nodes"] if n["id"] == "camp")
+    camp["population"] = 500
+    assert plan_of(doc)["total_population"] == 1800
+
+
+def test_oversized_expanded_network_is_refused_with_a_pointer() -> None:
+    doc = teaching()
+    net = Network(validate_scenario(doc))
+    with pytest.raises(InvalidRequestError) as info:
+        plan_evacuation(
+            net, PlanOptions(horizon=100, max_expanded_arcs=50, horizon_pointer="/window")
+        )
+    assert info.value.problems[0].pointer == "/window"
+    assert "limit is 50" in info.value.detail
+    # The fast method does not build the expanded network.
+    assert plan_evacuation(net, PlanOptions(method="fast", max_expanded_arcs=50)).evacuated == 1800
+
+
+def test_time_budget_answers_with_the_fast_plan_and_a_valid_bound() -> None:
+    doc = teaching()
+    net = Network(validate_scenario(doc))
+    exact = plan_evacuation(net, PlanOptions()).egress_time_min
+    plan = plan_evacuation(net, PlanOptions(deadline=time.monotonic() - 1)).as_dict()
+    assert plan["optimal"] is False and plan["method"] == "fast"
+    assert "time budget" in plan["note"]
+    assert plan["lower_bound_min"] <= exact <= plan["egress_time_min"]
+    replay(doc, plan, plan["egress_time_min"])
+
+
+def test_progress_is_reported_up_to_the_end() -> None:
+    seen: list[tuple[str, float]] = []
+    plan_evacuation(
+        Network(validate_scenario(teaching())),
+        PlanOptions(progress=lambda stage, done: seen.append((stage, done))),
+    )
+    assert seen and all(0.0 <= done <= 1.0 for _, done in seen)
+    assert any(stage.startswith("optimal plan") for stage, _ in seen)

@@ -1,0 +1,155 @@
+"""``safe-passage plan`` (SPEC §3): the PLAN document, windows, ranking, exit codes."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from app.cli import app
+from tests.domain.evacuation_oracle import lp_evacuated, lp_quickest, replay
+
+ROOT = Path(__file__).resolve().parents[1]
+TEACHING = ROOT / "graphs" / "teaching.json"
+PLAN_KEYS = {
+    "egress_time_min",
+    "total_population",
+    "evacuated",
+    "stranded",
+    "method",
+    "movements",
+    "bottlenecks",
+    "consents_needed",
+}
+runner = CliRunner()
+
+
+def run(*args: str) -> Any:
+    return runner.invoke(app, list(args))
+
+
+def write(tmp_path: Path, doc: dict[str, Any]) -> str:
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def teaching() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(TEACHING.read_text())
+    return data
+
+
+def test_plan_json_is_one_plan_document_with_the_optimum() -> None:
+    result = run("plan", str(TEACHING), "--json")
+    assert result.exit_code == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert set(plan) >= PLAN_KEYS
+    assert plan["method"] == "optimal" and plan["optimal"] is True
+    assert plan["evacuated"] == plan["total_population"] == 1800 and plan["stranded"] == 0
+    assert plan["egress_time_min"] == lp_quickest(teaching(), 1800, upper=200)
+    m = plan["movements"][0]
+    assert {"from", "to", "count", "depart_min", "arrive_min", "nodes"} <= set(m)
+    assert plan["consents_needed"] == ["north"]
+    replay(teaching(), plan, plan["egress_time_min"])
+
+
+def test_window_from_the_scenario_and_from_start_end_agree() -> None:
+    by_id = json.loads(run("plan", str(TEACHING), "--window", "pause-1", "--json").stdout)
+    by_times = json.loads(
+        run(
+            "plan",
+            str(TEACHING),
+            "--start",
+            "2025-03-01T10:00:00+00:00",
+            "--end",
+            "2025-03-01T10:40:30+00:00",
+            "--json",
+        ).stdout
+    )
+    assert by_id["horizon_min"] == 180 and by_id["window"]["id"] == "pause-1"
+    # Whole minutes from start to end: 40.5 minutes is a 40-minute horizon.
+    assert by_times["horizon_min"] == 40
+    assert by_times["evacuated"] == lp_evacuated(teaching(), 40) < 1800
+    assert by_times["stranded"] == 1800 - by_times["evacuated"]
+    assert all(m["arrive_min"] <= 40 for m in by_times["movements"])
+
+
+def test_fast_method_never_beats_optimal_and_reports_its_bound() -> None:
+    fast = json.loads(run("plan", str(TEACHING), "--method", "fast", "--json").stdout)
+    best = json.loads(run("plan", str(TEACHING), "--json").stdout)
+    assert fast["method"] == "fast" and fast["optimal"] is False
+    assert fast["lower_bound_min"] <= best["egress_time_min"] <= fast["egress_time_min"]
+    replay(teaching(), fast, fast["egress_time_min"])
+
+
+def test_rank_openings_lists_what_to_negotiate_first() -> None:
+    result = run("plan", str(TEACHING), "--consenting-only", "--rank-openings", "--json")
+    assert result.exit_code == 0, result.stderr
+    plan = json.loads(result.stdout)
+    ranked = [(o["kind"], o["id"]) for o in plan["openings"]]
+    assert set(ranked) == {("road", "camp--hilltop"), ("party", "north")}
+    assert plan["openings"][0]["minutes_sooner"] >= plan["openings"][1]["minutes_sooner"] > 0
+    human = run("plan", str(TEACHING), "--consenting-only", "--rank-openings")
+    assert "What to negotiate first" in human.stdout and "road camp--hilltop" in human.stdout
+
+
+def test_human_output_summarises_the_plan() -> None:
+    result = run("plan", str(TEACHING), "--window", "pause-1")
+    assert result.exit_code == 0, result.stderr
+    assert "evacuated 1,800 of 1,800" in result.stdout
+    assert "consent still needed from: north" in result.stdout
+    assert "Bottlenecks" in result.stdout
+
+
+def test_usage_errors_exit_2_with_a_pointer() -> None:
+    both = run(
+        "plan",
+        str(TEACHING),
+        "--window",
+        "pause-1",
+        "--start",
+        "2025-03-01T10:00:00+00:00",
+        "--end",
+        "2025-03-01T11:00:00+00:00",
+        "--json",
+    )
+    assert both.exit_code == 2
+    assert json.loads(both.stdout)["errors"][0]["pointer"] == "/window"
+    unknown = run("plan", str(TEACHING), "--window", "nope", "--json")
+    assert unknown.exit_code == 2 and "pause-1" in json.loads(unknown.stdout)["detail"]
+    backwards = run(
+        "plan",
+        str(TEACHING),
+        "--start",
+        "2025-03-01T11:00:00+00:00",
+        "--end",
+        "2025-03-01T10:00:00+00:00",
+        "--json",
+    )
+    assert backwards.exit_code == 2
+    assert json.loads(backwards.stdout)["errors"][0]["pointer"] == "/end"
+    assert run("plan", str(TEACHING), "--start", "2025-03-01T11:00:00+00:00").exit_code == 2
+    assert run("plan", str(TEACHING), "--method", "quick").exit_code == 2
+    too_big = run("plan", str(TEACHING), "--window", "pause-1", "--max-arcs", "10", "--json")
+    assert too_big.exit_code == 2
+    assert json.loads(too_big.stdout)["errors"][0]["pointer"] in {"/window", "/method"}
+
+
+def test_nothing_to_evacuate_exits_3_with_a_problem_document(tmp_path: Path) -> None:
+    doc = copy.deepcopy(teaching())
+    for e in doc["edges"]:
+        e["status"] = "blocked"
+    result = run("plan", write(tmp_path, doc), "--json")
+    assert result.exit_code == 3
+    problem = json.loads(result.stdout)
+    assert problem["type"].endswith("/nothing-to-evacuate")
+    assert "nobody can reach a safe zone" in problem["detail"]
+
+
+def test_invalid_scenario_exits_1(tmp_path: Path) -> None:
+    doc = copy.deepcopy(teaching())
+    doc["nodes"][0]["population"] = -5
+    assert run("plan", write(tmp_path, doc), "--json").exit_code == 1
