@@ -196,31 +196,39 @@ def chromium() -> Iterator[Browser]:
 OpenPage = Callable[..., tuple["Page", Watch]]
 
 
+def watched_page(
+    browser: Browser, base_url: str, path: str, width: int = 1500, height: int = 950
+) -> tuple[Page, Watch]:
+    """A page in a fresh browser context, recording requests, console errors and page errors."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, accept_downloads=True
+    )
+    page = context.new_page()
+    watch = Watch(base_url)
+    page.on("request", lambda r: watch.requests.append(r.url))
+    page.on(
+        "console",
+        lambda m: watch.console_errors.append(m.text) if m.type == "error" else None,
+    )
+    page.on("pageerror", lambda e: watch.page_errors.append(str(e)))
+    page.set_default_timeout(15_000)
+    page.goto(base_url + path)
+    return page, watch
+
+
 @pytest.fixture
 def open_page(chromium: Browser, service: Service) -> Iterator[OpenPage]:
     """Open a page of the service in a fresh browser context and watch what it does."""
-    contexts = []
+    pages: list[Page] = []
 
     def opener(path: str = "/", width: int = 1500, height: int = 950) -> tuple[Page, Watch]:
-        context = chromium.new_context(
-            viewport={"width": width, "height": height}, accept_downloads=True
-        )
-        contexts.append(context)
-        page = context.new_page()
-        watch = Watch(service.base_url)
-        page.on("request", lambda r: watch.requests.append(r.url))
-        page.on(
-            "console",
-            lambda m: watch.console_errors.append(m.text) if m.type == "error" else None,
-        )
-        page.on("pageerror", lambda e: watch.page_errors.append(str(e)))
-        page.set_default_timeout(15_000)
-        page.goto(service.base_url + path)
+        page, watch = watched_page(chromium, service.base_url, path, width, height)
+        pages.append(page)
         return page, watch
 
     yield opener
-    for context in contexts:
-        context.close()
+    for page in pages:
+        page.context.close()
 
 
 @pytest.fixture(scope="session")
