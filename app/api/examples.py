@@ -140,3 +140,57 @@ INCIDENTS: dict[str, Any] = {
         },
     }
 }
+
+PLAN_REQUEST: dict[str, Any] = {
+    "window": {
+        "summary": "Who gets out in the three-hour pause",
+        "value": {"window": "pause-2016-12-15-3h", "method": "optimal"},
+    },
+    "interval": {
+        "summary": "A 48-hour pause given by start and end, fast method",
+        "value": {
+            "start": "2016-12-15T10:00:00+02:00",
+            "end": "2016-12-17T10:00:00+02:00",
+            "method": "fast",
+        },
+    },
+    "openings": {
+        "summary": "What to negotiate first: rank closures and pending consents",
+        "value": {"window": "pause-2016-12-15-3h", "rank_openings": True},
+    },
+}
+
+PARTIES_REQUEST: dict[str, Any] = {
+    "enclave": {
+        "summary": "Whose agreement opens the safest way out",
+        "value": {"from": "as-sukkari", "to": "khan-al-asal"},
+    }
+}
+
+BRIEF_REQUEST: dict[str, Any] = {
+    "pause": {
+        "summary": "A brief for moving people from as-Sukkari in the pause",
+        "value": {
+            "from": "as-sukkari",
+            "to": "al-rashideen",
+            "people": 8000,
+            "window": "pause-2016-12-15-3h",
+            "requested_by": "UN/ICRC access team",
+        },
+    },
+    "two-lanes": {
+        "summary": "Two corridors sharing no road, for stretcher cases",
+        "value": {
+            "from": "al-amiriyeh",
+            "to": "al-rashideen",
+            "disjoint": True,
+            "profile": "medical",
+            "people": 500,
+        },
+    },
+}
+
+INCIDENTS_CSV = (
+    "event_id_cnty,event_date,event_type,latitude,longitude,source\n"
+    "r-01,2016-12-15,Shelling/artillery/missile attack,36.17,37.13,field report\n"
+)

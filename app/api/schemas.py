@@ -47,3 +47,33 @@ class Health(BaseModel):
     status: str
     version: str
     storage: dict[str, Any]
+
+
+class Movement(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+    count: int
+    depart_min: int
+    arrive_min: int
+    nodes: list[str]
+
+
+class Bottleneck(BaseModel):
+    edge: str
+    saturated_minutes: int
+
+
+class PlanOut(BaseModel):
+    """SPEC §3 PLAN; times in whole minutes from the start of the plan."""
+
+    egress_time_min: int | None = Field(
+        description="When the last evacuee reaches a safe zone (null if nobody can)."
+    )
+    total_population: int
+    evacuated: int
+    stranded: int
+    method: str
+    optimal: bool = Field(description="False when the fast plan answered (time budget).")
+    movements: list[Movement]
+    bottlenecks: list[Bottleneck]
+    consents_needed: list[str]

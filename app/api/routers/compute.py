@@ -1,44 +1,142 @@
-"""Questions on a stored scenario: routes (and, as they land, plans and briefs)."""
+"""Questions on a stored scenario: routes, plans, parties, briefs."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import PlainTextResponse, Response
 
 from app.api import examples
-from app.api.deps import CatalogDep, PlannerDep
-from app.api.schemas import RoutesOut
-from app.services.metrics import METRICS
-from app.services.requests import RouteRequest
-from app.services.routes import compute_routes
+from app.api.deps import CatalogDep, PlannerDep, SettingsDep
+from app.api.schemas import PlanOut, RoutesOut
+from app.services.briefs import BriefRequest, compute_brief
+from app.services.plans import PlanRequest, compute_plan
+from app.services.requests import PartiesRequest, RouteRequest
+from app.services.routes import compute_parties, compute_routes
 
 router = APIRouter(prefix="/v1/scenarios/{scenario_id}", tags=["computations"])
+
+VersionQuery = Annotated[int | None, Query(ge=1, description="Default: current version")]
+
+
+def _observe(request: Request, kind: str, seconds: float) -> None:
+    observe = getattr(request.app.state, "observe_compute", None)
+    if observe is not None:
+        observe(kind, seconds)
 
 
 @router.post(
     "/routes",
     response_model=RoutesOut,
     response_model_by_alias=True,
-    response_model_exclude_unset=False,
     summary="Safest route(s) between two places",
     responses={422: {"description": "Invalid request, or no route (type …/no-route, with cut)."}},
 )
 def routes(
     scenario_id: str,
-    request: Annotated[RouteRequest, Body(openapi_examples=examples.ROUTE_REQUEST)],
+    body: Annotated[RouteRequest, Body(openapi_examples=examples.ROUTE_REQUEST)],
+    request: Request,
     catalog: CatalogDep,
     principal: PlannerDep,
-    version: Annotated[int | None, Query(ge=1, description="Default: current version")] = None,
+    version: VersionQuery = None,
 ) -> dict[str, Any]:
     used, network = catalog.network(scenario_id, version)
-    with METRICS.timed("route"):
-        answer = compute_routes(network, request)
+    started = time.perf_counter()
+    answer = compute_routes(network, body)
+    _observe(request, "route", time.perf_counter() - started)
     catalog.record(
         principal,
         "route.compute",
         scenario_id,
         used,
-        {"from": request.from_, "to": request.to, "routes": len(answer["routes"])},
+        {"from": body.from_, "to": body.to, "routes": len(answer["routes"])},
     )
     return answer
+
+
+@router.post(
+    "/plans",
+    response_model=PlanOut,
+    summary="Evacuation plan: how many people, through which roads, within a window",
+    responses={
+        422: {"description": "Invalid request, plan too large, or nothing can be evacuated."}
+    },
+)
+def plans(
+    scenario_id: str,
+    body: Annotated[PlanRequest, Body(openapi_examples=examples.PLAN_REQUEST)],
+    request: Request,
+    catalog: CatalogDep,
+    settings: SettingsDep,
+    principal: PlannerDep,
+    version: VersionQuery = None,
+) -> dict[str, Any]:
+    used, network = catalog.network(scenario_id, version)
+    started = time.perf_counter()
+    answer = compute_plan(
+        network,
+        body,
+        time_budget_s=settings.plan_time_budget_s,
+        max_expanded_arcs=settings.max_expanded_arcs,
+    )
+    _observe(request, "plan", time.perf_counter() - started)
+    catalog.record(
+        principal,
+        "plan.compute",
+        scenario_id,
+        used,
+        {
+            "method": answer.get("method"),
+            "evacuated": answer.get("evacuated"),
+            "egress_time_min": answer.get("egress_time_min"),
+        },
+    )
+    return answer
+
+
+@router.post(
+    "/parties",
+    summary="Whose agreement would open the safest route, and how much safer it would be",
+)
+def parties(
+    scenario_id: str,
+    body: Annotated[PartiesRequest, Body(openapi_examples=examples.PARTIES_REQUEST)],
+    catalog: CatalogDep,
+    principal: PlannerDep,
+    version: VersionQuery = None,
+) -> dict[str, Any]:
+    used, network = catalog.network(scenario_id, version)
+    answer = compute_parties(network, body)
+    catalog.record(
+        principal, "parties.compute", scenario_id, used, {"from": body.from_, "to": body.to}
+    )
+    return answer
+
+
+@router.post(
+    "/briefs",
+    summary="A proposal brief (JSON, or Markdown with Accept: text/markdown)",
+    responses={200: {"content": {"application/json": {}, "text/markdown": {}}}},
+)
+def briefs(
+    scenario_id: str,
+    body: Annotated[BriefRequest, Body(openapi_examples=examples.BRIEF_REQUEST)],
+    request: Request,
+    catalog: CatalogDep,
+    principal: PlannerDep,
+    version: VersionQuery = None,
+) -> Any:
+    used, network = catalog.network(scenario_id, version)
+    brief = compute_brief(network, body)
+    brief["scenario"] = {"id": scenario_id, "version": used}
+    catalog.record(
+        principal, "brief.compute", scenario_id, used, {"from": body.from_, "to": body.to}
+    )
+    if "text/markdown" in request.headers.get("accept", ""):
+        return PlainTextResponse(str(brief.get("markdown", "")), media_type="text/markdown")
+    return brief
+
+
+__all__ = ["Response", "router"]

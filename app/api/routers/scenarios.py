@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response
+import pydantic
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import examples
 from app.api.deps import CatalogDep, PlannerDep, RawBody, ViewerDep
-from app.domain.errors import InvalidRequestError, Problem
+from app.domain.document import parse_document
+from app.domain.errors import InvalidRequestError, Problem, pointer
 from app.domain.scenario import Incident, Scenario
+from app.domain.validation import validate_scenario
+from app.services.incidents import ImportRequest, import_incidents
 from app.storage.repository import VersionInfo
 
 router = APIRouter(prefix="/v1/scenarios", tags=["scenarios"])
@@ -210,22 +214,81 @@ def read_version(scenario_id: str, version: int, catalog: CatalogDep, _: ViewerD
     return JSONResponse(document, headers={"ETag": etag(info.version)})
 
 
+INCIDENT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": 'Incident reports: JSON `{"incidents": [...]}` (SPEC §2), or a file '
+        "as text/csv (ACLED columns or HXL hashtags #geo+lat, #geo+lon, #date, #event+type) "
+        "or application/geo+json. Bad rows are reported by number; nothing is imported from "
+        "a file with errors unless skip_bad=true.",
+        "content": {
+            "application/json": {
+                "schema": IncidentBatch.model_json_schema(),
+                "examples": examples.INCIDENTS,
+            },
+            "text/csv": {"schema": {"type": "string"}, "example": examples.INCIDENTS_CSV},
+            "application/geo+json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
 @router.post(
     "/{scenario_id}/incidents",
     status_code=201,
     response_model=VersionOut,
-    summary="Add incident reports (makes a new version)",
+    summary="Add incident reports (JSON, CSV or GeoJSON; makes a new version)",
+    openapi_extra=INCIDENT_BODY,
 )
 def add_incidents(
     scenario_id: str,
-    batch: Annotated[IncidentBatch, Body(openapi_examples=examples.INCIDENTS)],
+    request: Request,
+    body: RawBody,
     catalog: CatalogDep,
     principal: PlannerDep,
+    options: Annotated[ImportRequest, Query()],
     if_match: Annotated[str | None, Header(description="Optional: only onto this version")] = None,
 ) -> JSONResponse:
-    info = catalog.add_incidents(scenario_id, batch.incidents, if_match, principal)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype in ("text/csv", "application/geo+json", "application/vnd.geo+json"):
+        fmt = "csv" if ctype == "text/csv" else "geojson"
+        _, document = catalog.get(scenario_id)
+        text = _text(body)
+        outcome = import_incidents(
+            validate_scenario(document), text, options.model_copy(update={"format": fmt})
+        )
+        incidents = outcome.added
+        skipped = outcome.skipped
+    else:
+        incidents = _incident_batch(body).incidents
+        skipped = []
+    info = catalog.add_incidents(scenario_id, incidents, if_match, principal)
+    out = _out(info).model_dump()
+    out["added"] = len(incidents)
+    out["skipped"] = skipped
     return JSONResponse(
-        _out(info).model_dump(),
+        out,
         status_code=201,
         headers={"ETag": etag(info.version), "Location": f"/v1/scenarios/{scenario_id}"},
     )
+
+
+def _text(body: bytes) -> str:
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequestError(
+            [Problem("", f"the file is not valid UTF-8 (byte {exc.start})")],
+            detail="the file is not valid UTF-8",
+        ) from None
+
+
+def _incident_batch(body: bytes) -> IncidentBatch:
+    data = parse_document(body, fmt="json")
+    try:
+        return IncidentBatch.model_validate(data)
+    except pydantic.ValidationError as exc:
+        problems = [
+            Problem(pointer(*e["loc"]), f"{e['msg']}") for e in exc.errors(include_url=False)
+        ]
+        raise InvalidRequestError(problems, detail=problems[0].detail) from None
