@@ -408,6 +408,14 @@
         riseOnHover: true,
       });
       marker.on('click', function () { pick(p.id); });
+      // Leaflet gives focusable markers role=button but no key action: Enter or Space choose.
+      marker.on('keydown', function (e) {
+        var key = e.originalEvent.key;
+        if (key === 'Enter' || key === ' ') {
+          e.originalEvent.preventDefault();
+          pick(p.id);
+        }
+      });
       marker.addTo(layers.nodes);
       var icon = marker.getElement();
       if (icon) {
@@ -744,7 +752,7 @@
     if (state.routes.items.length) {
       var all = [];
       state.routes.items.forEach(function (item) { all = all.concat(latLngs(routeCoords(item.route))); });
-      if (all.length >= 2 && fit) map.fitBounds(L.latLngBounds(all).pad(0.25), { maxZoom: 16 });
+      if (all.length >= 2 && fit) map.fitBounds(L.latLngBounds(all).pad(0.25), { maxZoom: 16, animate: false });
     }
   }
 
@@ -941,7 +949,7 @@
     });
     var drawn = [];
     paths.forEach(function (p) { drawn = drawn.concat(latLngs(p.nodes.map(nodeLonLat).filter(Boolean))); });
-    if (drawn.length >= 2) map.fitBounds(L.latLngBounds(drawn).pad(0.2), { maxZoom: 16 });
+    if (drawn.length >= 2) map.fitBounds(L.latLngBounds(drawn).pad(0.2), { maxZoom: 16, animate: false });
     (plan.bottlenecks || []).forEach(function (b) {
       var coords = roadCoords(b.edge);
       if (!coords) return;

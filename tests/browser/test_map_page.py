@@ -129,6 +129,11 @@ def test_keyboard_only_route_from_the_lists(open_page: OpenPage, service: Servic
     )
     # The status region is announced to screen readers.
     assert page.get_attribute("#status", "aria-live") == "polite"
+    # Places that matter (people to evacuate, safe zones) are keyboard stops on the map too.
+    page.click("#clear")
+    page.focus('[data-node="as-sukkari"]')
+    page.keyboard.press("Enter")
+    assert page.input_value("#from") == "as-sukkari"
     assert watch.console_errors == []
 
 
