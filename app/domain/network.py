@@ -17,6 +17,7 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from threading import Lock
 
 import numpy as np
@@ -102,6 +103,16 @@ class Network:
         self.arc_tail: IntArray = a_tail[order]
         self.arc_head: IntArray = a_head[order]
         self.n_nodes = len(self.node_ids)
+        # Row pointers of the arcs as compressed sparse rows: arcs of node u are
+        # arc_indptr[u]:arc_indptr[u + 1]. Searches reuse them with per-question weights.
+        self.arc_indptr: IntArray = np.zeros(self.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.arc_tail, minlength=self.n_nodes), out=self.arc_indptr[1:])
+        # scipy keeps sparse indices as int32 when they fit; handing it int32 avoids a copy
+        # per search.
+        small = len(self.arc_head) < 2**31 - 1
+        index_type = np.int32 if small else np.int64
+        self.csr_indices = self.arc_head.astype(index_type)
+        self.csr_indptr = self.arc_indptr.astype(index_type)
         self._conditions: OrderedDict[tuple[str, datetime | None], Conditions] = OrderedDict()
         self._lock = Lock()
 
@@ -112,6 +123,18 @@ class Network:
         if a.lat is not None and a.lon is not None and b.lat is not None and b.lon is not None:
             return haversine_m(a.lat, a.lon, b.lat, b.lon)
         return math.nan
+
+    @cached_property
+    def arc_key(self) -> IntArray:
+        """``tail * n_nodes + head`` per arc, ascending: finds the arcs of a hop by bisection."""
+        key: IntArray = self.arc_tail * self.n_nodes + self.arc_head
+        return key
+
+    @cached_property
+    def arc_by_head(self) -> IntArray:
+        """Arc positions ordered by head node (for searches backwards)."""
+        order: IntArray = np.argsort(self.arc_head, kind="stable")
+        return order
 
     @property
     def has_geometry(self) -> bool:
@@ -155,10 +178,16 @@ class Conditions:
     """Roads this profile may use at all (not blocked, allowed status, vehicle rule)."""
     cost: FloatArray = field(init=False)
     """Quantised −ln(1 − risk) per road (integers stored as floats)."""
+    arc_cost: FloatArray = field(init=False)
+    """``cost`` per arc (see :attr:`Network.arc_edge`)."""
+    arc_time: FloatArray = field(init=False)
+    """``time`` per arc, minutes."""
 
     def __post_init__(self) -> None:
         with np.errstate(divide="ignore"):
             self.cost = np.rint(-np.log1p(-self.risk) * COST_SCALE)
+        self.arc_cost = self.cost[self.network.arc_edge]
+        self.arc_time = self.time[self.network.arc_edge]
 
     @classmethod
     def build(cls, net: Network, profile: Profile, at: datetime | None) -> Conditions:
