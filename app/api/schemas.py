@@ -50,6 +50,8 @@ class Health(BaseModel):
 
 
 class Movement(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
     from_: str = Field(alias="from")
     to: str
     count: int
@@ -59,12 +61,16 @@ class Movement(BaseModel):
 
 
 class Bottleneck(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
     edge: str
     saturated_minutes: int
 
 
 class PlanOut(BaseModel):
     """SPEC §3 PLAN; times in whole minutes from the start of the plan."""
+
+    model_config = ConfigDict(extra="allow")  # the CLI's members too, not only these
 
     egress_time_min: int | None = Field(
         description="When the last evacuee reaches a safe zone (null if nobody can)."

@@ -45,9 +45,6 @@ SPEC_PATHS: list[tuple[str, str]] = [
 ]
 """Every operation the contract names: SPEC §4's table, versions, tokens and the audit log."""
 
-NOT_YET: set[tuple[str, str]] = {("POST", "/v1/scenarios/{id}/plans")}
-"""Operations of SPEC §4 the service does not offer yet (each has a strict xfail test)."""
-
 
 def template(path: str) -> str:
     """A path with every ``{parameter}`` renamed ``{id}``, to compare OpenAPI with SPEC paths."""

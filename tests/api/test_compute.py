@@ -270,10 +270,9 @@ def test_the_disjoint_pair_by_hand(
     assert math.isclose(answer["joint_survival_probability"], 0.941094 * 0.81, rel_tol=1e-9)
 
 
-# --- SPEC §4 features the service does not offer yet --------------------------------------
+# --- plans ---------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="POST /v1/scenarios/{id}/plans is not routed yet")
 def test_a_plan_in_a_window_is_the_clis(
     app_client: TestClient, tokens: Tokens, teaching: Stored
 ) -> None:
