@@ -44,6 +44,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import maximum_flow
 
 from app.domain.errors import InvalidRequestError, Problem, RiskLimitError
 from app.domain.network import BoolArray, Conditions, FloatArray, Network
@@ -118,6 +119,14 @@ def unavoidable_roads(net: Network, mask: BoolArray, route: Route) -> list[int]:
         return []
     n = net.n_nodes
     arc_ok = mask[net.arc_edge].copy()
+    s, t = route.nodes[0], route.nodes[-1]
+    units = csr_matrix(
+        (np.ones(int(arc_ok.sum()), dtype=np.int32), (net.arc_tail[arc_ok], net.arc_head[arc_ok])),
+        shape=(n, n),
+    )
+    units.sum_duplicates()
+    if maximum_flow(units, s, t, method="dinic").flow_value >= 2:
+        return []  # two road-disjoint routes exist (Menger): no road is on every route
     tails, heads = [], []
     key = net.arc_tail * n + net.arc_head  # sorted: arcs are ordered by (tail, head, road)
     for k, e in enumerate(route.edges):

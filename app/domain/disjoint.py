@@ -103,6 +103,10 @@ class _Arcs:
     origin: IntArray
     """Network arc index each arc stands for (both halves of a split arc share it)."""
 
+    def __post_init__(self) -> None:
+        self.key: IntArray = self.tail * self.n + self.head
+        """Sorted: arcs are ordered by (tail, head) and no two share both."""
+
 
 def disjoint_pair(
     net: Network, source: str, target: str, options: RouteOptions | None = None
@@ -187,7 +191,7 @@ def _csr_min(n: int, tail: IntArray, head: IntArray, weight: FloatArray) -> csr_
 
 
 def _arc_between(g: _Arcs, u: int, v: int) -> int:
-    key = g.tail * g.n + g.head
+    key = g.key
     i = int(np.searchsorted(key, u * g.n + v))
     assert i < len(key) and key[i] == u * g.n + v
     return i
