@@ -9,15 +9,20 @@ ordered safest (slowest) first to fastest (riskiest) last. Every route between
 the two places is either on the front, has the same figures as a member, or
 is dominated by a member.
 
-Method (Martins' label-setting search). Labels (cost, time, node) leave a
-priority queue in lexicographic order; a label is kept only if it is faster
-than every label already kept at its node (which are all at least as safe), so
-each node's kept labels form its own front and the target's kept labels are
-the answer. Labels that cannot beat the target's fastest kept label are
-dropped early. The front can grow with the network; at most
-:data:`MAX_LABELS` labels are expanded, and if that budget runs out the
-members found so far are returned (they are exact front members, the safest
-ones) and ``complete`` is false.
+Method (Martins' label-setting search, guided). Labels (cost, time, node)
+leave a priority queue in lexicographic order of cost and time *plus* the
+least remaining cost and time to the target (two reverse Dijkstra runs; the
+bounds are exact lower bounds, so the order among a node's labels is still
+lexicographic). A label is kept only if it is faster than every label already
+kept at its node (which are all at least as safe), and dropped when even its
+least possible arrival time cannot beat the target's fastest kept label. The
+target's kept labels are the front. Exact fronts can grow with the network: at
+most :data:`MAX_LABELS` labels are expanded. If that budget runs out, the
+members found (the safest end of the front) are completed with *supported*
+members — routes minimising a positive weighted sum of cost and time, found
+by dichotomic search between the safest and the fastest route (one Dijkstra
+run each, at most ``2 × cap + 2``). Every route returned is then still on the
+front, but members between them may be missing: ``complete`` is false.
 
 Cap. At most ``cap`` routes (default :data:`DEFAULT_CAP` = 10) are returned:
 when the front is larger, members at evenly spaced ranks are kept, always
@@ -40,19 +45,21 @@ import heapq
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
-from app.domain.alternatives import pose
+from app.domain.alternatives import Question, pose
 from app.domain.errors import InvalidRequestError, Problem
-from app.domain.network import Conditions, Network
-from app.domain.routing import Route, RouteOptions
+from app.domain.network import BoolArray, Conditions, FloatArray, IntArray, Network
+from app.domain.routing import Route, RouteOptions, lexicographic_path
 
 DEFAULT_CAP = 10
 """Most routes returned from the front."""
 
 MAX_CAP = 50
 
-MAX_LABELS = 200_000
-"""Most labels expanded before the search stops with a partial (safest) front."""
+MAX_LABELS = 50_000
+"""Most labels expanded before the exact search gives way to supported members."""
 
 TIME_RESOLUTION_MIN = 1e-6
 """Travel times are compared in units of 1e-6 min, so sums in any order compare equal."""
@@ -66,7 +73,7 @@ class ParetoFront:
     size: int
     """Number of members found on the front (before the cap)."""
     complete: bool
-    """False when the label budget ran out: members beyond the fastest shown may exist."""
+    """False when the label budget ran out: members between those found may be missing."""
 
 
 def pareto_front(
@@ -91,26 +98,59 @@ def pareto_front(
     cond = q.conditions
     if q.source == q.target:
         return ParetoFront([q.best], 1, True)
-    cost = [int(c) for c in cond.cost.tolist()]
-    ticks = [int(t) for t in np.maximum(1, np.rint(cond.time / TIME_RESOLUTION_MIN)).tolist()]
-    out: list[list[tuple[int, int]]] = [[] for _ in range(net.n_nodes)]
     arc_ok = q.mask[net.arc_edge]
-    for a in np.flatnonzero(arc_ok).tolist():
+    cost_arr = cond.cost.astype(np.int64)
+    tick_arr = np.maximum(1, np.rint(cond.time / TIME_RESOLUTION_MIN)).astype(np.int64)
+    members, complete = _martins(q, arc_ok, cost_arr, tick_arr, max_labels)
+    routes = members
+    if not complete:
+        routes = _nondominated(members + _supported(q, arc_ok, cost_arr, tick_arr, cap), tick_arr)
+    if opts.max_risk is not None:
+        routes = [r for r in routes if r.risk <= opts.max_risk + 1e-12]
+    return ParetoFront(spread(routes, cap), len(routes), complete)
+
+
+def _to_target(net: Network, arc_ok: BoolArray, weight: IntArray, t: int) -> FloatArray:
+    """Least weight from every node to ``t`` over usable arcs (inf where unreachable)."""
+    tail, head = net.arc_tail[arc_ok], net.arc_head[arc_ok]
+    w = weight[net.arc_edge[arc_ok]].astype(np.float64)
+    # Reversed arcs; of parallel ones keep the least (csr_matrix would add them up).
+    order = np.lexsort((w, tail, head))
+    key = head[order] * net.n_nodes + tail[order]
+    sel = order[np.r_[True, key[1:] != key[:-1]]] if len(key) else order
+    reverse = csr_matrix((w[sel], (head[sel], tail[sel])), shape=(net.n_nodes, net.n_nodes))
+    result: FloatArray = dijkstra(reverse, directed=True, indices=t)
+    return result
+
+
+def _martins(
+    q: Question, arc_ok: BoolArray, cost_arr: IntArray, tick_arr: IntArray, max_labels: int
+) -> tuple[list[Route], bool]:
+    """The exact front by guided label setting, or its safest members if the budget runs out."""
+    net = q.network
+    hc = _to_target(net, arc_ok, cost_arr, q.target)
+    ht = _to_target(net, arc_ok, tick_arr, q.target)
+    reach = np.isfinite(hc)
+    hc_i = [int(x) if ok else 0 for x, ok in zip(hc.tolist(), reach.tolist(), strict=True)]
+    ht_i = [int(x) if ok else 0 for x, ok in zip(ht.tolist(), reach.tolist(), strict=True)]
+    cost = cost_arr.tolist()
+    ticks = tick_arr.tolist()
+    out: list[list[tuple[int, int]]] = [[] for _ in range(net.n_nodes)]
+    for a in np.flatnonzero(arc_ok & reach[net.arc_head]).tolist():
         out[int(net.arc_tail[a])].append((int(net.arc_head[a]), int(net.arc_edge[a])))
 
     # A label: (cost, ticks, node, parent label, road); kept labels are appended to `kept`.
     kept: list[tuple[int, int, int, int, int]] = []
     fastest = [-1] * net.n_nodes  # least ticks of a kept label at each node (-1: none)
     members: list[int] = []
-    heap: list[tuple[int, int, int, int, int]] = [(0, 0, q.source, -1, -1)]
-    t = q.target
+    s, t = q.source, q.target
+    heap: list[tuple[int, int, int, int, int, int, int]] = [(hc_i[s], ht_i[s], 0, 0, s, -1, -1)]
     expanded = 0
-    complete = True
     while heap:
-        c, tk, v, parent, road = heapq.heappop(heap)
+        _, bound, c, tk, v, parent, road = heapq.heappop(heap)
         if fastest[v] != -1 and tk >= fastest[v]:
             continue
-        if fastest[t] != -1 and tk >= fastest[t]:
+        if fastest[t] != -1 and bound >= fastest[t]:
             continue
         fastest[v] = tk
         kept.append((c, tk, v, parent, road))
@@ -120,18 +160,68 @@ def pareto_front(
             continue
         expanded += 1
         if expanded > max_labels:
-            complete = False
-            break
+            return [_route(q.conditions, kept, m) for m in members], False
         for w, e in out[v]:
             nt = tk + ticks[e]
-            if (fastest[w] == -1 or nt < fastest[w]) and (fastest[t] == -1 or nt < fastest[t]):
-                heapq.heappush(heap, (c + cost[e], nt, w, me, e))
+            nb = nt + ht_i[w]
+            if (fastest[w] == -1 or nt < fastest[w]) and (fastest[t] == -1 or nb < fastest[t]):
+                nc = c + cost[e]
+                heapq.heappush(heap, (nc + hc_i[w], nb, nc, nt, w, me, e))
+    return [_route(q.conditions, kept, m) for m in members], True
 
-    routes = [_route(q.conditions, kept, m) for m in members]
-    if opts.max_risk is not None:
-        routes = [r for r in routes if r.risk <= opts.max_risk + 1e-12]
-    size = len(routes)
-    return ParetoFront(spread(routes, cap), size, complete)
+
+def _vector(route: Route, tick_arr: IntArray) -> tuple[int, int]:
+    return int(route.cost), int(np.sum(tick_arr[route.edges]))
+
+
+def _supported(
+    q: Question, arc_ok: BoolArray, cost_arr: IntArray, tick_arr: IntArray, cap: int
+) -> list[Route]:
+    """Front members minimising weighted sums of cost and time (dichotomic search)."""
+    net, cond = q.network, q.conditions
+    arc_cost = cost_arr[net.arc_edge].astype(np.float64)
+    arc_tick = tick_arr[net.arc_edge].astype(np.float64)
+    safest = q.best
+    fastest = lexicographic_path(
+        cond, arc_ok, q.source, q.target, arc_cost=arc_tick, arc_time=arc_cost
+    )
+    assert fastest is not None  # the safest route exists
+    found = {_vector(safest, tick_arr): safest, _vector(fastest, tick_arr): fastest}
+    gaps = [(_vector(safest, tick_arr), _vector(fastest, tick_arr))]
+    budget = 2 * cap
+    peak = float(max(arc_cost.max(initial=0.0), 1.0)), float(max(arc_tick.max(initial=0.0), 1.0))
+    while gaps and budget > 0:
+        (ca, ta), (cb, tb) = gaps.pop(0)
+        if cb <= ca or ta <= tb:
+            continue
+        budget -= 1
+        wc, wt = float(ta - tb), float(cb - ca)
+        # Integer weights of at most 1e9 per arc keep the sums exact.
+        scale = 1e9 / (wc * peak[0] + wt * peak[1])
+        weight = np.rint((wc * arc_cost + wt * arc_tick) * scale)
+        r = lexicographic_path(cond, arc_ok, q.source, q.target, arc_cost=weight)
+        if r is None:  # pragma: no cover - a route exists
+            break
+        vc, vt = _vector(r, tick_arr)
+        if (vc, vt) in found or wc * vc + wt * vt >= wc * ca + wt * ta:
+            continue
+        found[(vc, vt)] = r
+        gaps += [((ca, ta), (vc, vt)), ((vc, vt), (cb, tb))]
+    return list(found.values())
+
+
+def _nondominated(routes: list[Route], tick_arr: IntArray) -> list[Route]:
+    """One route per non-dominated (cost, time), safest first."""
+    best: dict[tuple[int, int], Route] = {}
+    for r in routes:
+        best.setdefault(_vector(r, tick_arr), r)
+    front: list[Route] = []
+    fastest_so_far: int | None = None
+    for vector in sorted(best):
+        if fastest_so_far is None or vector[1] < fastest_so_far:
+            front.append(best[vector])
+            fastest_so_far = vector[1]
+    return front
 
 
 def spread(routes: list[Route], cap: int) -> list[Route]:

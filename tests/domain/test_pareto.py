@@ -10,7 +10,7 @@ import pytest
 from app.domain.errors import NoRouteError
 from app.domain.network import Network
 from app.domain.pareto import TIME_RESOLUTION_MIN, pareto_front, spread
-from app.domain.routing import Route, RouteOptions, edge_mask
+from app.domain.routing import Route, RouteOptions, edge_mask, safest_route
 from app.domain.validation import validate_scenario
 from tests.domain.randomgraphs import random_scenario
 
@@ -84,6 +84,11 @@ def test_front_is_exactly_the_non_dominated_routes(seed: int) -> None:
     assert [m[1] for m in members] == sorted((m[1] for m in members), reverse=True)
     for r in front.routes:
         assert r.node_ids[0] == s and r.node_ids[-1] == t
+    # With almost no label budget: still only front members, the safest and fastest included.
+    partial = pareto_front(net, s, t, options, cap=50, max_labels=1)
+    found = [vector(r) for r in partial.routes]
+    assert set(found) <= set(members)
+    assert found[0] == members[0] and found[-1] == members[-1]
 
 
 def chain_of_choices(n: int) -> Network:
@@ -156,10 +161,49 @@ def test_max_risk_leaves_out_the_riskier_members() -> None:
     assert front.size == 4
 
 
-def test_an_exhausted_label_budget_gives_the_safest_members_and_says_so() -> None:
+@pytest.mark.parametrize("budget", [1, 3, 8])
+def test_an_exhausted_label_budget_still_returns_only_front_members_and_says_so(
+    budget: int,
+) -> None:
     net = chain_of_choices(6)
+    everything = all_route_vectors(net, RouteOptions(), "x0", "x6")
     full = pareto_front(net, "x0", "x6", cap=50)
-    partial = pareto_front(net, "x0", "x6", cap=50, max_labels=8)
-    assert not partial.complete
-    assert 0 < partial.size < full.size
-    assert [r.edge_ids for r in partial.routes] == [r.edge_ids for r in full.routes[: partial.size]]
+    partial = pareto_front(net, "x0", "x6", cap=50, max_labels=budget)
+    assert full.complete and not partial.complete
+    members = [vector(r) for r in partial.routes]
+    assert members == sorted(set(members))
+    for m in members:
+        assert not any(dominates(v, m) for v in everything)
+    # The safest and the fastest route are always there; some members in between too.
+    assert members[0] == vector(full.routes[0]) and members[-1] == vector(full.routes[-1])
+    assert 2 < partial.size < full.size
+
+
+def test_a_large_grid_gives_a_spread_front_within_the_budget() -> None:
+    rng = random.Random(7)
+    side = 30
+    edges = []
+    for i in range(side):
+        for j in range(side):
+            for a, b in ((i + 1, j), (i, j + 1)):
+                if a < side and b < side:
+                    edges.append(
+                        {
+                            "id": f"{i}.{j}-{a}.{b}",
+                            "from": f"{i}.{j}",
+                            "to": f"{a}.{b}",
+                            "travel_time_min": rng.randint(1, 10),
+                            "risk": round(rng.random() * 0.02, 4),
+                        }
+                    )
+    nodes = [{"id": f"{i}.{j}"} for i in range(side) for j in range(side)]
+    net = Network(
+        validate_scenario({"schema": "safe-passage/scenario@1", "nodes": nodes, "edges": edges})
+    )
+    target = f"{side - 1}.{side - 1}"
+    front = pareto_front(net, "0.0", target, max_labels=2_000)
+    assert not front.complete and len(front.routes) == 10
+    times = [r.travel_time_min for r in front.routes]
+    survival = [r.survival_probability for r in front.routes]
+    assert times == sorted(times, reverse=True) and survival == sorted(survival, reverse=True)
+    assert front.routes[0].cost == safest_route(net, "0.0", target).cost
