@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.catalog = catalog
+    app.state.observe_compute = metrics.observe_compute
     problems.install(app)
     for router in (health.router, scenarios.router, compute.router, maps.router, admin.router):
         app.include_router(router)

@@ -12,8 +12,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from threading import Lock
 
@@ -190,14 +189,9 @@ class ServiceMetrics:
         self.requests.inc((method, route, str(status)))
         self.latency.observe((method, route), seconds)
 
-    @contextmanager
-    def timed(self, kind: str) -> Iterator[None]:
-        """Add the time spent in the ``with`` block to the compute histogram as ``kind``."""
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.compute.observe((kind,), time.perf_counter() - started)
+    def observe_compute(self, kind: str, seconds: float) -> None:
+        """The hook the compute routers call (``app.state.observe_compute``): route or plan."""
+        self.compute.observe((kind,), seconds)
 
     def render(self, cache: CacheStats | None = None) -> str:
         """The exposition text; ``cache`` adds the compiled-network cache figures."""

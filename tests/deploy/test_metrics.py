@@ -158,6 +158,10 @@ def test_metrics_count_requests_compute_time_and_cache_use(
     question = {"from": "hilltop", "to": "camp"}
     for _ in range(3):
         assert http.post(f"/v1/scenarios/{sid}/routes", json=question, headers=bearer(token))
+    plan = http.post(
+        f"/v1/scenarios/{sid}/plans", json={"window": "pause-1"}, headers=bearer(token)
+    )
+    assert plan.status_code == 200, plan.text
     assert http.get("/no/such/page").status_code == 404
     types, after = scrape(http)
 
@@ -177,9 +181,14 @@ def test_metrics_count_requests_compute_time_and_cache_use(
         - get(before, "safe_passage_compute_duration_seconds_count", kind="route")
         == 3
     )
+    assert (
+        get(after, "safe_passage_compute_duration_seconds_count", kind="plan")
+        - get(before, "safe_passage_compute_duration_seconds_count", kind="plan")
+        == 1
+    )
     # This app's cache: one compile for the first question, then answers from memory.
     assert get(after, "safe_passage_network_cache_misses_total") == 1
-    assert get(after, "safe_passage_network_cache_hits_total") == 2
+    assert get(after, "safe_passage_network_cache_hits_total") == 3
     assert get(after, "safe_passage_network_cache_entries") == 1
     unmatched = {"method": "GET", "route": "unmatched", "status": "404"}
     assert get(after, "safe_passage_http_requests_total", **unmatched) >= 1

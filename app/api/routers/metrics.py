@@ -18,6 +18,8 @@ router = APIRouter(tags=["health"])
 
 #: The hook for :class:`app.api.middleware.RequestLog` (``observe=``).
 observe = METRICS.observe_request
+#: The hook the compute routers call as ``app.state.observe_compute(kind, seconds)``.
+observe_compute = METRICS.observe_compute
 
 
 @router.get(
