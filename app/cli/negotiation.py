@@ -114,12 +114,18 @@ def print_parties(a: dict[str, Any]) -> None:
             p["id"],
             p["consent"],
             "yes" if p["needed_for_safest"] else "no",
-            "no route at all"
-            if refused is None
-            else f"survival {refused['survival_probability']:.4f} "
-            f"({-p['survival_lost_if_refuses']:+.4f})",
+            _refusal(p),
         )
     out.print(table)
+
+
+def _refusal(p: dict[str, Any]) -> str:
+    refused = p["if_this_party_refuses"]
+    if refused is None:
+        return "no route at all"
+    loss = p["survival_lost_if_refuses"]
+    change = "no change" if abs(loss) < 5e-5 else f"{-loss:+.4f}"
+    return f"survival {refused['survival_probability']:.4f} ({change})"
 
 
 @app.command()
