@@ -109,7 +109,6 @@ def print_parties(a: dict[str, Any]) -> None:
     for col in ("party", "consent", "needed for safest", "if it refuses"):
         table.add_column(col)
     for p in a["parties"]:
-        refused = p["if_this_party_refuses"]
         table.add_row(
             p["id"],
             p["consent"],
