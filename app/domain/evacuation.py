@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -121,14 +122,23 @@ class Plan:
     def egress_time_min(self) -> int:
         return max((m.arrive or 0 for m in self.movements), default=0)
 
+    @cached_property
+    def _arc_log_survival(self) -> list[float]:
+        risk = self.model.conditions.risk[self.model.arc_edge]
+        out: list[float] = np.log1p(-risk).tolist()
+        return out
+
     def route_risk(self, mv: Movement) -> float:
-        edges = self.model.arc_edge[list(mv.arcs)]
-        return float(1.0 - np.prod(1.0 - self.model.conditions.risk[edges])) if mv.arcs else 0.0
+        """Probability that one person of the group is harmed on its route."""
+        logs = self._arc_log_survival
+        return -math.expm1(math.fsum(logs[a] for a in mv.arcs))
 
     @property
     def expected_harm(self) -> float:
         """Expected number of people harmed: Σ people × (1 − survival of their route)."""
-        return sum(m.count * self.route_risk(m) for m in [*self.movements, *self.stranded_moves])
+        return math.fsum(
+            m.count * self.route_risk(m) for m in [*self.movements, *self.stranded_moves]
+        )
 
     def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(arc, minute, people) summed over movements: road entries per minute."""
@@ -169,14 +179,12 @@ class Plan:
     def parties_involved(self) -> list[str]:
         """Parties holding a road, checkpoint or node that the plan uses (scenario order)."""
         model, net = self.model, self.model.network
-        used: set[str] = set()
-        for m in [*self.movements, *self.stranded_moves]:
-            for v in m.nodes:
-                if net.nodes[v].controlled_by:
-                    used.add(net.nodes[v].controlled_by)  # type: ignore[arg-type]
-            for a in m.arcs:
-                edge = net.edges[int(model.arc_edge[a])]
-                used.update(p for p in (edge.controlled_by, edge.checkpoint) if p)
+        moves = [*self.movements, *self.stranded_moves]
+        nodes = {v for m in moves for v in m.nodes}
+        edges = {int(model.arc_edge[a]) for a in {a for m in moves for a in m.arcs}}
+        used = {net.nodes[v].controlled_by for v in nodes}
+        for e in edges:
+            used.update((net.edges[e].controlled_by, net.edges[e].checkpoint))
         return [p for p in net.party_ids if p in used]
 
     def consents_needed(self) -> list[str]:
@@ -195,18 +203,23 @@ class Plan:
         return [{"node": net.node_ids[v], "count": int(left[v])} for v in where.tolist()]
 
     def movement_dict(self, m: Movement) -> dict[str, Any]:
-        net, model = self.model.network, self.model
+        ids, edge_ids = self.model.network.node_ids, self._arc_edge_ids
         return {
-            "from": net.node_ids[m.nodes[0]],
-            "to": net.node_ids[m.nodes[-1]],
+            "from": ids[m.nodes[0]],
+            "to": ids[m.nodes[-1]],
             "count": m.count,
             "depart_min": m.enter[0] if m.enter else 0,
             "arrive_min": m.arrive,
-            "nodes": [net.node_ids[v] for v in m.nodes],
-            "edges": [net.edge_ids[int(model.arc_edge[a])] for a in m.arcs],
+            "nodes": [ids[v] for v in m.nodes],
+            "edges": [edge_ids[a] for a in m.arcs],
             "enter_min": list(m.enter),
             "risk": self.route_risk(m),
         }
+
+    @cached_property
+    def _arc_edge_ids(self) -> list[str]:
+        ids = self.model.network.edge_ids
+        return [ids[e] for e in self.model.arc_edge.tolist()]
 
     def as_dict(self) -> dict[str, Any]:
         """The PLAN of SPEC §3, plus expected harm, bounds and where the stranded are."""

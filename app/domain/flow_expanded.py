@@ -32,6 +32,9 @@ from ortools.graph.python import max_flow
 from app.domain.flow_model import UNREACHABLE, FlowModel
 from app.domain.network import IntArray
 
+SKIP_FACTOR = 4
+"""Waiting arcs of 2, 8, 32… minutes at unbounded nodes (see :func:`solve_horizon`)."""
+
 
 @dataclass(frozen=True)
 class Movement:
@@ -146,6 +149,18 @@ def solve_horizon(model: FlowModel, horizon: int, keep_flows: bool = False) -> S
         base[waiters[w]] + t + 1 - lo[waiters[w]],
         wait_cap[waiters[w]],
     )
+    # Long waits in few arcs where the node is unbounded (same optimum; see module docstring).
+    free = np.flatnonzero(kept & ~model.is_zone & (model.node_cap >= model.big))
+    step = 2
+    while len(free) and step <= int(span[free].max(initial=0)):
+        longer = free[span[free] >= step]
+        w, t = _ranges(lo[longer], span[longer] - step + 1)
+        add(
+            base[longer[w]] + t - lo[longer[w]],
+            base[longer[w]] + t + step - lo[longer[w]],
+            np.full(len(w), model.big),
+        )
+        step *= SKIP_FACTOR
     homes = np.flatnonzero(bounded & kept)
     w, t = _ranges(lo[homes], span[homes])
     add(

@@ -38,7 +38,9 @@ from app.domain.network import FloatArray, IntArray
 
 ROUNDS = 4
 """Routing trees per plan (one on travel time, three congestion-aware)."""
-CHUNK = 32
+ZONE_TREES = 8
+"""With at most this many safe zones, every district gets its shortest route to each."""
+CHUNK = 16
 """Departure minutes examined at once per candidate route."""
 OPEN = np.int32(2**30)
 """Stands for an unbounded road in the reservation table."""
@@ -54,6 +56,8 @@ class Route:
     length: int
     """Minutes from departure to arrival."""
     zone: int
+    hint: int = 0
+    """No departure before this minute has room (the table only fills up)."""
 
 
 class _Table:
@@ -147,16 +151,26 @@ def _place(
     out: list[Movement],
 ) -> int:
     """Reserve places for up to ``remaining`` people of ``origin``; returns how many."""
-    found = []
-    for route in options:
+    # A route cannot arrive before hint + length: examine the most promising first and stop
+    # when no other can beat the best found (its bound is then the limit for the next one).
+    options = sorted(options, key=lambda r: r.hint + r.length)
+    found: list[tuple[int, Route, tuple[IntArray, IntArray]]] = []
+    limit: int | None = None
+    for k, route in enumerate(options):
+        if found and route.hint + route.length >= found[0][0]:
+            limit = route.hint + route.length
+            break
         hit = _first_slots(table, route)
         if hit is not None:
-            found.append((hit[0][0] + route.length, route, hit))
+            found.append((int(hit[0][0]) + route.length, route, hit))
+            found.sort(key=lambda f: f[0])
+        if k == len(options) - 1:
+            limit = None
     if not found:
         return 0
-    found.sort(key=lambda f: f[0])
     _, route, (starts, free) = found[0]
-    limit = found[1][0] if len(found) > 1 else None
+    if len(found) > 1:
+        limit = found[1][0] if limit is None else min(limit, found[1][0])
     arrive = starts + route.length
     take = free > 0
     if limit is not None:
@@ -169,8 +183,9 @@ def _place(
         free = free[: k + 1].copy()
         free[k] -= int(cum[k]) - want
         starts = starts[: k + 1]
-    cells = starts[None, :] + route.offsets[:, None]
-    table.left[route.arcs[:, None], cells] -= free[None, :].astype(np.int32)
+    flat = table.left.ravel()
+    cells = (route.arcs * table.width + route.offsets)[:, None] + starts[None, :]
+    flat[cells] -= free[None, :].astype(np.int32)
     nodes = (origin, *model.arc_head[route.arcs].tolist())
     arcs = tuple(route.arcs.tolist())
     for s, c in zip(starts.tolist(), free.tolist(), strict=True):
@@ -184,22 +199,28 @@ def _place(
 
 def _first_slots(table: _Table, route: Route) -> tuple[IntArray, IntArray] | None:
     """Departure minutes (from the first with room) and the free places at each."""
-    start = 0
+    start = route.hint
+    chunk = CHUNK
     while True:
         last = table.width - 1 - route.length
         if table.horizon is not None:
             last = min(last, table.horizon - route.length)
         if start > last:
             if table.horizon is not None or not table.grow(start + route.length + CHUNK):
+                route.hint = start
                 return None
             continue
-        stop = min(last + 1, start + CHUNK)
+        stop = min(last + 1, start + chunk)
+        chunk *= 2
         starts = np.arange(start, stop)
-        free = table.left[route.arcs[:, None], starts[None, :] + route.offsets[:, None]].min(axis=0)
+        cells = (route.arcs * table.width + route.offsets)[:, None] + starts[None, :]
+        free = table.left.ravel().take(cells).min(axis=0)
         hits = np.flatnonzero(free > 0)
         if len(hits):
+            route.hint = int(starts[hits[0]])
             return starts[hits[0] :], free[hits[0] :].astype(np.int64)
         start = stop
+        route.hint = start
 
 
 def _candidate_routes(model: FlowModel, zone_left: IntArray) -> dict[int, list[Route]]:
@@ -210,13 +231,10 @@ def _candidate_routes(model: FlowModel, zone_left: IntArray) -> dict[int, list[R
     if len(zones) == 0 or len(model.arc_tail) == 0:
         return out
     seen: dict[int, set[tuple[int, ...]]] = {int(v): set() for v in people}
-    delay = np.zeros(len(model.arc_tail))
     time = model.arc_time.astype(np.float64)
     heads: list[int] = model.arc_head.tolist()
-    for r in range(ROUNDS):
-        nxt, dist = _tree(model, time + delay, zones)
-        load = _tree_load(model, nxt, dist, heads)
-        delay = (delay * r + load / np.maximum(model.arc_cap, 1)) / (r + 1)
+
+    def collect(nxt: list[int]) -> None:
         for v in people.tolist():
             arcs = _walk(nxt, heads, v)
             if not arcs:
@@ -229,6 +247,17 @@ def _candidate_routes(model: FlowModel, zone_left: IntArray) -> dict[int, list[R
             t = model.arc_time[a]
             off = np.cumsum(t) - t
             out[v].append(Route(a, off, int(t.sum()), heads[arcs[-1]]))
+
+    # One tree per safe zone when there are few, so every district can go to each of them.
+    if 1 < len(zones) <= ZONE_TREES:
+        for z in zones.tolist():
+            collect(_tree(model, time, np.array([z]))[0])
+    delay = np.zeros(len(model.arc_tail))
+    for r in range(ROUNDS):
+        nxt, dist = _tree(model, time + delay, zones)
+        load = _tree_load(model, nxt, dist, heads)
+        delay = (delay * r + load / np.maximum(model.arc_cap, 1)) / (r + 1)
+        collect(nxt)
     return out
 
 
