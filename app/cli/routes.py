@@ -134,8 +134,19 @@ def route(
     if answer.get("pareto"):
         print_front(answer)
         return
+    if answer.get("unavoidable_roads"):
+        out.print(
+            f"Every route uses: {', '.join(answer['unavoidable_roads'])} (not counted as overlap)",
+            highlight=False,
+        )
     for k, r in enumerate(answer["routes"]):
         print_route(r, k)
+        if k > 0 and "overlap_with_safer" in r:
+            out.print(
+                f"  shares {100 * r['overlap_with_safer']:.0f} % of its avoidable travel time with "
+                "a safer route above",
+                highlight=False,
+            )
 
 
 def print_front(answer: dict[str, Any]) -> None:
