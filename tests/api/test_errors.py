@@ -32,6 +32,9 @@ from tests.api import (
     run_cli,
 )
 
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
+"""For checks of parsing and rendering that never reach storage (speed: one backend)."""
+
 # --- every status, as a problem document ---------------------------------------------------
 
 
@@ -285,6 +288,7 @@ NASTY_BODIES = [
 ]
 
 
+@sqlite_only
 def test_nasty_bodies_are_4xx_problems_everywhere(
     app_client: TestClient, tokens: Tokens, teaching: Stored
 ) -> None:
@@ -336,6 +340,7 @@ def _paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 TEACHING_PATHS = _paths(load(TEACHING))[1:]
 
 
+@sqlite_only
 @settings(
     max_examples=30,
     deadline=None,
@@ -365,6 +370,7 @@ def test_a_document_with_any_one_field_changed_is_stored_or_refused_like_the_cli
         assert response.status_code == 201, response.text
 
 
+@sqlite_only
 @settings(
     max_examples=30,
     deadline=None,
