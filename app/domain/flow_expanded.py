@@ -79,12 +79,23 @@ def layout(model: FlowModel, horizon: int) -> Layout:
 def expanded_arcs(model: FlowModel, horizon: int) -> int:
     """Number of arcs of the expanded network for ``horizon`` (without building it)."""
     lay = layout(model, horizon)
-    span = np.maximum(lay.hi - lay.lo, 0) * (lay.lo < UNREACHABLE)
-    waiting = int(span[~model.is_zone].sum())
-    bounded = _bounded_homes(model)
-    back = int(span[bounded].sum())
-    zones = int((span[model.is_zone] + 1).sum())
-    return int(lay.road_count.sum()) + waiting + back + zones + int((model.population > 0).sum())
+    kept = (lay.lo < UNREACHABLE) & (lay.lo <= lay.hi)
+    span = np.where(kept, lay.hi - lay.lo, 0)
+    bounded = np.zeros(model.n_nodes, dtype=bool)
+    bounded[_bounded_homes(model)] = True
+    wait_cap = np.where(bounded, model.node_cap - model.population, model.node_cap)
+    waiting = int(span[kept & ~model.is_zone & (wait_cap > 0)].sum())
+    back = int(span[bounded & kept].sum())
+    zones = kept & model.is_zone
+    limited = int((zones & (model.reception < model.big)).sum())
+    free = span[kept & ~model.is_zone & (model.node_cap >= model.big)]
+    skips, step = 0, 2
+    while len(free) and step <= int(free.max()):
+        skips += int(np.maximum(free - step + 1, 0).sum())
+        step *= SKIP_FACTOR
+    people = int(((model.population > 0) & kept).sum())
+    road = int(lay.road_count.sum())
+    return road + waiting + back + int((span[zones] + 1).sum()) + limited + skips + people
 
 
 def _bounded_homes(model: FlowModel) -> IntArray:

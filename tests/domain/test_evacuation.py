@@ -172,3 +172,16 @@ def test_progress_is_reported_up_to_the_end() -> None:
     )
     assert seen and all(0.0 <= done <= 1.0 for _, done in seen)
     assert any(stage.startswith("optimal plan") for stage, _ in seen)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_size_guard_counts_the_expanded_network_exactly(seed: int) -> None:
+    from app.domain.flow_expanded import expanded_arcs, solve_horizon
+    from app.domain.flow_model import ModelOptions, compile_model
+
+    rng = random.Random(seed)
+    doc = flow_document(rng, rng.randint(4, 9), rng.randint(4, 18))
+    net = Network(validate_scenario(doc))
+    model = compile_model(net, net.conditions(None, None), ModelOptions())
+    for horizon in (1, 7, 40):
+        assert expanded_arcs(model, horizon) == solve_horizon(model, horizon).arcs
