@@ -959,6 +959,41 @@
     });
   }
 
+  /** Movements grouped by the path they take: people, and the first and last minutes. */
+  function corridorTable(movements) {
+    var groups = {};
+    var order = [];
+    movements.forEach(function (m) {
+      var nodes = m.nodes || [m.from, m.to];
+      var key = nodes.join('>');
+      if (!groups[key]) {
+        groups[key] = { nodes: nodes, count: 0, first: Infinity, lastDepart: -Infinity, lastArrive: -Infinity };
+        order.push(key);
+      }
+      var g = groups[key];
+      g.count += m.count;
+      g.first = Math.min(g.first, m.depart_min);
+      g.lastDepart = Math.max(g.lastDepart, m.depart_min);
+      g.lastArrive = Math.max(g.lastArrive, m.arrive_min);
+    });
+    order.sort(function (a, b) { return groups[b].count - groups[a].count; });
+    return el('div', { className: 'table-wrap' }, el('table', { id: 'corridors-table' },
+      el('caption', { text: 'Corridors used (' + order.length + ')' }),
+      el('thead', null, el('tr', null,
+        el('th', { scope: 'col', text: 'Path' }),
+        el('th', { scope: 'col', className: 'num', text: 'People' }),
+        el('th', { scope: 'col', className: 'num', text: 'Leaving (min)' }),
+        el('th', { scope: 'col', className: 'num', text: 'Last arrival (min)' }))),
+      el('tbody', null, order.map(function (key) {
+        var g = groups[key];
+        return el('tr', null,
+          el('th', { scope: 'row', text: g.nodes.map(nodeName).join(' → ') }),
+          el('td', { className: 'num', text: G.count(g.count) }),
+          el('td', { className: 'num', text: g.first === g.lastDepart ? String(g.first) : g.first + '–' + g.lastDepart }),
+          el('td', { className: 'num', text: g.lastArrive }));
+      }))));
+  }
+
   function renderPlan() {
     var out = $('plan-out');
     clear(out);
@@ -972,9 +1007,11 @@
       el('dt', { text: 'Method' }), el('dd', { text: p.method || '—' }),
       el('dt', { text: 'Consents needed' }), el('dd', { text: partyList(p.consents_needed) })));
     var movements = p.movements || [];
-    var shown = movements.slice(0, 300);
-    out.appendChild(el('div', { className: 'table-wrap' }, el('table', { id: 'movements-table' },
-      el('caption', { text: 'Movements (' + movements.length + (shown.length < movements.length ? ', first ' + shown.length + ' shown' : '') + ')' }),
+    out.appendChild(corridorTable(movements));
+    var shown = movements.slice(0, 500);
+    var table = el('table', { id: 'movements-table' },
+      el('caption', { text: 'Movements, departure by departure (' + movements.length +
+        (shown.length < movements.length ? ', first ' + shown.length + ' listed' : '') + ')' }),
       el('thead', null, el('tr', null,
         el('th', { scope: 'col', text: 'From → to' }),
         el('th', { scope: 'col', className: 'num', text: 'People' }),
@@ -989,7 +1026,11 @@
           el('td', { className: 'num', text: m.depart_min }),
           el('td', { className: 'num', text: m.arrive_min }),
           el('td', { text: through || 'direct' }));
-      })))));
+      })));
+    // Long schedules stay folded: the corridor summary above is what people read first.
+    out.appendChild(el('details', { className: 'movements', open: movements.length <= 20 },
+      el('summary', { text: 'All ' + movements.length + ' movements' }),
+      el('div', { className: 'table-wrap' }, table)));
     var bottlenecks = p.bottlenecks || [];
     out.appendChild(el('div', { className: 'table-wrap' }, el('table', { id: 'bottlenecks-table' },
       el('caption', { text: 'Bottlenecks (' + bottlenecks.length + ')' }),

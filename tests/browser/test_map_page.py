@@ -236,7 +236,7 @@ def test_page_asks_for_a_token_once_and_keeps_it_for_the_tab(
 
 
 def test_plan_shows_movements_and_bottlenecks_or_says_plans_are_missing(
-    open_page: OpenPage, service: Service
+    open_page: OpenPage, service: Service, artifacts: Path
 ) -> None:
     page, _ = open_aleppo(open_page, service)
     window = "pause-2016-12-15-3h"
@@ -252,13 +252,28 @@ def test_plan_shows_movements_and_bottlenecks_or_says_plans_are_missing(
         return
     assert answer.status_code == 200, answer.text
     plan = answer.json()
-    page.wait_for_selector("#movements-table")
+    document = service.api("GET", f"/v1/scenarios/{ALEPPO}").json()
+    names = {n["id"]: n.get("name") or n["id"] for n in document["nodes"]}
+    page.wait_for_selector("#corridors-table")
     summary = page.inner_text(".plan-summary")
     assert f"{plan['evacuated']:,} of {plan['total_population']:,}" in summary
     rows = page.locator("#movements-table tbody tr").count()
-    assert rows == min(len(plan["movements"]), 300)
+    assert rows == min(len(plan["movements"]), 500)
+    # Corridors: movements grouped by path, people added up.
+    people: dict[tuple[str, ...], int] = {}
+    for m in plan["movements"]:
+        key = tuple(m["nodes"])
+        people[key] = people.get(key, 0) + m["count"]
+    shown = page.locator("#corridors-table tbody tr")
+    assert shown.count() == len(people)
+    for i in range(shown.count()):
+        path_text, count_text = shown.nth(i).locator("th, td").all_inner_texts()[:2]
+        key = next(k for k in people if " → ".join(names[n] for n in k) == path_text)
+        assert count_text == f"{people[key]:,}"
     if plan["bottlenecks"]:
         assert page.locator("#bottlenecks-table tbody tr").count() == len(plan["bottlenecks"])
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(artifacts / "map-aleppo-plan-window.png"))
 
 
 def test_scenario_without_coordinates_still_answers_from_the_lists(
@@ -337,6 +352,14 @@ def test_plan_movements_and_bottlenecks_are_listed_drawn_and_exported(
     assert "26,000 of 30,000" in summary
     assert "181 min" in summary
     assert "Armed opposition groups" in summary
+    corridors = page.locator("#corridors-table tbody tr")
+    assert corridors.count() == 2
+    assert corridors.nth(0).locator("th, td").all_inner_texts() == [
+        "as-Sukkari → ar-Ramouseh crossing → al-Rashideen (Rashidin)",
+        "16,000",
+        "0",
+        "150",
+    ]
     movements = page.locator("#movements-table tbody tr")
     assert movements.count() == 2
     assert movements.nth(0).inner_text().split("\t")[:4] == [
