@@ -101,23 +101,23 @@ def service_env(data_dir: Path, database_url: str | None = None) -> dict[str, st
     return env
 
 
-def cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run ``safe-passage ARGS`` (as ``python -m app.cli``) and return the finished process."""
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
 def create_token(env: dict[str, str], role: str) -> str:
-    done = cli(env, "token", "create", "--role", role, "--name", f"deploy-test-{role}", "--json")
-    assert done.returncode == 0, done.stderr
-    secret: str = json.loads(done.stdout)["token"]
+    """A new token in the database of ``env`` (in this process: a CLI start costs seconds)."""
+    from app.config import Settings
+    from app.services.access import create_token as create
+    from app.storage.db import make_engine, upgrade
+    from app.storage.repository import Repository
+
+    settings = Settings(
+        data_dir=Path(env["SAFE_PASSAGE_DATA_DIR"]),
+        database_url=env.get("SAFE_PASSAGE_DATABASE_URL"),
+    )
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        upgrade(engine)
+        _, secret = create(Repository(engine), role, f"deploy-test-{role}")
+    finally:
+        engine.dispose()
     return secret
 
 
