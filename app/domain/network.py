@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -23,14 +24,25 @@ from threading import Lock
 import numpy as np
 import numpy.typing as npt
 
+from app.domain.compact import ROAD_STATUSES, CompactScenario, IdIndex, compact_of
 from app.domain.profiles import WALKING_SPEED_M_PER_MIN, available_profiles, resolve_profile
-from app.domain.risk import IncidentEffect, default_time, haversine_m, incident_effects
+from app.domain.risk import (
+    IncidentEffect,
+    default_time,
+    haversine_array_m,
+    haversine_m,
+    incident_effects,
+)
 from app.domain.scenario import Profile, Scenario
 
 COST_SCALE = 1e9
 """Routing costs are −ln(1 − risk) in units of 1e-9: survival is resolved to 1e-9 relative."""
 
 STATUS_CODES = {"open": 0, "restricted": 1, "damaged": 2, "blocked": 3}
+assert tuple(STATUS_CODES) == ROAD_STATUSES  # compact columns use the same codes
+
+CONDITIONS_BUDGET_BYTES = 512 * 1024 * 1024
+"""Memory the cached conditions of one network may take (see Network.conditions_kept)."""
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -40,7 +52,20 @@ BoolArray = npt.NDArray[np.bool_]
 class Network:
     """The structure of one scenario version as arrays (built once, read-only after)."""
 
+    node_ids: Sequence[str]
+    node_index: Mapping[str, int]
+    edge_ids: Sequence[str]
+    edge_index: Mapping[str, int]
+
     def __init__(self, scenario: Scenario) -> None:
+        compact = compact_of(scenario)
+        if compact is not None:
+            self._from_columns(scenario, compact)
+        else:
+            self._from_objects(scenario)
+        self._build_arcs()
+
+    def _from_objects(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.node_ids = [n.id for n in scenario.nodes]
         self.node_index = {nid: i for i, nid in enumerate(self.node_ids)}
@@ -93,6 +118,41 @@ class Network:
             dtype=np.float64,
         ).reshape(n_edges)
 
+    def _from_columns(self, scenario: Scenario, c: CompactScenario) -> None:
+        """The same arrays straight from columns (no Python object per node or road)."""
+        self.scenario = scenario
+        self.node_ids, self.node_index = c.nodes.id, IdIndex(c.nodes.id)
+        self.edge_ids, self.edge_index = c.edges.id, IdIndex(c.edges.id)
+        self.nodes = scenario.nodes
+        self.edges = scenario.edges
+        self.parties = {p.id: p for p in scenario.parties}
+        self.party_ids = [p.id for p in scenario.parties]
+        party_code = {pid: i for i, pid in enumerate(self.party_ids)}
+        self.node_lat, self.node_lon = c.nodes.lat, c.nodes.lon
+        self.node_controller = c.nodes.controlled_by.mapped(party_code)
+        e = c.edges
+        self.edge_tail, self.edge_head = e.tail, e.head
+        self.edge_directed = e.directed
+        missing = np.isnan(e.length_m)
+        self.edge_length = e.length_m.copy()
+        if missing.any():
+            t, h = e.tail[missing], e.head[missing]
+            self.edge_length[missing] = haversine_array_m(
+                self.node_lat[t], self.node_lon[t], self.node_lat[h], self.node_lon[h]
+            )
+        self.edge_given_time = e.travel_time_min
+        self.edge_base_risk = e.risk
+        self.edge_status = e.status.astype(np.int64)
+        self.edge_controller = e.controlled_by.mapped(party_code)
+        self.edge_checkpoint = e.checkpoint.mapped(party_code)
+        self.edge_vehicle = e.vehicle_passable
+        self.edge_capacity = np.where(e.capacity_per_min > 0, e.capacity_per_min, np.inf).astype(
+            np.float64
+        )
+
+    def _build_arcs(self) -> None:
+        tail, head = self.edge_tail, self.edge_head
+        n_edges = len(tail)
         # Arcs: one per direction a road can be travelled, sorted by (tail, head).
         und = np.flatnonzero(~self.edge_directed)
         a_edge = np.concatenate([np.arange(n_edges, dtype=np.int64), und])
@@ -102,7 +162,7 @@ class Network:
         self.arc_edge: IntArray = a_edge[order]
         self.arc_tail: IntArray = a_tail[order]
         self.arc_head: IntArray = a_head[order]
-        self.n_nodes = len(self.node_ids)
+        self.n_nodes = len(self.node_lat)
         # Row pointers of the arcs as compressed sparse rows: arcs of node u are
         # arc_indptr[u]:arc_indptr[u + 1]. Searches reuse them with per-question weights.
         self.arc_indptr: IntArray = np.zeros(self.n_nodes + 1, dtype=np.int64)
@@ -123,6 +183,16 @@ class Network:
         if a.lat is not None and a.lon is not None and b.lat is not None and b.lon is not None:
             return haversine_m(a.lat, a.lon, b.lat, b.lon)
         return math.nan
+
+    @property
+    def conditions_kept(self) -> int:
+        """How many profile/time conditions stay cached: 32, fewer for big networks.
+
+        Each holds about 33 bytes per road and 16 per arc; the cache stays under
+        :data:`CONDITIONS_BUDGET_BYTES` but keeps at least two.
+        """
+        each = 33 * len(self.edge_tail) + 16 * len(self.arc_edge) + 1
+        return max(2, min(32, CONDITIONS_BUDGET_BYTES // each))
 
     @cached_property
     def arc_key(self) -> IntArray:
@@ -153,7 +223,7 @@ class Network:
         built = Conditions.build(self, profile, when)
         with self._lock:
             self._conditions[key] = built
-            while len(self._conditions) > 32:
+            while len(self._conditions) > self.conditions_kept:
                 self._conditions.popitem(last=False)
         return built
 

@@ -17,6 +17,7 @@ accurate to well under a metre at city scale.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -111,10 +112,21 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return float(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a)))
 
 
+def haversine_array_m(
+    lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray
+) -> FloatArray:
+    """:func:`haversine_m` for arrays of points (the same arithmetic, element by element)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2 - lon1)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    result: FloatArray = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a))
+    return result
+
+
 def incident_effects(
     scenario: Scenario,
     at: datetime | None,
-    edge_index: dict[str, int],
+    edge_index: Mapping[str, int],
     seg: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
 ) -> dict[int, list[IncidentEffect]]:
     """Effects of every incident on every road, keyed by edge position.

@@ -103,24 +103,13 @@ class Route:
     def parties(self) -> list[str]:
         """Parties controlling a node or road on the route, in order of first passage."""
         net = self.network
-        seen: list[str] = []
-        places: list[str | None] = []
-        for k, e in enumerate(self.edges):
-            places.append(net.nodes[self.nodes[k]].controlled_by)
-            places.append(net.edges[e].controlled_by)
-        places.append(net.nodes[self.nodes[-1]].controlled_by)
-        for pid in places:
-            if pid is not None and pid not in seen:
-                seen.append(pid)
-        return seen
+        places = np.empty(2 * len(self.edges) + 1, dtype=np.int64)
+        places[0::2] = net.node_controller[self.nodes]
+        places[1::2] = net.edge_controller[self.edges]
+        return _first_seen(net, places)
 
     def checkpoints(self) -> list[str]:
-        seen: list[str] = []
-        for e in self.edges:
-            pid = self.network.edges[e].checkpoint
-            if pid is not None and pid not in seen:
-                seen.append(pid)
-        return seen
+        return _first_seen(self.network, self.network.edge_checkpoint[self.edges])
 
     def consents_needed(self) -> list[str]:
         """Parties on the route (territory or checkpoint) that have not granted consent."""
@@ -130,13 +119,10 @@ class Route:
 
     def geometry(self) -> dict[str, Any] | None:
         net = self.network
-        coords = []
-        for i in self.nodes:
-            node = net.nodes[i]
-            if node.lat is None or node.lon is None:
-                return None
-            coords.append([node.lon, node.lat])
-        return {"type": "LineString", "coordinates": coords}
+        lat, lon = net.node_lat[self.nodes], net.node_lon[self.nodes]
+        if np.isnan(lat).any() or np.isnan(lon).any():
+            return None
+        return {"type": "LineString", "coordinates": np.column_stack([lon, lat]).tolist()}
 
     def steps(self) -> list[dict[str, Any]]:
         """One entry per road: where it goes, who holds it, its risk and where that comes from."""
@@ -188,6 +174,14 @@ class Route:
             "geometry": self.geometry(),
             "steps": self.steps(),
         }
+
+
+def _first_seen(net: Network, codes: IntArray) -> list[str]:
+    """Party ids of ``codes`` (-1: none) in order of first appearance."""
+    seen: list[str] = []
+    for code in dict.fromkeys(codes[codes >= 0].tolist()):
+        seen.append(net.party_ids[code])
+    return seen
 
 
 def resolve_node(net: Network, node_id: str, where: str) -> int:

@@ -9,7 +9,7 @@ another edge reported. Each problem carries an RFC 6901 JSON pointer.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +56,23 @@ def _size_problems(data: dict[str, Any], max_nodes: int, max_edges: int) -> Iter
         items = data.get(key)
         if isinstance(items, list) and len(items) > limit:
             yield Problem(pointer(key), f"{len(items)} {key}; the limit is {limit}")
+
+
+def item_problems(
+    model: type[pydantic.BaseModel], item: Any, prefix: tuple[str | int, ...]
+) -> tuple[Any, list[Problem]]:
+    """Validate one list item on its own: ``(model or None, problems at their pointers)``.
+
+    Gives the same problems as validating the whole document would for that item.
+    """
+    try:
+        return model.model_validate(item), []
+    except pydantic.ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            loc = [*prefix, *(p for p in err["loc"] if not _is_union_tag(p))]
+            problems.append(Problem(pointer(*loc), _message(err, loc, {})))
+        return None, problems
 
 
 def _from_pydantic(exc: pydantic.ValidationError, data: dict[str, Any]) -> Iterator[Problem]:
@@ -124,10 +141,86 @@ def _ids(data: dict[str, Any], key: str) -> tuple[set[str], list[Problem]]:
     return set(seen), problems
 
 
-def _reference_problems(data: dict[str, Any]) -> list[Problem]:
+def party_problem(value: Any, where: str, parties: Container[str]) -> Problem | None:
+    """An unknown party reference (only strings are checked; types are the model's job)."""
+    if isinstance(value, str) and value not in parties:
+        return Problem(where, f"unknown party {value!r}; declare it in 'parties'")
+    return None
+
+
+def node_reference_problems(
+    i: int, node: dict[str, Any], parties: Container[str] | None
+) -> list[Problem]:
+    """Cross-field problems of one node (``parties`` None: the party list itself is broken)."""
+    problems = []
+    if parties is not None:
+        found = party_problem(
+            node.get("controlled_by"), pointer("nodes", i, "controlled_by"), parties
+        )
+        if found:
+            problems.append(found)
+    pop, cap = node.get("population"), node.get("capacity")
+    if isinstance(pop, int) and isinstance(cap, int) and 0 < cap < pop:
+        problems.append(
+            Problem(
+                pointer("nodes", i, "population"),
+                f"population {pop} exceeds the node's capacity {cap}",
+            )
+        )
+    if (node.get("lat") is None) != (node.get("lon") is None):
+        missing = "lon" if node.get("lon") is None else "lat"
+        problems.append(
+            Problem(pointer("nodes", i, missing), "give both 'lat' and 'lon', or neither")
+        )
+    return problems
+
+
+def edge_reference_problems(
+    i: int,
+    edge: dict[str, Any],
+    nodes: Container[str] | None,
+    parties: Container[str] | None,
+) -> list[Problem]:
+    """Cross-field problems of one road (``nodes`` None: the node list itself is broken)."""
+    problems = []
+    for side in ("from", "to"):
+        value = edge.get(side)
+        if isinstance(value, str) and nodes is not None and value not in nodes:
+            problems.append(Problem(pointer("edges", i, side), f"unknown node {value!r}"))
+    if isinstance(edge.get("from"), str) and edge.get("from") == edge.get("to"):
+        problems.append(Problem(pointer("edges", i, "to"), "a road must join two different nodes"))
+    if edge.get("length_m") is None and edge.get("travel_time_min") is None:
+        problems.append(
+            Problem(pointer("edges", i), "give 'length_m' or 'travel_time_min' (or both)")
+        )
+    if parties is not None:
+        for key in ("controlled_by", "checkpoint"):
+            found = party_problem(edge.get(key), pointer("edges", i, key), parties)
+            if found:
+                problems.append(found)
+    return problems
+
+
+def reference_problems(
+    data: dict[str, Any], known: Mapping[str, Container[str]] | None = None
+) -> list[Problem]:
+    """Every cross-reference problem of a document.
+
+    ``known`` gives the ids of lists checked elsewhere (the columnar path for large
+    documents passes its node and road ids and leaves those lists out of ``data``).
+    """
+    return _reference_problems(data, known)
+
+
+def _reference_problems(
+    data: dict[str, Any], known: Mapping[str, Container[str]] | None = None
+) -> list[Problem]:
     problems: list[Problem] = []
-    ids: dict[str, set[str]] = {}
+    ids: dict[str, Container[str]] = {}
     for key in ("parties", "nodes", "edges", "incidents", "windows", "profiles"):
+        if known is not None and key in known:
+            ids[key] = known[key]
+            continue
         ids[key], dups = _ids(data, key)
         problems.extend(dups)
     nodes, parties, edges = ids["nodes"], ids["parties"], ids["edges"]
@@ -135,48 +228,21 @@ def _reference_problems(data: dict[str, Any]) -> list[Problem]:
     if isinstance(data.get("nodes"), list) and not data["nodes"]:
         problems.append(Problem("/nodes", "a scenario needs at least one node"))
 
-    parties_list = data.get("parties", [])
+    # A 'parties' that is not a list is reported once, not at every reference.
+    parties_ok = parties if isinstance(data.get("parties", []), list) else None
 
     def party_ref(value: Any, where: str) -> None:
-        # A 'parties' that is not a list is reported once, not at every reference.
-        if isinstance(value, str) and value not in parties and isinstance(parties_list, list):
-            problems.append(Problem(where, f"unknown party {value!r}; declare it in 'parties'"))
+        if parties_ok is not None:
+            found = party_problem(value, where, parties_ok)
+            if found:
+                problems.append(found)
 
     for i, node in _items(data, "nodes"):
-        party_ref(node.get("controlled_by"), pointer("nodes", i, "controlled_by"))
-        pop, cap = node.get("population"), node.get("capacity")
-        if isinstance(pop, int) and isinstance(cap, int) and 0 < cap < pop:
-            problems.append(
-                Problem(
-                    pointer("nodes", i, "population"),
-                    f"population {pop} exceeds the node's capacity {cap}",
-                )
-            )
-        if (node.get("lat") is None) != (node.get("lon") is None):
-            missing = "lon" if node.get("lon") is None else "lat"
-            problems.append(
-                Problem(pointer("nodes", i, missing), "give both 'lat' and 'lon', or neither")
-            )
+        problems.extend(node_reference_problems(i, node, parties_ok))
 
+    nodes_ok = nodes if isinstance(data.get("nodes"), list) else None
     for i, edge in _items(data, "edges"):
-        for side in ("from", "to"):
-            value = edge.get(side)
-            if (
-                isinstance(value, str)
-                and value not in nodes
-                and isinstance(data.get("nodes"), list)
-            ):
-                problems.append(Problem(pointer("edges", i, side), f"unknown node {value!r}"))
-        if isinstance(edge.get("from"), str) and edge.get("from") == edge.get("to"):
-            problems.append(
-                Problem(pointer("edges", i, "to"), "a road must join two different nodes")
-            )
-        if edge.get("length_m") is None and edge.get("travel_time_min") is None:
-            problems.append(
-                Problem(pointer("edges", i), "give 'length_m' or 'travel_time_min' (or both)")
-            )
-        party_ref(edge.get("controlled_by"), pointer("edges", i, "controlled_by"))
-        party_ref(edge.get("checkpoint"), pointer("edges", i, "checkpoint"))
+        problems.extend(edge_reference_problems(i, edge, nodes_ok, parties_ok))
 
     for i, incident in _items(data, "incidents"):
         has_point = incident.get("lat") is not None or incident.get("lon") is not None

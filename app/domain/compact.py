@@ -1,0 +1,473 @@
+"""Scenarios with too many nodes and roads for one Python object each: columns instead.
+
+A street network of a whole city has 100k–1M nodes and more roads; one pydantic
+object per item costs about a kilobyte and tens of microseconds. Here nodes and
+roads are numpy columns (ids as UTF-8 bytes, optional texts as codes into a table
+of distinct strings, numbers as arrays with NaN or 0 for "not given"); parties,
+incidents, windows and profiles stay ordinary models in ``header``.
+
+:meth:`CompactScenario.view` gives a :class:`~app.domain.scenario.Scenario` whose
+``nodes`` and ``edges`` are lazy sequences building a ``Node``/``Edge`` on access,
+so every function that takes a Scenario takes a compact one too;
+:class:`~app.domain.network.Network` recognises the view and compiles straight
+from the columns. :meth:`CompactScenario.to_bytes` is the stored form (numpy
+``.npz``, compressed).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar, get_args, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from app.domain.scenario import Edge, Node, NodeKind, RoadStatus, Scenario
+
+NODE_KINDS: tuple[NodeKind, ...] = get_args(NodeKind)
+ROAD_STATUSES: tuple[RoadStatus, ...] = get_args(RoadStatus)
+FORMAT = "safe-passage/compact@1"
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+T = TypeVar("T")
+
+
+class Ids(Sequence[str]):
+    """Unique string ids with lookup by bisection (no dict of a million strings).
+
+    Stored as fixed-width UTF-8 bytes; ids that end in NUL (which fixed-width
+    bytes would drop) fall back to an object array and a dict.
+    """
+
+    def __init__(self, raw: npt.NDArray[Any]) -> None:
+        self.raw = raw
+        self._order: IntArray | None = None
+        self._sorted: npt.NDArray[Any] | None = None
+        self._dict: dict[str, int] | None = None
+
+    @classmethod
+    def from_strings(cls, values: Sequence[str]) -> Ids:
+        encoded = [v.encode("utf-8") for v in values]
+        if any(b.endswith(b"\x00") for b in encoded):
+            return cls(np.array(list(values), dtype=object))
+        width = max((len(b) for b in encoded), default=1)
+        return cls(np.array(encoded, dtype=f"S{max(width, 1)}"))
+
+    @property
+    def is_bytes(self) -> bool:
+        return self.raw.dtype.kind == "S"
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        value = self.raw[i]
+        return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+    def __iter__(self) -> Iterator[str]:
+        for k in range(len(self.raw)):
+            yield self[k]
+
+    def _sorted_view(self) -> tuple[IntArray, npt.NDArray[Any]]:
+        if self._order is None or self._sorted is None:
+            self._order = np.argsort(self.raw, kind="stable").astype(np.int64)
+            self._sorted = self.raw[self._order]
+        return self._order, self._sorted
+
+    def position(self, ident: str) -> int | None:
+        """Position of ``ident``, or None."""
+        if not self.is_bytes:
+            if self._dict is None:
+                self._dict = {}
+                for k, v in enumerate(self.raw.tolist()):
+                    self._dict.setdefault(v, k)
+            return self._dict.get(ident)
+        key = ident.encode("utf-8")
+        if key.endswith(b"\x00") or len(key) > self.raw.dtype.itemsize:
+            return None
+        order, ordered = self._sorted_view()
+        k = int(np.searchsorted(ordered, key))
+        if k < len(ordered) and ordered[k] == key:
+            return int(order[k])
+        return None
+
+    def positions(self, wanted: Ids) -> IntArray:
+        """Position of each of ``wanted`` here, -1 where absent (vectorised)."""
+        if not (self.is_bytes and wanted.is_bytes):
+            found = [self.position(v) for v in wanted]
+            return np.array([-1 if p is None else p for p in found], dtype=np.int64)
+        order, ordered = self._sorted_view()
+        if len(ordered) == 0:
+            return np.full(len(wanted), -1, dtype=np.int64)
+        keys = wanted.raw
+        if keys.dtype.itemsize > ordered.dtype.itemsize:
+            too_long = np.char.str_len(keys) > ordered.dtype.itemsize
+        else:
+            too_long = np.zeros(len(keys), dtype=bool)
+        k = np.minimum(np.searchsorted(ordered, keys), len(ordered) - 1)
+        hit = (ordered[k] == keys) & ~too_long
+        return np.where(hit, order[k], -1).astype(np.int64)
+
+    def duplicates(self) -> list[tuple[int, int]]:
+        """``(position, first position)`` of every repeated id, in document order."""
+        order, ordered = self._sorted_view()
+        if len(ordered) < 2:
+            return []
+        same = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
+        out = []
+        for k in same.tolist():
+            first = k
+            while first > 0 and ordered[first - 1] == ordered[k]:
+                first -= 1
+            out.append((int(order[k]), int(order[first])))
+        out.sort()
+        return out
+
+
+class IdIndex(Mapping[str, int]):
+    """``id → position`` over an :class:`Ids` column, without a dict."""
+
+    def __init__(self, ids: Ids) -> None:
+        self.ids = ids
+
+    def __getitem__(self, key: str) -> int:
+        found = self.ids.position(key) if isinstance(key, str) else None
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.ids.position(key) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class Texts:
+    """A column of optional strings: codes into ``values`` (-1: not given)."""
+
+    values: list[str]
+    codes: npt.NDArray[np.int32]
+
+    @classmethod
+    def from_values(cls, items: Sequence[str | None]) -> Texts:
+        table: dict[str, int] = {}
+        codes = np.fromiter(
+            (-1 if v is None else table.setdefault(v, len(table)) for v in items),
+            dtype=np.int32,
+            count=len(items),
+        )
+        return cls(list(table), codes)
+
+    def __getitem__(self, i: int) -> str | None:
+        c = int(self.codes[i])
+        return None if c < 0 else self.values[c]
+
+    def mapped(self, table: Mapping[str, int], missing: int = -1) -> IntArray:
+        """Each row's value looked up in ``table`` (``missing`` for none or unknown)."""
+        lookup = np.array([table.get(v, missing) for v in self.values] + [missing], np.int64)
+        return lookup[self.codes.astype(np.int64)]
+
+
+@dataclass
+class NodeColumns:
+    id: Ids
+    name: Texts
+    name_ar: Texts
+    kind: npt.NDArray[np.int8]
+    lat: FloatArray
+    lon: FloatArray
+    population: IntArray
+    population_source: Texts
+    capacity: IntArray
+    """0: not given (unbounded); capacities are positive."""
+    controlled_by: Texts
+    notes: Texts
+
+
+@dataclass
+class EdgeColumns:
+    id: Ids
+    tail: IntArray
+    """Position of ``from`` in the nodes."""
+    head: IntArray
+    """Position of ``to`` in the nodes."""
+    name: Texts
+    directed: BoolArray
+    length_m: FloatArray
+    """NaN: not given."""
+    travel_time_min: FloatArray
+    """NaN: not given."""
+    capacity_per_min: IntArray
+    """0: not given (unbounded)."""
+    status: npt.NDArray[np.int8]
+    risk: FloatArray
+    risk_source: Texts
+    controlled_by: Texts
+    checkpoint: Texts
+    vehicle_passable: BoolArray
+    notes: Texts
+
+
+def _num(value: float) -> float | int:
+    """Whole floats as ints in JSON output (640 rather than 640.0)."""
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+class LazyItems(Sequence[T]):
+    """A read-only sequence that builds each item when asked (a small cache keeps recent ones)."""
+
+    CACHE = 65_536
+
+    def __init__(self, compact: CompactScenario, size: int, build: Callable[[int], T]) -> None:
+        self.compact = compact
+        self._size = size
+        self._build = build
+        self._cache: dict[int, T] = {}
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(self._size))]
+        k = int(i)
+        if k < 0:
+            k += self._size
+        if not 0 <= k < self._size:
+            raise IndexError(i)
+        item = self._cache.get(k)
+        if item is None:
+            if len(self._cache) >= self.CACHE:
+                self._cache.clear()
+            item = self._cache[k] = self._build(k)
+        return item
+
+    def __iter__(self) -> Iterator[T]:
+        for k in range(self._size):
+            yield self._build(k)
+
+
+@dataclass
+class CompactScenario:
+    """A scenario whose nodes and roads are columns (see the module docstring)."""
+
+    header: Scenario
+    """Everything but nodes and edges (its own lists are empty)."""
+    nodes: NodeColumns
+    edges: EdgeColumns
+
+    def node(self, i: int) -> Node:
+        c = self.nodes
+        lat, lon, cap = float(c.lat[i]), float(c.lon[i]), int(c.capacity[i])
+        return Node.model_construct(
+            id=c.id[i],
+            name=c.name[i],
+            name_ar=c.name_ar[i],
+            kind=NODE_KINDS[int(c.kind[i])],
+            lat=None if math.isnan(lat) else lat,
+            lon=None if math.isnan(lon) else lon,
+            population=int(c.population[i]),
+            population_source=c.population_source[i],
+            capacity=cap or None,
+            controlled_by=c.controlled_by[i],
+            notes=c.notes[i],
+        )
+
+    def edge(self, i: int) -> Edge:
+        c = self.edges
+        length, time, cap = float(c.length_m[i]), float(c.travel_time_min[i]), c.capacity_per_min
+        return Edge.model_construct(
+            id=c.id[i],
+            from_=self.nodes.id[int(c.tail[i])],
+            to=self.nodes.id[int(c.head[i])],
+            name=c.name[i],
+            directed=bool(c.directed[i]),
+            length_m=None if math.isnan(length) else length,
+            travel_time_min=None if math.isnan(time) else time,
+            capacity_per_min=int(cap[i]) or None,
+            status=ROAD_STATUSES[int(c.status[i])],
+            risk=float(c.risk[i]),
+            risk_source=c.risk_source[i],
+            controlled_by=c.controlled_by[i],
+            checkpoint=c.checkpoint[i],
+            vehicle_passable=bool(c.vehicle_passable[i]),
+            notes=c.notes[i],
+        )
+
+    def view(self) -> Scenario:
+        """A Scenario over these columns; ``nodes``/``edges`` are :class:`LazyItems`."""
+        values = {name: getattr(self.header, name) for name in Scenario.model_fields}
+        values["nodes"] = LazyItems(self, len(self.nodes.id), self.node)
+        values["edges"] = LazyItems(self, len(self.edges.id), self.edge)
+        return Scenario.model_construct(_fields_set=self.header.model_fields_set, **values)
+
+    # JSON ---------------------------------------------------------------------
+
+    def header_document(self) -> dict[str, Any]:
+        doc = self.header.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        doc["schema"] = self.header.schema_
+        doc.pop("nodes", None)
+        doc.pop("edges", None)
+        return doc
+
+    def node_item(self, i: int) -> dict[str, Any]:
+        c = self.nodes
+        item: dict[str, Any] = {"id": c.id[i]}
+        for key in ("name", "name_ar"):
+            text = getattr(c, key)[i]
+            if text is not None:
+                item[key] = text
+        if c.kind[i] != NODE_KINDS.index("junction"):
+            item["kind"] = NODE_KINDS[int(c.kind[i])]
+        if not math.isnan(c.lat[i]):
+            item["lat"], item["lon"] = float(c.lat[i]), float(c.lon[i])
+        if c.population[i]:
+            item["population"] = int(c.population[i])
+        for key in ("population_source", "controlled_by", "notes"):
+            text = getattr(c, key)[i]
+            if text is not None:
+                item[key] = text
+        if c.capacity[i]:
+            item["capacity"] = int(c.capacity[i])
+        return item
+
+    def edge_item(self, i: int) -> dict[str, Any]:
+        c = self.edges
+        item: dict[str, Any] = {
+            "id": c.id[i],
+            "from": self.nodes.id[int(c.tail[i])],
+            "to": self.nodes.id[int(c.head[i])],
+        }
+        if c.name[i] is not None:
+            item["name"] = c.name[i]
+        if c.directed[i]:
+            item["directed"] = True
+        for key in ("length_m", "travel_time_min"):
+            value = float(getattr(c, key)[i])
+            if not math.isnan(value):
+                item[key] = _num(value)
+        if c.capacity_per_min[i]:
+            item["capacity_per_min"] = int(c.capacity_per_min[i])
+        if c.status[i]:
+            item["status"] = ROAD_STATUSES[int(c.status[i])]
+        if c.risk[i]:
+            item["risk"] = float(c.risk[i])
+        for key in ("risk_source", "controlled_by", "checkpoint"):
+            text = getattr(c, key)[i]
+            if text is not None:
+                item[key] = text
+        if not c.vehicle_passable[i]:
+            item["vehicle_passable"] = False
+        if c.notes[i] is not None:
+            item["notes"] = c.notes[i]
+        return item
+
+    def json_chunks(self, batch: int = 2_000) -> Iterator[str]:
+        """The scenario as one JSON document, in pieces (never whole in memory)."""
+        head = json.dumps(self.header_document(), ensure_ascii=False, separators=(",", ":"))
+        yield head[:-1] + (',"nodes":[' if head != "{}" else '{"nodes":[')
+        for key, size, item in (
+            ("nodes", len(self.nodes.id), self.node_item),
+            ("edges", len(self.edges.id), self.edge_item),
+        ):
+            if key == "edges":
+                yield '],"edges":['
+            for start in range(0, size, batch):
+                parts = [
+                    json.dumps(item(i), ensure_ascii=False, separators=(",", ":"))
+                    for i in range(start, min(size, start + batch))
+                ]
+                yield ("," if start else "") + ",".join(parts)
+        yield "]}"
+
+    # Stored form ------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """The columns and header as a compressed numpy ``.npz`` archive."""
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "format": _text_array(FORMAT),
+            "header": _text_array(json.dumps(self.header_document(), ensure_ascii=False)),
+        }
+        for prefix, columns in (("nodes", self.nodes), ("edges", self.edges)):
+            for f in fields(columns):
+                value = getattr(columns, f.name)
+                key = f"{prefix}.{f.name}"
+                if isinstance(value, Ids):
+                    if value.is_bytes:
+                        arrays[key] = value.raw
+                    else:
+                        arrays[key + ".json"] = _text_array(json.dumps(value.raw.tolist()))
+                elif isinstance(value, Texts):
+                    arrays[key + ".values"] = _text_array(json.dumps(value.values))
+                    arrays[key + ".codes"] = value.codes
+                else:
+                    arrays[key] = value
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> CompactScenario:
+        """Read what :meth:`to_bytes` wrote (the header is validated again)."""
+        with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
+            data = {k: archive[k] for k in archive.files}
+        if _text(data["format"]) != FORMAT:
+            raise ValueError("not a safe-passage compact scenario")
+        header = Scenario.model_validate(
+            {**json.loads(_text(data["header"])), "nodes": [], "edges": []}
+        )
+
+        def columns(prefix: str, kind: type[Any]) -> Any:
+            values: dict[str, Any] = {}
+            for f in fields(kind):
+                key = f"{prefix}.{f.name}"
+                if key in data:
+                    values[f.name] = Ids(data[key]) if f.name == "id" else data[key]
+                elif key + ".json" in data:
+                    values[f.name] = Ids(np.array(json.loads(_text(data[key + ".json"])), object))
+                else:
+                    values[f.name] = Texts(
+                        json.loads(_text(data[key + ".values"])), data[key + ".codes"]
+                    )
+            return kind(**values)
+
+        return cls(header, columns("nodes", NodeColumns), columns("edges", EdgeColumns))
+
+
+def _text_array(text: str) -> npt.NDArray[np.uint8]:
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def _text(array: npt.NDArray[Any]) -> str:
+    return bytes(array.tobytes()).decode("utf-8")
+
+
+def compact_of(scenario: Scenario) -> CompactScenario | None:
+    """The columns behind a scenario made by :meth:`CompactScenario.view`, else None."""
+    nodes = scenario.nodes
+    return nodes.compact if isinstance(nodes, LazyItems) else None
