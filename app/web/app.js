@@ -345,7 +345,7 @@
       var p = f.properties || {};
       if (p.layer !== 'road' || !f.geometry) return;
       state.roads[p.id] = f;
-      var line = L.polyline(latLngs(f.geometry.coordinates), roadStyle(p));
+      var line = L.polyline(latLngs(f.geometry.coordinates), Object.assign({ className: 'road road-' + p.status }, roadStyle(p)));
       line.bindTooltip(tooltipLines([
         p.name || p.id,
         'Status: ' + p.status + (p.usable ? '' : ' — not usable for this profile'),

@@ -383,3 +383,64 @@ def test_plan_movements_and_bottlenecks_are_listed_drawn_and_exported(
     page.mouse.move(0, 0)
     page.screenshot(path=str(artifacts / "map-aleppo-plan.png"))
     assert watch.page_errors == []
+
+
+TOWN = {
+    "schema": "safe-passage/scenario@1",
+    "name": "Map page town",
+    "as_of": "2024-03-01T12:00:00+00:00",
+    "parties": [
+        {"id": "north", "name": "Northern militia", "consent": "granted"},
+        {"id": "south", "name": "Southern army", "consent": "refused"},
+    ],
+    "nodes": [
+        {"id": "old-town", "name": "Old Town", "kind": "district", "lat": 10.0, "lon": 20.0,
+         "population": 500, "controlled_by": "north"},
+        {"id": "harbour", "name": "Harbour", "kind": "district", "lat": 10.0, "lon": 20.01,
+         "controlled_by": "south"},
+        {"id": "camp", "name": "Camp", "kind": "safe_zone", "lat": 10.01, "lon": 20.005},
+    ],
+    "edges": [
+        {"id": "old-town-harbour", "from": "old-town", "to": "harbour", "length_m": 1100,
+         "risk": 0.004, "status": "blocked"},
+        {"id": "old-town-camp", "from": "old-town", "to": "camp", "length_m": 1300,
+         "risk": 0.003, "controlled_by": "north", "checkpoint": "north"},
+        {"id": "harbour-camp", "from": "harbour", "to": "camp", "length_m": 1300, "risk": 0.03},
+    ],
+    "incidents": [
+        {"id": "i1", "kind": "shelling", "lat": 10.005, "lon": 20.0075, "radius_m": 200,
+         "severity": 0.1, "confidence": 0.5, "observed_at": "2024-03-01T07:00:00+00:00",
+         "half_life_h": 12, "source": "field report"},
+    ],
+}  # fmt: skip
+
+
+def test_symbols_read_without_colour_blocked_checkpoint_incident_age(
+    open_page: OpenPage, service: Service
+) -> None:
+    created = service.api("POST", "/v1/scenarios", TOWN)
+    assert created.status_code == 201, created.text
+    scenario = created.json()["id"]
+    page, watch = open_page(f"/?scenario={scenario}#token={service.token}")
+    page.locator("#status", has_text="loaded").wait_for()
+    # District areas: one shaded cell per district, filled with its party's texture.
+    cells = page.locator(".leaflet-cells-pane path")
+    assert cells.count() == 2
+    fills = sorted(cells.nth(i).get_attribute("fill") or "" for i in range(2))
+    assert fills == ["url(#party-0)", "url(#party-1)"]
+    # Roads: blocked is dashed whatever the colour; the open roads are solid.
+    dashes = page.eval_on_selector_all(
+        ".leaflet-overlay-pane path.road",
+        "paths => paths.map(p => p.getAttribute('stroke-dasharray'))",
+    )
+    assert sorted(d or "" for d in dashes) == ["", "", "7 6"]
+    assert page.get_attribute("path.road-blocked", "stroke-dasharray") == "7 6"
+    # The checkpoint is a labelled symbol on its road; the incident says how old it is.
+    assert page.locator("#map .checkpoint-icon").inner_text() == "CP"
+    assert "Northern militia" in (page.get_attribute("#map .checkpoint-icon", "title") or "")
+    assert page.locator("#map .incident-icon").inner_text() == "⚠ shelling · 5 h ago"
+    assert "Seen 5 h ago" in (page.get_attribute("#map .incident-icon", "title") or "")
+    safe_zone = page.locator('[data-node="camp"]')
+    assert safe_zone.inner_text() == "SZ"
+    assert page.get_attribute('[data-node="camp"]', "title") == "Camp (safe zone)"
+    assert watch.console_errors == []
