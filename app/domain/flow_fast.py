@@ -40,7 +40,7 @@ ROUNDS = 4
 """Routing trees per plan (one on travel time, three congestion-aware)."""
 ZONE_TREES = 8
 """With at most this many safe zones, every district gets its shortest route to each."""
-CHUNK = 16
+CHUNK = 4
 """Departure minutes examined at once per candidate route."""
 OPEN = np.int32(2**30)
 """Stands for an unbounded road in the reservation table."""
@@ -58,6 +58,14 @@ class Route:
     zone: int
     hint: int = 0
     """No departure before this minute has room (the table only fills up)."""
+    base: IntArray | None = None
+    """Flat table index of each road at departure minute 0 (for the table's width)."""
+    width: int = 0
+
+    def cells(self, width: int) -> IntArray:
+        if self.base is None or self.width != width:
+            self.base, self.width = self.arcs * width + self.offsets, width
+        return self.base
 
 
 class _Table:
@@ -68,6 +76,19 @@ class _Table:
         self.horizon = horizon
         self.max_cells = max_cells
         self.left = np.repeat(self.cap[:, None], width, axis=1)
+        self.first = np.zeros(len(self.cap), dtype=np.int64)
+        """Per arc, no minute before this has room (kept exact where routes filled it)."""
+
+    def filled(self, arcs: IntArray) -> None:
+        """Move ``first`` past full minutes for these arcs (after a reservation)."""
+        width = self.width
+        first = self.first[arcs]
+        inside = first < width
+        full = np.zeros(len(arcs), dtype=bool)
+        full[inside] = self.left[arcs[inside], first[inside]] <= 0
+        for a in arcs[full].tolist():
+            row = self.left[a, self.first[a] :] > 0
+            self.first[a] += int(row.argmax()) if row.any() else len(row)
 
     @property
     def width(self) -> int:
@@ -92,6 +113,7 @@ def fast_movements(
     *,
     max_cells: int,
     progress: Progress | None = None,
+    pointer: str = "/end",
 ) -> list[Movement]:
     """Groups of people, their routes and departure minutes (see module docstring).
 
@@ -109,7 +131,7 @@ def fast_movements(
     if width * max(1, n_arcs) > max_cells:
         if horizon is not None:
             raise InvalidRequestError(
-                [Problem("/end", "window too long for the fast planner at this size")],
+                [Problem(pointer, "window too long for the fast planner at this size")],
                 detail=f"a fast plan over {horizon} minutes needs {width * n_arcs:,} road-minute "
                 f"cells; the limit is {max_cells:,}: choose a shorter window",
             )
@@ -117,19 +139,19 @@ def fast_movements(
     table = _Table(model, width, horizon, max_cells)
     zone_left = model.reception.copy()
     order = people[np.argsort(model.to_zone[people], kind="stable")]
-    routes = _candidate_routes(model, zone_left)
+    routes = _Candidates(model, zone_left)
     movements: list[Movement] = []
     for k, origin in enumerate(order.tolist()):
         if progress is not None and k % 500 == 0:
             progress("fast plan", k / len(order))
         remaining = int(model.population[origin])
         while remaining > 0:
-            options = [r for r in routes.get(origin, []) if zone_left[r.zone] > 0]
+            options = [r for r in routes.get(origin) if zone_left[r.zone] > 0]
             if not options:
                 if not (zone_left[model.is_zone] > 0).any():
                     break
-                routes = _candidate_routes(model, zone_left)
-                options = [r for r in routes.get(origin, []) if zone_left[r.zone] > 0]
+                routes = _Candidates(model, zone_left)
+                options = [r for r in routes.get(origin) if zone_left[r.zone] > 0]
                 if not options:
                     break
             placed = _place(model, table, options, origin, remaining, zone_left, movements)
@@ -160,7 +182,7 @@ def _place(
         if found and route.hint + route.length >= found[0][0]:
             limit = route.hint + route.length
             break
-        hit = _first_slots(table, route)
+        hit = _first_slots(table, route, found[0][0] - route.length if found else None)
         if hit is not None:
             found.append((int(hit[0][0]) + route.length, route, hit))
             found.sort(key=lambda f: f[0])
@@ -184,8 +206,9 @@ def _place(
         free[k] -= int(cum[k]) - want
         starts = starts[: k + 1]
     flat = table.left.ravel()
-    cells = (route.arcs * table.width + route.offsets)[:, None] + starts[None, :]
+    cells = route.cells(table.width)[:, None] + starts[None, :]
     flat[cells] -= free[None, :].astype(np.int32)
+    table.filled(route.arcs)
     nodes = (origin, *model.arc_head[route.arcs].tolist())
     arcs = tuple(route.arcs.tolist())
     for s, c in zip(starts.tolist(), free.tolist(), strict=True):
@@ -197,23 +220,33 @@ def _place(
     return placed
 
 
-def _first_slots(table: _Table, route: Route) -> tuple[IntArray, IntArray] | None:
-    """Departure minutes (from the first with room) and the free places at each."""
-    start = route.hint
+def _first_slots(
+    table: _Table, route: Route, until: int | None = None
+) -> tuple[IntArray, IntArray] | None:
+    """Departure minutes (from the first with room) and the free places at each.
+
+    ``until``: give up (None) if no departure up to that minute has room.
+    """
+    start = max(route.hint, int((table.first[route.arcs] - route.offsets).max()))
     chunk = CHUNK
     while True:
         last = table.width - 1 - route.length
         if table.horizon is not None:
             last = min(last, table.horizon - route.length)
+        if until is not None and start > until:
+            route.hint = start
+            return None
         if start > last:
             if table.horizon is not None or not table.grow(start + route.length + CHUNK):
                 route.hint = start
                 return None
             continue
         stop = min(last + 1, start + chunk)
+        if until is not None:
+            stop = min(stop, until + 1)
         chunk *= 2
         starts = np.arange(start, stop)
-        cells = (route.arcs * table.width + route.offsets)[:, None] + starts[None, :]
+        cells = route.cells(table.width)[:, None] + starts[None, :]
         free = table.left.ravel().take(cells).min(axis=0)
         hits = np.flatnonzero(free > 0)
         if len(hits):
@@ -223,45 +256,100 @@ def _first_slots(table: _Table, route: Route) -> tuple[IntArray, IntArray] | Non
         route.hint = start
 
 
-def _candidate_routes(model: FlowModel, zone_left: IntArray) -> dict[int, list[Route]]:
-    """Distinct routes per populated node from congestion-aware shortest-path trees."""
-    zones = np.flatnonzero(model.is_zone & (zone_left > 0))
-    people = np.flatnonzero(model.population > 0)
-    out: dict[int, list[Route]] = {int(v): [] for v in people}
-    if len(zones) == 0 or len(model.arc_tail) == 0:
+class _Candidates:
+    """Distinct routes per populated node from congestion-aware shortest-path trees.
+
+    Each tree's routes for every district are extracted at once (numpy, one step of
+    all paths at a time) and stored flat; :class:`Route` objects are made on demand.
+    """
+
+    def __init__(self, model: FlowModel, zone_left: IntArray) -> None:
+        self.model = model
+        people = np.flatnonzero(model.population > 0)
+        self.row = {v: k for k, v in enumerate(people.tolist())}
+        self.trees: list[tuple[IntArray, IntArray, IntArray, IntArray, IntArray]] = []
+        self.cache: dict[int, list[Route]] = {}
+        zones = np.flatnonzero(model.is_zone & (zone_left > 0))
+        if len(zones) == 0 or len(model.arc_tail) == 0 or len(people) == 0:
+            return
+        time = model.arc_time.astype(np.float64)
+        keys: list[IntArray] = []
+        # One tree per safe zone when there are few, so every district can go to each.
+        if 1 < len(zones) <= ZONE_TREES:
+            for z in zones.tolist():
+                self._add(_tree(model, time, np.array([z]))[0], people, keys)
+        delay = np.zeros(len(model.arc_tail))
+        for r in range(ROUNDS):
+            nxt, dist = _tree(model, time + delay, zones)
+            load = _tree_load(model, nxt, dist)
+            delay = (delay * r + load / np.maximum(model.arc_cap, 1)) / (r + 1)
+            self._add(nxt, people, keys)
+
+    def _add(self, nxt: IntArray, people: IntArray, keys: list[IntArray]) -> None:
+        """Store the tree's route of every district (flat), marking repeats of earlier trees."""
+        heads, time = self.model.arc_head, self.model.arc_time
+        rows_at: list[IntArray] = []
+        arcs_at: list[IntArray] = []
+        idx = np.arange(len(people))
+        arc = nxt[people]
+        keep = arc >= 0
+        idx, arc = idx[keep], arc[keep]
+        while len(idx):
+            rows_at.append(idx)
+            arcs_at.append(arc)
+            arc = nxt[heads[arc]]
+            keep = arc >= 0
+            idx, arc = idx[keep], arc[keep]
+        if not rows_at:
+            return
+        rows = np.concatenate(rows_at)
+        order = np.argsort(rows, kind="stable")
+        flat = np.concatenate(arcs_at)[order]
+        count = np.bincount(rows, minlength=len(people))
+        start = np.cumsum(count) - count
+        t = time[flat]
+        run = np.cumsum(t)
+        first = np.minimum(start, len(flat) - 1)
+        seg_start = np.repeat(run[first] - t[first], count)
+        offsets = run - t - seg_start
+        # A route from a given district is fixed by its set of roads: compare by (count, sums).
+        key = np.stack(
+            [
+                count,
+                np.bincount(rows, weights=flat, minlength=len(people)),
+                np.bincount(
+                    rows, weights=(flat.astype(np.float64) % 1_000_003) ** 2, minlength=len(people)
+                ),
+            ],
+            axis=1,
+        )
+        repeat = np.zeros(len(people), dtype=bool)
+        for old in keys:
+            repeat |= np.all(old == key, axis=1)
+        keys.append(key)
+        count = np.where(repeat, 0, count)
+        self.trees.append((flat, offsets, start, count, np.asarray(time[flat], dtype=np.int64)))
+
+    def get(self, origin: int) -> list[Route]:
+        cached = self.cache.get(origin)
+        if cached is not None:
+            return cached
+        out = []
+        r = self.row.get(origin)
+        if r is not None:
+            heads = self.model.arc_head
+            for flat, offsets, start, count, t in self.trees:
+                c = int(count[r])
+                if c == 0:
+                    continue
+                s = int(start[r])
+                arcs, off = flat[s : s + c], offsets[s : s + c]
+                out.append(Route(arcs, off, int(off[-1] + t[s + c - 1]), int(heads[arcs[-1]])))
+        self.cache[origin] = out
         return out
-    seen: dict[int, set[tuple[int, ...]]] = {int(v): set() for v in people}
-    time = model.arc_time.astype(np.float64)
-    heads: list[int] = model.arc_head.tolist()
-
-    def collect(nxt: list[int]) -> None:
-        for v in people.tolist():
-            arcs = _walk(nxt, heads, v)
-            if not arcs:
-                continue
-            key = tuple(arcs)
-            if key in seen[v]:
-                continue
-            seen[v].add(key)
-            a = np.asarray(arcs, dtype=np.int64)
-            t = model.arc_time[a]
-            off = np.cumsum(t) - t
-            out[v].append(Route(a, off, int(t.sum()), heads[arcs[-1]]))
-
-    # One tree per safe zone when there are few, so every district can go to each of them.
-    if 1 < len(zones) <= ZONE_TREES:
-        for z in zones.tolist():
-            collect(_tree(model, time, np.array([z]))[0])
-    delay = np.zeros(len(model.arc_tail))
-    for r in range(ROUNDS):
-        nxt, dist = _tree(model, time + delay, zones)
-        load = _tree_load(model, nxt, dist, heads)
-        delay = (delay * r + load / np.maximum(model.arc_cap, 1)) / (r + 1)
-        collect(nxt)
-    return out
 
 
-def _tree(model: FlowModel, weight: FloatArray, zones: IntArray) -> tuple[list[int], FloatArray]:
+def _tree(model: FlowModel, weight: FloatArray, zones: IntArray) -> tuple[IntArray, FloatArray]:
     """For each node, the arc it takes towards the nearest of ``zones`` (−1: none or at one),
     and its distance (in ``weight``) to that zone."""
     n = model.n_nodes
@@ -280,26 +368,18 @@ def _tree(model: FlowModel, weight: FloatArray, zones: IntArray) -> tuple[list[i
     v = np.flatnonzero(has)
     pos = np.searchsorted(key[srt], v * n + pred[has])
     nxt[v] = best[srt][pos]
-    out: list[int] = nxt.tolist()
-    return out, dist
+    return nxt, dist
 
 
-def _walk(nxt: list[int], heads: list[int], v: int) -> list[int]:
-    arcs = []
-    while nxt[v] >= 0:
-        a = nxt[v]
-        arcs.append(a)
-        v = heads[a]
-    return arcs
-
-
-def _tree_load(model: FlowModel, nxt: list[int], dist: FloatArray, heads: list[int]) -> FloatArray:
+def _tree_load(model: FlowModel, nxt: IntArray, dist: FloatArray) -> FloatArray:
     """People routed over each arc if everybody followed the tree (farthest nodes first)."""
     acc: list[float] = model.population.astype(np.float64).tolist()
     load = np.zeros(len(model.arc_tail))
+    heads: list[int] = model.arc_head.tolist()
+    step: list[int] = nxt.tolist()
     finite = np.where(np.isfinite(dist), dist, -1.0)
     for v in np.argsort(-finite, kind="stable").tolist():
-        a = nxt[v]
+        a = step[v]
         if a >= 0 and acc[v] > 0:
             load[a] += acc[v]
             acc[heads[a]] += acc[v]
