@@ -53,6 +53,9 @@ PROBLEM_TYPES = {
     "unauthorized": "Send a valid token: Authorization: Bearer TOKEN.",
     "forbidden": "The token's role does not allow this.",
     "method-not-allowed": "That method is not allowed on that address.",
+    "unsupported-media-type": "Send scenarios as application/json or application/yaml.",
+    "no-disjoint-pair": "No two routes share no road; `shared_roads` names the roads every "
+    "route must use.",
     "internal-error": "The service failed; the error was logged without details to the client.",
 }
 

@@ -31,6 +31,7 @@ from app.services.errors import (
     PermissionDeniedError,
     PreconditionFailedError,
     PreconditionRequiredError,
+    UnsupportedMediaTypeError,
 )
 
 log = logging.getLogger("safe_passage.api")
@@ -39,6 +40,7 @@ PROBLEM_JSON = "application/problem+json"
 
 STATUS_BY_ERROR: list[tuple[type[ScenarioError], int]] = [
     (DocumentTooLargeError, 413),
+    (UnsupportedMediaTypeError, 415),
     (InvalidRequestError, 422),
     (ValidationError, 422),
     (NoAnswerError, 422),

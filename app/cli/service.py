@@ -107,6 +107,7 @@ def token_create(
 
     catalog = open_catalog(get_settings())
     info, secret = create_token(catalog.repo, role, name)  # type: ignore[arg-type]
+    catalog.repo.engine.dispose()
     if as_json:
         print_json({"id": info.id, "role": info.role, "token": secret})
     else:

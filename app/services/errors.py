@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.domain.errors import NotFoundError, ScenarioError
+from app.domain.errors import InvalidRequestError, NotFoundError, ScenarioError
 
 
 class ScenarioNotFoundError(NotFoundError):
@@ -42,3 +42,8 @@ class AuthenticationError(ScenarioError):
 class PermissionDeniedError(ScenarioError):
     title = "Forbidden"
     slug = "forbidden"
+
+
+class UnsupportedMediaTypeError(InvalidRequestError):
+    title = "Unsupported media type"
+    slug = "unsupported-media-type"

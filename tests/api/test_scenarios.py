@@ -278,7 +278,7 @@ REJECTED: list[tuple[str, str, Callable[[Stored], dict[str, Any]], str | None, i
     ("invalid POST", "POST", lambda s: {"json": bad_document()}, "planner", 422),
     ("POST by a viewer", "POST", lambda s: {"json": s.document}, "viewer", 403),
     ("POST too large", "POST", lambda s: {"aleppo": True}, "planner", 413),
-    ("POST as text/csv", "POST", lambda s: {"csv": True}, "planner", 422),
+    ("POST as text/csv", "POST", lambda s: {"csv": True}, "planner", 415),
     ("bad incident", "INCIDENTS", lambda s: {"json": {"incidents": [{"id": "x"}]}}, "planner", 422),
     (
         "stale incidents",

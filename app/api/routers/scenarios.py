@@ -15,6 +15,7 @@ from app.domain.document import parse_document
 from app.domain.errors import InvalidRequestError, Problem, pointer
 from app.domain.scenario import Incident, Scenario
 from app.domain.validation import validate_scenario
+from app.services.errors import UnsupportedMediaTypeError
 from app.services.incidents import ImportRequest, import_incidents
 from app.storage.repository import VersionInfo
 
@@ -102,7 +103,7 @@ def _format(request: Request) -> str | None:
         return "json"
     if ctype in YAML_TYPES:
         return "yaml"
-    raise InvalidRequestError(
+    raise UnsupportedMediaTypeError(
         [Problem("", f"send the scenario as application/json or application/yaml, not {ctype}")],
         detail=f"unsupported content type {ctype}",
     )
