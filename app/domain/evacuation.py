@@ -270,31 +270,35 @@ def plan_evacuation(net: Network, options: PlanOptions) -> Plan:
 def plan_model(model: FlowModel, options: PlanOptions) -> Plan:
     """The plan over an already compiled model."""
     most = _check_evacuable(model, options.horizon)
-    report = options.progress
-    fast = Plan(
+    if options.method == "optimal":
+        try:
+            return _optimal(model, options, most)
+        except _OverBudget as exc:
+            fast = _fast(model, options, most)
+            fast.note = (
+                "the optimal plan did not fit in the time budget; this is the fast plan "
+                f"(the optimum is at least {exc.lower} minutes)"
+            )
+            if fast.evacuated == most:
+                fast.lower_bound_min = max(fast.lower_bound_min or 0, exc.lower)
+            return fast
+    return _fast(model, options, most)
+
+
+def _fast(model: FlowModel, options: PlanOptions, most: int) -> Plan:
+    moves = fast_movements(
         model,
-        "fast",
-        False,
         options.horizon,
-        fast_movements(model, options.horizon, max_cells=options.max_fast_cells, progress=report),
+        max_cells=options.max_fast_cells,
+        progress=options.progress,
+        pointer=options.horizon_pointer,
     )
-    target = fast.evacuated or most
-    fast.lower_bound_min = egress_lower_bound(model, target).egress if fast.evacuated else None
+    fast = Plan(model, "fast", False, options.horizon, moves)
+    fast.lower_bound_min = egress_lower_bound(model, fast.evacuated).egress if moves else None
     fast.upper_bound_evacuated = (
         evacuable_upper_bound(model, options.horizon, most) if options.horizon is not None else most
     )
-    if options.method == "fast":
-        return fast
-    try:
-        return _optimal(model, options, fast, most)
-    except _OverBudget as exc:
-        fast.note = (
-            "the optimal plan did not fit in the time budget; this is the fast plan "
-            f"(the optimum is at least {exc.lower} minutes)"
-        )
-        if fast.evacuated == most:
-            fast.lower_bound_min = max(fast.lower_bound_min or 0, exc.lower)
-        return fast
+    return fast
 
 
 def _check_evacuable(model: FlowModel, horizon: int | None) -> int:
@@ -359,45 +363,59 @@ class _Search:
         return solution
 
 
-def _optimal(model: FlowModel, options: PlanOptions, fast: Plan, most: int) -> Plan:
-    horizon = options.horizon
+def _optimal(model: FlowModel, options: PlanOptions, most: int) -> Plan:
+    """Least horizon by which the most people possible are out (within the window, if any).
+
+    Invariant: every horizon below ``lo`` evacuates fewer than ``target``; ``hi`` (when
+    known) evacuates ``target``. A window caps the search; if even the whole window
+    evacuates fewer than everybody, the target becomes what the window allows.
+    """
+    cap = options.horizon
     search = _Search(model, options, most)
-    best: Solution | None = None
+    target = most
+    lo = max(1, egress_lower_bound(model, target).egress)
     hi: int | None = None
-    if fast.evacuated == most:
-        hi = fast.egress_time_min
-    elif horizon is not None:
-        best = search.probe(horizon, 0)
-        hi = horizon
-        search.target = best.evacuated
-    target = search.target
-    bounds = egress_lower_bound(model, target)
-    lo = max(1, bounds.egress)
-    if hi is not None:
-        lo = min(lo, hi)
+    best: Solution | None = None
+    failed: list[Solution] = []
     into_zones = model.arc_cap[model.is_zone[model.arc_head]]
     rate_cap = int(into_zones.sum()) if np.all(into_zones < model.big) else None
-    failed: Solution | None = None
     direction: list[bool] = []
     while hi is None or lo < hi:
-        guess = _next_probe(lo, hi, failed, target, direction)
+        guess = _next_probe(lo, hi, failed[-1] if failed else None, target, direction)
+        if cap is not None:
+            guess = min(guess, cap)
         sol = search.probe(guess, lo)
         ok = sol.evacuated >= target
         direction.append(ok)
         if ok:
             hi, best = guess, sol
-        else:
-            failed = sol
-            jump = guess + 1
-            if rate_cap:
-                jump = max(jump, guess + math.ceil((target - sol.evacuated) / rate_cap))
-            lo = jump
+            continue
+        if guess == cap:
+            # Even the whole window is not enough: aim for what it allows, as early as possible.
+            target, hi, best = sol.evacuated, cap, sol
+            for f in sorted(failed, key=lambda f: f.horizon):
+                if f.evacuated >= target:  # an earlier probe already got that many out
+                    hi, best = f.horizon, f
+                    break
+            failed = [f for f in failed if f.evacuated < target]
+            lo = max(
+                [1, egress_lower_bound(model, target).egress]
+                + [f.horizon + 1 for f in failed if f.evacuated < target]
+            )
+            lo = min(lo, hi)
+            direction.clear()
+            continue
+        failed.append(sol)
+        jump = guess + 1
+        if rate_cap:
+            jump = max(jump, guess + math.ceil((target - sol.evacuated) / rate_cap))
+        lo = max(lo, jump)
     if best is None or best.horizon != hi:
         best = search.probe(hi, lo)
     if options.progress is not None:
         options.progress("optimal plan: splitting into groups", 0.97)
     movements, stranded = remove_loops(model, best.horizon, *decompose(model, best))
-    plan = Plan(model, "optimal", True, horizon, movements, stranded)
+    plan = Plan(model, "optimal", True, cap, movements, stranded)
     plan.lower_bound_min = plan.egress_time_min
     plan.upper_bound_evacuated = plan.evacuated
     return plan
