@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app.domain import large_document
 from app.domain.compact import CompactScenario, compact_of
 from app.domain.document import parse_document
 from app.domain.errors import NoRouteError, ValidationError
@@ -89,7 +90,11 @@ def same_network(a: Network, b: Network) -> None:
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_valid_documents_compile_to_the_same_network(seed: int) -> None:
+def test_valid_documents_compile_to_the_same_network(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if seed % 2:
+        monkeypatch.setattr(large_document, "BATCH", 1 + seed % 5)
     rng = random.Random(seed)
     doc = with_extras(rng, rng.randint(2, 40), rng.randint(1, 80))
     plain, large = both(doc, rng)
@@ -161,7 +166,11 @@ MUTATIONS: list[tuple[str, Any]] = [
 
 
 @pytest.mark.parametrize("seed", range(200))
-def test_invalid_documents_list_the_same_problems(seed: int) -> None:
+def test_invalid_documents_list_the_same_problems(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if seed % 2:  # many small batches: positions must still be the document's
+        monkeypatch.setattr(large_document, "BATCH", 1 + seed % 7)
     rng = random.Random(10_000 + seed)
     doc = with_extras(rng, rng.randint(2, 15), rng.randint(1, 30))
     for _ in range(rng.randint(1, 4)):
@@ -257,3 +266,14 @@ def test_lengths_from_coordinates_match() -> None:
     net = Network(read_large_scenario([json.dumps(doc).encode()]).view())
     assert net.edge_length[0] == Network(validate_scenario(doc)).edge_length[0]
     assert math.isclose(net.edge_length[0], 900, abs_tol=1)
+
+
+def test_ids_ending_in_nul_and_long_ids_are_found() -> None:
+    ids = ["a\x00", "a", "ü" * 200, "b"]
+    doc = {"schema": "safe-passage/scenario@1", "nodes": [{"id": i} for i in ids],
+           "edges": [{"id": "x", "from": "a\x00", "to": "ü" * 200, "length_m": 1}]}  # fmt: skip
+    net = Network(read_large_scenario([json.dumps(doc).encode()]).view())
+    assert list(net.node_ids) == ids
+    assert [net.node_index[i] for i in ids] == [0, 1, 2, 3]
+    assert "a\x00\x00" not in net.node_index and "c" not in net.node_index
+    assert (int(net.edge_tail[0]), int(net.edge_head[0])) == (0, 2)

@@ -53,11 +53,18 @@ class Ids(Sequence[str]):
 
     @classmethod
     def from_strings(cls, values: Sequence[str]) -> Ids:
-        encoded = [v.encode("utf-8") for v in values]
-        if any(b.endswith(b"\x00") for b in encoded):
+        joined = "".join(values)
+        if "\x00" in joined and any(v.endswith("\x00") for v in values):
             return cls(np.array(list(values), dtype=object))
-        width = max((len(b) for b in encoded), default=1)
-        return cls(np.array(encoded, dtype=f"S{max(width, 1)}"))
+        if not values:
+            return cls(np.zeros(0, dtype="S1"))
+        if joined.isascii():
+            raw = np.array(values, dtype="S")
+        else:
+            raw = np.array([v.encode("utf-8") for v in values], dtype="S")
+        if raw.dtype.itemsize == 0:
+            raw = raw.astype("S1")
+        return cls(raw)
 
     @property
     def is_bytes(self) -> bool:

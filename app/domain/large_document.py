@@ -18,11 +18,11 @@ import codecs
 import json
 import math
 import re
-from array import array
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from app.domain.compact import (
     NODE_KINDS,
@@ -48,7 +48,7 @@ from app.domain.validation import (
 )
 
 CHUNK_CHARS = 1 << 20
-BATCH = 65_536
+BATCH = 16_384
 WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 NODE_KEYS = frozenset(f.alias or name for name, f in Node.model_fields.items())
@@ -166,6 +166,46 @@ def _depth_check(value: Any, levels_above: int) -> None:
         raise _Unreadable(f"the document is nested {depth} levels deep; the limit is {MAX_DEPTH}")
 
 
+MARGIN = 1 << 16
+"""The quick item loop wants this many characters ahead; longer items take the slow path."""
+ITEM_END = re.compile(r"[ \t\n\r]*([,\]])")
+
+
+def _read_items(reader: _Reader, key: str, on_item: Callable[[str, int, Any], None]) -> None:
+    """The items of a list (its ``[`` already read), one by one, up to and with its ``]``."""
+    if reader.peek() == "]":
+        reader.pos += 1
+        return
+    decode = reader.json.raw_decode
+    i = 0
+    while True:
+        if len(reader.buf) - reader.pos < MARGIN and not reader.eof:
+            reader.fill()
+        buf = reader.buf
+        pos = WHITESPACE.match(buf, reader.pos).end()  # type: ignore[union-attr]
+        try:
+            item, end = decode(buf, pos)
+            ends = ITEM_END.match(buf, end) if end < len(buf) - 1 or reader.eof else None
+        except (ValueError, RecursionError):
+            ends = None
+        if ends is None:  # near the end of the buffer, or an error to report: the slow way
+            reader.pos = pos
+            item = reader.value()
+            char = reader.peek()
+            reader.pos += 1
+        else:
+            char = ends.group(1)
+            reader.pos = ends.end()
+        if type(item) is not dict or any(type(v) in (dict, list) for v in item.values()):
+            _depth_check(item, 2)
+        on_item(key, i, item)
+        i += 1
+        if char == "]":
+            return
+        if char != ",":
+            raise reader.error("Expecting ',' delimiter", reader.pos - 1)
+
+
 def read_top_level(
     chunks: Iterable[bytes],
     on_item: Callable[[str, int, Any], None],
@@ -199,21 +239,7 @@ def read_top_level(
             reader.pos += 1
             header.pop(key, None)
             on_list(key)
-            i = 0
-            if reader.peek() == "]":
-                reader.pos += 1
-            else:
-                while True:
-                    item = reader.value()
-                    _depth_check(item, 2)
-                    on_item(key, i, item)
-                    i += 1
-                    char = reader.peek()
-                    reader.pos += 1
-                    if char == "]":
-                        break
-                    if char != ",":
-                        raise reader.error("Expecting ',' delimiter", reader.pos - 1)
+            _read_items(reader, key, on_item)
         else:
             value = reader.value()
             _depth_check(value, 1)
@@ -232,206 +258,304 @@ def read_top_level(
 
 # Columns -------------------------------------------------------------------------
 
-
-def _is_num(v: Any) -> bool:
-    return (type(v) is float and math.isfinite(v)) or type(v) is int
-
-
-def _is_text(v: Any, longest: int = MAX_TEXT) -> bool:
-    return type(v) is str and len(v) <= longest
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+NoneType = type(None)
+NUMBER = {int, float}
 
 
-def _is_id(v: Any) -> bool:
-    return type(v) is str and 1 <= len(v) <= MAX_ID
+def _wrong_types(column: list[Any], allowed: set[type], bad: set[int]) -> None:
+    """Mark the rows whose value is not of an ``allowed`` type (bool is not int)."""
+    if not set(map(type, column)) <= allowed:
+        bad.update(i for i, v in enumerate(column) if type(v) not in allowed)
 
 
-class _Columns:
-    """Values of one list (nodes or edges), gathered in batches."""
+def _texts_ok(
+    column: list[Any], shortest: int, longest: int, optional: bool, bad: set[int]
+) -> None:
+    _wrong_types(column, {str, NoneType} if optional else {str}, bad)
+    for i, v in enumerate(column):
+        if type(v) is str and not shortest <= len(v) <= longest:
+            bad.add(i)
 
-    def __init__(self, texts: tuple[str, ...]) -> None:
-        self.texts = texts
+
+def _floats(
+    column: list[Any], bad: set[int], optional: bool = True
+) -> tuple[npt.NDArray[np.float64], BoolArray]:
+    """Values as floats (NaN where not given) and which were given; marks what cannot be."""
+    given = np.fromiter((v is not None for v in column), dtype=bool, count=len(column))
+    _wrong_types(column, NUMBER | {NoneType} if optional else NUMBER, bad)
+    try:
+        values = np.array(
+            [math.nan if v is None or i in bad else v for i, v in enumerate(column)]
+            if bad
+            else [math.nan if v is None else v for v in column],
+            dtype=np.float64,
+        )
+    except OverflowError:  # an integer beyond any float: the model reports it
+        values = np.full(len(column), math.nan)
+        for i, v in enumerate(column):
+            try:
+                values[i] = math.nan if v is None else float(v)
+            except (OverflowError, TypeError):
+                bad.add(i)
+    with np.errstate(invalid="ignore"):
+        bad.update(np.flatnonzero(given & ~np.isfinite(values)).tolist())
+    return values, given
+
+
+def _ints(column: list[Any], bad: set[int]) -> IntArray:
+    """Whole numbers (0 where not given); bool, floats and huge values are marked."""
+    _wrong_types(column, {int, NoneType}, bad)
+    out = np.zeros(len(column), dtype=np.int64)
+    for i, v in enumerate(column):
+        if type(v) is int:
+            if -BIG <= v <= BIG:
+                out[i] = v
+            else:
+                out[i] = BIG if v > 0 else -BIG
+    return out
+
+
+class _TextTable:
+    """Distinct strings of one text column, across batches."""
+
+    def __init__(self) -> None:
+        self.table: dict[str, int] = {}
+        self.codes: list[npt.NDArray[np.int32]] = []
+
+    def add(self, column: list[Any]) -> None:
+        table = self.table
+        self.codes.append(
+            np.fromiter(
+                (table.setdefault(v, len(table)) if type(v) is str else -1 for v in column),
+                dtype=np.int32,
+                count=len(column),
+            )
+        )
+
+    def texts(self) -> Texts:
+        size = sum(len(c) for c in self.codes)
+        if not self.table:  # never given (the usual case for most texts): no memory at all
+            return Texts([], np.broadcast_to(np.int32(-1), (size,)))
+        return Texts(list(self.table), np.concatenate(self.codes))
+
+
+class _ListColumns:
+    """One list's columns, filled a batch at a time."""
+
+    def __init__(self, texts: tuple[str, ...], numbers: tuple[str, ...]) -> None:
         self.ids: list[Ids] = []
-        self.batch_ids: list[str] = []
-        self.text_values: dict[str, list[str | None]] = {k: [] for k in texts}
-        self.count = 0
+        self.texts = {k: _TextTable() for k in texts}
+        self.numbers: dict[str, list[npt.NDArray[Any]]] = {k: [] for k in numbers}
         self.bad: dict[int, Any] = {}
         """Items that failed the quick checks (kept raw, for the per-item checks)."""
+        self.count = 0
 
-    def flush_ids(self) -> None:
-        if self.batch_ids:
-            self.ids.append(Ids.from_strings(self.batch_ids))
-            self.batch_ids = []
+    def number(self, key: str, dtype: Any) -> npt.NDArray[Any]:
+        parts = self.numbers[key]
+        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
 
     def all_ids(self) -> Ids:
-        self.flush_ids()
-        if not self.ids:
-            return Ids(np.zeros(0, dtype="S1"))
-        if all(i.is_bytes for i in self.ids):
-            return Ids(np.concatenate([i.raw for i in self.ids]))
-        return Ids(np.array([v for part in self.ids for v in part], dtype=object))
+        return _join(self.ids)
+
+
+def _join(parts: list[Ids]) -> Ids:
+    if not parts:
+        return Ids(np.zeros(0, dtype="S1"))
+    if all(p.is_bytes for p in parts):
+        return Ids(np.concatenate([p.raw for p in parts]))
+    return Ids(np.array([v for p in parts for v in p], dtype=object))
+
+
+EMPTY: dict[str, Any] = {}
 
 
 class _Collector:
-    """Receives items from :func:`read_top_level` and builds columns, noting problems."""
+    """Receives items from :func:`read_top_level` and builds columns a batch at a time."""
 
     def __init__(self, max_nodes: int, max_edges: int) -> None:
         self.limits = {"nodes": max_nodes, "edges": max_edges}
         self.problems: list[Problem] = []
         self.seen: dict[str, int] = {"nodes": 0, "edges": 0}
         self.listed: set[str] = set()
+        self.pending: dict[str, list[Any]] = {"nodes": [], "edges": []}
         self.reset("nodes")
         self.reset("edges")
         self.listed.clear()  # only lists met in the document count
 
     def reset(self, key: str) -> None:
         self.seen[key] = 0
+        self.pending[key] = []
         self.listed.add(key)
         self.problems = [p for p in self.problems if not p.pointer.startswith(f"/{key}/")]
         if key == "nodes":
-            self.nodes = _Columns((*NODE_TEXTS, "controlled_by"))
-            self.n_kind = array("b")
-            self.n_lat, self.n_lon = array("d"), array("d")
-            self.n_pop, self.n_cap = array("q"), array("q")
+            self.nodes = _ListColumns(
+                (*NODE_TEXTS, "controlled_by"), ("kind", "lat", "lon", "population", "capacity")
+            )
         else:
-            self.edges = _Columns((*EDGE_TEXTS, "controlled_by", "checkpoint"))
-            self.e_from: list[str] = []
-            self.e_to: list[str] = []
-            self.e_from_ids: list[Ids] = []
-            self.e_to_ids: list[Ids] = []
-            self.e_directed, self.e_vehicle = array("b"), array("b")
-            self.e_length, self.e_time, self.e_risk = array("d"), array("d"), array("d")
-            self.e_cap = array("q")
-            self.e_status = array("b")
+            self.edges = _ListColumns(
+                (*EDGE_TEXTS, "controlled_by", "checkpoint"),
+                (
+                    "directed",
+                    "vehicle",
+                    "length_m",
+                    "travel_time_min",
+                    "risk",
+                    "capacity",
+                    "status",
+                ),
+            )
+            self.ends: tuple[list[Ids], list[Ids]] = ([], [])
 
     def item(self, key: str, i: int, item: Any) -> None:
         self.seen[key] += 1
         if self.seen[key] > self.limits[key]:
             return  # counted for the size problem; not kept
+        pending = self.pending[key]
+        pending.append(item)
+        if len(pending) >= BATCH:
+            self.flush(key)
+
+    def flush(self, key: str) -> None:
+        batch = self.pending[key]
+        if not batch:
+            return
+        self.pending[key] = []
         if key == "nodes":
-            self._node(i, item)
+            self._nodes(batch)
         else:
-            self._edge(i, item)
+            self._edges(batch)
 
-    # Nodes -------------------------------------------------------------------------
+    def _fallback(
+        self,
+        key: str,
+        cols: _ListColumns,
+        batch: list[Any],
+        dicts: list[dict[str, Any]],
+        bad: set[int],
+    ) -> None:
+        """Items that failed a quick check: validate each with its model, as the plain path."""
+        model = Node if key == "nodes" else Edge
+        start = cols.count
+        for i in sorted(bad):
+            found, problems = item_problems(model, batch[i], (key, start + i))
+            self.problems.extend(problems)
+            cols.bad[start + i] = batch[i]
+            values = found.model_dump(by_alias=True) if found is not None else {}
+            ident = batch[i].get("id") if type(batch[i]) is dict else None
+            if not isinstance(values.get("id"), str):
+                values["id"] = ident if isinstance(ident, str) else f"\x00{start + i}"
+            if key == "edges":
+                for side in ("from", "to"):
+                    end = values.get(side, batch[i].get(side) if type(batch[i]) is dict else None)
+                    values[side] = end if isinstance(end, str) else "\x00-"
+            dicts[i] = values
 
-    def _node(self, i: int, item: Any) -> None:
+    def _nodes(self, batch: list[Any]) -> None:
         cols = self.nodes
-        ok = type(item) is dict and item.keys() <= NODE_KEYS and _is_id(item.get("id"))
-        if ok:
-            kind, lat, lon = item.get("kind", "junction"), item.get("lat"), item.get("lon")
-            pop, cap = item.get("population", 0), item.get("capacity")
-            ok = (
-                kind in KIND_CODE
-                and (lat is None or (_is_num(lat) and -90.0 <= lat <= 90.0))
-                and (lon is None or (_is_num(lon) and -180.0 <= lon <= 180.0))
-                and type(pop) is int
-                and pop >= 0
-                and (cap is None or (type(cap) is int and cap > 0))
-                and all(item.get(k) is None or _is_text(item[k]) for k in NODE_TEXTS)
-                and (item.get("controlled_by") is None or _is_id(item["controlled_by"]))
-            )
-        values = item
-        if not ok:
-            model, problems = item_problems(Node, item, ("nodes", i))
-            self.problems.extend(problems)
-            self.nodes.bad[i] = item
-            values = model.model_dump(by_alias=True) if model is not None else {}
-        cols.batch_ids.append(_ident(item, values, i))
-        for k in cols.texts:
-            cols.text_values[k].append(values.get(k))
-        self.n_kind.append(KIND_CODE.get(values.get("kind", "junction"), 1))
-        lat, lon = values.get("lat"), values.get("lon")
-        self.n_lat.append(math.nan if lat is None else float(lat))
-        self.n_lon.append(math.nan if lon is None else float(lon))
-        self.n_pop.append(min(int(values.get("population") or 0), BIG))
-        self.n_cap.append(min(int(values.get("capacity") or 0), BIG))
-        cols.count += 1
-        if len(cols.batch_ids) >= BATCH:
-            cols.flush_ids()
-
-    # Edges -------------------------------------------------------------------------
-
-    def _edge(self, i: int, item: Any) -> None:
-        cols = self.edges
-        ok = (
-            type(item) is dict
-            and item.keys() <= EDGE_KEYS
-            and _is_id(item.get("id"))
-            and _is_id(item.get("from"))
-            and _is_id(item.get("to"))
+        dicts = [d if type(d) is dict else EMPTY for d in batch]
+        bad = {i for i, d in enumerate(batch) if type(d) is not dict or not d.keys() <= NODE_KEYS}
+        for _ in range(3):  # again after the fallback has replaced the bad items
+            ids: list[Any] = [d.get("id") for d in dicts]
+            _texts_ok(ids, 1, MAX_ID, False, bad)
+            kinds = [d.get("kind", "junction") for d in dicts]
+            _wrong_types(kinds, {str}, bad)
+            bad.update(i for i, k in enumerate(kinds) if type(k) is str and k not in KIND_CODE)
+            lat, lat_given = _floats([d.get("lat") for d in dicts], bad)
+            lon, lon_given = _floats([d.get("lon") for d in dicts], bad)
+            with np.errstate(invalid="ignore"):
+                bad.update(np.flatnonzero(lat_given & ((lat < -90) | (lat > 90))).tolist())
+                bad.update(np.flatnonzero(lon_given & ((lon < -180) | (lon > 180))).tolist())
+            pops = [d.get("population", 0) for d in dicts]
+            _wrong_types(pops, {int}, bad)
+            population = _ints(pops, bad)
+            bad.update(np.flatnonzero(population < 0).tolist())
+            capacity = _ints([d.get("capacity") for d in dicts], bad)
+            bad.update(np.flatnonzero(capacity < 0).tolist())
+            caps = [d.get("capacity") for d in dicts]
+            bad.update(i for i, c in enumerate(caps) if type(c) is int and c <= 0)
+            texts = {k: [d.get(k) for d in dicts] for k in NODE_TEXTS}
+            for column in texts.values():
+                _texts_ok(column, 0, MAX_TEXT, True, bad)
+            texts["controlled_by"] = [d.get("controlled_by") for d in dicts]
+            _texts_ok(texts["controlled_by"], 1, MAX_ID, True, bad)
+            fresh = bad - {i - cols.count for i in cols.bad}
+            if not fresh:
+                break
+            self._fallback("nodes", cols, batch, dicts, fresh)
+            bad = set()
+        cols.ids.append(Ids.from_strings(ids))
+        for k, column in texts.items():
+            cols.texts[k].add(column)
+        code = KIND_CODE
+        cols.numbers["kind"].append(
+            np.fromiter((code.get(k, 1) for k in kinds), dtype=np.int8, count=len(kinds))
         )
-        if ok:
-            length, time = item.get("length_m"), item.get("travel_time_min")
-            cap, risk = item.get("capacity_per_min"), item.get("risk", 0.0)
-            ok = (
-                (length is None or (_is_num(length) and length > 0))
-                and (time is None or (_is_num(time) and time > 0))
-                and (cap is None or (type(cap) is int and cap > 0))
-                and _is_num(risk)
-                and 0.0 <= risk < 1.0
-                and type(item.get("directed", False)) is bool
-                and type(item.get("vehicle_passable", True)) is bool
-                and item.get("status", "open") in STATUS_CODE
-                and all(item.get(k) is None or _is_text(item[k]) for k in EDGE_TEXTS)
-                and all(
-                    item.get(k) is None or _is_id(item[k]) for k in ("controlled_by", "checkpoint")
-                )
-            )
-        values = item
-        if not ok:
-            model, problems = item_problems(Edge, item, ("edges", i))
-            self.problems.extend(problems)
-            cols.bad[i] = item
-            values = model.model_dump(by_alias=True) if model is not None else {}
-        cols.batch_ids.append(_ident(item, values, i))
-        for side, column in (("from", self.e_from), ("to", self.e_to)):
-            end = values.get(side, item.get(side) if type(item) is dict else None)
-            column.append(end if isinstance(end, str) else "\x00-")
-        for k in cols.texts:
-            cols.text_values[k].append(values.get(k))
-        self.e_directed.append(bool(values.get("directed", False)))
-        self.e_vehicle.append(bool(values.get("vehicle_passable", True)))
-        length, time = values.get("length_m"), values.get("travel_time_min")
-        self.e_length.append(math.nan if length is None else float(length))
-        self.e_time.append(math.nan if time is None else float(time))
-        self.e_risk.append(float(values.get("risk") or 0.0))
-        self.e_cap.append(min(int(values.get("capacity_per_min") or 0), BIG))
-        self.e_status.append(STATUS_CODE.get(values.get("status", "open"), 0))
-        cols.count += 1
-        if len(cols.batch_ids) >= BATCH:
-            cols.flush_ids()
-            self._flush_ends()
+        cols.numbers["lat"].append(lat)
+        cols.numbers["lon"].append(lon)
+        cols.numbers["population"].append(population)
+        cols.numbers["capacity"].append(np.maximum(capacity, 0))
+        cols.count += len(batch)
 
-    def _flush_ends(self) -> None:
-        if self.e_from:
-            self.e_from_ids.append(Ids.from_strings(self.e_from))
-            self.e_to_ids.append(Ids.from_strings(self.e_to))
-            self.e_from, self.e_to = [], []
-
-    def ends(self) -> tuple[Ids, Ids]:
-        self._flush_ends()
-
-        def join(parts: list[Ids]) -> Ids:
-            if not parts:
-                return Ids(np.zeros(0, dtype="S1"))
-            if all(p.is_bytes for p in parts):
-                return Ids(np.concatenate([p.raw for p in parts]))
-            return Ids(np.array([v for p in parts for v in p], dtype=object))
-
-        return join(self.e_from_ids), join(self.e_to_ids)
-
-
-def _ident(item: Any, values: dict[str, Any], i: int) -> str:
-    """The id to index an item by: its own if it has a string one (even an invalid one,
-    so duplicates are still found), else a placeholder no document id starts with."""
-    ident = values.get("id")
-    if not isinstance(ident, str) and type(item) is dict:
-        ident = item.get("id")
-    return ident if isinstance(ident, str) else f"\x00{i}"
-
-
-def _texts(cols: _Columns) -> dict[str, Texts]:
-    return {k: Texts.from_values(v) for k, v in cols.text_values.items()}
+    def _edges(self, batch: list[Any]) -> None:
+        cols = self.edges
+        dicts = [d if type(d) is dict else EMPTY for d in batch]
+        bad = {i for i, d in enumerate(batch) if type(d) is not dict or not d.keys() <= EDGE_KEYS}
+        for _ in range(3):
+            ids: list[Any] = [d.get("id") for d in dicts]
+            _texts_ok(ids, 1, MAX_ID, False, bad)
+            froms: list[Any] = [d.get("from") for d in dicts]
+            tos: list[Any] = [d.get("to") for d in dicts]
+            _texts_ok(froms, 1, MAX_ID, False, bad)
+            _texts_ok(tos, 1, MAX_ID, False, bad)
+            length, length_given = _floats([d.get("length_m") for d in dicts], bad)
+            time, time_given = _floats([d.get("travel_time_min") for d in dicts], bad)
+            risk, _ = _floats([d.get("risk", 0.0) for d in dicts], bad, optional=False)
+            with np.errstate(invalid="ignore"):
+                bad.update(np.flatnonzero(length_given & ~(length > 0)).tolist())
+                bad.update(np.flatnonzero(time_given & ~(time > 0)).tolist())
+                bad.update(np.flatnonzero(~((risk >= 0) & (risk < 1))).tolist())
+            caps = [d.get("capacity_per_min") for d in dicts]
+            capacity = _ints(caps, bad)
+            bad.update(i for i, c in enumerate(caps) if type(c) is int and c <= 0)
+            directed = [d.get("directed", False) for d in dicts]
+            vehicle = [d.get("vehicle_passable", True) for d in dicts]
+            _wrong_types(directed, {bool}, bad)
+            _wrong_types(vehicle, {bool}, bad)
+            statuses = [d.get("status", "open") for d in dicts]
+            _wrong_types(statuses, {str}, bad)
+            bad.update(i for i, k in enumerate(statuses) if type(k) is str and k not in STATUS_CODE)
+            texts = {k: [d.get(k) for d in dicts] for k in EDGE_TEXTS}
+            for column in texts.values():
+                _texts_ok(column, 0, MAX_TEXT, True, bad)
+            for k in ("controlled_by", "checkpoint"):
+                texts[k] = [d.get(k) for d in dicts]
+                _texts_ok(texts[k], 1, MAX_ID, True, bad)
+            fresh = bad - {i - cols.count for i in cols.bad}
+            if not fresh:
+                break
+            self._fallback("edges", cols, batch, dicts, fresh)
+            bad = set()
+        cols.ids.append(Ids.from_strings(ids))
+        self.ends[0].append(Ids.from_strings(froms))
+        self.ends[1].append(Ids.from_strings(tos))
+        for k, column in texts.items():
+            cols.texts[k].add(column)
+        n = len(batch)
+        cols.numbers["directed"].append(np.fromiter((v is True for v in directed), bool, count=n))
+        cols.numbers["vehicle"].append(
+            np.fromiter((v is not False for v in vehicle), bool, count=n)
+        )
+        cols.numbers["length_m"].append(length)
+        cols.numbers["travel_time_min"].append(time)
+        cols.numbers["risk"].append(np.nan_to_num(risk, nan=0.0))
+        cols.numbers["capacity"].append(np.maximum(capacity, 0))
+        code = STATUS_CODE
+        cols.numbers["status"].append(
+            np.fromiter((code.get(k, 0) for k in statuses), dtype=np.int8, count=n)
+        )
+        cols.count += n
 
 
 def read_large_scenario(
@@ -445,6 +569,8 @@ def read_large_scenario(
     collector = _Collector(max_nodes, max_edges)
     try:
         header = read_top_level(chunks, collector.item, collector.reset)
+        collector.flush("nodes")
+        collector.flush("edges")
     except _Unreadable as exc:
         raise ValidationError([Problem("", str(exc))], detail=str(exc)) from None
     if "" in header:
@@ -471,7 +597,8 @@ def _assemble(header_data: dict[str, Any], c: _Collector) -> CompactScenario:
 
     node_ids = c.nodes.all_ids()
     edge_ids = c.edges.all_ids()
-    node_texts, edge_texts = _texts(c.nodes), _texts(c.edges)
+    node_texts = {k: t.texts() for k, t in c.nodes.texts.items()}
+    edge_texts = {k: t.texts() for k, t in c.edges.texts.items()}
     parties_data = header_data.get("parties", [])
     party_ids: set[str] | None = None
     if isinstance(parties_data, list):
@@ -493,38 +620,40 @@ def _assemble(header_data: dict[str, Any], c: _Collector) -> CompactScenario:
     if listed["nodes"] and c.nodes.count == 0:
         problems.append(Problem("/nodes", "a scenario needs at least one node"))
 
+    n = c.nodes
     nodes = NodeColumns(
         id=node_ids,
         name=node_texts["name"],
         name_ar=node_texts["name_ar"],
-        kind=np.frombuffer(c.n_kind, dtype=np.int8).copy() if c.n_kind else np.zeros(0, np.int8),
-        lat=np.array(c.n_lat, dtype=np.float64),
-        lon=np.array(c.n_lon, dtype=np.float64),
-        population=np.array(c.n_pop, dtype=np.int64),
+        kind=n.number("kind", np.int8),
+        lat=n.number("lat", np.float64),
+        lon=n.number("lon", np.float64),
+        population=n.number("population", np.int64),
         population_source=node_texts["population_source"],
-        capacity=np.array(c.n_cap, dtype=np.int64),
+        capacity=n.number("capacity", np.int64),
         controlled_by=node_texts["controlled_by"],
         notes=node_texts["notes"],
     )
     problems.extend(_node_problems(nodes, c.nodes.bad, party_ids))
 
-    from_ids, to_ids = c.ends()
+    from_ids, to_ids = _join(c.ends[0]), _join(c.ends[1])
     tail, head_pos = node_ids.positions(from_ids), node_ids.positions(to_ids)
+    e = c.edges
     edges = EdgeColumns(
         id=edge_ids,
         tail=tail,
         head=head_pos,
         name=edge_texts["name"],
-        directed=np.array(c.e_directed, dtype=bool),
-        length_m=np.array(c.e_length, dtype=np.float64),
-        travel_time_min=np.array(c.e_time, dtype=np.float64),
-        capacity_per_min=np.array(c.e_cap, dtype=np.int64),
-        status=np.array(c.e_status, dtype=np.int8),
-        risk=np.array(c.e_risk, dtype=np.float64),
+        directed=e.number("directed", bool),
+        length_m=e.number("length_m", np.float64),
+        travel_time_min=e.number("travel_time_min", np.float64),
+        capacity_per_min=e.number("capacity", np.int64),
+        status=e.number("status", np.int8),
+        risk=e.number("risk", np.float64),
         risk_source=edge_texts["risk_source"],
         controlled_by=edge_texts["controlled_by"],
         checkpoint=edge_texts["checkpoint"],
-        vehicle_passable=np.array(c.e_vehicle, dtype=bool),
+        vehicle_passable=e.number("vehicle", bool),
         notes=edge_texts["notes"],
     )
     known_nodes = IdIndex(node_ids) if listed["nodes"] else None
