@@ -14,6 +14,14 @@ backward arc in time (capacity ``population``) lets a resident leave at any
 minute, which frees the room. Every flow of this network plus "everybody stays
 home" is a plan that keeps every node within capacity, and conversely.
 
+Waiting. Maximum-flow solvers push along paths of few arcs, so a wait of 20
+minutes (20 arcs) looks longer to them than a walk around a loop (2 arcs), and
+the flows they return make people wander. Where a node's capacity is unbounded,
+extra waiting arcs of 4, 32, 256… minutes (unbounded too) change no optimum but
+make waiting short in arcs; at 1,000 nodes this cut the road entries per evacuee
+from hundreds to about 13. Loops that remain are tidied afterwards
+(:mod:`app.domain.flow_loops`).
+
 Size. Copies that nobody can reach in time (before the earliest minute anybody
 can be there) or from which no safe zone can be reached by ``H`` are left out.
 The network is built with numpy and solved with OR-Tools' push-relabel maximum
@@ -32,8 +40,8 @@ from ortools.graph.python import max_flow
 from app.domain.flow_model import UNREACHABLE, FlowModel
 from app.domain.network import IntArray
 
-SKIP_FACTOR = 4
-"""Waiting arcs of 2, 8, 32… minutes at unbounded nodes (see :func:`solve_horizon`)."""
+SKIP_FIRST, SKIP_FACTOR = 4, 8
+"""Waiting arcs of 4, 32, 256… minutes at unbounded nodes (see :func:`solve_horizon`)."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,7 @@ def expanded_arcs(model: FlowModel, horizon: int) -> int:
     zones = kept & model.is_zone
     limited = int((zones & (model.reception < model.big)).sum())
     free = span[kept & ~model.is_zone & (model.node_cap >= model.big)]
-    skips, step = 0, 2
+    skips, step = 0, SKIP_FIRST
     while len(free) and step <= int(free.max()):
         skips += int(np.maximum(free - step + 1, 0).sum())
         step *= SKIP_FACTOR
@@ -162,7 +170,7 @@ def solve_horizon(model: FlowModel, horizon: int, keep_flows: bool = False) -> S
     )
     # Long waits in few arcs where the node is unbounded (same optimum; see module docstring).
     free = np.flatnonzero(kept & ~model.is_zone & (model.node_cap >= model.big))
-    step = 2
+    step = SKIP_FIRST
     while len(free) and step <= int(span[free].max(initial=0)):
         longer = free[span[free] >= step]
         w, t = _ranges(lo[longer], span[longer] - step + 1)
