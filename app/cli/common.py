@@ -40,6 +40,16 @@ out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document.")]
+FromOpt = Annotated[str, typer.Option("--from", help="Node id to leave from.")]
+ToOpt = Annotated[str, typer.Option("--to", help="Node id to reach.")]
+ProfileOpt = Annotated[str | None, typer.Option(help="Who travels (default general).")]
+AvoidOpt = Annotated[
+    list[str] | None, typer.Option("--avoid-party", help="Party id to avoid (repeatable).")
+]
+AtOpt = Annotated[str | None, typer.Option(help="ISO 8601 time asked about.")]
+ConsentingOpt = Annotated[
+    bool, typer.Option("--consenting-only", help="Only roads of consenting parties.")
+]
 ScenarioArg = Annotated[str, typer.Argument(metavar="SCENARIO", help="Scenario file (JSON/YAML).")]
 
 

@@ -12,8 +12,14 @@ import yaml
 from rich.table import Table
 
 from app.cli.common import (
+    AtOpt,
+    AvoidOpt,
+    ConsentingOpt,
+    FromOpt,
     JsonOpt,
+    ProfileOpt,
     ScenarioArg,
+    ToOpt,
     app,
     out,
     parse_time,
@@ -29,14 +35,6 @@ from app.services.incidents import ImportRequest, import_incidents
 from app.services.requests import PartiesRequest
 from app.services.routes import compute_parties
 from app.services.scenarios import load_scenario_file
-
-FromOpt = Annotated[str, typer.Option("--from", help="Node id to leave from.")]
-ToOpt = Annotated[str, typer.Option("--to", help="Node id to reach.")]
-ProfileOpt = Annotated[str | None, typer.Option(help="Who travels (default general).")]
-AvoidOpt = Annotated[
-    list[str] | None, typer.Option("--avoid-party", help="Party id to avoid (repeatable).")
-]
-AtOpt = Annotated[str | None, typer.Option(help="ISO 8601 time asked about.")]
 
 incidents_app = typer.Typer(help="Incident reports.", no_args_is_help=True)
 app.add_typer(incidents_app, name="incidents")
@@ -141,9 +139,7 @@ def brief(
     end: Annotated[str | None, typer.Option(help="End of the window asked for.")] = None,
     at: AtOpt = None,
     avoid_party: AvoidOpt = None,
-    consenting_only: Annotated[
-        bool, typer.Option("--consenting-only", help="Only roads of consenting parties.")
-    ] = False,
+    consenting_only: ConsentingOpt = False,
     disjoint: Annotated[
         bool, typer.Option("--disjoint", help="Two corridors sharing no road.")
     ] = False,

@@ -11,7 +11,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from app.cli.common import (
+    AvoidOpt,
+    ConsentingOpt,
     JsonOpt,
+    ProfileOpt,
     ScenarioArg,
     app,
     err,
@@ -48,13 +51,9 @@ def plan(
             help="optimal: true minimum egress time; fast: heuristic for large cities.",
         ),
     ] = "optimal",
-    profile: Annotated[str | None, typer.Option(help="Who travels (default general).")] = None,
-    avoid_party: Annotated[
-        list[str] | None, typer.Option("--avoid-party", help="Party id to avoid (repeatable).")
-    ] = None,
-    consenting_only: Annotated[
-        bool, typer.Option("--consenting-only", help="Only roads of consenting parties.")
-    ] = False,
+    profile: ProfileOpt = None,
+    avoid_party: AvoidOpt = None,
+    consenting_only: ConsentingOpt = False,
     max_risk: Annotated[
         float | None,
         typer.Option("--max-risk", min=0.0, max=1.0, help="Do not use roads riskier than this."),

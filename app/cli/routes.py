@@ -8,8 +8,14 @@ import typer
 from rich.table import Table
 
 from app.cli.common import (
+    AtOpt,
+    AvoidOpt,
+    ConsentingOpt,
+    FromOpt,
     JsonOpt,
+    ProfileOpt,
     ScenarioArg,
+    ToOpt,
     app,
     out,
     parse_time,
@@ -53,19 +59,15 @@ def validate(scenario: ScenarioArg, as_json: JsonOpt = False) -> None:
 @app.command()
 def route(
     scenario: ScenarioArg,
-    from_: Annotated[str, typer.Option("--from", help="Node id to leave from.")],
-    to: Annotated[str, typer.Option("--to", help="Node id to reach.")],
-    profile: Annotated[str | None, typer.Option(help="Who travels (default general).")] = None,
-    avoid_party: Annotated[
-        list[str] | None, typer.Option("--avoid-party", help="Party id to avoid (repeatable).")
-    ] = None,
-    consenting_only: Annotated[
-        bool, typer.Option("--consenting-only", help="Only roads of consenting parties.")
-    ] = False,
+    from_: FromOpt,
+    to: ToOpt,
+    profile: ProfileOpt = None,
+    avoid_party: AvoidOpt = None,
+    consenting_only: ConsentingOpt = False,
     max_risk: Annotated[
         float | None, typer.Option("--max-risk", min=0.0, max=1.0, help="Largest route risk.")
     ] = None,
-    at: Annotated[str | None, typer.Option(help="ISO 8601 time asked about.")] = None,
+    at: AtOpt = None,
     alternatives: Annotated[
         int,
         typer.Option(

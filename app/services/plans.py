@@ -23,10 +23,10 @@ from app.domain.evacuation import (
     rank_openings,
 )
 from app.domain.network import Network
-from app.services.requests import Request
+from app.services.requests import TravelRequest
 
 
-class PlanRequest(Request):
+class PlanRequest(TravelRequest):
     """Body of ``POST /v1/scenarios/{id}/plans`` (SPEC §4): a window, or start and end."""
 
     window: str | None = Field(
@@ -42,19 +42,6 @@ class PlanRequest(Request):
         default="optimal",
         description="optimal: the true minimum egress time (maximum flow over time); "
         "fast: a capacity-respecting heuristic for large cities, with its gap to a bound.",
-    )
-    profile: str | None = Field(
-        default=None,
-        description="Who travels: general (default), military_age_men, medical, "
-        "convoy, or a profile of the scenario.",
-    )
-    avoid_parties: list[str] = Field(
-        default_factory=list,
-        description="Never use roads controlled by, or with a checkpoint of, these parties.",
-    )
-    consenting_only: bool = Field(
-        default=False,
-        description="Use only roads of parties that have granted consent (and roads of no party).",
     )
     max_risk: Annotated[float, Field(ge=0.0, le=1.0)] | None = Field(
         default=None, description="Roads whose risk of harm is above this are not used."

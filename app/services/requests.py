@@ -11,11 +11,9 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
 
 
-class RouteRequest(Request):
-    """Body of ``POST /v1/scenarios/{id}/routes`` (SPEC §4)."""
+class TravelRequest(Request):
+    """Who travels and which parties' roads may be used: shared by routes and plans."""
 
-    from_: str = Field(alias="from", min_length=1, description="Node id to leave from.")
-    to: str = Field(min_length=1, description="Node id to reach.")
     profile: str | None = Field(
         default=None,
         description="Who travels: general (default), military_age_men, medical, "
@@ -29,6 +27,13 @@ class RouteRequest(Request):
         default=False,
         description="Use only roads of parties that have granted consent (and roads of no party).",
     )
+
+
+class RouteRequest(TravelRequest):
+    """Body of ``POST /v1/scenarios/{id}/routes`` (SPEC §4)."""
+
+    from_: str = Field(alias="from", min_length=1, description="Node id to leave from.")
+    to: str = Field(min_length=1, description="Node id to reach.")
     max_risk: Annotated[float, Field(ge=0.0, le=1.0)] | None = Field(
         default=None, description="Largest acceptable route risk (1 − survival probability)."
     )
