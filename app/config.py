@@ -41,6 +41,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=20 * 1024 * 1024, gt=0, description="Largest request body accepted (bytes)."
     )
+    max_scenario_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        gt=0,
+        description="Largest scenario document accepted by POST/PUT /v1/scenarios (bytes); "
+        "uploads are streamed to a temporary file, not held in memory.",
+    )
+    large_scenario_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        gt=0,
+        description="JSON scenarios at least this big are read item by item into columns "
+        "and stored with compact arrays beside the document (street networks of whole "
+        "cities); smaller ones are read whole.",
+    )
     max_nodes: int = Field(default=2_000_000, gt=0, description="Most nodes in a scenario.")
     max_edges: int = Field(default=5_000_000, gt=0, description="Most roads in a scenario.")
     cache_entries: int = Field(

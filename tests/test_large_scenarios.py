@@ -20,11 +20,12 @@ import pytest
 from app.domain import large_document
 from app.domain.compact import CompactScenario, compact_of
 from app.domain.document import parse_document
-from app.domain.errors import NoRouteError, ValidationError
+from app.domain.errors import DocumentTooLargeError, NoRouteError, ValidationError
 from app.domain.large_document import read_large_scenario
 from app.domain.network import Network
 from app.domain.routing import RouteOptions, safest_route
 from app.domain.validation import validate_scenario
+from app.services.scenarios import load_scenario_file
 from tests.domain.randomgraphs import random_document
 
 
@@ -277,3 +278,21 @@ def test_ids_ending_in_nul_and_long_ids_are_found() -> None:
     assert [net.node_index[i] for i in ids] == [0, 1, 2, 3]
     assert "a\x00\x00" not in net.node_index and "c" not in net.node_index
     assert (int(net.edge_tail[0]), int(net.edge_head[0])) == (0, 2)
+
+
+def test_large_files_load_as_columns(tmp_path: Any) -> None:
+    rng = random.Random(21)
+    doc = with_extras(rng, 30, 90)
+    path = tmp_path / "streets.json"
+    path.write_text(json.dumps(doc))
+    view = load_scenario_file(path, large_bytes=1)
+    assert compact_of(view) is not None
+    same_network(Network(view), Network(validate_scenario(doc)))
+    assert sum(n.population for n in view.nodes) == sum(
+        n.get("population", 0) for n in doc["nodes"]
+    )
+    with pytest.raises(DocumentTooLargeError):
+        load_scenario_file(path, large_bytes=1, max_large_bytes=100)
+    yaml_path = tmp_path / "streets.yaml"
+    yaml_path.write_text(json.dumps(doc))  # JSON is YAML too; YAML files are read whole
+    assert compact_of(load_scenario_file(yaml_path, large_bytes=1)) is None

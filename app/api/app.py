@@ -148,7 +148,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         parsed = urlparse(settings.tile_url)
         tile_origin = f"{parsed.scheme}://{parsed.netloc}" if parsed.netloc else ""
     app.add_middleware(SecurityHeaders, tile_origin=tile_origin)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, limit=settings.max_body_bytes, scenario_limit=settings.max_scenario_bytes
+    )
     app.add_middleware(RequestLog, observe=metrics.observe)
     app.add_middleware(metrics.InFlight)
     if settings.cors_origins:

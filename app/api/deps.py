@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import IO, Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -58,3 +61,28 @@ async def raw_body(request: Request) -> bytes:
 
 
 RawBody = Annotated[bytes, Depends(raw_body)]
+
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+"""Uploads up to this size stay in memory; larger ones go to a temporary file."""
+
+
+@dataclass
+class Upload:
+    """A request body spooled to a temporary file as it arrives."""
+
+    file: IO[bytes]
+    size: int
+
+
+async def upload_body(request: Request) -> AsyncIterator[Upload]:
+    """The body in a temporary file (scenario uploads may be hundreds of megabytes)."""
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        size = 0
+        async for chunk in request.stream():
+            spool.write(chunk)
+            size += len(chunk)
+        spool.seek(0)
+        yield Upload(spool, size)
+
+
+UploadBody = Annotated[Upload, Depends(upload_body)]

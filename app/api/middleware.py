@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -29,25 +30,37 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"the request body is larger than the limit of {limit} bytes")
 
 
-class BodyLimit:
-    """Refuse bodies over ``limit`` bytes: at once by Content-Length, else while streaming."""
+SCENARIO_UPLOAD = re.compile(r"^/v1/scenarios(/[^/]+)?/?$")
+"""POST /v1/scenarios and PUT /v1/scenarios/{id}: scenario documents, which may be large."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+
+class BodyLimit:
+    """Refuse bodies over ``limit`` bytes: at once by Content-Length, else while streaming.
+
+    Scenario uploads (:data:`SCENARIO_UPLOAD`) may be up to ``scenario_limit`` bytes.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, scenario_limit: int | None = None) -> None:
         self.app = app
-        self.limit = limit
+        self.default_limit = limit
+        self.scenario_limit = max(limit, scenario_limit or limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = scope.get("method") in ("POST", "PUT") and bool(
+            SCENARIO_UPLOAD.match(scope.get("path", ""))
+        )
+        limit = self.scenario_limit if upload else self.default_limit
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = 0
-                if declared > self.limit:
-                    await _send_problem(send, 413, self.limit, scope)
+                if declared > limit:
+                    await _send_problem(send, 413, limit, scope)
                     return
         seen = 0
 
@@ -56,8 +69,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise BodyTooLarge(self.limit)
+                if seen > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         await self.app(scope, limited, send)

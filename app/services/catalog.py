@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from collections.abc import Iterator
+from typing import IO, Any
 
 from app.config import Settings
+from app.domain.compact import CompactScenario
 from app.domain.document import parse_document
 from app.domain.errors import Problem, ValidationError, pointer
 from app.domain.network import Network
 from app.domain.scenario import Scenario
 from app.domain.validation import validate_scenario
+from app.services import large_scenarios as large
 from app.services.access import Principal
 from app.services.cache import NetworkCache
 from app.services.errors import (
@@ -26,7 +29,14 @@ from app.services.errors import (
     PreconditionRequiredError,
     ScenarioNotFoundError,
 )
-from app.storage.repository import Repository, ScenarioMissing, VersionConflict, VersionInfo
+from app.services.requests import MAX_STORED_INT
+from app.storage.repository import (
+    EncodedDocument,
+    Repository,
+    ScenarioMissing,
+    VersionConflict,
+    VersionInfo,
+)
 
 INCIDENT_RETRIES = 20
 
@@ -50,7 +60,7 @@ def parse_if_match(header: str | None) -> int | None:
     if value == "*":
         return None
     value = value.removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()) or int(value) >= MAX_STORED_INT:
         raise PreconditionFailedError(f"If-Match {header!r} is not a version ETag", None)
     return int(value)
 
@@ -80,12 +90,45 @@ class Catalog:
         scenario_id: str | None = None,
     ) -> VersionInfo:
         data, scenario = self.parse(raw, fmt)
+        return self._create(scenario, data, principal, scenario_id)
+
+    def create_upload(
+        self,
+        upload: IO[bytes],
+        size: int,
+        principal: Principal,
+        fmt: str | None = None,
+        scenario_id: str | None = None,
+    ) -> VersionInfo:
+        """Store an uploaded document held in a (temporary) file of ``size`` bytes.
+
+        Large JSON documents are read item by item and stored with compact columns
+        (:mod:`app.services.large_scenarios`); others as :meth:`create`.
+        """
+        if not large.is_large(upload, size, fmt, self.settings):
+            upload.seek(0)
+            return self.create(upload.read(), principal, fmt, scenario_id)
+        compact = large.read_upload(upload, self.settings)
+        encoded = large.encode_upload(upload, compact)
+        info = self._create(compact.view(), None, principal, scenario_id, encoded)
+        self._keep_compiled(info, compact)
+        return info
+
+    def _create(
+        self,
+        scenario: Scenario,
+        data: dict[str, Any] | None,
+        principal: Principal,
+        scenario_id: str | None,
+        encoded: EncodedDocument | None = None,
+    ) -> VersionInfo:
         counts = (len(scenario.nodes), len(scenario.edges))
         audit = {"action": "scenario.create", **principal.audit()}
+        token = principal.token_id
         if scenario_id is not None:
             try:
                 return self.repo.create_scenario(
-                    scenario_id, scenario.name, data, counts, principal.token_id, audit
+                    scenario_id, scenario.name, data, counts, token, audit, encoded=encoded
                 )
             except VersionConflict:
                 raise ConflictError(f"a scenario with id {scenario_id!r} exists") from None
@@ -96,11 +139,15 @@ class Catalog:
                 continue
             try:
                 return self.repo.create_scenario(
-                    candidate, scenario.name, data, counts, principal.token_id, audit
+                    candidate, scenario.name, data, counts, token, audit, encoded=encoded
                 )
             except VersionConflict:
                 continue  # another writer took the id between the check and the insert
         raise ConflictError(f"could not find a free id for {base!r}")
+
+    def _keep_compiled(self, info: VersionInfo, compact: CompactScenario) -> None:
+        """Compile a large version now, while its columns are at hand (first route is fast)."""
+        self.cache.get((info.scenario_id, info.version), lambda: Network(compact.view()))
 
     def replace(
         self,
@@ -115,6 +162,30 @@ class Catalog:
         if expected is None:
             expected = self._current(scenario_id)
         return self._store(scenario_id, expected, data, scenario, principal, "replaced")
+
+    def replace_upload(
+        self,
+        scenario_id: str,
+        upload: IO[bytes],
+        size: int,
+        if_match: str | None,
+        principal: Principal,
+        fmt: str | None = None,
+    ) -> VersionInfo:
+        """:meth:`replace` with the document in a (temporary) file, large ones as columns."""
+        if not large.is_large(upload, size, fmt, self.settings):
+            upload.seek(0)
+            return self.replace(scenario_id, upload.read(), if_match, principal, fmt)
+        expected = parse_if_match(if_match)
+        compact = large.read_upload(upload, self.settings)
+        if expected is None:
+            expected = self._current(scenario_id)
+        encoded = large.encode_upload(upload, compact)
+        info = self._store(
+            scenario_id, expected, None, compact.view(), principal, "replaced", encoded
+        )
+        self._keep_compiled(info, compact)
+        return info
 
     def delete(self, scenario_id: str, if_match: str | None, principal: Principal) -> None:
         expected = None
@@ -147,6 +218,14 @@ class Catalog:
                 raise PreconditionFailedError(
                     f"scenario {scenario_id!r} is at version {current}, not {expected}", current
                 )
+            stored = self.version_info(scenario_id, expected)
+            if stored.arrays_bytes is not None:
+                try:
+                    return self._add_incidents_compact(stored, incidents, principal)
+                except PreconditionFailedError:
+                    if expected is not None:
+                        raise
+                    continue
             info, document = self.get(scenario_id, expected)
             existing = list(document.get("incidents") or [])
             merged = {**document, "incidents": existing + incidents}
@@ -170,14 +249,36 @@ class Catalog:
                     raise
         raise ConflictError("the scenario kept changing; try again")
 
+    def _add_incidents_compact(
+        self, stored: VersionInfo, incidents: list[dict[str, Any]], principal: Principal
+    ) -> VersionInfo:
+        compact = self.compact(stored.scenario_id, stored.version)
+        existing = len(compact.header.incidents)
+        try:
+            merged = large.with_incidents(compact, incidents)
+        except ValidationError as exc:
+            raise _relative_to_request(exc, existing) from None
+        info = self._store(
+            stored.scenario_id,
+            stored.version,
+            None,
+            merged.view(),
+            principal,
+            f"{len(incidents)} incident(s) added",
+            large.encode_columns(merged),
+        )
+        self._keep_compiled(info, merged)
+        return info
+
     def _store(
         self,
         scenario_id: str,
         expected: int,
-        data: dict[str, Any],
+        data: dict[str, Any] | None,
         scenario: Scenario,
         principal: Principal,
         change: str,
+        encoded: EncodedDocument | None = None,
     ) -> VersionInfo:
         counts = (len(scenario.nodes), len(scenario.edges))
         action = "scenario.incidents" if "incident" in change else "scenario.replace"
@@ -191,6 +292,7 @@ class Catalog:
                 principal.token_id,
                 change,
                 {"action": action, **principal.audit(), "detail": {"change": change}},
+                encoded=encoded,
             )
         except ScenarioMissing:
             raise ScenarioNotFoundError(f"no scenario {scenario_id!r}") from None
@@ -234,10 +336,43 @@ class Catalog:
         wanted = self._current(scenario_id) if version is None else version
 
         def build() -> Network:
-            _, document = self.get(scenario_id, wanted)
-            return Network(validate_scenario(document))
+            return Network(self.scenario(scenario_id, wanted))
 
         return wanted, self.cache.get((scenario_id, wanted), build)
+
+    def version_info(self, scenario_id: str, version: int | None = None) -> VersionInfo:
+        try:
+            return self.repo.version_info(scenario_id, version)
+        except ScenarioMissing:
+            raise ScenarioNotFoundError(_missing(scenario_id, version)) from None
+
+    def scenario(self, scenario_id: str, version: int | None = None) -> Scenario:
+        """A stored version as a Scenario (large ones as a view over their columns)."""
+        info = self.version_info(scenario_id, version)
+        if info.arrays_bytes is not None:
+            return self.compact(scenario_id, info.version).view()
+        _, document = self.get(scenario_id, info.version)
+        return validate_scenario(document)
+
+    def compact(self, scenario_id: str, version: int) -> CompactScenario:
+        """The columns of a large version."""
+        try:
+            arrays = self.repo.version_arrays(scenario_id, version)
+        except ScenarioMissing:
+            raise ScenarioNotFoundError(_missing(scenario_id, version)) from None
+        if arrays is None:
+            raise ScenarioNotFoundError(f"scenario {scenario_id!r} version {version} is not large")
+        return CompactScenario.from_bytes(arrays)
+
+    def document_chunks(
+        self, scenario_id: str, version: int | None = None
+    ) -> tuple[VersionInfo, Iterator[bytes]]:
+        """A version's JSON text as stored, in pieces (large documents are never whole)."""
+        try:
+            info, blob = self.repo.document_blob(scenario_id, version)
+        except ScenarioMissing:
+            raise ScenarioNotFoundError(_missing(scenario_id, version)) from None
+        return info, large.decompressed(blob)
 
     def record(
         self,
@@ -254,6 +389,11 @@ class Catalog:
             detail=detail,
             **principal.audit(),
         )
+
+
+def _missing(scenario_id: str, version: int | None) -> str:
+    what = f"no scenario {scenario_id!r}"
+    return what + (f" at version {version}" if version is not None else "")
 
 
 def _relative_to_request(exc: ValidationError, offset: int) -> ValidationError:

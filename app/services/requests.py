@@ -6,6 +6,10 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+MAX_STORED_INT = 2**31 - 1
+"""Largest version number or list offset the store can hold (a 32-bit column); larger ones
+are refused before they reach the database, which would fail on them."""
+
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)

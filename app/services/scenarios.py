@@ -6,8 +6,10 @@ from pathlib import Path
 
 from app.domain.document import DEFAULT_MAX_BYTES, parse_document
 from app.domain.errors import DocumentTooLargeError, InvalidRequestError, Problem
+from app.domain.large_document import read_large_scenario
 from app.domain.scenario import Scenario
 from app.domain.validation import validate_scenario
+from app.services import large_scenarios as large
 
 
 def load_scenario_bytes(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Scenario:
@@ -15,26 +17,51 @@ def load_scenario_bytes(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Sc
     return validate_scenario(parse_document(raw, max_bytes=max_bytes))
 
 
-def load_scenario_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Scenario:
-    """Read, parse and validate a scenario file (``.json``, ``.yaml``/``.yml`` or guessed)."""
+LARGE_FILE_BYTES = 8 * 1024 * 1024
+"""JSON files at least this big are read item by item into columns (see large_scenarios)."""
+
+MAX_LARGE_FILE_BYTES = 4 * 1024 * 1024 * 1024
+"""Largest JSON file read as columns (bytes)."""
+
+
+def load_scenario_file(
+    path: str | Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    large_bytes: int = LARGE_FILE_BYTES,
+    max_large_bytes: int = MAX_LARGE_FILE_BYTES,
+) -> Scenario:
+    """Read, parse and validate a scenario file (``.json``, ``.yaml``/``.yml`` or guessed).
+
+    JSON files of ``large_bytes`` or more (up to ``max_large_bytes``) are read item
+    by item into columns and come back as a view over them
+    (:meth:`~app.domain.compact.CompactScenario.view`); others are read whole, up
+    to ``max_bytes``.
+    """
     p = Path(path)
+    fmt = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(p.suffix.lower())
     try:
         size = p.stat().st_size
+        if size >= large_bytes and fmt != "yaml":
+            if size > max_large_bytes:
+                raise _too_large(size, max_large_bytes)
+            with p.open("rb") as f:
+                if large.looks_like_json(f):
+                    return read_large_scenario(large.file_chunks(f)).view()
         if size > max_bytes:
-            raise DocumentTooLargeError(
-                [Problem("", f"the document is {size} bytes; the limit is {max_bytes} bytes")],
-                detail=f"document larger than {max_bytes} bytes",
-            )
+            raise _too_large(size, max_bytes)
         raw = p.read_bytes()
     except FileNotFoundError:
-        raise _unreadable(f"no such file: {p}") from None
+        raise InvalidRequestError([Problem("", f"no such file: {p}")]) from None
     except IsADirectoryError:
-        raise _unreadable(f"{p} is a directory, not a file") from None
+        raise InvalidRequestError([Problem("", f"{p} is a directory, not a file")]) from None
     except PermissionError:
-        raise _unreadable(f"cannot read {p}: permission denied") from None
-    fmt = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(p.suffix.lower())
+        raise InvalidRequestError([Problem("", f"cannot read {p}: permission denied")]) from None
     return validate_scenario(parse_document(raw, max_bytes=max_bytes, fmt=fmt))
 
 
-def _unreadable(detail: str) -> InvalidRequestError:
-    return InvalidRequestError([Problem("", detail)], detail=detail)
+def _too_large(size: int, limit: int) -> DocumentTooLargeError:
+    return DocumentTooLargeError(
+        [Problem("", f"the document is {size} bytes; the limit is {limit} bytes")],
+        detail=f"document larger than {limit} bytes",
+    )

@@ -41,8 +41,8 @@ class ScenarioVersionRow(Base):
         String(200), ForeignKey("scenarios.id"), primary_key=True
     )
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    document: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    """The document as JSON, zlib-compressed."""
+    document: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, deferred=True)
+    """The document as JSON, zlib-compressed (loaded only when read)."""
     size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     node_count: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -51,6 +51,11 @@ class ScenarioVersionRow(Base):
     created_by: Mapped[str | None] = mapped_column(String(64))
     change: Mapped[str] = mapped_column(String(200), nullable=False)
     """What made this version: created, replaced, incidents added, deleted."""
+    arrays: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    """Large scenarios only: nodes and roads as compressed columns (.npz), compiled from
+    without parsing the JSON document."""
+    arrays_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """Size of ``arrays`` in bytes; None for scenarios stored as JSON alone."""
 
 
 class TokenRow(Base):

@@ -47,6 +47,22 @@ class VersionInfo:
     sha256: str
     node_count: int
     edge_count: int
+    arrays_bytes: int | None = None
+    """Size of the compact columns stored beside the document (large scenarios), else None."""
+
+
+@dataclass(frozen=True)
+class EncodedDocument:
+    """A document already encoded for storage (large scenarios are encoded as they stream)."""
+
+    blob: bytes
+    """The JSON text, zlib-compressed."""
+    size: int
+    """Bytes of the JSON text."""
+    sha256: str
+    """SHA-256 of the JSON text."""
+    arrays: bytes | None = None
+    """Compact columns (.npz), when the scenario is large."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +76,14 @@ class TokenInfo:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def _encoded(document: dict[str, Any] | None, encoded: EncodedDocument | None) -> EncodedDocument:
+    if encoded is not None:
+        return encoded
+    assert document is not None
+    blob, size, digest = encode_document(document)
+    return EncodedDocument(blob, size, digest)
 
 
 def encode_document(document: dict[str, Any]) -> tuple[bytes, int, str]:
@@ -98,13 +122,18 @@ class Repository:
         self,
         scenario_id: str,
         name: str | None,
-        document: dict[str, Any],
+        document: dict[str, Any] | None,
         counts: tuple[int, int],
         actor: str | None,
         audit: dict[str, Any] | None = None,
+        *,
+        encoded: EncodedDocument | None = None,
     ) -> VersionInfo:
-        """Store a new scenario at version 1. Raises :class:`VersionConflict` if the id exists."""
-        blob, size, digest = encode_document(document)
+        """Store a new scenario at version 1. Raises :class:`VersionConflict` if the id exists.
+
+        ``encoded`` replaces ``document`` when the caller encoded it already.
+        """
+        stored = _encoded(document, encoded)
         stamp = now()
         try:
             with self.writing() as s:
@@ -119,9 +148,7 @@ class Repository:
                     )
                 )
                 s.flush()
-                row = self._add_version(
-                    s, scenario_id, 1, blob, size, digest, counts, stamp, actor, "created"
-                )
+                row = self._add_version(s, scenario_id, 1, stored, counts, stamp, actor, "created")
                 if audit:
                     s.add(_audit(stamp, scenario_id=scenario_id, version=1, **audit))
         except IntegrityError:
@@ -133,14 +160,16 @@ class Repository:
         scenario_id: str,
         expected_version: int,
         name: str | None,
-        document: dict[str, Any],
+        document: dict[str, Any] | None,
         counts: tuple[int, int],
         actor: str | None,
         change: str,
         audit: dict[str, Any] | None = None,
+        *,
+        encoded: EncodedDocument | None = None,
     ) -> VersionInfo:
         """Store a new version if the current one is ``expected_version`` (compare and set)."""
-        blob, size, digest = encode_document(document)
+        stored = _encoded(document, encoded)
         stamp = now()
         new_version = expected_version + 1
         try:
@@ -164,7 +193,7 @@ class Repository:
                         raise ScenarioMissing(scenario_id)
                     raise VersionConflict(current)
                 row = self._add_version(
-                    s, scenario_id, new_version, blob, size, digest, counts, stamp, actor, change
+                    s, scenario_id, new_version, stored, counts, stamp, actor, change
                 )
                 if audit:
                     s.add(_audit(stamp, scenario_id=scenario_id, version=new_version, **audit))
@@ -204,9 +233,7 @@ class Repository:
         s: Session,
         scenario_id: str,
         version: int,
-        blob: bytes,
-        size: int,
-        digest: str,
+        stored: EncodedDocument,
         counts: tuple[int, int],
         stamp: datetime,
         actor: str | None,
@@ -215,9 +242,11 @@ class Repository:
         row = ScenarioVersionRow(
             scenario_id=scenario_id,
             version=version,
-            document=blob,
-            size_bytes=size,
-            sha256=digest,
+            document=stored.blob,
+            size_bytes=stored.size,
+            sha256=stored.sha256,
+            arrays=stored.arrays,
+            arrays_bytes=None if stored.arrays is None else len(stored.arrays),
             node_count=counts[0],
             edge_count=counts[1],
             created_at=stamp,
@@ -252,6 +281,38 @@ class Repository:
             if row is None:
                 raise ScenarioMissing(f"{scenario_id} version {wanted}")
             return _info(row, head.name), decode_document(row.document)
+
+    def version_info(self, scenario_id: str, version: int | None = None) -> VersionInfo:
+        """A version's record without its document (the current one when ``version`` is None)."""
+        with self.reading() as s:
+            row, name = self._version_row(s, scenario_id, version)
+            return _info(row, name)
+
+    def document_blob(
+        self, scenario_id: str, version: int | None = None
+    ) -> tuple[VersionInfo, bytes]:
+        """A version's record and its stored document, still compressed (to stream it)."""
+        with self.reading() as s:
+            row, name = self._version_row(s, scenario_id, version)
+            return _info(row, name), row.document
+
+    def version_arrays(self, scenario_id: str, version: int) -> bytes | None:
+        """The compact columns of a large version, or None for versions stored as JSON alone."""
+        with self.reading() as s:
+            row, _ = self._version_row(s, scenario_id, version)
+            return row.arrays
+
+    def _version_row(
+        self, s: Session, scenario_id: str, version: int | None
+    ) -> tuple[ScenarioVersionRow, str | None]:
+        head = s.get(ScenarioRow, scenario_id)
+        if head is None or head.deleted:
+            raise ScenarioMissing(scenario_id)
+        wanted = head.current_version if version is None else version
+        row = s.get(ScenarioVersionRow, (scenario_id, wanted))
+        if row is None:
+            raise ScenarioMissing(f"{scenario_id} version {wanted}")
+        return row, head.name
 
     def list_scenarios(self, limit: int, offset: int) -> tuple[list[VersionInfo], int]:
         with self.reading() as s:
@@ -377,6 +438,7 @@ def _info(row: ScenarioVersionRow, name: str | None) -> VersionInfo:
         sha256=row.sha256,
         node_count=row.node_count,
         edge_count=row.edge_count,
+        arrays_bytes=row.arrays_bytes,
     )
 
 

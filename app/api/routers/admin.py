@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api.deps import AdminDep, CatalogDep
 from app.services.access import create_token
 from app.services.errors import ScenarioNotFoundError
+from app.services.requests import MAX_STORED_INT
 from app.storage.repository import TokenInfo
 
 router = APIRouter(prefix="/v1", tags=["administration"])
@@ -78,7 +79,7 @@ def audit_log(
     catalog: CatalogDep,
     _: AdminDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_STORED_INT)] = 0,
     scenario_id: str | None = None,
 ) -> AuditPage:
     items, total = catalog.repo.audit_entries(limit, offset, scenario_id)

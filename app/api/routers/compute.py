@@ -13,12 +13,14 @@ from app.api.deps import CatalogDep, PlannerDep, SettingsDep
 from app.api.schemas import PlanOut, RoutesOut
 from app.services.briefs import BriefRequest, compute_brief
 from app.services.plans import PlanRequest, compute_plan
-from app.services.requests import PartiesRequest, RouteRequest
+from app.services.requests import MAX_STORED_INT, PartiesRequest, RouteRequest
 from app.services.routes import compute_parties, compute_routes
 
 router = APIRouter(prefix="/v1/scenarios/{scenario_id}", tags=["computations"])
 
-VersionQuery = Annotated[int | None, Query(ge=1, description="Default: current version")]
+VersionQuery = Annotated[
+    int | None, Query(ge=1, le=MAX_STORED_INT, description="Default: current version")
+]
 
 
 def _observe(request: Request, kind: str, seconds: float) -> None:

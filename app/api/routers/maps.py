@@ -11,6 +11,7 @@ from pydantic import AwareDatetime
 from app.api.deps import CatalogDep, ViewerDep
 from app.domain.routing import RouteOptions, safest_route
 from app.services.maps import scenario_geojson
+from app.services.requests import MAX_STORED_INT
 
 router = APIRouter(prefix="/v1/scenarios/{scenario_id}", tags=["maps"])
 
@@ -29,7 +30,7 @@ def map_geojson(
     at: Annotated[AwareDatetime | None, Query(description="ISO 8601 with offset")] = None,
     from_: Annotated[str | None, Query(alias="from")] = None,
     to: str | None = None,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_STORED_INT)] = None,
 ) -> JSONResponse:
     _version, network = catalog.network(scenario_id, version)
     routes = []

@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import pydantic
-from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import examples
-from app.api.deps import CatalogDep, PlannerDep, RawBody, ViewerDep
+from app.api.deps import CatalogDep, PlannerDep, RawBody, UploadBody, ViewerDep
 from app.domain.document import parse_document
 from app.domain.errors import InvalidRequestError, Problem, pointer
 from app.domain.scenario import Incident, Scenario
-from app.domain.validation import validate_scenario
+from app.services.catalog import Catalog
 from app.services.errors import UnsupportedMediaTypeError
 from app.services.incidents import ImportRequest, import_incidents
+from app.services.requests import MAX_STORED_INT
 from app.storage.repository import VersionInfo
 
 router = APIRouter(prefix="/v1/scenarios", tags=["scenarios"])
@@ -95,6 +96,22 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+def _document(
+    catalog: Catalog, scenario_id: str, version: int | None, current: bool = False
+) -> Response:
+    """A stored document; large ones are streamed as stored, never parsed whole."""
+    info = catalog.version_info(scenario_id, version)
+    headers = {"ETag": etag(info.version)}
+    if current:
+        headers["X-Scenario-Version"] = str(info.version)
+    if info.arrays_bytes is not None:
+        _, pieces = catalog.document_chunks(scenario_id, info.version)
+        headers["Content-Length"] = str(info.size_bytes)
+        return StreamingResponse(pieces, media_type="application/json", headers=headers)
+    _, document = catalog.get(scenario_id, info.version)
+    return JSONResponse(document, headers=headers)
+
+
 def _format(request: Request) -> str | None:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not ctype or ctype in ("application/x-www-form-urlencoded", "text/plain"):
@@ -118,9 +135,9 @@ def _format(request: Request) -> str | None:
     responses={201: {"description": "Stored as version 1; `Location` and `ETag` headers set."}},
 )
 def create_scenario(
-    request: Request, body: RawBody, catalog: CatalogDep, principal: PlannerDep
+    request: Request, body: UploadBody, catalog: CatalogDep, principal: PlannerDep
 ) -> JSONResponse:
-    info = catalog.create(body, principal, fmt=_format(request))
+    info = catalog.create_upload(body.file, body.size, principal, fmt=_format(request))
     return JSONResponse(
         _out(info).model_dump(),
         status_code=201,
@@ -133,7 +150,7 @@ def list_scenarios(
     catalog: CatalogDep,
     _: ViewerDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_STORED_INT)] = 0,
 ) -> ScenarioPage:
     items, total = catalog.list_scenarios(limit, offset)
     following = offset + limit
@@ -152,13 +169,9 @@ def read_scenario(
     scenario_id: str,
     catalog: CatalogDep,
     _: ViewerDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
-) -> JSONResponse:
-    info, document = catalog.get(scenario_id, version)
-    return JSONResponse(
-        document,
-        headers={"ETag": etag(info.version), "X-Scenario-Version": str(info.version)},
-    )
+    version: Annotated[int | None, Query(ge=1, le=MAX_STORED_INT)] = None,
+) -> Response:
+    return _document(catalog, scenario_id, version, current=True)
 
 
 @router.put(
@@ -174,12 +187,14 @@ def read_scenario(
 def replace_scenario(
     scenario_id: str,
     request: Request,
-    body: RawBody,
+    body: UploadBody,
     catalog: CatalogDep,
     principal: PlannerDep,
     if_match: Annotated[str | None, Header(description='ETag read, e.g. "3"')] = None,
 ) -> JSONResponse:
-    info = catalog.replace(scenario_id, body, if_match, principal, fmt=_format(request))
+    info = catalog.replace_upload(
+        scenario_id, body.file, body.size, if_match, principal, fmt=_format(request)
+    )
     return JSONResponse(_out(info).model_dump(), headers={"ETag": etag(info.version)})
 
 
@@ -210,9 +225,13 @@ def list_versions(scenario_id: str, catalog: CatalogDep, _: ViewerDep) -> Versio
 
 
 @router.get("/{scenario_id}/versions/{version}", summary="Read one version's document")
-def read_version(scenario_id: str, version: int, catalog: CatalogDep, _: ViewerDep) -> JSONResponse:
-    info, document = catalog.get(scenario_id, version)
-    return JSONResponse(document, headers={"ETag": etag(info.version)})
+def read_version(
+    scenario_id: str,
+    version: Annotated[int, Path(ge=1, le=MAX_STORED_INT)],
+    catalog: CatalogDep,
+    _: ViewerDep,
+) -> Response:
+    return _document(catalog, scenario_id, version)
 
 
 INCIDENT_BODY: dict[str, Any] = {
@@ -253,10 +272,9 @@ def add_incidents(
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype in ("text/csv", "application/geo+json", "application/vnd.geo+json"):
         fmt = "csv" if ctype == "text/csv" else "geojson"
-        _, document = catalog.get(scenario_id)
         text = _text(body)
         outcome = import_incidents(
-            validate_scenario(document), text, options.model_copy(update={"format": fmt})
+            catalog.scenario(scenario_id), text, options.model_copy(update={"format": fmt})
         )
         incidents = outcome.added
         skipped = outcome.skipped

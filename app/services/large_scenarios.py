@@ -1,0 +1,111 @@
+"""Large scenarios (street networks of whole cities): streamed in, stored as columns.
+
+A JSON upload at least ``large_scenario_bytes`` long is never held whole in
+memory: it arrives in a temporary file, is read item by item into columns
+(:mod:`app.domain.large_document`), and is stored twice over in compact form —
+the JSON text zlib-compressed (what ``GET`` returns, byte for byte) and the
+columns as a compressed ``.npz`` (what a replica compiles from, without parsing
+JSON). Adding incidents to a large scenario touches only the header and writes
+the document anew from the columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Iterator
+from typing import IO, Any
+
+from app.config import Settings
+from app.domain.compact import CompactScenario, IdIndex
+from app.domain.errors import ValidationError
+from app.domain.large_document import read_large_scenario
+from app.domain.scenario import Scenario
+from app.domain.validation import item_problems, reference_problems
+from app.storage.repository import EncodedDocument
+
+CHUNK = 1 << 20
+LEVEL = 1
+"""zlib level for large documents: fast, and street data compresses well anyway."""
+
+
+def file_chunks(file: IO[bytes], size: int = CHUNK) -> Iterator[bytes]:
+    """The rest of ``file`` from its start, in pieces of ``size`` bytes."""
+    file.seek(0)
+    while chunk := file.read(size):
+        yield chunk
+
+
+def looks_like_json(file: IO[bytes]) -> bool:
+    """Whether the upload starts like a JSON object (YAML is always read whole)."""
+    file.seek(0)
+    head = file.read(4096).lstrip(b" \t\r\n")
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{"
+
+
+def is_large(file: IO[bytes], size: int, fmt: str | None, settings: Settings) -> bool:
+    """Whether an upload goes the large way: JSON, and at least ``large_scenario_bytes``."""
+    if size < settings.large_scenario_bytes or fmt == "yaml":
+        return False
+    return looks_like_json(file)
+
+
+def read_upload(file: IO[bytes], settings: Settings) -> CompactScenario:
+    """Parse and validate a large JSON upload into columns (every problem at its pointer)."""
+    return read_large_scenario(
+        file_chunks(file), max_nodes=settings.max_nodes, max_edges=settings.max_edges
+    )
+
+
+def encode_upload(file: IO[bytes], compact: CompactScenario) -> EncodedDocument:
+    """The upload as stored: its own JSON text compressed, and the columns."""
+    return _encode(file_chunks(file), compact)
+
+
+def encode_columns(compact: CompactScenario) -> EncodedDocument:
+    """A document written anew from the columns (after incidents were added)."""
+    return _encode((text.encode("utf-8") for text in compact.json_chunks()), compact)
+
+
+def _encode(pieces: Iterator[bytes], compact: CompactScenario) -> EncodedDocument:
+    packer = zlib.compressobj(LEVEL)
+    digest = hashlib.sha256()
+    parts: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        digest.update(piece)
+        size += len(piece)
+        parts.append(packer.compress(piece))
+    parts.append(packer.flush())
+    return EncodedDocument(b"".join(parts), size, digest.hexdigest(), compact.to_bytes())
+
+
+def with_incidents(compact: CompactScenario, incidents: list[dict[str, Any]]) -> CompactScenario:
+    """The scenario with ``incidents`` appended: only the header is validated again.
+
+    Raises :class:`ValidationError` with pointers into the whole document
+    (``/incidents/N/...``), as validating the merged document would.
+    """
+    header = compact.header_document()
+    header["incidents"] = list(header.get("incidents") or []) + incidents
+    model, problems = item_problems(Scenario, {**header, "nodes": [], "edges": []}, ())
+    problems.extend(
+        reference_problems(
+            header, known={"nodes": IdIndex(compact.nodes.id), "edges": IdIndex(compact.edges.id)}
+        )
+    )
+    if problems or model is None:
+        raise ValidationError(problems)
+    return CompactScenario(model, compact.nodes, compact.edges)
+
+
+def decompressed(blob: bytes, size: int = CHUNK) -> Iterator[bytes]:
+    """A stored document's JSON text, in pieces (never whole in memory)."""
+    unpacker = zlib.decompressobj()
+    for start in range(0, len(blob), size):
+        piece = unpacker.decompress(blob[start : start + size])
+        if piece:
+            yield piece
+    tail = unpacker.flush()
+    if tail:
+        yield tail
