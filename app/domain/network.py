@@ -206,6 +206,14 @@ class Network:
         order: IntArray = np.argsort(self.arc_head, kind="stable")
         return order
 
+    @cached_property
+    def arc_rev_indptr(self) -> IntArray:
+        """Row pointers into :attr:`arc_by_head`: arcs into node v are
+        ``arc_by_head[arc_rev_indptr[v]:arc_rev_indptr[v + 1]]``."""
+        ptr: IntArray = np.zeros(self.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.arc_head, minlength=self.n_nodes), out=ptr[1:])
+        return ptr
+
     @property
     def has_geometry(self) -> bool:
         return bool(self.n_nodes) and not bool(np.isnan(self.node_lat).any())

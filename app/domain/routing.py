@@ -285,10 +285,13 @@ def bounded_dijkstra(
     """Distances and predecessors from ``s``, exact at least up to ``dist[t]``.
 
     Searches only as far as ``limit``, widening it by :data:`GROWTH` until ``t``
-    is reached or nothing more is reachable; on a plane-like street graph the
-    last search costs about as much as all before it together. ``O((n' + m') log n')``
-    for the ``n'`` nodes within the final limit, plus ``O(n)`` per round.
+    is reached or nothing more is reachable; when the next round would cover a
+    quarter of the network it searches the whole network instead, so a far target
+    costs little more than one full search and a near one a small fraction of it.
+    ``O((n' + m') log n')`` for the ``n'`` nodes within the final limit, plus ``O(n)``
+    per round.
     """
+    n = graph.shape[0]
     settled_before = -1
     while True:
         if limit <= 0.0:
@@ -299,7 +302,10 @@ def bounded_dijkstra(
         if np.isfinite(dist[t]) or limit >= UNBOUNDED:
             return dist, pred
         settled = int(np.count_nonzero(np.isfinite(dist)))
-        limit = UNBOUNDED if settled == settled_before else limit * GROWTH
+        # Settled nodes grow about as the square of the limit on a street grid; once the
+        # next round would cover a quarter of the network, search all of it instead.
+        widening = settled == settled_before or settled * GROWTH**2 > n / 4
+        limit = UNBOUNDED if widening else limit * GROWTH
         settled_before = settled
 
 
@@ -342,7 +348,9 @@ def lexicographic_path(
     callers pass their own (penalised costs for alternatives) as exact integers.
 
     1. Bounded Dijkstra on cost from ``s`` (skipped when every usable cost is 0).
-    2. The tight arcs (``dist[u] + cost = dist[v]``, exact in integers) from which
+       When no other route is as safe as the one it found (checked on the arcs
+       into that route only), that route is the answer.
+    2. Otherwise the tight arcs (``dist[u] + cost = dist[v]``, exact in integers) from which
        ``t`` can be reached over tight arcs: exactly the arcs of cost-optimal routes
        (a breadth-first search backwards from ``t``).
     3. Dijkstra on time over those arcs only, bounded by the time of the route
@@ -364,18 +372,50 @@ def lexicographic_path(
     dist, pred = bounded_dijkstra(_graph(net, usable_cost), s, t, START_HOPS * typical_cost)
     if not np.isfinite(dist[t]):
         return None
+    first = _walk_back(pred, s, t)
+    unique = _only_optimal(net, first, arc_ok, cost, dist)
+    if unique is not None:
+        arcs = _hop_arcs(net, first, unique, time)
+        return Route(cond, first, [int(e) for e in net.arc_edge[arcs]])
     tail, head = net.arc_tail, net.arc_head
     with np.errstate(invalid="ignore"):
         tight = arc_ok & (dist[tail] + cost == dist[head]) & (dist[head] <= dist[t])
     on_route = np.zeros(n, dtype=bool)
     on_route[_reaching(net, tight, t)] = True
     tight &= on_route[tail] & on_route[head]
-    first = _walk_back(pred, s, t)
     bound = float(np.sum(time[_hop_arcs(net, first, tight, time)]))
     found = _time_search(net, np.where(tight, time, np.inf), tight, time, s, t, bound)
     if found is None:  # cannot happen: the route of step 1 is in the tight subgraph
         raise AssertionError("cost-optimal route lost in the time search")
     return Route(cond, *found)
+
+
+def _only_optimal(
+    net: Network, nodes: list[int], arc_ok: BoolArray, cost: FloatArray, dist: FloatArray
+) -> BoolArray | None:
+    """The tight arcs along ``nodes`` if no other cost-optimal route exists, else None.
+
+    Backwards from the target, every cost-optimal route enters each node of the
+    route by a tight arc; if each node's only tight arcs in come from its
+    predecessor on the route (parallel roads aside), this is the one cost-optimal
+    route (zero-cost detours back to the source only add loops) and no time
+    search is needed. Looks only at the arcs into the route's nodes.
+    """
+    path = np.asarray(nodes, dtype=np.int64)
+    v = path[1:]
+    starts = net.arc_rev_indptr[v]
+    counts = net.arc_rev_indptr[v + 1] - starts
+    segment = np.repeat(np.arange(len(v)), counts)
+    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    arcs = net.arc_by_head[np.repeat(starts, counts) + offsets]
+    u = net.arc_tail[arcs]
+    with np.errstate(invalid="ignore"):
+        tight = arc_ok[arcs] & (dist[u] + cost[arcs] == dist[v[segment]])
+    if (tight & (u != path[:-1][segment])).any():
+        return None
+    allowed = np.zeros(len(net.arc_edge), dtype=bool)
+    allowed[arcs[tight]] = True
+    return allowed
 
 
 def _reaching(net: Network, arcs: BoolArray, t: int) -> IntArray:
