@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
+from itertools import chain
 from typing import Any, Literal
 
 import numpy as np
@@ -130,8 +131,16 @@ class Plan:
 
     def route_risk(self, mv: Movement) -> float:
         """Probability that one person of the group is harmed on its route."""
-        logs = self._arc_log_survival
-        return -math.expm1(math.fsum(logs[a] for a in mv.arcs))
+        risk = self._route_risks.get(mv.arcs)
+        if risk is None:
+            logs = self._arc_log_survival
+            risk = self._route_risks[mv.arcs] = -math.expm1(math.fsum(logs[a] for a in mv.arcs))
+        return risk
+
+    @cached_property
+    def _route_risks(self) -> dict[tuple[int, ...], float]:
+        """Risk per route already computed (groups often share a route)."""
+        return {}
 
     @property
     def expected_harm(self) -> float:
@@ -143,9 +152,12 @@ class Plan:
     def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(arc, minute, people) summed over movements: road entries per minute."""
         moves = [*self.movements, *self.stranded_moves]
-        arcs = np.fromiter((a for m in moves for a in m.arcs), dtype=np.int64)
-        mins = np.fromiter((t for m in moves for t in m.enter), dtype=np.int64)
-        cnt = np.fromiter((m.count for m in moves for _ in m.arcs), dtype=np.int64)
+        arcs = np.fromiter(chain.from_iterable(m.arcs for m in moves), dtype=np.int64)
+        mins = np.fromiter(chain.from_iterable(m.enter for m in moves), dtype=np.int64)
+        cnt = np.repeat(
+            np.fromiter((m.count for m in moves), dtype=np.int64, count=len(moves)),
+            np.fromiter((len(m.arcs) for m in moves), dtype=np.int64, count=len(moves)),
+        )
         if len(arcs) == 0:
             return arcs, mins, cnt
         key = arcs * (int(mins.max()) + 1) + mins
@@ -180,8 +192,9 @@ class Plan:
         """Parties holding a road, checkpoint or node that the plan uses (scenario order)."""
         model, net = self.model, self.model.network
         moves = [*self.movements, *self.stranded_moves]
-        nodes = {v for m in moves for v in m.nodes}
-        edges = {int(model.arc_edge[a]) for a in {a for m in moves for a in m.arcs}}
+        nodes = set(chain.from_iterable(m.nodes for m in moves))
+        arc_edge = model.arc_edge.tolist()
+        edges = {arc_edge[a] for a in set(chain.from_iterable(m.arcs for m in moves))}
         used = {net.nodes[v].controlled_by for v in nodes}
         for e in edges:
             used.update((net.edges[e].controlled_by, net.edges[e].checkpoint))

@@ -280,23 +280,67 @@ def decompose(model: FlowModel, solution: Solution) -> tuple[list[Movement], lis
                 k2 = (head[a], step[key])
                 slot[k2] = slot.get(k2, 0) + got
 
-    def journey(pid: int, c: int, arrive: int | None) -> Movement:
-        arcs: list[int] = []
-        enters: list[int] = []
-        nodes: list[int] = [where[pid]]
-        while via[pid] >= 0:
-            arcs.append(via[pid])
-            enters.append(entered[pid])
-            pid = parent[pid]
-            nodes.append(where[pid])
-        return Movement(
-            c, tuple(reversed(nodes)), tuple(reversed(arcs)), tuple(reversed(enters)), arrive
-        )
-
-    evacuated = [journey(pid, c, entered[pid] + time[via[pid]]) for pid, c in done.items()]
-    stranded = [journey(pid, c, None) for q in queues.values() for c, pid in q if via[pid] >= 0]
+    ends = [*done, *(pid for q in queues.values() for _, pid in q if via[pid] >= 0)]
+    paths = _journeys(
+        np.asarray(ends, dtype=np.int64),
+        np.asarray(parent, dtype=np.int64),
+        np.asarray(via, dtype=np.int64),
+        np.asarray(entered, dtype=np.int64),
+        np.asarray(where, dtype=np.int64),
+    )
+    evacuated = [
+        Movement(c, *path, entered[pid] + time[via[pid]])
+        for (pid, c), path in zip(done.items(), paths, strict=False)
+    ]
+    stranded_counts = [c for q in queues.values() for c, pid in q if via[pid] >= 0]
+    stranded = [
+        Movement(c, *path, None)
+        for c, path in zip(stranded_counts, paths[len(done) :], strict=True)
+    ]
     evacuated.sort(key=lambda mv: (mv.enter[0], mv.nodes[0], mv.arrive or 0, mv.nodes))
     return evacuated, stranded
+
+
+def _journeys(
+    ends: IntArray, parent: IntArray, via: IntArray, entered: IntArray, where: IntArray
+) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
+    """(nodes, arcs, enter minutes) of each journey ``ends[i]``, walking the prefix tree
+    back to the start for all journeys at once (one numpy step per road entry)."""
+    node_rows, node_vals, node_depth = [], [], []
+    arc_rows, arc_vals, enter_vals, arc_depth = [], [], [], []
+    rows = np.arange(len(ends), dtype=np.int64)
+    cur = ends
+    depth = 0
+    while len(rows):
+        node_rows.append(rows)
+        node_vals.append(where[cur])
+        node_depth.append(np.full(len(rows), depth))
+        moved = via[cur] >= 0
+        rows, cur = rows[moved], cur[moved]
+        arc_rows.append(rows)
+        arc_vals.append(via[cur])
+        enter_vals.append(entered[cur])
+        arc_depth.append(np.full(len(rows), depth))
+        cur = parent[cur]
+        depth += 1
+
+    def flat(
+        rows_at: list[IntArray], depth_at: list[IntArray], *values: list[IntArray]
+    ) -> tuple[list[int], list[list[int]]]:
+        r = np.concatenate(rows_at) if rows_at else np.zeros(0, dtype=np.int64)
+        d = np.concatenate(depth_at) if depth_at else np.zeros(0, dtype=np.int64)
+        order = np.lexsort((-d, r))  # by journey, from its start to its end
+        bounds = np.cumsum(np.bincount(r, minlength=len(ends))).tolist()
+        return bounds, [np.concatenate(v)[order].tolist() if v else [] for v in values]
+
+    node_end, (nodes,) = flat(node_rows, node_depth, node_vals)
+    arc_end, (arcs, enters) = flat(arc_rows, arc_depth, arc_vals, enter_vals)
+    out = []
+    ns = as_ = 0
+    for ne, ae in zip(node_end, arc_end, strict=True):
+        out.append((tuple(nodes[ns:ne]), tuple(arcs[as_:ae]), tuple(enters[as_:ae])))
+        ns, as_ = ne, ae
+    return out
 
 
 def _take(queue: deque[list[int]], count: int) -> list[tuple[int, int]]:
