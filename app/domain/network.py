@@ -188,10 +188,10 @@ class Network:
     def conditions_kept(self) -> int:
         """How many profile/time conditions stay cached: 32, fewer for big networks.
 
-        Each holds about 33 bytes per road and 16 per arc; the cache stays under
+        Each holds about 33 bytes per road and 25 per arc; the cache stays under
         :data:`CONDITIONS_BUDGET_BYTES` but keeps at least two.
         """
-        each = 33 * len(self.edge_tail) + 16 * len(self.arc_edge) + 1
+        each = 33 * len(self.edge_tail) + 25 * len(self.arc_edge) + 1
         return max(2, min(32, CONDITIONS_BUDGET_BYTES // each))
 
     @cached_property
@@ -304,6 +304,18 @@ class Conditions:
             usable &= net.edge_vehicle
         usable &= risk < 1.0
         return cls(net, profile, at, risk, effects, checkpoint, time, usable)
+
+    @cached_property
+    def arc_usable(self) -> BoolArray:
+        """``usable`` per arc (the mask of a question that avoids no party)."""
+        mask: BoolArray = self.usable[self.network.arc_edge]
+        return mask
+
+    @cached_property
+    def arc_usable_cost(self) -> FloatArray:
+        """``arc_cost`` where usable, inf elsewhere: the weights of a plain question."""
+        weights: FloatArray = np.where(self.arc_usable, self.arc_cost, np.inf)
+        return weights
 
     def exclusion_reasons(self, edge: int, avoided: frozenset[str] = frozenset()) -> list[str]:
         """Why road ``edge`` cannot be used under these conditions and avoided parties."""

@@ -235,7 +235,9 @@ def safest_route(
     avoided = check_parties(net, opts.avoid_parties, "/avoid_parties")
     cond = net.conditions(opts.profile, opts.at)
     mask = edge_mask(cond, avoided, opts.consenting_only)
-    route = lexicographic_path(cond, mask[net.arc_edge], s, t)
+    plain = not avoided and not opts.consenting_only
+    # The plain question reuses the conditions' own arc mask (and its cached weights).
+    route = lexicographic_path(cond, cond.arc_usable if plain else mask[net.arc_edge], s, t)
     if route is None:
         cut = explain_cut(cond, mask, s, t, frozenset(avoided), opts.consenting_only)
         raise NoRouteError(_cut_sentence(net, source, target, cut), cut)
@@ -253,10 +255,10 @@ def safest_route(
 UNBOUNDED = 1e300
 """Search limit that still leaves out masked arcs (weight inf): scipy relaxes only below it."""
 
-GROWTH = 4.0
+GROWTH = 2.0
 """Factor by which a bounded search widens its limit when the target is not yet reached."""
 
-START_HOPS = 64
+START_HOPS = 16
 """A bounded search first looks as far as this many typical roads."""
 
 
@@ -363,7 +365,10 @@ def lexicographic_path(
         return Route(cond, [s], [])
     cost = cond.arc_cost if arc_cost is None else arc_cost
     time = cond.arc_time if arc_time is None else arc_time
-    usable_cost = np.where(arc_ok, cost, np.inf)
+    if arc_cost is None and arc_ok is cond.arc_usable:
+        usable_cost = cond.arc_usable_cost
+    else:
+        usable_cost = np.where(arc_ok, cost, np.inf)
     typical_cost = _typical(cost, arc_ok)
     if typical_cost == 0.0:
         # Every usable route is equally safe: the fastest one is the answer.
