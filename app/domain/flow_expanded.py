@@ -31,7 +31,7 @@ see benchmarks/README-plans.md).
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -234,71 +234,159 @@ def decompose(model: FlowModel, solution: Solution) -> tuple[list[Movement], lis
     are not listed.
     """
     assert solution.cells is not None and solution.receptions is not None
-    arc, minute, count = solution.cells
-    z_node, z_min, z_count = solution.receptions
-    tail = model.arc_tail.tolist()
-    head = model.arc_head.tolist()
-    time = model.arc_time.tolist()
-    # Prefix tree of journeys: a journey is its parent journey plus one road entry.
-    parent: list[int] = []
-    via: list[int] = []
-    entered: list[int] = []
-    where: list[int] = []
-    queues: dict[int, deque[list[int]]] = defaultdict(deque)
-    for v in np.flatnonzero(model.population > 0).tolist():
-        parent.append(-1)
-        via.append(-1)
-        entered.append(-1)
-        where.append(v)
-        queues[v].append([int(model.population[v]), len(parent) - 1])
-    leaving: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for a, m, c in zip(arc.tolist(), minute.tolist(), count.tolist(), strict=True):
-        leaving[m].append((a, c))
-    receiving: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for zn, m, c in zip(z_node.tolist(), z_min.tolist(), z_count.tolist(), strict=True):
-        receiving[m].append((zn, c))
-    arriving: dict[int, dict[tuple[int, int], int]] = defaultdict(dict)
-    done: dict[int, int] = defaultdict(int)
-
-    for m in range(solution.horizon + 1):
-        for (node, pid), c in arriving.pop(m, {}).items():
-            queues[node].append([c, pid])
-        for zn, c in receiving.pop(m, []):
-            for got, pid in _take(queues[zn], c):
-                done[pid] += got
-        step: dict[tuple[int, int], int] = {}
-        for a, c in leaving.pop(m, []):
-            for got, pid in _take(queues[tail[a]], c):
-                key = (pid, a)
-                if key not in step:
-                    parent.append(pid)
-                    via.append(a)
-                    entered.append(m)
-                    where.append(head[a])
-                    step[key] = len(parent) - 1
-                slot = arriving[m + time[a]]
-                k2 = (head[a], step[key])
-                slot[k2] = slot.get(k2, 0) + got
-
-    ends = [*done, *(pid for q in queues.values() for _, pid in q if via[pid] >= 0)]
-    paths = _journeys(
-        np.asarray(ends, dtype=np.int64),
-        np.asarray(parent, dtype=np.int64),
-        np.asarray(via, dtype=np.int64),
-        np.asarray(entered, dtype=np.int64),
-        np.asarray(where, dtype=np.int64),
-    )
+    tree, done_pid, done_count, left_pid, left_count = _sweep(model, solution)
+    parent, via, entered, where = tree
+    paths = _journeys(np.concatenate([done_pid, left_pid]), parent, via, entered, where)
+    arrive = (entered[done_pid] + model.arc_time[via[done_pid]]).tolist()
     evacuated = [
-        Movement(c, *path, entered[pid] + time[via[pid]])
-        for (pid, c), path in zip(done.items(), paths, strict=False)
+        Movement(c, *path, t)
+        for c, path, t in zip(done_count.tolist(), paths, arrive, strict=False)
     ]
-    stranded_counts = [c for q in queues.values() for c, pid in q if via[pid] >= 0]
     stranded = [
         Movement(c, *path, None)
-        for c, path in zip(stranded_counts, paths[len(done) :], strict=True)
+        for c, path in zip(left_count.tolist(), paths[len(done_pid) :], strict=True)
     ]
     evacuated.sort(key=lambda mv: (mv.enter[0], mv.nodes[0], mv.arrive or 0, mv.nodes))
     return evacuated, stranded
+
+
+def _sweep(
+    model: FlowModel, solution: Solution
+) -> tuple[tuple[IntArray, IntArray, IntArray, IntArray], IntArray, IntArray, IntArray, IntArray]:
+    """The forward sweep of :func:`decompose`, one numpy step per minute.
+
+    Journeys are numbered as they start: residents first (by node), then each minute
+    the groups leaving by road, by road and then in queue order. A node's queue is
+    in order of arrival minute, then journey number; each minute its safe-zone
+    reception takes from the front first, then its roads in order.
+
+    Returns the prefix tree (parent journey, road, minute entered, node reached per
+    journey), the evacuated journeys with their people (in order of first reception)
+    and the stranded ones that moved (by when their node's queue was first used,
+    then queue order).
+    """
+    assert solution.cells is not None and solution.receptions is not None
+    n = model.n_nodes
+    tail, head, time = model.arc_tail, model.arc_head, model.arc_time
+    big = np.iinfo(np.int64).max
+    homes = np.flatnonzero(model.population > 0)
+    parents = [np.full(len(homes), -1, dtype=np.int64)]
+    vias = [np.full(len(homes), -1, dtype=np.int64)]
+    enters = [np.full(len(homes), -1, dtype=np.int64)]
+    wheres = [homes]
+    next_id = len(homes)
+    # Queue items: node, arrival minute, journey, people.
+    q_node, q_arr = homes, np.full(len(homes), -1, dtype=np.int64)
+    q_pid, q_cnt = np.arange(len(homes), dtype=np.int64), model.population[homes]
+    # When each node's queue was first used: (minute, phase, rank) as in the sweep.
+    used = np.full((n, 3), big, dtype=np.int64)
+    used[homes] = np.stack([np.full(len(homes), -1), np.zeros(len(homes)), homes], axis=1)
+    pending: dict[int, list[tuple[IntArray, IntArray, IntArray]]] = defaultdict(list)
+    done_pid: list[IntArray] = []
+    done_cnt: list[IntArray] = []
+
+    arc, minute, count = solution.cells
+    by_min = np.argsort(minute, kind="stable")
+    arc, minute, count = arc[by_min], minute[by_min], count[by_min]
+    z_node, z_min, z_count = solution.receptions
+    by_min = np.argsort(z_min, kind="stable")
+    z_node, z_min, z_count = z_node[by_min], z_min[by_min], z_count[by_min]
+    cell_at = np.searchsorted(minute, np.arange(solution.horizon + 2))
+    zone_at = np.searchsorted(z_min, np.arange(solution.horizon + 2))
+
+    def touch(m: int, phase: int, nodes: IntArray, rank: IntArray) -> None:
+        fresh = used[nodes, 0] == big
+        if fresh.any():
+            nodes, rank = nodes[fresh], rank[fresh]
+            order = np.lexsort((rank, nodes))
+            nodes, rank = nodes[order], rank[order]
+            first = np.r_[True, nodes[1:] != nodes[:-1]]
+            used[nodes[first]] = np.stack(
+                [np.full(int(first.sum()), m), np.full(int(first.sum()), phase), rank[first]],
+                axis=1,
+            )
+
+    for m in range(solution.horizon + 1):
+        arrivals = pending.pop(m, [])
+        if arrivals:
+            a_node = np.concatenate([x[0] for x in arrivals])
+            a_pid = np.concatenate([x[1] for x in arrivals])
+            touch(m, 0, a_node, a_pid)
+            q_node = np.concatenate([q_node, a_node])
+            q_arr = np.concatenate([q_arr, np.full(len(a_node), m, dtype=np.int64)])
+            q_pid = np.concatenate([q_pid, a_pid])
+            q_cnt = np.concatenate([q_cnt, np.concatenate([x[2] for x in arrivals])])
+        zs, ze = int(zone_at[m]), int(zone_at[m + 1])
+        cs, ce = int(cell_at[m]), int(cell_at[m + 1])
+        if zs == ze and cs == ce:
+            continue
+        touch(m, 1, z_node[zs:ze], z_node[zs:ze])
+        touch(m, 2, tail[arc[cs:ce]], arc[cs:ce])
+        # Demands: receptions (road −1) before the node's roads, roads in order.
+        d_node = np.concatenate([z_node[zs:ze], tail[arc[cs:ce]]])
+        d_road = np.concatenate([np.full(ze - zs, -1, dtype=np.int64), arc[cs:ce]])
+        d_amt = np.concatenate([z_count[zs:ze], count[cs:ce]])
+        order = np.lexsort((d_road, d_node))
+        d_node, d_road, d_amt = d_node[order], d_road[order], d_amt[order]
+        wanted = np.zeros(n, dtype=bool)
+        wanted[d_node] = True
+        sel = np.flatnonzero(wanted[q_node])
+        sel = sel[np.lexsort((q_pid[sel], q_arr[sel], q_node[sel]))]
+        i_node, i_cnt = q_node[sel], q_cnt[sel]
+        i_end = np.cumsum(i_cnt)
+        i_start = i_end - i_cnt
+        node_first = np.r_[True, i_node[1:] != i_node[:-1]]
+        node_start = np.zeros(n, dtype=np.int64)
+        node_start[i_node[node_first]] = i_start[node_first]
+        d_cum = np.cumsum(d_amt)
+        d_first = np.flatnonzero(np.r_[True, d_node[1:] != d_node[:-1]])
+        d_group = np.repeat(np.arange(len(d_first)), np.diff(np.r_[d_first, len(d_node)]))
+        d_end = node_start[d_node] + d_cum - (d_cum[d_first] - d_amt[d_first])[d_group]
+        d_start = d_end - d_amt
+        points = np.unique(np.concatenate([i_start, i_end, d_start, d_end]))
+        lo, size = points[:-1], np.diff(points)
+        j = np.searchsorted(d_end, lo, side="right")
+        taken = j < len(d_end)
+        taken[taken] &= d_start[j[taken]] <= lo[taken]
+        lo, size, j = lo[taken], size[taken], j[taken]
+        i = np.searchsorted(i_end, lo, side="right")
+        q_cnt[sel] -= np.bincount(i, weights=size, minlength=len(sel)).astype(np.int64)
+        road = d_road[j]
+        got = road < 0
+        done_pid.append(q_pid[sel[i[got]]])
+        done_cnt.append(size[got])
+        go = np.flatnonzero(~got)
+        go = go[np.argsort(road[go], kind="stable")]
+        a, pid, c = road[go], q_pid[sel[i[go]]], size[go]
+        ids = next_id + np.arange(len(go), dtype=np.int64)
+        next_id += len(go)
+        parents.append(pid)
+        vias.append(a)
+        enters.append(np.full(len(go), m, dtype=np.int64))
+        wheres.append(head[a])
+        at = m + time[a]
+        for t in np.unique(at).tolist():
+            here = at == t
+            pending[t].append((head[a][here], ids[here], c[here]))
+        keep = q_cnt > 0
+        q_node, q_arr, q_pid, q_cnt = q_node[keep], q_arr[keep], q_pid[keep], q_cnt[keep]
+
+    tree = (
+        np.concatenate(parents),
+        np.concatenate(vias),
+        np.concatenate(enters),
+        np.concatenate(wheres),
+    )
+    d_pid = np.concatenate(done_pid) if done_pid else np.zeros(0, dtype=np.int64)
+    d_cnt = np.concatenate(done_cnt) if done_cnt else np.zeros(0, dtype=np.int64)
+    uniq, first, inverse = np.unique(d_pid, return_index=True, return_inverse=True)
+    total = np.bincount(inverse, weights=d_cnt, minlength=len(uniq)).astype(np.int64)
+    order = np.argsort(first, kind="stable")
+    moved = tree[1][q_pid] >= 0
+    q_node, q_arr, q_pid, q_cnt = q_node[moved], q_arr[moved], q_pid[moved], q_cnt[moved]
+    u = used[q_node]
+    left = np.lexsort((q_pid, q_arr, u[:, 2], u[:, 1], u[:, 0]))
+    return tree, uniq[order], total[order], q_pid[left], q_cnt[left]
 
 
 def _journeys(
@@ -340,20 +428,4 @@ def _journeys(
     for ne, ae in zip(node_end, arc_end, strict=True):
         out.append((tuple(nodes[ns:ne]), tuple(arcs[as_:ae]), tuple(enters[as_:ae])))
         ns, as_ = ne, ae
-    return out
-
-
-def _take(queue: deque[list[int]], count: int) -> list[tuple[int, int]]:
-    """Remove ``count`` people from the front of ``queue``: [(people, journey), ...]."""
-    out = []
-    while count > 0:
-        item = queue[0]
-        if item[0] <= count:
-            queue.popleft()
-            out.append((item[0], item[1]))
-            count -= item[0]
-        else:
-            item[0] -= count
-            out.append((count, item[1]))
-            count = 0
     return out

@@ -1,0 +1,99 @@
+"""Splitting an exact flow into groups: the numpy sweep against a plain queue-by-queue sweep."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict, deque
+
+import numpy as np
+import pytest
+
+from app.domain.evacuation import PlanOptions, model_options
+from app.domain.flow_expanded import Movement, Solution, decompose, solve_horizon
+from app.domain.flow_model import FlowModel, compile_model, most_evacuable
+from app.domain.network import Network
+from app.domain.validation import validate_scenario
+from tests.domain.evacuation_oracle import flow_document
+
+
+def reference_decompose(
+    model: FlowModel, solution: Solution
+) -> tuple[list[Movement], list[Movement]]:
+    """First come, first served at every node, one person-group at a time (plain Python)."""
+    assert solution.cells is not None and solution.receptions is not None
+    tail, head = model.arc_tail.tolist(), model.arc_head.tolist()
+    time = model.arc_time.tolist()
+    parent: list[int] = []
+    via: list[int] = []
+    entered: list[int] = []
+    where: list[int] = []
+    queues: dict[int, deque[list[int]]] = defaultdict(deque)
+    for v in np.flatnonzero(model.population > 0).tolist():
+        parent.append(-1)
+        via.append(-1)
+        entered.append(-1)
+        where.append(v)
+        queues[v].append([int(model.population[v]), len(parent) - 1])
+    leaving: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for a, m, c in zip(*(x.tolist() for x in solution.cells), strict=True):
+        leaving[m].append((a, c))
+    receiving: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for zn, m, c in zip(*(x.tolist() for x in solution.receptions), strict=True):
+        receiving[m].append((zn, c))
+    arriving: dict[int, dict[tuple[int, int], int]] = defaultdict(dict)
+    done: dict[int, int] = defaultdict(int)
+
+    def take(queue: deque[list[int]], count: int) -> list[tuple[int, int]]:
+        out = []
+        while count > 0:
+            item = queue[0]
+            got = min(item[0], count)
+            out.append((got, item[1]))
+            item[0] -= got
+            count -= got
+            if item[0] == 0:
+                queue.popleft()
+        return out
+
+    for m in range(solution.horizon + 1):
+        for (node, pid), c in arriving.pop(m, {}).items():
+            queues[node].append([c, pid])
+        for zn, c in receiving.pop(m, []):
+            for got, pid in take(queues[zn], c):
+                done[pid] += got
+        for a, c in leaving.pop(m, []):
+            for got, pid in take(queues[tail[a]], c):
+                parent.append(pid)
+                via.append(a)
+                entered.append(m)
+                where.append(head[a])
+                arriving[m + time[a]][(head[a], len(parent) - 1)] = got
+
+    def journey(pid: int, c: int, arrive: int | None) -> Movement:
+        arcs, enters, nodes = [], [], [where[pid]]
+        while via[pid] >= 0:
+            arcs.append(via[pid])
+            enters.append(entered[pid])
+            pid = parent[pid]
+            nodes.append(where[pid])
+        return Movement(c, tuple(nodes[::-1]), tuple(arcs[::-1]), tuple(enters[::-1]), arrive)
+
+    evacuated = [journey(pid, c, entered[pid] + time[via[pid]]) for pid, c in done.items()]
+    stranded = [journey(pid, c, None) for q in queues.values() for c, pid in q if via[pid] >= 0]
+    evacuated.sort(key=lambda mv: (mv.enter[0], mv.nodes[0], mv.arrive or 0, mv.nodes))
+    return evacuated, stranded
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_numpy_sweep_splits_the_flow_like_the_plain_sweep(seed: int) -> None:
+    rng = random.Random(seed)
+    n = rng.randint(4, 16)
+    doc = flow_document(rng, n, rng.randint(n, 3 * n))
+    net = Network(validate_scenario(doc))
+    model = compile_model(net, net.conditions(None, None), model_options(PlanOptions()))
+    if model.total_population == 0 or not model.is_zone.any() or most_evacuable(model) == 0:
+        return
+    solution = solve_horizon(model, rng.randint(1, 30), keep_flows=True)
+    moved, stranded = decompose(model, solution)
+    assert (moved, stranded) == reference_decompose(model, solution)
+    assert sum(m.count for m in moved) == solution.evacuated
