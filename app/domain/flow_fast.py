@@ -316,10 +316,12 @@ class _Candidates:
         if not rows_at:
             return
         rows = np.concatenate(rows_at)
-        order = np.argsort(rows, kind="stable")
-        flat = np.concatenate(arcs_at)[order]
         count = np.bincount(rows, minlength=len(people))
         start = np.cumsum(count) - count
+        # Route by route, in order along each route (placed directly, without sorting).
+        level = np.repeat(np.arange(len(rows_at)), [len(r) for r in rows_at])
+        flat = np.empty(len(rows), dtype=np.int64)
+        flat[start[rows] + level] = np.concatenate(arcs_at)
         t = time[flat]
         run = np.cumsum(t)
         first = np.minimum(start, len(flat) - 1)
