@@ -131,15 +131,17 @@ class Plan:
 
     def route_risk(self, mv: Movement) -> float:
         """Probability that one person of the group is harmed on its route."""
-        risk = self._route_risks.get(mv.arcs)
-        if risk is None:
-            logs = self._arc_log_survival
-            risk = self._route_risks[mv.arcs] = -math.expm1(math.fsum(logs[a] for a in mv.arcs))
+        # Keyed by the object: hashing a long route costs as much as summing it.
+        known = self._route_risks.get(id(mv))
+        if known is not None and known[0] is mv:
+            return known[1]
+        risk = -math.expm1(math.fsum(map(self._arc_log_survival.__getitem__, mv.arcs)))
+        self._route_risks[id(mv)] = (mv, risk)
         return risk
 
     @cached_property
-    def _route_risks(self) -> dict[tuple[int, ...], float]:
-        """Risk per route already computed (groups often share a route)."""
+    def _route_risks(self) -> dict[int, tuple[Movement, float]]:
+        """Risk of each group already asked about (the document asks twice)."""
         return {}
 
     @property
@@ -200,9 +202,12 @@ class Plan:
             used.update((net.edges[e].controlled_by, net.edges[e].checkpoint))
         return [p for p in net.party_ids if p in used]
 
-    def consents_needed(self) -> list[str]:
+    def consents_needed(self, involved: list[str] | None = None) -> list[str]:
+        """Parties involved (``involved``, else :meth:`parties_involved`) without consent."""
         parties = self.model.network.parties
-        return [p for p in self.parties_involved() if parties[p].consent != "granted"]
+        if involved is None:
+            involved = self.parties_involved()
+        return [p for p in involved if parties[p].consent != "granted"]
 
     def stranded_at(self) -> list[dict[str, Any]]:
         """Where the people not evacuated are at the end: home, or where they stopped."""
@@ -223,8 +228,8 @@ class Plan:
             "count": m.count,
             "depart_min": m.enter[0] if m.enter else 0,
             "arrive_min": m.arrive,
-            "nodes": [ids[v] for v in m.nodes],
-            "edges": [edge_ids[a] for a in m.arcs],
+            "nodes": list(map(ids.__getitem__, m.nodes)),
+            "edges": list(map(edge_ids.__getitem__, m.arcs)),
             "enter_min": list(m.enter),
             "risk": self.route_risk(m),
         }
@@ -237,6 +242,7 @@ class Plan:
     def as_dict(self) -> dict[str, Any]:
         """The PLAN of SPEC §3, plus expected harm, bounds and where the stranded are."""
         cond = self.model.conditions
+        involved = self.parties_involved()
         return {
             "egress_time_min": self.egress_time_min,
             "total_population": self.total_population,
@@ -252,8 +258,8 @@ class Plan:
             "at": cond.at.isoformat() if cond.at else None,
             "movements": [self.movement_dict(m) for m in self.movements],
             "bottlenecks": self.bottlenecks(),
-            "parties": self.parties_involved(),
-            "consents_needed": self.consents_needed(),
+            "parties": involved,
+            "consents_needed": self.consents_needed(involved),
             "stranded_at": self.stranded_at(),
             "stranded_movements": [self.movement_dict(m) for m in self.stranded_moves],
             "note": self.note,
