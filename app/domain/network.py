@@ -24,7 +24,7 @@ from threading import Lock
 import numpy as np
 import numpy.typing as npt
 
-from app.domain.compact import ROAD_STATUSES, CompactScenario, IdIndex, compact_of
+from app.domain.compact import ROAD_STATUSES, CompactScenario, IdIndex, Texts, compact_of
 from app.domain.profiles import WALKING_SPEED_M_PER_MIN, available_profiles, resolve_profile
 from app.domain.risk import (
     IncidentEffect,
@@ -59,6 +59,7 @@ class Network:
 
     def __init__(self, scenario: Scenario) -> None:
         compact = compact_of(scenario)
+        self._columns = compact
         if compact is not None:
             self._from_columns(scenario, compact)
         else:
@@ -193,6 +194,15 @@ class Network:
         """
         each = 33 * len(self.edge_tail) + 25 * len(self.arc_edge) + 1
         return max(2, min(32, CONDITIONS_BUDGET_BYTES // each))
+
+    def edge_text(self, edge: int, field: str) -> str | None:
+        """A text field of one road (``name``, ``risk_source``, ``notes``…), without building
+        the road's object when the network was compiled from columns."""
+        if self._columns is not None:
+            column: Texts = getattr(self._columns.edges, field)
+            return column[edge]
+        value: str | None = getattr(self.edges[edge], field)
+        return value
 
     @cached_property
     def arc_key(self) -> IntArray:

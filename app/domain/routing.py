@@ -45,7 +45,14 @@ from app.domain.errors import (
     Problem,
     RiskLimitError,
 )
-from app.domain.network import BoolArray, Conditions, FloatArray, IntArray, Network
+from app.domain.network import (
+    STATUS_CODES,
+    BoolArray,
+    Conditions,
+    FloatArray,
+    IntArray,
+    Network,
+)
 
 
 @dataclass
@@ -129,27 +136,36 @@ class Route:
         cond, net = self.conditions, self.network
         out = []
         survival, elapsed = 1.0, 0.0
-        for k, e in enumerate(self.edges):
-            edge = net.edges[e]
-            risk = float(cond.risk[e])
+        parties = [*net.party_ids, None]  # code -1 (no party) picks the last
+        statuses = list(STATUS_CODES)
+        edges = self.edges
+        risks = cond.risk[edges].tolist()
+        times = cond.time[edges].tolist()
+        base = net.edge_base_risk[edges].tolist()
+        held = net.edge_controller[edges].tolist()
+        checkpoints = net.edge_checkpoint[edges].tolist()
+        status = net.edge_status[edges].tolist()
+        extra = cond.checkpoint_risk[edges].tolist()
+        for k, e in enumerate(edges):
+            risk, minutes = risks[k], times[k]
             survival *= 1.0 - risk
-            elapsed += float(cond.time[e])
+            elapsed += minutes
             out.append(
                 {
-                    "edge": edge.id,
+                    "edge": net.edge_ids[e],
                     "from": net.node_ids[self.nodes[k]],
                     "to": net.node_ids[self.nodes[k + 1]],
-                    "name": edge.name,
-                    "status": edge.status,
-                    "controlled_by": edge.controlled_by,
-                    "checkpoint": edge.checkpoint,
-                    "travel_time_min": float(cond.time[e]),
+                    "name": net.edge_text(e, "name"),
+                    "status": statuses[status[k]],
+                    "controlled_by": parties[held[k]],
+                    "checkpoint": parties[checkpoints[k]],
+                    "travel_time_min": minutes,
                     "risk": risk,
                     "risk_inputs": {
-                        "base": edge.risk,
-                        "base_source": edge.risk_source,
+                        "base": base[k],
+                        "base_source": net.edge_text(e, "risk_source"),
                         "incidents": [x.as_dict() for x in cond.incident_risk.get(e, [])],
-                        "checkpoint": float(cond.checkpoint_risk[e]),
+                        "checkpoint": extra[k],
                     },
                     "cumulative_survival": survival,
                     "cumulative_time_min": elapsed,
@@ -350,11 +366,11 @@ def lexicographic_path(
     callers pass their own (penalised costs for alternatives) as exact integers.
 
     1. Bounded Dijkstra on cost from ``s`` (skipped when every usable cost is 0).
-       When no other route is as safe as the one it found (checked on the arcs
-       into that route only), that route is the answer.
-    2. Otherwise the tight arcs (``dist[u] + cost = dist[v]``, exact in integers) from which
+    2. The tight arcs (``dist[u] + cost = dist[v]``, exact in integers) from which
        ``t`` can be reached over tight arcs: exactly the arcs of cost-optimal routes
-       (a breadth-first search backwards from ``t``).
+       (searched backwards from the route of step 1, over the arcs into nodes
+       found so far; over all arcs at once when very many routes tie). If that
+       route is the only one, it is the answer.
     3. Dijkstra on time over those arcs only, bounded by the time of the route
        found in step 1. Masks are weights of inf over the network's fixed CSR
        arrays: nothing is rebuilt per question.
@@ -378,10 +394,17 @@ def lexicographic_path(
     if not np.isfinite(dist[t]):
         return None
     first = _walk_back(pred, s, t)
-    unique = _only_optimal(net, first, arc_ok, cost, dist)
-    if unique is not None:
-        arcs = _hop_arcs(net, first, unique, time)
-        return Route(cond, first, [int(e) for e in net.arc_edge[arcs]])
+    optimal = _optimal_arcs(net, first, arc_ok, cost, dist, max(10_000, 4 * len(first)))
+    if optimal is not None:
+        allowed, only = optimal
+        if only:
+            arcs = _hop_arcs(net, first, allowed, time)
+            return Route(cond, first, [int(e) for e in net.arc_edge[arcs]])
+        # A few equally safe routes: the fastest among them, searching their arcs only.
+        found = _time_search(net, np.where(allowed, time, np.inf), allowed, time, s, t, UNBOUNDED)
+        if found is None:  # cannot happen: the route of step 1 is among them
+            raise AssertionError("cost-optimal route lost in the time search")
+        return Route(cond, *found)
     tail, head = net.arc_tail, net.arc_head
     with np.errstate(invalid="ignore"):
         tight = arc_ok & (dist[tail] + cost == dist[head]) & (dist[head] <= dist[t])
@@ -395,32 +418,56 @@ def lexicographic_path(
     return Route(cond, *found)
 
 
-def _only_optimal(
-    net: Network, nodes: list[int], arc_ok: BoolArray, cost: FloatArray, dist: FloatArray
-) -> BoolArray | None:
-    """The tight arcs along ``nodes`` if no other cost-optimal route exists, else None.
-
-    Backwards from the target, every cost-optimal route enters each node of the
-    route by a tight arc; if each node's only tight arcs in come from its
-    predecessor on the route (parallel roads aside), this is the one cost-optimal
-    route (zero-cost detours back to the source only add loops) and no time
-    search is needed. Looks only at the arcs into the route's nodes.
-    """
-    path = np.asarray(nodes, dtype=np.int64)
-    v = path[1:]
+def _incoming(net: Network, v: IntArray) -> tuple[IntArray, IntArray]:
+    """All arcs into the nodes ``v``, and for each the position in ``v`` of its head."""
     starts = net.arc_rev_indptr[v]
     counts = net.arc_rev_indptr[v + 1] - starts
     segment = np.repeat(np.arange(len(v)), counts)
     offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    arcs = net.arc_by_head[np.repeat(starts, counts) + offsets]
-    u = net.arc_tail[arcs]
-    with np.errstate(invalid="ignore"):
-        tight = arc_ok[arcs] & (dist[u] + cost[arcs] == dist[v[segment]])
-    if (tight & (u != path[:-1][segment])).any():
-        return None
+    arcs: IntArray = net.arc_by_head[np.repeat(starts, counts) + offsets]
+    return arcs, segment
+
+
+def _optimal_arcs(
+    net: Network,
+    nodes: list[int],
+    arc_ok: BoolArray,
+    cost: FloatArray,
+    dist: FloatArray,
+    most: int,
+) -> tuple[BoolArray, bool] | None:
+    """The arcs of every cost-optimal route to the last of ``nodes`` (a cost-optimal route).
+
+    Every node from which the target can be reached over tight arcs
+    (``dist[u] + cost = dist[v]``) lies on some cost-optimal route, and those
+    arcs are exactly the arcs of such routes. Searched backwards from the nodes
+    of the known route, looking only at arcs into nodes already found. Returns
+    the arcs as a mask and whether the known route is the only one, or None
+    when more than ``most`` nodes turn up (many equally safe routes).
+    """
+    path = np.asarray(nodes, dtype=np.int64)
+    found = np.zeros(net.n_nodes, dtype=bool)
+    found[path] = True
     allowed = np.zeros(len(net.arc_edge), dtype=bool)
-    allowed[arcs[tight]] = True
-    return allowed
+    frontier, total, only = path, len(path), True
+    while len(frontier):
+        arcs, segment = _incoming(net, frontier)
+        u = net.arc_tail[arcs]
+        with np.errstate(invalid="ignore"):
+            tight = arc_ok[arcs] & (dist[u] + cost[arcs] == dist[frontier[segment]])
+        allowed[arcs[tight]] = True
+        if only and frontier is path:
+            # The known route is the only one if each of its nodes is entered only from
+            # its predecessor (its first node, the source, needs no way in).
+            previous = np.r_[-1, path[:-1]][segment]
+            only = not (tight & (u != previous) & (frontier[segment] != path[0])).any()
+        tails = u[tight]
+        frontier = np.unique(tails[~found[tails]])
+        found[frontier] = True
+        total += len(frontier)
+        if total > most:
+            return None
+    return allowed, only
 
 
 def _reaching(net: Network, arcs: BoolArray, t: int) -> IntArray:
@@ -448,7 +495,10 @@ def _time_search(
     """Fastest route over the ``allowed`` arcs: node and edge positions, or None."""
     graph = _graph(net, data)
     # The bound is the time of a route known to qualify; widen it by rounding error.
-    limit = START_HOPS * _typical(time, allowed) if bound is None else bound * (1 + 1e-9) + 1e-9
+    if bound is None:
+        limit = START_HOPS * _typical(time, allowed)
+    else:
+        limit = min(UNBOUNDED, bound * (1 + 1e-9) + 1e-9)
     dist, pred = bounded_dijkstra(graph, s, t, limit)
     if not np.isfinite(dist[t]):
         return None
