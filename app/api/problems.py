@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.domain.errors import (
     DocumentTooLargeError,
@@ -149,8 +150,94 @@ def request_validation_problems(exc: RequestValidationError) -> list[dict[str, s
     return out
 
 
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+DESCRIPTIONS = {
+    401: "No token, or an unknown or revoked one.",
+    403: "The token's role does not allow this.",
+    404: "No such scenario, version, token or place.",
+    409: "The resource exists or kept changing.",
+    412: "The scenario changed since that version.",
+    413: "The body is larger than the configured limit.",
+    415: "Unsupported media type.",
+    422: "Invalid request; `errors` lists each problem with a pointer.",
+    428: "If-Match is missing.",
+}
+
+
+def problem_statuses(method: str, path: str, operation: dict[str, Any]) -> set[int]:
+    """The error statuses an operation can answer with, from what it takes."""
+    statuses: set[int] = set()
+    if operation.get("security"):
+        statuses |= {401, 403}
+    if "{" in path:
+        statuses.add(404)
+    if operation.get("parameters") or "requestBody" in operation:
+        statuses.add(422)
+    if "requestBody" in operation:
+        statuses.add(413)
+        if path in ("/v1/scenarios", "/v1/scenarios/{scenario_id}"):
+            statuses.add(415)  # scenario documents: JSON or YAML only
+    names = {p.get("name", "").lower() for p in operation.get("parameters", [])}
+    if "if-match" in names:
+        statuses.add(412)
+    if method == "put" and "if-match" in names:
+        statuses.add(428)
+    if method == "post" and (path == "/v1/scenarios" or path.endswith("/incidents")):
+        statuses.add(409)  # no free id, or incidents that kept racing
+    return statuses
+
+
+def document_problem_responses(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare each operation's problem responses as ``application/problem+json``.
+
+    FastAPI would document a 422 of its own shape (``HTTPValidationError``) that
+    the service never sends; every error is a :class:`~app.api.schemas.Problem`.
+    """
+    from app.api.schemas import Problem
+
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    components["ProblemItem"] = components["Problem"].pop("$defs")["ProblemItem"]
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            responses = operation.setdefault("responses", {})
+            wanted = {int(s) for s in responses if s.isdigit() and int(s) >= 400}
+            wanted |= problem_statuses(method, path, operation)
+            for status in sorted(wanted):
+                if status == 503:
+                    continue  # health: its own document, not a problem
+                entry = responses.setdefault(str(status), {})
+                entry.setdefault("description", DESCRIPTIONS.get(status, TITLES.get(status, "")))
+                entry["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the application fully matches at the request's path."""
+    allowed = []
+    for method in METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into a problem document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problem_responses(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(ScenarioError)
     async def scenario_error(request: Request, exc: ScenarioError) -> JSONResponse:
@@ -172,15 +259,29 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI's "error parsing the body": say what is wrong, as for invalid JSON.
+            where = f"the body is not valid UTF-8 (byte {exc.__cause__.start})"
+            return problem(
+                422,
+                where,
+                slug="invalid-request",
+                title="Invalid request",
+                instance=request.url.path,
+                errors=[{"pointer": "", "detail": where}],
+            )
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"nothing at {request.url.path}"
         if exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}"
+            # Starlette names only the first route's methods; a path has one route per method.
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return problem(
             exc.status_code,
             detail,
             instance=request.url.path,
-            headers=dict(exc.headers) if exc.headers else None,
+            headers=headers or None,
         )
 
     @app.exception_handler(Exception)

@@ -83,3 +83,23 @@ class PlanOut(BaseModel):
     movements: list[Movement]
     bottlenecks: list[Bottleneck]
     consents_needed: list[str]
+
+
+class ProblemItem(BaseModel):
+    pointer: str = Field(description="JSON pointer into the request ('' for the whole of it).")
+    detail: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem document; every error is one (application/problem+json)."""
+
+    model_config = ConfigDict(extra="allow")  # e.g. `cut`, `current_version`, `best_risk`
+
+    type: str = Field(description="`/problems/<slug>`, described at that address.")
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[ProblemItem] | None = Field(
+        default=None, description="For invalid input: every problem, each at its pointer."
+    )

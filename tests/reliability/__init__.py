@@ -1,0 +1,1 @@
+"""Reliability and security: fuzzed API, hostile input, concurrency, crashes, access control."""
