@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from ortools.graph.python import max_flow
@@ -343,7 +344,8 @@ def _sweep(
         d_group = np.repeat(np.arange(len(d_first)), np.diff(np.r_[d_first, len(d_node)]))
         d_end = node_start[d_node] + d_cum - (d_cum[d_first] - d_amt[d_first])[d_group]
         d_start = d_end - d_amt
-        points = np.unique(np.concatenate([i_start, i_end, d_start, d_end]))
+        points = np.sort(np.concatenate([i_start, i_end, d_start, d_end]))
+        points = points[np.r_[True, points[1:] != points[:-1]]]
         lo, size = points[:-1], np.diff(points)
         j = np.searchsorted(d_end, lo, side="right")
         taken = j < len(d_end)
@@ -365,9 +367,11 @@ def _sweep(
         enters.append(np.full(len(go), m, dtype=np.int64))
         wheres.append(head[a])
         at = m + time[a]
-        for t in np.unique(at).tolist():
-            here = at == t
-            pending[t].append((head[a][here], ids[here], c[here]))
+        by_at = np.argsort(at, kind="stable")
+        cut = np.flatnonzero(np.r_[True, at[by_at][1:] != at[by_at][:-1], True]).tolist()
+        for lo_, hi_ in pairwise(cut if len(at) else []):
+            here = by_at[lo_:hi_]
+            pending[int(at[here[0]])].append((head[a][here], ids[here], c[here]))
         keep = q_cnt > 0
         q_node, q_arr, q_pid, q_cnt = q_node[keep], q_arr[keep], q_pid[keep], q_cnt[keep]
 
