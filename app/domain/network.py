@@ -135,8 +135,9 @@ class Network:
         self.edge_tail, self.edge_head = e.tail, e.head
         self.edge_directed = e.directed
         missing = np.isnan(e.length_m)
-        self.edge_length = e.length_m.copy()
+        self.edge_length = e.length_m
         if missing.any():
+            self.edge_length = e.length_m.copy()
             t, h = e.tail[missing], e.head[missing]
             self.edge_length[missing] = haversine_array_m(
                 self.node_lat[t], self.node_lon[t], self.node_lat[h], self.node_lon[h]

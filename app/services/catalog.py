@@ -109,8 +109,10 @@ class Catalog:
             upload.seek(0)
             return self.create(upload.read(), principal, fmt, scenario_id)
         compact = large.read_upload(upload, self.settings)
+        large.release_memory()
         encoded = large.encode_upload(upload, compact)
         info = self._create(compact.view(), None, principal, scenario_id, encoded)
+        del encoded
         self._keep_compiled(info, compact)
         return info
 
@@ -148,6 +150,7 @@ class Catalog:
     def _keep_compiled(self, info: VersionInfo, compact: CompactScenario) -> None:
         """Compile a large version now, while its columns are at hand (first route is fast)."""
         self.cache.get((info.scenario_id, info.version), lambda: Network(compact.view()))
+        large.release_memory()
 
     def replace(
         self,
@@ -180,10 +183,12 @@ class Catalog:
         compact = large.read_upload(upload, self.settings)
         if expected is None:
             expected = self._current(scenario_id)
+        large.release_memory()
         encoded = large.encode_upload(upload, compact)
         info = self._store(
             scenario_id, expected, None, compact.view(), principal, "replaced", encoded
         )
+        del encoded
         self._keep_compiled(info, compact)
         return info
 

@@ -11,6 +11,9 @@ the document anew from the columns.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import hashlib
 import zlib
 from collections.abc import Iterator
@@ -97,6 +100,17 @@ def with_incidents(compact: CompactScenario, incidents: list[dict[str, Any]]) ->
     if problems or model is None:
         raise ValidationError(problems)
     return CompactScenario(model, compact.nodes, compact.edges)
+
+
+def release_memory() -> None:
+    """Hand memory freed after a large upload back to the system (glibc keeps it otherwise).
+
+    Reading a large document makes and drops millions of small objects; without
+    this the process would keep their pages and look hundreds of MiB bigger.
+    """
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def decompressed(blob: bytes, size: int = CHUNK) -> Iterator[bytes]:
