@@ -263,7 +263,13 @@ def import_osm(
 
 
 def _read(path: Path, progress: Progress) -> tuple[_Ways, dict[int, BarrierEffect]]:
-    import osmium  # optional dependency: the `osm` extra
+    try:
+        import osmium  # optional dependency: the `osm` extra
+    except ImportError:
+        raise InvalidRequestError(
+            [Problem("", "reading OpenStreetMap files needs pyosmium 4 or later")],
+            detail="install it with: pip install 'safe-passage[osm]'",
+        ) from None
 
     ways = _Ways()
     barriers: dict[int, BarrierEffect] = {}
