@@ -1,6 +1,6 @@
 """A whole city's street graph through the service: upload, store, compile, route over HTTP.
 
-Run:  python3 benchmarks/large_scenario.py [--sizes 100k,1M] [--requests 30]
+Run:  python3 benchmarks/large_scenario.py [--sizes 100k,1M] [--requests 30] [--osm]
 
 For each size, a 4-neighbour grid scenario (like shared/PERF-ANCHORS.md: 100 m roads,
 risk uniform in [0, 0.01)) is written as a JSON file, then:
@@ -13,6 +13,10 @@ risk uniform in [0, 0.01)) is written as a JSON file, then:
 4. the service is restarted and the first route timed again (compiled from the
    stored columns, no JSON parsed);
 5. the server's peak and current resident memory are read from /proc.
+
+With ``--osm``, also ``safe-passage import-osm`` on a synthetic OpenStreetMap file
+of the same grid (every node a junction of a residential row and a footway
+column): wall time and peak memory of the command.
 
 In the same run, in this process: ``scipy.sparse.csgraph.dijkstra`` from one
 source on the same graph (the target is HTTP median ≤ 2× this), and networkx
@@ -226,6 +230,50 @@ def bench(label: str, side: int, requests: int, work: Path) -> dict[str, Any]:
     return out
 
 
+def osm_import(label: str, side: int, work: Path) -> dict[str, Any]:
+    """Time ``safe-passage import-osm`` on a synthetic grid city as an .osm.pbf file."""
+    import resource
+
+    import osmium
+
+    n = side * side
+    pbf = work / f"grid-{label}.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        for i in range(n):
+            lat, lon = 36 + (i // side) * 1e-3, 37 + (i % side) * 1e-3
+            writer.add_node(osmium.osm.mutable.Node(id=i + 1, location=(lon, lat)))
+        for r in range(side):
+            row = [r * side + c + 1 for c in range(side)]
+            tags = {"highway": "residential", "name": f"Row {r}"}
+            writer.add_way(osmium.osm.mutable.Way(id=r + 1, nodes=row, tags=tags))
+        for c in range(side):
+            column = [r * side + c + 1 for r in range(side)]
+            tags = {"highway": "footway"}
+            writer.add_way(osmium.osm.mutable.Way(id=side + c + 1, nodes=column, tags=tags))
+    out = work / f"grid-{label}.osm.json"
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "import-osm", str(pbf), "-o", str(out), "--json"],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    took = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    result = {
+        "nodes": n,
+        "import_s": took,
+        "peak_mib": peak,
+        "json_mib": out.stat().st_size / 2**20,
+    }
+    print(
+        f"\n{label} import-osm: {n:,} OSM nodes in {took:.1f} s, peak {peak:,.0f} MiB "
+        f"(largest child so far), {result['json_mib']:,.0f} MiB of scenario JSON",
+        flush=True,
+    )
+    pbf.unlink()
+    out.unlink()
+    return result
+
+
 def report(label: str, r: dict[str, Any]) -> None:
     print("| what | figure |\n|---|---|")
     rows = [
@@ -255,12 +303,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="100k,1M")
     parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--osm", action="store_true", help="Also time import-osm.")
     parser.add_argument("--json", help="Also write the figures to this file.")
     args = parser.parse_args()
-    results = {}
+    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for label in args.sizes.split(","):
-            results[label] = bench(label, SIZES[label], args.requests, Path(tmp))
+            if args.osm:
+                results[f"osm-{label}"] = osm_import(label, SIZES[label], Path(tmp))
+            else:
+                results[label] = bench(label, SIZES[label], args.requests, Path(tmp))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
 

@@ -196,6 +196,22 @@ class Network:
         each = 33 * len(self.edge_tail) + 25 * len(self.arc_edge) + 1
         return max(2, min(32, CONDITIONS_BUDGET_BYTES // each))
 
+    @cached_property
+    def typical_length_m(self) -> float | None:
+        """Median length of a sample of roads, metres (None without lengths)."""
+        sample = self.edge_length[:: max(1, len(self.edge_length) // 4096)]
+        sample = sample[np.isfinite(sample) & (sample > 0)]
+        return float(np.median(sample)) if len(sample) else None
+
+    def hops_apart(self, a: int, b: int) -> float | None:
+        """Straight-line distance between two nodes in typical road lengths (None without
+        coordinates): a cheap guess at how far a search must reach."""
+        typical = self.typical_length_m
+        coords = self.node_lat[a], self.node_lon[a], self.node_lat[b], self.node_lon[b]
+        if typical is None or any(math.isnan(float(c)) for c in coords):
+            return None
+        return haversine_m(*(float(c) for c in coords)) / typical
+
     def edge_text(self, edge: int, field: str) -> str | None:
         """A text field of one road (``name``, ``risk_source``, ``notes``…), without building
         the road's object when the network was compiled from columns."""

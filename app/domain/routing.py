@@ -297,6 +297,16 @@ def _typical(weights: FloatArray, usable: BoolArray) -> float:
     return float(np.median(sample)) if len(sample) else 0.0
 
 
+def _first_limit(net: Network, s: int, t: int, typical: float) -> float:
+    """Where a bounded search starts: :data:`START_HOPS` typical roads, or everything
+    when the places lie so far apart (straight line over typical road length) that
+    the search would cover a quarter of the network anyway."""
+    hops = net.hops_apart(s, t)
+    if hops is not None and 2 * hops * hops > net.n_nodes / 4:
+        return UNBOUNDED
+    return START_HOPS * typical
+
+
 def bounded_dijkstra(
     graph: csr_matrix, s: int, t: int, limit: float
 ) -> tuple[FloatArray, IntArray]:
@@ -390,7 +400,9 @@ def lexicographic_path(
         # Every usable route is equally safe: the fastest one is the answer.
         dist_t = _time_search(net, np.where(arc_ok, time, np.inf), arc_ok, time, s, t, None)
         return None if dist_t is None else Route(cond, *dist_t)
-    dist, pred = bounded_dijkstra(_graph(net, usable_cost), s, t, START_HOPS * typical_cost)
+    dist, pred = bounded_dijkstra(
+        _graph(net, usable_cost), s, t, _first_limit(net, s, t, typical_cost)
+    )
     if not np.isfinite(dist[t]):
         return None
     first = _walk_back(pred, s, t)
@@ -496,7 +508,7 @@ def _time_search(
     graph = _graph(net, data)
     # The bound is the time of a route known to qualify; widen it by rounding error.
     if bound is None:
-        limit = START_HOPS * _typical(time, allowed)
+        limit = _first_limit(net, s, t, _typical(time, allowed))
     else:
         limit = min(UNBOUNDED, bound * (1 + 1e-9) + 1e-9)
     dist, pred = bounded_dijkstra(graph, s, t, limit)

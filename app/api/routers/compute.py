@@ -23,6 +23,16 @@ VersionQuery = Annotated[
 ]
 
 
+def json_response(document: dict[str, Any]) -> Response:
+    """``document`` as JSON: with orjson when installed (several times faster on long
+    routes), else the standard library."""
+    try:
+        import orjson
+    except ImportError:
+        return JSONResponse(document)
+    return Response(orjson.dumps(document), media_type="application/json")
+
+
 def _observe(request: Request, kind: str, seconds: float) -> None:
     observe = getattr(request.app.state, "observe_compute", None)
     if observe is not None:
@@ -57,7 +67,7 @@ def routes(
     )
     # Already in the documented shape: sent as is (validating hundreds of steps again
     # against RoutesOut would cost more than the search on a city's streets).
-    return JSONResponse(answer)
+    return json_response(answer)
 
 
 @router.post(
