@@ -39,7 +39,7 @@ import numpy as np
 from ortools.graph.python import max_flow
 
 from app.domain.flow_model import UNREACHABLE, FlowModel
-from app.domain.network import IntArray
+from app.domain.network import BoolArray, IntArray
 
 SKIP_FIRST, SKIP_FACTOR = 4, 8
 """Waiting arcs of 4, 32, 256… minutes at unbounded nodes (see :func:`solve_horizon`)."""
@@ -276,7 +276,7 @@ def _sweep(
     enters = [np.full(len(homes), -1, dtype=np.int64)]
     wheres = [homes]
     next_id = len(homes)
-    # Queue items: node, arrival minute, journey, people.
+    # Queue items: node, arrival minute, journey, people; kept sorted in that order.
     q_node, q_arr = homes, np.full(len(homes), -1, dtype=np.int64)
     q_pid, q_cnt = np.arange(len(homes), dtype=np.int64), model.population[homes]
     # When each node's queue was first used: (minute, phase, rank) as in the sweep.
@@ -295,13 +295,16 @@ def _sweep(
     cell_at = np.searchsorted(minute, np.arange(solution.horizon + 2))
     zone_at = np.searchsorted(z_min, np.arange(solution.horizon + 2))
 
+    node_start = np.zeros(n, dtype=np.int64)
+    """Scratch (only entries of the current minute's nodes are read)."""
+
     def touch(m: int, phase: int, nodes: IntArray, rank: IntArray) -> None:
         fresh = used[nodes, 0] == big
         if fresh.any():
             nodes, rank = nodes[fresh], rank[fresh]
             order = np.lexsort((rank, nodes))
             nodes, rank = nodes[order], rank[order]
-            first = np.r_[True, nodes[1:] != nodes[:-1]]
+            first = _starts(nodes)
             used[nodes[first]] = np.stack(
                 [np.full(int(first.sum()), m), np.full(int(first.sum()), phase), rank[first]],
                 axis=1,
@@ -312,11 +315,16 @@ def _sweep(
         if arrivals:
             a_node = np.concatenate([x[0] for x in arrivals])
             a_pid = np.concatenate([x[1] for x in arrivals])
+            a_cnt = np.concatenate([x[2] for x in arrivals])
             touch(m, 0, a_node, a_pid)
-            q_node = np.concatenate([q_node, a_node])
-            q_arr = np.concatenate([q_arr, np.full(len(a_node), m, dtype=np.int64)])
-            q_pid = np.concatenate([q_pid, a_pid])
-            q_cnt = np.concatenate([q_cnt, np.concatenate([x[2] for x in arrivals])])
+            # Newcomers join the back of their node's queue (the pool stays in queue order).
+            order = np.lexsort((a_pid, a_node))
+            a_node, a_pid, a_cnt = a_node[order], a_pid[order], a_cnt[order]
+            at_back = np.searchsorted(q_node, a_node, side="right")
+            q_node = np.insert(q_node, at_back, a_node)
+            q_arr = np.insert(q_arr, at_back, m)
+            q_pid = np.insert(q_pid, at_back, a_pid)
+            q_cnt = np.insert(q_cnt, at_back, a_cnt)
         zs, ze = int(zone_at[m]), int(zone_at[m + 1])
         cs, ce = int(cell_at[m]), int(cell_at[m + 1])
         if zs == ze and cs == ce:
@@ -329,23 +337,22 @@ def _sweep(
         d_amt = np.concatenate([z_count[zs:ze], count[cs:ce]])
         order = np.lexsort((d_road, d_node))
         d_node, d_road, d_amt = d_node[order], d_road[order], d_amt[order]
-        wanted = np.zeros(n, dtype=bool)
-        wanted[d_node] = True
-        sel = np.flatnonzero(wanted[q_node])
-        sel = sel[np.lexsort((q_pid[sel], q_arr[sel], q_node[sel]))]
+        asked = d_node[_starts(d_node)]
+        front = np.searchsorted(q_node, asked, side="left")
+        sel = _ranges(front, np.searchsorted(q_node, asked, side="right") - front)[1]
         i_node, i_cnt = q_node[sel], q_cnt[sel]
         i_end = np.cumsum(i_cnt)
         i_start = i_end - i_cnt
-        node_first = np.r_[True, i_node[1:] != i_node[:-1]]
-        node_start = np.zeros(n, dtype=np.int64)
+        node_first = _starts(i_node)
         node_start[i_node[node_first]] = i_start[node_first]
         d_cum = np.cumsum(d_amt)
-        d_first = np.flatnonzero(np.r_[True, d_node[1:] != d_node[:-1]])
-        d_group = np.repeat(np.arange(len(d_first)), np.diff(np.r_[d_first, len(d_node)]))
+        d_group = np.cumsum(_starts(d_node)) - 1
+        d_first = np.flatnonzero(_starts(d_node))
         d_end = node_start[d_node] + d_cum - (d_cum[d_first] - d_amt[d_first])[d_group]
         d_start = d_end - d_amt
-        points = np.sort(np.concatenate([i_start, i_end, d_start, d_end]))
-        points = points[np.r_[True, points[1:] != points[:-1]]]
+        # Every start is 0 or some end; the ends come in sorted runs (a stable sort merges them).
+        points = np.sort(np.concatenate([[0], i_end, d_end]), kind="stable")
+        points = points[_starts(points)]
         lo, size = points[:-1], np.diff(points)
         j = np.searchsorted(d_end, lo, side="right")
         taken = j < len(d_end)
@@ -368,12 +375,13 @@ def _sweep(
         wheres.append(head[a])
         at = m + time[a]
         by_at = np.argsort(at, kind="stable")
-        cut = np.flatnonzero(np.r_[True, at[by_at][1:] != at[by_at][:-1], True]).tolist()
+        cut = [*np.flatnonzero(_starts(at[by_at])).tolist(), len(at)]
         for lo_, hi_ in pairwise(cut if len(at) else []):
             here = by_at[lo_:hi_]
             pending[int(at[here[0]])].append((head[a][here], ids[here], c[here]))
-        keep = q_cnt > 0
-        q_node, q_arr, q_pid, q_cnt = q_node[keep], q_arr[keep], q_pid[keep], q_cnt[keep]
+        if (q_cnt[sel] == 0).any():
+            keep = q_cnt > 0
+            q_node, q_arr, q_pid, q_cnt = q_node[keep], q_arr[keep], q_pid[keep], q_cnt[keep]
 
     tree = (
         np.concatenate(parents),
@@ -391,6 +399,14 @@ def _sweep(
     u = used[q_node]
     left = np.lexsort((q_pid, q_arr, u[:, 2], u[:, 1], u[:, 0]))
     return tree, uniq[order], total[order], q_pid[left], q_cnt[left]
+
+
+def _starts(values: IntArray) -> BoolArray:
+    """Where a run of equal values begins (``values`` non-empty, sorted into runs)."""
+    out = np.empty(len(values), dtype=bool)
+    out[:1] = True
+    np.not_equal(values[1:], values[:-1], out=out[1:])
+    return out
 
 
 def _journeys(
