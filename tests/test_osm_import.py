@@ -7,6 +7,7 @@ see shared/data/osm/README.md.
 from __future__ import annotations
 
 import functools
+import io
 import itertools
 import json
 import math
@@ -285,3 +286,11 @@ def test_district_without_street_nodes_places_nobody() -> None:
         {"id": "far", "nodes": 0, "population": 500, "placed": 0}
     ]
     assert result.summary["population"] == 0
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_written_file_is_the_document(path: Path) -> None:
+    result = import_osm(path)
+    out = io.StringIO()
+    result.write(out)
+    assert json.loads(out.getvalue()) == result.document()

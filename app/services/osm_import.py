@@ -151,19 +151,22 @@ class ImportResult:
     notes: list[str | None]
     summary: dict[str, Any]
 
+    def _node_item(self, i: int) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "id": f"n{int(self.node_ref[i])}",
+            "lat": round(float(self.node_lat[i]), 7),
+            "lon": round(float(self.node_lon[i]), 7),
+        }
+        if self.node_population[i]:
+            item["population"] = int(self.node_population[i])
+            item["population_source"] = self.node_population_source[i]
+        if self.node_controller[i] is not None:
+            item["controlled_by"] = self.node_controller[i]
+        return item
+
     def node_items(self) -> Iterator[dict[str, Any]]:
         for i in range(len(self.node_ref)):
-            item: dict[str, Any] = {
-                "id": f"n{int(self.node_ref[i])}",
-                "lat": round(float(self.node_lat[i]), 7),
-                "lon": round(float(self.node_lon[i]), 7),
-            }
-            if self.node_population[i]:
-                item["population"] = int(self.node_population[i])
-                item["population_source"] = self.node_population_source[i]
-            if self.node_controller[i] is not None:
-                item["controlled_by"] = self.node_controller[i]
-            yield item
+            yield self._node_item(i)
 
     def edge_items(self) -> Iterator[dict[str, Any]]:
         r = self.roads
@@ -193,18 +196,75 @@ class ImportResult:
         """The whole scenario document in memory (fine for districts; use write() for cities)."""
         return {**self.header, "nodes": list(self.node_items()), "edges": list(self.edge_items())}
 
+    def node_lines(self) -> Iterator[str]:
+        """:meth:`node_items` as JSON texts, formatted directly for the common node."""
+        refs = self.node_ref.tolist()
+        lats = [round(v, 7) for v in self.node_lat.tolist()]
+        lons = [round(v, 7) for v in self.node_lon.tolist()]
+        plain = (self.node_population == 0).tolist()
+        for i, ref in enumerate(refs):
+            if plain[i] and self.node_controller[i] is None:
+                yield f'{{"id": "n{ref}", "lat": {lats[i]!r}, "lon": {lons[i]!r}}}'
+            else:
+                yield json.dumps(self._node_item(i), ensure_ascii=False)
+
+    def edge_lines(self) -> Iterator[str]:
+        """:meth:`edge_items` as JSON texts, formatted directly (texts encoded once each)."""
+        r = self.roads
+        names = [json.dumps(v, ensure_ascii=False) for v in self.names]
+        notes = [json.dumps(v, ensure_ascii=False) for v in self.notes]
+        columns = zip(
+            r.way.tolist(), r.piece.tolist(), r.reverse.tolist(), r.tail.tolist(),
+            r.head.tolist(), r.directed.tolist(), r.length.tolist(), r.time.tolist(),
+            r.capacity.tolist(), r.status.tolist(), r.vehicle.tolist(), r.name.tolist(),
+            r.note.tolist(), strict=True,
+        )  # fmt: skip
+        for (
+            way,
+            piece,
+            rev,
+            tail,
+            head,
+            directed,
+            length,
+            time,
+            cap,
+            status,
+            veh,
+            nm,
+            nt,
+        ) in columns:
+            parts = [
+                f'"id": "w{way}-{piece}{"r" if rev else ""}", "from": "n{tail}", "to": "n{head}"'
+            ]
+            if directed:
+                parts.append('"directed": true')
+            parts.append(f'"length_m": {round(length, 2)!r}')
+            if not math.isnan(time):
+                parts.append(f'"travel_time_min": {round(time, 4)!r}')
+            parts.append(f'"capacity_per_min": {cap}')
+            if status:
+                parts.append(f'"status": "{STATUS_NAMES[status]}"')
+            if not veh:
+                parts.append('"vehicle_passable": false')
+            if nm >= 0:
+                parts.append(f'"name": {names[nm]}')
+            if nt >= 0:
+                parts.append(f'"notes": {notes[nt]}')
+            yield "{" + ", ".join(parts) + "}"
+
     def write(self, out: IO[str], progress: Progress = _no_progress) -> None:
         """Write the document as JSON, one node or road per line, without building it whole."""
         total = len(self.node_ref) + len(self.roads.way)
         head = json.dumps(self.header, ensure_ascii=False, indent=1)[:-2]
         out.write(head + ',\n "nodes": [\n')
         done = 0
-        for key, items in (("nodes", self.node_items()), ("edges", self.edge_items())):
+        for key, lines in (("nodes", self.node_lines()), ("edges", self.edge_lines())):
             if key == "edges":
                 out.write('\n ],\n "edges": [\n')
             first = True
-            for item in items:
-                out.write(("  " if first else ",\n  ") + json.dumps(item, ensure_ascii=False))
+            for line in lines:
+                out.write(("  " if first else ",\n  ") + line)
                 first = False
                 done += 1
                 if done % 50_000 == 0:
@@ -440,16 +500,55 @@ def _cut_run(
             cuts.extend(kept if not cuts or cuts[-1] != kept[0] else kept[1:])
     road = ways.roads[w]
     way_id = ways.ids[w]
-    for i, j in itertools.pairwise(cuts):
-        t, h = ref_list[i], ref_list[j]
-        if t == h:
-            continue
-        node_pos.setdefault(t, (float(x[i]), float(y[i])))
-        node_pos.setdefault(h, (float(x[j]), float(y[j])))
-        length = max(float(cum[j] - cum[i]), MIN_LENGTH_M)
+    at = np.asarray(cuts, dtype=np.int64)
+    located = zip(x[at].tolist(), y[at].tolist(), strict=True)
+    node_pos.update(zip(r[at].tolist(), located, strict=True))
+    start, end = at[:-1], at[1:]
+    distinct = r[start] != r[end]
+    start, end = start[distinct], end[distinct]
+    tails, heads = r[start].tolist(), r[end].tolist()
+    lengths = np.maximum(cum[end] - cum[start], MIN_LENGTH_M).tolist()
+    touched = any(t in barriers or h in barriers for t, h in zip(tails, heads, strict=True))
+    if road.oneway == 0 and not touched:
+        _add_roads(roads, road, way_id, pieces, tails, heads, lengths)
+        return pieces + len(tails)
+    for t, h, length in zip(tails, heads, lengths, strict=True):
         _add_road(roads, road, way_id, pieces, (t, h), length, barriers)
         pieces += 1
     return pieces
+
+
+def _add_roads(
+    roads: _Roads,
+    road: WayRoad,
+    way_id: int,
+    first: int,
+    tails: list[int],
+    heads: list[int],
+    lengths: list[float],
+) -> None:
+    """Many two-way pieces of one way without barriers, column by column."""
+    k = len(tails)
+    note = -1
+    if road.reasons:
+        text = "; ".join(dict.fromkeys(road.reasons))
+        note = roads.note_index.setdefault(text, len(roads.note_index))
+    speed = road.walk_speed_m_per_min
+    roads.way.extend([way_id] * k)
+    roads.piece.extend(range(first, first + k))
+    roads.reverse.extend([0] * k)
+    roads.tail.extend(tails)
+    roads.head.extend(heads)
+    roads.directed.extend([0] * k)
+    roads.length.extend(lengths)
+    if speed != WALK_SPEED_M_PER_MIN:
+        roads.time.extend([length / speed for length in lengths])
+    else:
+        roads.time.extend([math.nan] * k)
+    roads.capacity.extend([road.capacity_per_min] * k)
+    roads.status.extend([STATUS_CODE[road.status]] * k)
+    roads.vehicle.extend([int(road.vehicle_passable)] * k)
+    roads.note.extend([note] * k)
 
 
 def _add_road(
