@@ -320,8 +320,9 @@ class _Candidates:
         start = np.cumsum(count) - count
         # Route by route, in order along each route (placed directly, without sorting).
         level = np.repeat(np.arange(len(rows_at)), [len(r) for r in rows_at])
+        along = np.concatenate(arcs_at)  # same order as ``rows``
         flat = np.empty(len(rows), dtype=np.int64)
-        flat[start[rows] + level] = np.concatenate(arcs_at)
+        flat[start[rows] + level] = along
         t = time[flat]
         run = np.cumsum(t)
         first = np.minimum(start, len(flat) - 1)
@@ -331,9 +332,9 @@ class _Candidates:
         key = np.stack(
             [
                 count,
-                np.bincount(rows, weights=flat, minlength=len(people)),
+                np.bincount(rows, weights=along, minlength=len(people)),
                 np.bincount(
-                    rows, weights=(flat.astype(np.float64) % 1_000_003) ** 2, minlength=len(people)
+                    rows, weights=(along.astype(np.float64) % 1_000_003) ** 2, minlength=len(people)
                 ),
             ],
             axis=1,
