@@ -36,7 +36,14 @@ from app.domain.compact import (
 )
 from app.domain.document import MAX_DEPTH, nesting_depth
 from app.domain.errors import Problem, ValidationError, pointer
-from app.domain.scenario import Edge, Node, Scenario
+from app.domain.scenario import (
+    MAX_LENGTH_M,
+    MAX_PEOPLE,
+    MAX_TRAVEL_TIME_MIN,
+    Edge,
+    Node,
+    Scenario,
+)
 from app.domain.validation import (
     MAX_EDGES,
     MAX_NODES,
@@ -470,7 +477,7 @@ class _Collector:
             pops = [d.get("population", 0) for d in dicts]
             _wrong_types(pops, {int}, bad)
             population = _ints(pops, bad)
-            bad.update(np.flatnonzero(population < 0).tolist())
+            bad.update(np.flatnonzero((population < 0) | (population > MAX_PEOPLE)).tolist())
             capacity = _ints([d.get("capacity") for d in dicts], bad)
             bad.update(np.flatnonzero(capacity < 0).tolist())
             caps = [d.get("capacity") for d in dicts]
@@ -515,6 +522,8 @@ class _Collector:
             with np.errstate(invalid="ignore"):
                 bad.update(np.flatnonzero(length_given & ~(length > 0)).tolist())
                 bad.update(np.flatnonzero(time_given & ~(time > 0)).tolist())
+                bad.update(np.flatnonzero(length_given & (length > MAX_LENGTH_M)).tolist())
+                bad.update(np.flatnonzero(time_given & (time > MAX_TRAVEL_TIME_MIN)).tolist())
                 bad.update(np.flatnonzero(~((risk >= 0) & (risk < 1))).tolist())
             caps = [d.get("capacity_per_min") for d in dicts]
             capacity = _ints(caps, bad)

@@ -25,6 +25,17 @@ Text = Annotated[str, Field(max_length=10_000)]
 Timestamp = Annotated[AwareDatetime, Field(strict=False)]
 """ISO 8601 text with a UTC offset (JSON), or a timestamp YAML already parsed."""
 
+# Upper bounds far beyond any real place or road, so that sums of people and of minutes stay
+# exact in 64-bit integers (plans, disjoint pairs and the Pareto front count in whole units).
+MAX_PEOPLE = 10_000_000_000
+"""Most people at one place (more than live on Earth)."""
+MAX_LENGTH_M = 10_000_000.0
+"""Longest road, metres (10,000 km)."""
+MAX_TRAVEL_TIME_MIN = 1_000_000.0
+"""Longest time on one road, minutes (about 694 days)."""
+MIN_SPEED_M_PER_MIN = 1.0
+"""Slowest profile speed, metres per minute (a road's time is at most length ÷ this)."""
+
 
 class Model(BaseModel):
     """Base of every document model: unknown fields and NaN/inf are errors."""
@@ -53,7 +64,7 @@ class Node(Model):
     kind: NodeKind = "junction"
     lat: Annotated[float, Field(ge=-90.0, le=90.0)] | None = None
     lon: Annotated[float, Field(ge=-180.0, le=180.0)] | None = None
-    population: Annotated[int, Field(ge=0)] = 0
+    population: Annotated[int, Field(ge=0, le=MAX_PEOPLE)] = 0
     population_source: Text | None = Field(
         default=None, description="Where the population figure comes from, or 'estimate: how'."
     )
@@ -72,8 +83,8 @@ class Edge(Model):
     to: Identifier
     name: Text | None = None
     directed: bool = False
-    length_m: Positive | None = None
-    travel_time_min: Positive | None = None
+    length_m: Annotated[float, Field(gt=0.0, le=MAX_LENGTH_M)] | None = None
+    travel_time_min: Annotated[float, Field(gt=0.0, le=MAX_TRAVEL_TIME_MIN)] | None = None
     capacity_per_min: Annotated[int, Field(gt=0)] | None = None
     status: RoadStatus = "open"
     risk: Probability = 0.0
@@ -124,7 +135,7 @@ class Profile(Model):
     id: Identifier
     name: Text | None = None
     description: Text | None = None
-    speed_m_per_min: Positive = 64.0
+    speed_m_per_min: Annotated[float, Field(ge=MIN_SPEED_M_PER_MIN)] = 64.0
     vehicle: bool = Field(
         default=False, description="Travels in vehicles: only vehicle-passable roads."
     )
