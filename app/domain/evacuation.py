@@ -88,6 +88,8 @@ class PlanOptions:
     max_fast_cells: int = MAX_FAST_CELLS
     deadline: float | None = None
     """``time.monotonic()`` after which an optimal search gives up for the fast plan."""
+    fast_budget_s: float | None = None
+    """Seconds the fast plan may take (from its own start); past them it is refused."""
     progress: Progress | None = None
     horizon_pointer: str = "/end"
     """Where a request names the horizon, for errors (``/window`` or ``/end``)."""
@@ -311,6 +313,7 @@ def _fast(model: FlowModel, options: PlanOptions, most: int) -> Plan:
         max_cells=options.max_fast_cells,
         progress=options.progress,
         pointer=options.horizon_pointer,
+        budget_s=options.fast_budget_s,
     )
     fast = Plan(model, "fast", False, options.horizon, moves)
     fast.lower_bound_min = egress_lower_bound(model, fast.evacuated).egress if moves else None

@@ -24,6 +24,7 @@ per district: about a second for 10,000 districts and 100,000 people.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -116,13 +117,17 @@ def fast_movements(
     max_cells: int,
     progress: Progress | None = None,
     pointer: str = "/end",
+    budget_s: float | None = None,
 ) -> list[Movement]:
     """Groups of people, their routes and departure minutes (see module docstring).
 
     With ``horizon`` only arrivals by that minute are planned; without one, the
     plan runs until everybody who can be is evacuated (the table of remaining
-    road entries may hold at most ``max_cells`` cells).
+    road entries may hold at most ``max_cells`` cells). ``budget_s``: seconds the
+    plan may take; past them it is refused (:class:`InvalidRequestError`) rather
+    than holding a core, and memory for its groups, for as long as it takes.
     """
+    deadline = None if budget_s is None else time.monotonic() + budget_s
     n_arcs = len(model.arc_tail)
     people = np.flatnonzero((model.population > 0) & (model.to_zone < UNREACHABLE))
     if len(people) == 0:
@@ -148,6 +153,8 @@ def fast_movements(
             progress("fast plan", k / len(order))
         remaining = int(model.population[origin])
         while remaining > 0:
+            if deadline is not None and time.monotonic() > deadline:
+                raise _over_budget(budget_s, pointer if horizon is not None else "/method")
             options = [r for r in routes.get(origin) if zone_left[r.zone] > 0]
             if not options:
                 if not (zone_left[model.is_zone] > 0).any():
@@ -163,6 +170,15 @@ def fast_movements(
     if progress is not None:
         progress("fast plan", 1.0)
     return movements
+
+
+def _over_budget(budget_s: float | None, where: str) -> InvalidRequestError:
+    detail = (
+        f"the fast plan did not finish within its time budget of {budget_s:g} s: "
+        "plan a shorter window or fewer people at once"
+    )
+    problem = Problem(where, "the plan takes too long to compute")
+    return InvalidRequestError([problem], detail=detail)
 
 
 def _place(

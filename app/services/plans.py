@@ -134,6 +134,7 @@ def compute_plan(
         max_expanded_arcs=max_expanded_arcs,
         max_fast_cells=max_fast_cells,
         deadline=None if time_budget_s is None else time.monotonic() + time_budget_s,
+        fast_budget_s=time_budget_s,
         progress=progress,
         horizon_pointer="/window" if request.window is not None else "/end",
     )
