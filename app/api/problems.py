@@ -260,9 +260,15 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
         headers = dict(exc.headers) if exc.headers else {}
-        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        if exc.status_code == 400 and exc.__cause__ is not None:
             # FastAPI's "error parsing the body": say what is wrong, as for invalid JSON.
-            where = f"the body is not valid UTF-8 (byte {exc.__cause__.start})"
+            cause = exc.__cause__
+            if isinstance(cause, UnicodeDecodeError):
+                where = f"the body is not valid UTF-8 (byte {cause.start})"
+            elif isinstance(cause, RecursionError):
+                where = "the body is not valid JSON: it is nested too deeply"
+            else:
+                where = "the body could not be read as JSON"
             return problem(
                 422,
                 where,
