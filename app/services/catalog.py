@@ -8,7 +8,9 @@ Rejected requests change nothing: validation happens before any write.
 
 from __future__ import annotations
 
+import random
 import re
+import time
 import unicodedata
 from collections.abc import Iterator
 from typing import IO, Any
@@ -39,6 +41,9 @@ from app.storage.repository import (
 )
 
 INCIDENT_RETRIES = 20
+BACKOFF_S = 0.01
+"""First pause after a lost race to add incidents (seconds); doubles each time, up to 0.5 s,
+drawn at random below that so that the writers who lost do not collide again at once."""
 
 
 def slugify(text: str) -> str:
@@ -217,7 +222,9 @@ class Catalog:
     ) -> VersionInfo:
         """Append incident reports as a new version. Without ``If-Match`` it retries on races."""
         expected = parse_if_match(if_match) if if_match and if_match.strip() else None
-        for _ in range(INCIDENT_RETRIES):
+        for attempt in range(INCIDENT_RETRIES):
+            if attempt:
+                time.sleep(random.uniform(0, min(BACKOFF_S * 2**attempt, 0.5)))
             current = self._current(scenario_id)
             if expected is not None and expected != current:  # 412 even for a future version
                 raise PreconditionFailedError(
