@@ -18,7 +18,7 @@ from typing import IO, Any
 from app.config import Settings
 from app.domain.compact import CompactScenario
 from app.domain.document import parse_document
-from app.domain.errors import Problem, ValidationError, pointer
+from app.domain.errors import ValidationError
 from app.domain.network import Network
 from app.domain.scenario import Scenario
 from app.domain.validation import validate_scenario
@@ -31,6 +31,7 @@ from app.services.errors import (
     PreconditionRequiredError,
     ScenarioNotFoundError,
 )
+from app.services.incidents import repoint_appended
 from app.services.requests import MAX_STORED_INT
 from app.storage.repository import (
     EncodedDocument,
@@ -410,14 +411,4 @@ def _missing(scenario_id: str, version: int | None) -> str:
 
 def _relative_to_request(exc: ValidationError, offset: int) -> ValidationError:
     """Re-point problems in appended incidents at the request's own list."""
-    problems = []
-    prefix = "/incidents/"
-    for p in exc.problems:
-        if p.pointer.startswith(prefix):
-            index, _, rest = p.pointer[len(prefix) :].partition("/")
-            if index.isdigit() and int(index) >= offset:
-                where = pointer("incidents", int(index) - offset) + (f"/{rest}" if rest else "")
-                problems.append(Problem(where, p.detail))
-                continue
-        problems.append(p)
-    return ValidationError(problems)
+    return ValidationError([repoint_appended(p, offset) for p in exc.problems])

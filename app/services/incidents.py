@@ -146,11 +146,15 @@ def apply_incidents(
         return validate_scenario(document)
     except ValidationError as exc:
         raise ValidationError(
-            [_relative(p, before, origins) for p in exc.problems], detail=exc.detail
+            [repoint_appended(p, before, origins) for p in exc.problems], detail=exc.detail
         ) from None
 
 
-def _relative(problem: Problem, before: int, origins: list[str] | None) -> Problem:
+def repoint_appended(problem: Problem, before: int, origins: list[str] | None = None) -> Problem:
+    """Point a problem in the ``k``-th appended incident at ``origins[k]`` (or ``/incidents/k``).
+
+    ``before`` is how many incidents the scenario had; problems elsewhere are kept as they are.
+    """
     parts = problem.pointer.split("/")
     if len(parts) >= 3 and parts[1] == "incidents" and parts[2].isdigit():
         k = int(parts[2]) - before
