@@ -358,7 +358,13 @@ class _Search:
     options: PlanOptions
     target: int
     seconds_per_arc: float = SECONDS_PER_ARC
+    """Measured solving time per expanded arc, from nothing."""
+    warm_seconds_per_arc: float | None = None
+    """Measured solving time per expanded arc, from a shorter horizon's flow."""
     probes: int = 0
+    below: Solution | None = None
+    """The longest horizon probed that fell short, with its flow (the next probes start
+    from it: every later probe is longer)."""
 
     def probe(self, horizon: int, lo: int) -> Solution:
         opts = self.options
@@ -371,18 +377,32 @@ class _Search:
                 f"of {arcs:,} arcs; the limit is {opts.max_expanded_arcs:,}: use a shorter "
                 "window or method fast",
             )
-        if opts.deadline is not None and (
-            time.monotonic() + arcs * self.seconds_per_arc > opts.deadline
-        ):
+        start = self.below if self.below is not None and self.below.horizon < horizon else None
+        rate = self.seconds_per_arc
+        if start is not None and self.warm_seconds_per_arc is not None:
+            rate = self.warm_seconds_per_arc
+        if opts.deadline is not None and time.monotonic() + arcs * rate > opts.deadline:
             raise _OverBudget(lo)
         if opts.progress is not None:
             opts.progress(f"optimal plan: trying {horizon} minutes", min(0.95, self.probes / 8))
         started = time.perf_counter()
-        solution = solve_horizon(self.model, horizon, keep_flows=True)
-        elapsed = time.perf_counter() - started
-        self.seconds_per_arc = max(elapsed / max(arcs, 1), 1e-9)
+        solution = solve_horizon(self.model, horizon, keep_flows=True, start=start, keep_state=True)
+        elapsed = max(time.perf_counter() - started, 1e-9) / max(arcs, 1)
+        if start is None:
+            self.seconds_per_arc = elapsed
+        else:
+            self.warm_seconds_per_arc = elapsed
         self.probes += 1
         return solution
+
+    def fell_short(self, solution: Solution) -> None:
+        """Keep ``solution``'s flow as the start of longer probes if it is the longest yet."""
+        if self.below is None or solution.horizon > self.below.horizon:
+            if self.below is not None:
+                self.below.state = None
+            self.below = solution
+        else:
+            solution.state = None
 
 
 def _optimal(model: FlowModel, options: PlanOptions, most: int) -> Plan:
@@ -411,10 +431,12 @@ def _optimal(model: FlowModel, options: PlanOptions, most: int) -> Plan:
         direction.append(ok)
         if ok:
             hi, best = guess, sol
+            sol.state = None
             continue
         if guess == cap:
             # Even the whole window is not enough: aim for what it allows, as early as possible.
             target, hi, best = sol.evacuated, cap, sol
+            sol.state = None
             for f in sorted(failed, key=lambda f: f.horizon):
                 if f.evacuated >= target:  # an earlier probe already got that many out
                     hi, best = f.horizon, f
@@ -428,6 +450,7 @@ def _optimal(model: FlowModel, options: PlanOptions, most: int) -> Plan:
             direction.clear()
             continue
         failed.append(sol)
+        search.fell_short(sol)
         jump = guess + 1
         if rate_cap:
             jump = max(jump, guess + math.ceil((target - sol.evacuated) / rate_cap))

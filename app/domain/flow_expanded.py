@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 from ortools.graph.python import max_flow
@@ -133,29 +134,80 @@ class Solution:
     """(arc, minute, people) for each road entry of the flow, when kept."""
     receptions: tuple[IntArray, IntArray, IntArray] | None = None
     """(zone node, minute, people) received, when kept."""
+    state: tuple[IntArray, IntArray] | None = None
+    """(arc key, people) of every arc with flow: lets a longer horizon start from this flow."""
 
 
-def solve_horizon(model: FlowModel, horizon: int, keep_flows: bool = False) -> Solution:
-    """The most people evacuated within ``horizon`` minutes (exact), optionally with the flow."""
+# Arc kinds of the expanded network. An arc is known across horizons by
+# (kind, road or node, minute): see :func:`_expanded`.
+_ROAD, _WAIT, _BACK, _PEOPLE, _ZONE, _COLLECT, _SKIP = range(7)
+_KINDS = 16
+"""Room for the kinds above and the waiting arcs of 4, 32, 256… minutes (``_SKIP + k``)."""
+
+
+@dataclass
+class _Expanded:
+    """The time-expanded network for one horizon, as arrays (see module docstring)."""
+
+    tail: IntArray
+    head: IntArray
+    cap: IntArray
+    key: IntArray
+    """Identity of each arc, the same for every horizon: ``(kind·E + entity)·T + minute``."""
+    source: int
+    sink: int
+    n_road: int
+    """Road copies come first."""
+    zone: tuple[int, int]
+    """Slice of the arcs into the safe zones' sink (or collectors)."""
+    zone_node: IntArray
+    zone_minute: IntArray
+    people: tuple[int, int]
+    """Slice of the arcs from the source to the people."""
+    people_node: IntArray
+    back: tuple[int, int]
+    """Slice of the arcs back in time at homes with a bounded capacity."""
+
+
+def _key_base(model: FlowModel, horizon: int) -> tuple[int, int]:
+    entities = max(model.n_nodes, len(model.arc_tail)) + 1
+    return entities, horizon + 2
+
+
+def _expanded(model: FlowModel, horizon: int) -> _Expanded:
+    """Build the expanded network for ``horizon``.
+
+    Road copies come first, so that flow index k of a road copy is recoverable from
+    ``layout().road_count``; the arcs into the sink last.
+    """
     lay = layout(model, horizon)
     n = model.n_nodes
     lo, hi, base = lay.lo, lay.hi, lay.base
     source, sink = lay.n_copies, lay.n_copies + 1
     next_id = lay.n_copies + 2
-    solver = max_flow.SimpleMaxFlow()
+    n_ent, n_min = _key_base(model, horizon)
+    tails: list[IntArray] = []
+    heads: list[IntArray] = []
+    caps: list[IntArray] = []
+    keys: list[IntArray] = []
 
-    def add(tails: IntArray, heads: IntArray, caps: IntArray) -> None:
-        if len(tails):
-            solver.add_arcs_with_capacity(
-                tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64)
-            )
+    def add(
+        kind: int, entity: IntArray, minute: IntArray | int, tail: Any, head: Any, cap: Any
+    ) -> None:
+        size = len(entity)
+        tails.append(np.broadcast_to(np.asarray(tail, dtype=np.int64), (size,)))
+        heads.append(np.broadcast_to(np.asarray(head, dtype=np.int64), (size,)))
+        caps.append(np.broadcast_to(np.asarray(cap, dtype=np.int64), (size,)))
+        keys.append((kind * n_ent + entity) * n_min + minute)
 
-    # Roads first, so that flow index k of a road copy is recoverable from road_count.
+    def copy(v: IntArray, t: IntArray | int) -> IntArray:
+        out: IntArray = base[v] + t - lo[v]
+        return out
+
     u, v = model.arc_tail, model.arc_head
     a, t = _ranges(lo[u], lay.road_count)
-    add(base[u[a]] + t - lo[u[a]], base[v[a]] + t + model.arc_time[a] - lo[v[a]], model.arc_cap[a])
+    add(_ROAD, a, t, copy(u[a], t), copy(v[a], t + model.arc_time[a]), model.arc_cap[a])
     n_road = len(a)
-    del a, t
 
     kept = (lo < UNREACHABLE) & (lo <= hi)
     span = np.where(kept, hi - lo, 0)
@@ -164,65 +216,145 @@ def solve_horizon(model: FlowModel, horizon: int, keep_flows: bool = False) -> S
     wait_cap = np.where(bounded, model.node_cap - model.population, model.node_cap)
     waiters = np.flatnonzero(kept & ~model.is_zone & (wait_cap > 0))
     w, t = _ranges(lo[waiters], span[waiters])
-    add(
-        base[waiters[w]] + t - lo[waiters[w]],
-        base[waiters[w]] + t + 1 - lo[waiters[w]],
-        wait_cap[waiters[w]],
-    )
+    add(_WAIT, waiters[w], t, copy(waiters[w], t), copy(waiters[w], t + 1), wait_cap[waiters[w]])
     # Long waits in few arcs where the node is unbounded (same optimum; see module docstring).
     free = np.flatnonzero(kept & ~model.is_zone & (model.node_cap >= model.big))
-    step = SKIP_FIRST
+    step, k = SKIP_FIRST, 0
     while len(free) and step <= int(span[free].max(initial=0)):
         longer = free[span[free] >= step]
         w, t = _ranges(lo[longer], span[longer] - step + 1)
-        add(
-            base[longer[w]] + t - lo[longer[w]],
-            base[longer[w]] + t + step - lo[longer[w]],
-            np.full(len(w), model.big),
-        )
-        step *= SKIP_FACTOR
+        add(_SKIP + k, longer[w], t, copy(longer[w], t), copy(longer[w], t + step), model.big)
+        step, k = step * SKIP_FACTOR, k + 1
     homes = np.flatnonzero(bounded & kept)
     w, t = _ranges(lo[homes], span[homes])
-    add(
-        base[homes[w]] + t + 1 - lo[homes[w]],
-        base[homes[w]] + t - lo[homes[w]],
-        model.population[homes[w]],
-    )
-    del w, t
+    first_back = sum(len(x) for x in keys)
+    add(_BACK, homes[w], t, copy(homes[w], t + 1), copy(homes[w], t), model.population[homes[w]])
 
     people = np.flatnonzero((model.population > 0) & kept)
     entry = np.where(bounded[people], hi[people], lo[people])
-    add(np.full(len(people), source), base[people] + entry - lo[people], model.population[people])
+    first_people = sum(len(x) for x in keys)
+    add(_PEOPLE, people, 0, source, copy(people, entry), model.population[people])
 
     zones = np.flatnonzero(model.is_zone & kept)
     z, zt = _ranges(lo[zones], span[zones] + 1)
     limited = model.reception[zones] < model.big
     collector = np.full(len(zones), sink, dtype=np.int64)
     collector[limited] = next_id + np.arange(int(limited.sum()))
-    n_zone_arcs = len(z)
-    add(base[zones[z]] + zt - lo[zones[z]], collector[z], np.full(len(z), model.big))
-    add(collector[limited], np.full(int(limited.sum()), sink), model.reception[zones[limited]])
+    first_zone = sum(len(x) for x in keys)
+    add(_ZONE, zones[z], zt, copy(zones[z], zt), collector[z], model.big)
+    add(_COLLECT, zones[limited], 0, collector[limited], sink, model.reception[zones[limited]])
+    return _Expanded(
+        tail=np.concatenate(tails),
+        head=np.concatenate(heads),
+        cap=np.concatenate(caps),
+        key=np.concatenate(keys),
+        source=source,
+        sink=sink,
+        n_road=n_road,
+        zone=(first_zone, first_zone + len(z)),
+        zone_node=zones[z],
+        zone_minute=zt,
+        people=(first_people, first_people + len(people)),
+        people_node=people,
+        back=(first_back, first_back + len(w)),
+    )
 
-    status = solver.solve(source, sink)
+
+def solve_horizon(
+    model: FlowModel,
+    horizon: int,
+    keep_flows: bool = False,
+    start: Solution | None = None,
+    keep_state: bool = False,
+) -> Solution:
+    """The most people evacuated within ``horizon`` minutes (exact), optionally with the flow.
+
+    ``start``: a solution for a shorter horizon kept with ``keep_state``. Its
+    network is part of this one, so its flow is a valid start: only what it lacks
+    is searched for (on the residual network), which is much faster than solving
+    from nothing when the horizons are close. The answer is as exact either way.
+    """
+    net = _expanded(model, horizon)
+    flow0 = np.zeros(len(net.key), dtype=np.int64)
+    if start is not None:
+        if start.state is None or start.horizon >= horizon:
+            raise ValueError("a start needs the kept state of a shorter horizon")
+        flow0 = _carried_flow(model, net, start, horizon)
+    solver = max_flow.SimpleMaxFlow()
+    m = len(net.key)
+    residual = net.cap - flow0
+    back = np.flatnonzero(flow0 > 0)
+    solver.add_arcs_with_capacity(
+        np.concatenate([net.tail, net.head[back]]).astype(np.int32),
+        np.concatenate([net.head, net.tail[back]]).astype(np.int32),
+        np.concatenate([residual, flow0[back]]),
+    )
+    status = solver.solve(net.source, net.sink)
     if status != solver.OPTIMAL:  # pragma: no cover - capacities are bounded by `big`
         raise RuntimeError(f"maximum flow failed: {status}")
-    value = int(solver.optimal_flow())
-    # Zone arcs were added last but for the collectors' arcs.
-    zone_first = solver.num_arcs() - n_zone_arcs - int(limited.sum())
-    zflow = np.asarray(solver.flows(np.arange(zone_first, zone_first + n_zone_arcs)))
+    flows = np.asarray(solver.flows(np.arange(m + len(back))), dtype=np.int64)
+    flow = flow0 + flows[:m]
+    np.subtract.at(flow, back, flows[m:])
+    p0, p1 = net.people
+    value = int(flow[p0:p1].sum())
+    z0, z1 = net.zone
+    zflow = flow[z0:z1]
     received = np.zeros(horizon + 1, dtype=np.int64)
-    np.add.at(received, zt, zflow)
-    solution = Solution(horizon, value, int(solver.num_arcs()), received)
+    np.add.at(received, net.zone_minute, zflow)
+    solution = Solution(horizon, value, m, received)
     if keep_flows:
-        flow = np.asarray(solver.flows(np.arange(n_road)))
-        used = np.flatnonzero(flow > 0)
+        lay = layout(model, horizon)
+        road = flow[: net.n_road]
+        used = np.flatnonzero(road > 0)
         cum = np.cumsum(lay.road_count)
         arc = np.searchsorted(cum, used, side="right")
-        minute = lo[u[arc]] + used - (cum[arc] - lay.road_count[arc])
-        solution.cells = (arc, minute, flow[used])
+        minute = lay.lo[model.arc_tail[arc]] + used - (cum[arc] - lay.road_count[arc])
+        solution.cells = (arc, minute, road[used])
         got = np.flatnonzero(zflow > 0)
-        solution.receptions = (zones[z[got]], zt[got], zflow[got])
+        solution.receptions = (net.zone_node[got], net.zone_minute[got], zflow[got])
+    if keep_state:
+        has = np.flatnonzero(flow > 0)
+        _, n_min = _key_base(model, horizon)
+        order = np.argsort(net.key[has])
+        solution.state = (_rekey(net.key[has][order], n_min), flow[has][order])
     return solution
+
+
+def _rekey(key: IntArray, n_min: int) -> IntArray:
+    """Arc keys with the minute as the lowest part, independent of the horizon."""
+    out: IntArray = (key // n_min) * _KEY_MINUTES + key % n_min
+    return out
+
+
+_KEY_MINUTES = 1 << 24
+"""Minutes' room in a horizon-independent arc key (far above any plan's horizon)."""
+
+
+def _carried_flow(model: FlowModel, net: _Expanded, start: Solution, horizon: int) -> IntArray:
+    """``start``'s flow on this (longer) horizon's arcs: arcs of both keep their flow."""
+    assert start.state is not None
+    keys, amounts = start.state
+    _, n_min = _key_base(model, horizon)
+    mine = _rekey(net.key, n_min)
+    at = np.searchsorted(keys, mine)
+    at = np.minimum(at, max(len(keys) - 1, 0))
+    flow = np.zeros(len(mine), dtype=np.int64)
+    if len(keys):
+        hit = keys[at] == mine
+        flow[hit] = amounts[at[hit]]
+    # Residents of a bounded home enter at its last copy, which is later now, and go back
+    # in time to where the shorter horizon let them in: the new arcs back in time carry them.
+    b0, b1 = net.back
+    if b1 > b0:
+        p0, p1 = net.people
+        left = np.zeros(model.n_nodes, dtype=np.int64)
+        left[net.people_node] = flow[p0:p1]
+        n_ent, n_min = _key_base(model, horizon)
+        node = (net.key[b0:b1] // n_min) % n_ent
+        minute = net.key[b0:b1] % n_min
+        new = minute >= start.horizon - model.to_zone[node]
+        flow[b0:b1][new] += left[node[new]]
+    return flow
 
 
 def decompose(model: FlowModel, solution: Solution) -> tuple[list[Movement], list[Movement]]:

@@ -97,3 +97,43 @@ def test_numpy_sweep_splits_the_flow_like_the_plain_sweep(seed: int) -> None:
     moved, stranded = decompose(model, solution)
     assert (moved, stranded) == reference_decompose(model, solution)
     assert sum(m.count for m in moved) == solution.evacuated
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_a_longer_horizon_started_from_a_shorter_ones_flow_is_exact_and_valid(seed: int) -> None:
+    """Warm starts: same maximum as solving from nothing (and as the linear program), and the
+    flow still splits into groups that respect every capacity when replayed."""
+    from app.domain.evacuation import Plan
+    from tests.domain.evacuation_oracle import lp_evacuated, replay
+
+    rng = random.Random(1000 + seed)
+    n = rng.randint(4, 14)
+    doc = flow_document(rng, n, rng.randint(n, 3 * n))
+    net = Network(validate_scenario(doc))
+    model = compile_model(net, net.conditions(None, None), model_options(PlanOptions()))
+    if model.total_population == 0 or not model.is_zone.any() or most_evacuable(model) == 0:
+        return
+    short = rng.randint(1, 12)
+    long = short + rng.choice([1, 1, 2, 5, 13])
+    first = solve_horizon(model, short, keep_state=True)
+    warm = solve_horizon(model, long, keep_flows=True, start=first)
+    cold = solve_horizon(model, long)
+    assert warm.evacuated == cold.evacuated
+    if seed % 4 == 0:
+        assert warm.evacuated == lp_evacuated(doc, long)
+    assert int(warm.received_per_min.sum()) == warm.evacuated
+    moved, stranded = decompose(model, warm)
+    assert sum(m.count for m in moved) == warm.evacuated
+    plan = Plan(model, "optimal", True, long, moved, stranded).as_dict()
+    replay(doc, plan, long)
+
+
+def test_a_start_must_come_from_a_shorter_horizon_with_its_state() -> None:
+    doc = flow_document(random.Random(3), 8, 16)
+    net = Network(validate_scenario(doc))
+    model = compile_model(net, net.conditions(None, None), model_options(PlanOptions()))
+    without_state = solve_horizon(model, 5)
+    with pytest.raises(ValueError):
+        solve_horizon(model, 9, start=without_state)
+    with pytest.raises(ValueError):
+        solve_horizon(model, 5, start=solve_horizon(model, 5, keep_state=True))
