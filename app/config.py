@@ -67,6 +67,25 @@ class Settings(BaseSettings):
     max_expanded_arcs: int = Field(
         default=30_000_000, gt=0, description="Largest time-expanded network a plan may build."
     )
+    plan_workers: int = Field(
+        default=1,
+        ge=0,
+        description="Worker processes that compute plans over HTTP (started on the first plan). "
+        "0: plans are computed in the server process, for debugging and tests only: a plan "
+        "then holds every other request of that process for seconds.",
+    )
+    plan_queue: int = Field(
+        default=8,
+        ge=0,
+        description="Plans that may wait for a busy worker; further plans are answered 503 "
+        "with Retry-After.",
+    )
+    plan_grace_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds beyond twice plan_time_budget_s after which a plan's worker is "
+        "killed and the plan refused (422).",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS; none by default."
     )
@@ -79,6 +98,15 @@ class Settings(BaseSettings):
         default_factory=_default_demo_dir, description="Scenarios loaded by `serve --demo`."
     )
     log_json: bool = Field(default=True, description="Structured JSON logs on stderr.")
+
+    @property
+    def plan_hard_limit_s(self) -> float:
+        """Seconds a plan's worker may take before it is killed.
+
+        Twice the budget: an optimal search gives up within the budget for the fast plan,
+        which has the budget again; the grace covers loading the version in a new worker.
+        """
+        return 2 * self.plan_time_budget_s + self.plan_grace_s
 
     def resolved_database_url(self) -> str:
         if self.database_url:

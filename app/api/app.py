@@ -22,6 +22,7 @@ from app.api.middleware import BodyLimit, RequestLog, SecurityHeaders
 from app.api.routers import admin, compute, health, maps, metrics, scenarios, site
 from app.config import Settings, get_settings
 from app.services.catalog import Catalog
+from app.services.plan_workers import PlanWorkers
 from app.storage.db import make_engine, upgrade
 from app.storage.repository import Repository
 
@@ -57,6 +58,8 @@ PROBLEM_TYPES = {
     "no-disjoint-pair": "No two routes share no road; `shared_roads` names the roads every "
     "route must use.",
     "internal-error": "The service failed; the error was logged without details to the client.",
+    "unavailable": "All plan workers are busy and the queue is full (SAFE_PASSAGE_PLAN_QUEUE), "
+    "or the worker computing the plan stopped: ask again after Retry-After seconds.",
 }
 
 
@@ -96,11 +99,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings)
     engine = make_engine(settings.resolved_database_url())
     catalog = Catalog(Repository(engine), settings)
+    plan_workers = PlanWorkers(settings)  # no process until the first plan
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upgrade(engine)
         yield
+        plan_workers.shutdown()
         engine.dispose()
 
     app = FastAPI(
@@ -113,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.catalog = catalog
+    app.state.plan_workers = plan_workers
     app.state.observe_compute = metrics.observe_compute
     problems.install(app)
     for router in (health.router, scenarios.router, compute.router, maps.router, admin.router):

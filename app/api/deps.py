@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.config import Settings
 from app.services.access import Principal, authenticate, require
 from app.services.catalog import Catalog
+from app.services.plan_workers import PlanWorkers
 
 bearer = HTTPBearer(auto_error=False, description="A token from `safe-passage token create`.")
 
@@ -27,8 +28,14 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+def get_plan_workers(request: Request) -> PlanWorkers:
+    workers: PlanWorkers = request.app.state.plan_workers
+    return workers
+
+
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+PlanWorkersDep = Annotated[PlanWorkers, Depends(get_plan_workers)]
 
 
 def get_principal(

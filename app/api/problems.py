@@ -32,6 +32,7 @@ from app.services.errors import (
     PermissionDeniedError,
     PreconditionFailedError,
     PreconditionRequiredError,
+    UnavailableError,
     UnsupportedMediaTypeError,
 )
 
@@ -51,6 +52,7 @@ STATUS_BY_ERROR: list[tuple[type[ScenarioError], int]] = [
     (PreconditionRequiredError, 428),
     (PreconditionFailedError, 412),
     (ConflictError, 409),
+    (UnavailableError, 503),
 ]
 
 TITLES = {
@@ -67,6 +69,7 @@ TITLES = {
     422: "Unprocessable content",
     428: "Precondition required",
     500: "Internal server error",
+    503: "Service unavailable",
 }
 
 SLUGS = {
@@ -83,6 +86,7 @@ SLUGS = {
     422: "invalid-request",
     428: "precondition-required",
     500: "internal-error",
+    503: "unavailable",
 }
 
 
@@ -118,6 +122,8 @@ def problem(
 def from_error(exc: ScenarioError, instance: str | None = None) -> JSONResponse:
     status = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, UnavailableError):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     return problem(
         status,
         exc.detail,
@@ -162,6 +168,7 @@ DESCRIPTIONS = {
     415: "Unsupported media type.",
     422: "Invalid request; `errors` lists each problem with a pointer.",
     428: "If-Match is missing.",
+    503: "Busy, or a worker stopped: ask again after Retry-After seconds.",
 }
 
 
@@ -205,8 +212,8 @@ def document_problem_responses(schema: dict[str, Any]) -> dict[str, Any]:
             wanted = {int(s) for s in responses if s.isdigit() and int(s) >= 400}
             wanted |= problem_statuses(method, path, operation)
             for status in sorted(wanted):
-                if status == 503:
-                    continue  # health: its own document, not a problem
+                if status == 503 and path == "/v1/health":
+                    continue  # its own document, not a problem
                 entry = responses.setdefault(str(status), {})
                 entry.setdefault("description", DESCRIPTIONS.get(status, TITLES.get(status, "")))
                 entry["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}

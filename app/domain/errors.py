@@ -44,6 +44,20 @@ class ScenarioError(Exception):
         """Members added to the problem document beside type/title/status/detail."""
         return {}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Plans are computed in worker processes and their errors sent back pickled.
+        # Subclasses take other arguments than ``args``: rebuild from the state instead.
+        return (_rebuild_error, (type(self), self.args, self.__dict__))
+
+
+def _rebuild_error(
+    cls: type[ScenarioError], args: tuple[Any, ...], state: dict[str, Any]
+) -> ScenarioError:
+    """An error of ``cls`` with ``args`` and attributes ``state``, without its ``__init__``."""
+    error = cls.__new__(cls, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ValidationError(ScenarioError):
     """The document is not a valid scenario (or request); lists every problem."""

@@ -47,3 +47,14 @@ class PermissionDeniedError(ScenarioError):
 class UnsupportedMediaTypeError(InvalidRequestError):
     title = "Unsupported media type"
     slug = "unsupported-media-type"
+
+
+class UnavailableError(ScenarioError):
+    """The service cannot take the question now (busy, or a worker stopped); ask again later."""
+
+    title = "Service unavailable"
+    slug = "unavailable"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s

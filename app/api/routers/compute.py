@@ -7,12 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.api import examples
-from app.api.deps import CatalogDep, PlannerDep, SettingsDep
+from app.api.deps import CatalogDep, PlannerDep, PlanWorkersDep
 from app.api.schemas import PlanOut, RoutesOut
 from app.services.briefs import BriefRequest, compute_brief
-from app.services.plans import PlanRequest, compute_plan
+from app.services.plans import PlanRequest
 from app.services.requests import MAX_STORED_INT, PartiesRequest, RouteRequest
 from app.services.routes import compute_parties, compute_routes
 
@@ -75,39 +76,32 @@ def routes(
     response_model=PlanOut,
     summary="Evacuation plan: how many people, through which roads, within a window",
     responses={
-        422: {"description": "Invalid request, plan too large, or nothing can be evacuated."}
+        422: {
+            "description": "Invalid request, plan too large or too long to compute, or "
+            "nothing can be evacuated."
+        },
+        503: {"description": "Plan workers busy and the queue full, or the worker stopped."},
     },
 )
-def plans(
+async def plans(
     scenario_id: str,
     body: Annotated[PlanRequest, Body(openapi_examples=examples.PLAN_REQUEST)],
     request: Request,
     catalog: CatalogDep,
-    settings: SettingsDep,
+    workers: PlanWorkersDep,
     principal: PlannerDep,
     version: VersionQuery = None,
-) -> dict[str, Any]:
-    used, network = catalog.network(scenario_id, version)
+) -> Response:
+    # Computed in a worker process: awaiting it holds neither the event loop nor a thread.
     started = time.perf_counter()
-    answer = compute_plan(
-        network,
-        body,
-        time_budget_s=settings.plan_time_budget_s,
-        max_expanded_arcs=settings.max_expanded_arcs,
-    )
+    answer = await workers.plan(catalog, scenario_id, version, body)
     _observe(request, "plan", time.perf_counter() - started)
-    catalog.record(
-        principal,
-        "plan.compute",
-        scenario_id,
-        used,
-        {
-            "method": answer.get("method"),
-            "evacuated": answer.get("evacuated"),
-            "egress_time_min": answer.get("egress_time_min"),
-        },
+    await run_in_threadpool(
+        catalog.record, principal, "plan.compute", scenario_id, answer.version, answer.summary
     )
-    return answer
+    # Already JSON in the documented shape (PlanOut): tens of megabytes on a city's streets,
+    # which validating and encoding again here would cost the other requests seconds.
+    return Response(answer.body, media_type="application/json")
 
 
 @router.post(
