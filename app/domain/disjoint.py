@@ -70,10 +70,11 @@ class NoDisjointPairError(NoAnswerError):
     def __init__(self, detail: str, shared_roads: list[dict[str, Any]], route: Route) -> None:
         super().__init__(detail)
         self.shared_roads = shared_roads
-        self.route = route
+        # As in a ROUTES document, not the live route: errors are plain values that pickle.
+        self.route = route.as_dict()
 
     def extra(self) -> dict[str, Any]:
-        return {"shared_roads": self.shared_roads, "route": self.route.as_dict()}
+        return {"shared_roads": self.shared_roads, "route": self.route}
 
 
 @dataclass

@@ -1,0 +1,342 @@
+"""Plans computed in a worker process (SAFE_PASSAGE_PLAN_WORKERS) answer as in the server.
+
+The same PLAN documents and the same problem documents as a server computing plans
+in its own process (``plan_workers = 0``), on one SQLite store; every scenario error
+survives the trip between processes; a plan past the hard limit is stopped and
+refused, its worker is gone and the next plan gets a new one; workers start with the
+first plan and stop with the application.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import pickle
+import pkgutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+import app.domain
+import app.services
+from app.api.app import create_app
+from app.api.problems import from_error
+from app.api.schemas import PlanOut
+from app.config import Settings
+from app.domain.disjoint import NoDisjointPairError, disjoint_pair
+from app.domain.errors import (
+    Cut,
+    CutRoad,
+    NoRouteError,
+    Problem,
+    RiskLimitError,
+    ScenarioError,
+    ValidationError,
+)
+from app.domain.network import Network
+from app.domain.validation import validate_scenario
+from app.services.errors import PreconditionFailedError, UnavailableError
+from tests.api import (
+    ALEPPO,
+    GRAPHS,
+    PROBLEM_JSON,
+    add_token,
+    assert_problem,
+    bearer,
+    engine_of,
+    load,
+    store,
+    store_snapshot,
+)
+from tests.grid_scenario import grid_scenario
+
+PAUSE_3H = "pause-2016-12-15-3h"
+PAUSE_48H = "pause-2016-12-15-48h"
+MAX_ARCS = 400_000
+"""Openings over the 3-hour pause can be ranked, over the 48-hour pause they cannot."""
+
+
+# --- every scenario error crosses the process boundary whole ------------------------------
+
+
+def all_error_classes() -> set[type[ScenarioError]]:
+    for package in (app.domain, app.services):
+        for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            importlib.import_module(module.name)
+    found: set[type[ScenarioError]] = set()
+    todo: list[type[ScenarioError]] = [ScenarioError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def no_disjoint_pair() -> NoDisjointPairError:
+    """A real one: a single road joins the two places."""
+    document = {
+        "schema": "safe-passage/scenario@1",
+        "nodes": [{"id": "a", "population": 10}, {"id": "b"}, {"id": "c", "kind": "safe_zone"}],
+        "edges": [
+            {"id": "a-b", "from": "a", "to": "b", "length_m": 100, "risk": 0.1},
+            {"id": "b-c", "from": "b", "to": "c", "length_m": 100},
+        ],
+    }
+    with pytest.raises(NoDisjointPairError) as info:
+        disjoint_pair(Network(validate_scenario(document)), "a", "c")
+    return info.value
+
+
+SAMPLES: dict[type[ScenarioError], Callable[[], ScenarioError]] = {
+    NoRouteError: lambda: NoRouteError(
+        "no route from 'a' to 'c'",
+        Cut([CutRoad("a-b", ("blocked",))], False, [CutRoad("a-b", ("blocked",))]),
+    ),
+    RiskLimitError: lambda: RiskLimitError("too risky", 0.25, 0.1),
+    NoDisjointPairError: no_disjoint_pair,
+    PreconditionFailedError: lambda: PreconditionFailedError("at version 3", 3),
+    UnavailableError: lambda: UnavailableError("busy", 7),
+}
+"""Errors whose constructor is not ScenarioError's or ValidationError's."""
+
+
+def sample(cls: type[ScenarioError]) -> ScenarioError:
+    if cls in SAMPLES:
+        return SAMPLES[cls]()
+    if cls.__init__ is ScenarioError.__init__:
+        return cls("something is wrong")
+    if cls.__init__ is ValidationError.__init__:
+        problems = [Problem("/edges/10/risk", "too high"), Problem("/edges/2", "unknown")]
+        return cls(problems, detail="2 problems found")  # type: ignore[call-arg]
+    raise AssertionError(f"{cls.__qualname__} takes other arguments: add it to SAMPLES")
+
+
+@pytest.mark.parametrize(
+    "cls", sorted(all_error_classes(), key=lambda c: c.__qualname__), ids=lambda c: c.__name__
+)
+def test_every_scenario_error_comes_back_from_a_worker_as_the_same_problem(
+    cls: type[ScenarioError],
+) -> None:
+    sent = sample(cls)
+    received = pickle.loads(pickle.dumps(sent))
+    assert type(received) is cls
+    assert (received.detail, str(received), received.args) == (sent.detail, str(sent), sent.args)
+    before, after = from_error(sent, "/v1/x"), from_error(received, "/v1/x")
+    assert after.status_code == before.status_code
+    assert dict(after.headers) == dict(before.headers)
+    assert after.body == before.body
+
+
+# --- the same answers through a worker as in the server process ---------------------------
+
+
+class Servers:
+    """Two applications on one store: plans inline, and plans in a worker process."""
+
+    def __init__(self, inline: TestClient, pooled: TestClient, token: str, aleppo: str) -> None:
+        self.inline, self.pooled, self.token, self.aleppo = inline, pooled, token, aleppo
+
+    def both(self, body: dict[str, Any], path: str | None = None) -> tuple[Any, Any]:
+        url = path or f"/v1/scenarios/{self.aleppo}/plans"
+        headers = bearer(self.token)
+        return (
+            self.inline.post(url, json=body, headers=headers),
+            self.pooled.post(url, json=body, headers=headers),
+        )
+
+
+def settings(data_dir: Path, **overrides: Any) -> Settings:
+    fields: dict[str, Any] = {
+        "data_dir": data_dir,
+        "log_json": False,
+        "demo_dir": GRAPHS,
+        "max_expanded_arcs": MAX_ARCS,
+    }
+    return Settings(**{**fields, **overrides})
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    data_dir = tmp_path_factory.mktemp("plan-workers")
+    with ExitStack() as stack:
+        inline = stack.enter_context(TestClient(create_app(settings(data_dir, plan_workers=0))))
+        pooled = stack.enter_context(TestClient(create_app(settings(data_dir, plan_workers=1))))
+        _, token = add_token(inline, "planner", "petra")
+        aleppo = store(inline, bearer(token), load(ALEPPO)).id
+        yield Servers(inline, pooled, token, aleppo)
+
+
+PLANS = {
+    "optimal in the 3-hour pause": {"window": PAUSE_3H},
+    "fast in the 3-hour pause": {"window": PAUSE_3H, "method": "fast"},
+    "optimal between two times, consenting parties only": {
+        "start": "2016-12-15T10:00:00+02:00",
+        "end": "2016-12-15T12:30:00+02:00",
+        "consenting_only": True,
+    },
+    "fast for everyone, no window": {"method": "fast"},
+    "openings ranked, 3-hour pause": {"window": PAUSE_3H, "rank_openings": True},
+}
+
+
+@pytest.mark.parametrize("body", PLANS.values(), ids=PLANS.keys())
+def test_a_plan_from_the_worker_is_the_plan_computed_in_the_server(
+    servers: Servers, body: dict[str, Any]
+) -> None:
+    inline, pooled = servers.both(body)
+    assert inline.status_code == 200, inline.text
+    assert pooled.status_code == 200, pooled.text
+    assert pooled.headers["content-type"] == "application/json"
+    document = pooled.json()
+    assert document == inline.json()
+    assert document["evacuated"] > 0
+    assert ("openings" in document) == bool(body.get("rank_openings"))
+    # Sent as the worker encoded it: still exactly the documented shape (PlanOut).
+    assert PlanOut.model_validate(document).model_dump(mode="json", by_alias=True) == document
+
+
+REFUSED = {
+    "unknown window": ({"window": "no-such-pause"}, None, 422, "invalid-request", {"/window"}),
+    "nobody can arrive in one minute": (
+        {"start": "2016-12-15T10:00:00+02:00", "end": "2016-12-15T10:01:00+02:00"},
+        None,
+        422,
+        "nothing-to-evacuate",
+        None,
+    ),
+    "fast over a century is too large": (
+        {
+            "start": "2016-12-15T10:00:00+02:00",
+            "end": "2116-12-15T10:00:00+02:00",
+            "method": "fast",
+        },
+        None,
+        422,
+        "invalid-request",
+        {"/end"},
+    ),
+    "openings over 48 hours are too large to rank": (
+        {"window": PAUSE_48H, "rank_openings": True},
+        None,
+        422,
+        "invalid-request",
+        {"/window"},
+    ),
+    "unknown party to avoid": (
+        {"window": PAUSE_3H, "avoid_parties": ["nobody"]},
+        None,
+        422,
+        "invalid-request",
+        {"/avoid_parties/0"},
+    ),
+    "version not stored": ({"window": PAUSE_3H}, "?version=99", 404, "not-found", None),
+    "scenario not stored": ({"window": PAUSE_3H}, "/nowhere", 404, "not-found", None),
+}
+
+
+@pytest.mark.parametrize(("body", "where", "status", "slug", "pointers"), REFUSED.values(),
+                         ids=REFUSED.keys())  # fmt: skip
+def test_a_refused_plan_is_the_same_problem_document(
+    servers: Servers,
+    body: dict[str, Any],
+    where: str | None,
+    status: int,
+    slug: str,
+    pointers: set[str] | None,
+) -> None:
+    path = f"/v1/scenarios/{servers.aleppo}/plans"
+    if where == "/nowhere":
+        path = "/v1/scenarios/nowhere/plans"
+    elif where:
+        path += where
+    inline, pooled = servers.both(body, path)
+    problem = assert_problem(pooled, status, slug)
+    assert problem == inline.json()
+    assert inline.status_code == status
+    if pointers is not None:
+        assert {e["pointer"] for e in problem["errors"]} == pointers
+
+
+# --- the hard limit ------------------------------------------------------------------------
+
+
+def children() -> set[int]:
+    return {p.pid for p in multiprocessing.active_children() if p.pid is not None}
+
+
+def test_a_plan_past_the_hard_limit_is_stopped_and_the_next_one_gets_a_new_worker(
+    tmp_path: Path,
+) -> None:
+    """Ranking the openings of 120 closed roads on a 400-place grid takes about 10 s; the time
+    budget cannot stop that (each opening is a plan with a budget of its own), the hard
+    limit does."""
+    limits = settings(tmp_path, plan_workers=1, plan_time_budget_s=2.0, plan_grace_s=0.5)
+    assert limits.plan_hard_limit_s == 4.5
+    with TestClient(create_app(limits)) as client:
+        _, token = add_token(client, "planner", "petra")
+        grid = store(client, bearer(token), grid_scenario(20, 20_000, blocked=120)).id
+        url = f"/v1/scenarios/{grid}/plans"
+        before = children()
+        first = client.post(url, json={"window": "afternoon"}, headers=bearer(token))
+        assert first.status_code == 200, first.text
+        (worker,) = children() - before
+
+        snapshot = store_snapshot(engine_of(client))
+        started = time.monotonic()
+        slow = client.post(
+            url, json={"window": "afternoon", "rank_openings": True}, headers=bearer(token)
+        )
+        took = time.monotonic() - started
+        problem = assert_problem(slow, 422, "invalid-request")
+        assert "did not finish within 4.5 s" in problem["detail"], problem
+        assert {e["pointer"] for e in problem["errors"]} == {"/method", "/rank_openings"}
+        assert 4.5 <= took < 4.5 + 3.0, took
+        assert store_snapshot(engine_of(client)) == snapshot  # not even an audit line
+
+        deadline = time.monotonic() + 10
+        while worker in children():  # the killed worker no longer holds a core
+            assert time.monotonic() < deadline, "the stopped worker is still running"
+            time.sleep(0.05)
+        again = client.post(url, json={"window": "afternoon"}, headers=bearer(token))
+        assert again.status_code == 200, again.text
+        assert again.json() == first.json()
+
+
+# --- lifespan --------------------------------------------------------------------------------
+
+
+def test_workers_start_with_the_first_plan_and_stop_with_the_application(
+    tmp_path: Path,
+) -> None:
+    before = children()
+    with TestClient(create_app(settings(tmp_path, plan_workers=1))) as client:
+        _, token = add_token(client, "planner", "petra")
+        aleppo = store(client, bearer(token), load(ALEPPO)).id
+        route = client.post(
+            f"/v1/scenarios/{aleppo}/routes",
+            json={"from": "as-sukkari", "to": "khan-al-asal"},
+            headers=bearer(token),
+        )
+        assert route.status_code == 200, route.text
+        assert children() == before, "a worker started before any plan"
+        plan = client.post(
+            f"/v1/scenarios/{aleppo}/plans", json={"window": PAUSE_3H}, headers=bearer(token)
+        )
+        assert plan.status_code == 200, plan.text
+        assert len(children() - before) == 1
+    assert children() == before, "a worker outlived the application"
+
+
+def test_the_unavailable_problem_type_is_documented(servers: Servers) -> None:
+    page = servers.inline.get("/problems/unavailable")
+    assert page.status_code == 200
+    assert "Retry-After" in page.json()["description"]
+    operation = servers.inline.get("/openapi.json").json()["paths"][
+        "/v1/scenarios/{scenario_id}/plans"
+    ]["post"]
+    assert PROBLEM_JSON in operation["responses"]["503"]["content"]
