@@ -7,6 +7,10 @@
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
+# A C compiler for the one compiled module (the fast plan's loop); not in the runtime image.
+RUN apt-get update \
+ && apt-get install --yes --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
@@ -16,8 +20,8 @@ RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['p
 print('\n'.join(p['dependencies'] + p['optional-dependencies']['postgres']))" > /tmp/requirements.txt \
  && pip wheel --wheel-dir /wheels -r /tmp/requirements.txt \
  && pip install --no-index --find-links /wheels -r /tmp/requirements.txt \
- && pip install "setuptools>=68" "wheel>=0.42"
-COPY README.md ./
+ && pip install "setuptools>=68" "wheel>=0.42" "Cython>=3.0"
+COPY README.md setup.py ./
 COPY app ./app
 COPY graphs ./graphs
 # A regular (not editable) wheel: the map page and migrations must be inside it.
@@ -25,15 +29,17 @@ COPY graphs ./graphs
 # suites) and prove what is left still computes a route and a plan.
 RUN pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
  && pip install --no-index --no-deps /wheels/safe_passage-*.whl \
- && pip uninstall --yes setuptools wheel \
+ && pip uninstall --yes setuptools wheel Cython \
  && for package in numpy scipy networkx pandas; do \
         find "/opt/venv/lib/python3.11/site-packages/$package" -depth -type d -name tests \
             -exec rm -rf {} + 2>/dev/null || true; \
     done \
  && python -m pip uninstall --yes pip \
  && python -I -c "import app.api.app, app.storage.db as db; assert (db.MIGRATIONS / 'env.py').is_file()" \
+ && python -I -c "from app.domain import _fast_kernel" \
  && safe-passage route /src/graphs/teaching.json --from hilltop --to camp --json > /dev/null \
- && safe-passage plan /src/graphs/teaching.json --json > /dev/null
+ && safe-passage plan /src/graphs/teaching.json --json > /dev/null \
+ && safe-passage plan /src/graphs/teaching.json --method fast --json > /dev/null
 
 # --- runtime: the venv and the bundled scenarios, nothing else ---
 FROM python:3.11-slim

@@ -18,14 +18,18 @@ Because people wait only at home, a node never holds more than its residents
 capacity; a safe zone never receives more than its reception. The result may be
 later than the optimum; plans report the gap to a lower bound.
 
-Cost: a few Dijkstra runs, then O(route length × minutes looked at) numpy work
-per district: about a second for 10,000 districts and 100,000 people.
+Cost: a few Dijkstra runs, then per district a look along each candidate route at
+the minutes from its first possible departure. That loop is compiled
+(``_fast_kernel.pyx``, built at install; routes are walked along the trees, not
+stored); :func:`_place_all` below is the same method in Python, kept as its readable
+statement, and the tests check that both place the same groups. 10,000 districts and
+100,000 people: about a second in all (benchmarks/README-plans.md).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,26 +53,37 @@ OPEN = np.int32(2**30)
 """Stands for an unbounded road in the reservation table."""
 
 Progress = Callable[[str, float], None]
+CHECK_EVERY = 256
+"""Placements between two looks at the clock (time budget)."""
+
+try:  # The compiled reservation loop; the Python one below gives the same answers.
+    from app.domain import _fast_kernel
+except ImportError:  # pragma: no cover - the package is built with it
+    _fast_kernel = None  # type: ignore[assignment]
 
 
 @dataclass
-class Route:
+class Routes:
+    """Candidate routes, flat: route ``tree * rows + row`` is the ``tree``-th route of
+    district ``row`` (a node with people); ``count`` 0 where a tree repeats an earlier
+    one or has no route. Its roads are ``arcs[start:start + count]``."""
+
     arcs: IntArray
     offsets: IntArray
     """Minutes from departure to entering each road."""
-    length: int
+    start: IntArray
+    count: IntArray
+    length: IntArray
     """Minutes from departure to arrival."""
-    zone: int
-    hint: int = 0
+    zone: IntArray
+    hint: IntArray
     """No departure before this minute has room (the table only fills up)."""
-    base: IntArray | None = None
-    """Flat table index of each road at departure minute 0 (for the table's width)."""
-    width: int = 0
+    trees: int
+    rows: int
 
-    def cells(self, width: int) -> IntArray:
-        if self.base is None or self.width != width:
-            self.base, self.width = self.arcs * width + self.offsets, width
-        return self.base
+    def roads(self, route: int) -> tuple[IntArray, IntArray]:
+        s, c = int(self.start[route]), int(self.count[route])
+        return self.arcs[s : s + c], self.offsets[s : s + c]
 
 
 class _Table:
@@ -118,6 +133,7 @@ def fast_movements(
     progress: Progress | None = None,
     pointer: str = "/end",
     budget_s: float | None = None,
+    compiled: bool = True,
 ) -> list[Movement]:
     """Groups of people, their routes and departure minutes (see module docstring).
 
@@ -126,6 +142,7 @@ def fast_movements(
     road entries may hold at most ``max_cells`` cells). ``budget_s``: seconds the
     plan may take; past them it is refused (:class:`InvalidRequestError`) rather
     than holding a core, and memory for its groups, for as long as it takes.
+    ``compiled``: use the compiled reservation loop when it is built (same answers).
     """
     deadline = None if budget_s is None else time.monotonic() + budget_s
     n_arcs = len(model.arc_tail)
@@ -146,30 +163,91 @@ def fast_movements(
     table = _Table(model, width, horizon, max_cells)
     zone_left = model.reception.copy()
     order = people[np.argsort(model.to_zone[people], kind="stable")]
-    routes = _Candidates(model, zone_left)
-    movements: list[Movement] = []
-    for k, origin in enumerate(order.tolist()):
+    rows = np.flatnonzero(model.population > 0)
+    order_rows = np.searchsorted(rows, order).astype(np.int64)
+    zones = np.flatnonzero(model.is_zone).astype(np.int64)
+
+    def check(k: int) -> None:
+        if deadline is not None and time.monotonic() > deadline:
+            raise _over_budget(budget_s, pointer if horizon is not None else "/method")
         if progress is not None and k % 500 == 0:
             progress("fast plan", k / len(order))
-        remaining = int(model.population[origin])
-        while remaining > 0:
-            if deadline is not None and time.monotonic() > deadline:
-                raise _over_budget(budget_s, pointer if horizon is not None else "/method")
-            options = [r for r in routes.get(origin) if zone_left[r.zone] > 0]
-            if not options:
-                if not (zone_left[model.is_zone] > 0).any():
-                    break
-                routes = _Candidates(model, zone_left)
-                options = [r for r in routes.get(origin) if zone_left[r.zone] > 0]
-                if not options:
-                    break
-            placed = _place(model, table, options, origin, remaining, zone_left, movements)
-            if placed == 0:
-                break
-            remaining -= placed
+
+    trees = candidate_trees(model, zone_left)
+    population = model.population[order].astype(np.int64)
+    if compiled and _fast_kernel is not None:
+        groups, _, tree_epochs = _fast_kernel.place_all(
+            table,
+            trees,
+            model.arc_head,
+            model.arc_time,
+            rows,
+            -1 if horizon is None else horizon,
+            order_rows,
+            population,
+            zone_left,
+            zones,
+            lambda: candidate_trees(model, zone_left),
+            check,
+            CHECK_EVERY,
+        )
+        out: list[Movement] = []
+        ends = [*(e[0] for e in tree_epochs[1:]), len(groups)]
+        for (first, nxt), end in zip(tree_epochs, ends, strict=True):
+            some = groups[first:end]
+            paths = _fast_kernel.journeys(nxt, model.arc_head, model.arc_time, rows, some)
+            out.extend(Movement(g[2], *p) for g, p in zip(some, paths, strict=True))
+    else:
+        groups, at, epochs = _place_all(
+            table,
+            candidate_routes(model, trees),
+            order_rows,
+            population,
+            zone_left,
+            zones,
+            lambda: candidate_routes(model, candidate_trees(model, zone_left)),
+            check,
+            CHECK_EVERY,
+        )
+        out = _movements(model, groups, [int(order[k]) for k in at], epochs)
     if progress is not None:
         progress("fast plan", 1.0)
-    return movements
+    return out
+
+
+def _movements(
+    model: FlowModel,
+    groups: list[tuple[int, int, int]],
+    origins: list[int],
+    epochs: Sequence[tuple[int, Routes]],
+) -> list[Movement]:
+    """The groups (route, departure minute, people) as movements."""
+    out: list[Movement] = []
+    heads = model.arc_head
+    bounds = [*(e[0] for e in epochs[1:]), len(groups)]
+    for (first, routes), end in zip(epochs, bounds, strict=True):
+        known: dict[int, tuple[tuple[int, ...], tuple[int, ...], list[int], int]] = {}
+        for k in range(first, end):
+            route, s, c = groups[k]
+            if route not in known:
+                arcs, offsets = routes.roads(route)
+                known[route] = (
+                    tuple(heads[arcs].tolist()),
+                    tuple(arcs.tolist()),
+                    offsets.tolist(),
+                    int(offsets[-1] + model.arc_time[arcs[-1]]),
+                )
+            tail, arcs_t, offsets_l, length = known[route]
+            out.append(
+                Movement(
+                    int(c),
+                    (origins[k], *tail),
+                    arcs_t,
+                    tuple(o + s for o in offsets_l),
+                    s + length,
+                )
+            )
+    return out
 
 
 def _over_budget(budget_s: float | None, where: str) -> InvalidRequestError:
@@ -181,28 +259,82 @@ def _over_budget(budget_s: float | None, where: str) -> InvalidRequestError:
     return InvalidRequestError([problem], detail=detail)
 
 
-def _place(
-    model: FlowModel,
+def _place_all(
     table: _Table,
-    options: list[Route],
-    origin: int,
+    routes: Routes,
+    order_rows: IntArray,
+    population: IntArray,
+    zone_left: IntArray,
+    zones: IntArray,
+    refresh: Callable[[], Routes],
+    check: Callable[[int], None],
+    check_every: int = CHECK_EVERY,
+) -> tuple[list[tuple[int, int, int]], list[int], list[tuple[int, Routes]]]:
+    """The reservation loop in Python (the compiled ``_fast_kernel.place_all`` is the same
+    method, step for step): districts in ``order_rows``, each until its people are placed
+    or no route has room. Returns the groups (route, minute, people), the position in
+    ``order_rows`` of each group's district and the routes in use from each group on."""
+    out: list[tuple[int, int, int]] = []
+    at: list[int] = []
+    epochs: list[tuple[int, Routes]] = [(0, routes)]
+    steps = 0
+    for k, row in enumerate(order_rows.tolist()):
+        if k % 500 == 0:
+            check(k)
+        remaining = int(population[k])
+        while remaining > 0:
+            steps += 1
+            if steps % check_every == 0:
+                check(k)
+            before = len(out)
+            placed = _place(table, routes, row, remaining, zone_left, out)
+            if placed < 0:
+                if not (zone_left[zones] > 0).any():
+                    break
+                routes = refresh()
+                epochs.append((len(out), routes))
+                placed = _place(table, routes, row, remaining, zone_left, out)
+                if placed < 0:
+                    break
+            at.extend([k] * (len(out) - before))
+            if placed == 0:
+                break
+            remaining -= placed
+    return out, at, epochs
+
+
+def _place(
+    table: _Table,
+    routes: Routes,
+    row: int,
     remaining: int,
     zone_left: IntArray,
-    out: list[Movement],
+    out: list[tuple[int, int, int]],
 ) -> int:
-    """Reserve places for up to ``remaining`` people of ``origin``; returns how many."""
+    """Reserve places for up to ``remaining`` people of district ``row``; returns how many
+    (−1: no route to a safe zone with room)."""
+    options = [
+        t * routes.rows + row
+        for t in range(routes.trees)
+        if routes.count[t * routes.rows + row] > 0
+        and zone_left[routes.zone[t * routes.rows + row]] > 0
+    ]
+    if not options:
+        return -1
     # A route cannot arrive before hint + length: examine the most promising first and stop
     # when no other can beat the best found (its bound is then the limit for the next one).
-    options = sorted(options, key=lambda r: r.hint + r.length)
-    found: list[tuple[int, Route, tuple[IntArray, IntArray]]] = []
+    hint, length = routes.hint, routes.length
+    options.sort(key=lambda r: int(hint[r] + length[r]))
+    found: list[tuple[int, int, tuple[IntArray, IntArray]]] = []
     limit: int | None = None
     for k, route in enumerate(options):
-        if found and route.hint + route.length >= found[0][0]:
-            limit = route.hint + route.length
+        if found and hint[route] + length[route] >= found[0][0]:
+            limit = int(hint[route] + length[route])
             break
-        hit = _first_slots(table, route, found[0][0] - route.length if found else None)
+        until = found[0][0] - int(length[route]) if found else None
+        hit = _first_slots(table, routes, route, until)
         if hit is not None:
-            found.append((int(hit[0][0]) + route.length, route, hit))
+            found.append((int(hit[0][0]) + int(length[route]), route, hit))
             found.sort(key=lambda f: f[0])
         if k == len(options) - 1:
             limit = None
@@ -211,35 +343,32 @@ def _place(
     _, route, (starts, free) = found[0]
     if len(found) > 1:
         limit = found[1][0] if limit is None else min(limit, found[1][0])
-    arrive = starts + route.length
+    arrive = starts + int(length[route])
     take = free > 0
     if limit is not None:
         take &= arrive <= max(limit, int(arrive[0]))
     starts, free = starts[take], free[take]
-    want = min(remaining, int(zone_left[route.zone]))
+    zone = int(routes.zone[route])
+    want = min(remaining, int(zone_left[zone]))
     cum = np.cumsum(free)
     k = int(np.searchsorted(cum, want))
     if k < len(free):
         free = free[: k + 1].copy()
         free[k] -= int(cum[k]) - want
         starts = starts[: k + 1]
+    arcs, offsets = routes.roads(route)
     flat = table.left.ravel()
-    cells = route.cells(table.width)[:, None] + starts[None, :]
+    cells = (arcs * table.width + offsets)[:, None] + starts[None, :]
     flat[cells] -= free[None, :].astype(np.int32)
-    table.filled(route.arcs)
-    nodes = (origin, *model.arc_head[route.arcs].tolist())
-    arcs = tuple(route.arcs.tolist())
-    for s, c in zip(starts.tolist(), free.tolist(), strict=True):
-        out.append(
-            Movement(int(c), nodes, arcs, tuple((route.offsets + s).tolist()), s + route.length)
-        )
+    table.filled(arcs)
+    out.extend(zip([route] * len(starts), starts.tolist(), free.tolist(), strict=True))
     placed = int(free.sum())
-    zone_left[route.zone] -= placed
+    zone_left[zone] -= placed
     return placed
 
 
 def _first_slots(
-    table: _Table, route: Route, until: int | None = None
+    table: _Table, routes: Routes, route: int, until: int | None = None
 ) -> tuple[IntArray, IntArray] | None:
     """Departure minutes (from the first with room) and the free places at each.
 
@@ -249,18 +378,20 @@ def _first_slots(
     the same answer with fewer steps. ``until``: give up (None) if no departure up to
     that minute has room.
     """
-    start = max(route.hint, int((table.first[route.arcs] - route.offsets).max()))
+    arcs, offsets = routes.roads(route)
+    length = int(routes.length[route])
+    start = max(int(routes.hint[route]), int((table.first[arcs] - offsets).max()))
     chunk = CHUNK
     while True:
-        last = table.width - 1 - route.length
+        last = table.width - 1 - length
         if table.horizon is not None:
-            last = min(last, table.horizon - route.length)
+            last = min(last, table.horizon - length)
         if until is not None and start > until:
-            route.hint = start
+            routes.hint[route] = start
             return None
         if start > last:
-            if table.horizon is not None or not table.grow(start + route.length + CHUNK):
-                route.hint = start
+            if table.horizon is not None or not table.grow(start + length + CHUNK):
+                routes.hint[route] = start
                 return None
             continue
         end = last + 1 if until is None else min(last + 1, until + 1)
@@ -270,115 +401,134 @@ def _first_slots(
             stops.append(min(end, stops[-1] + chunk))
             chunk *= 2
         stop = stops[-1]
-        cells = route.cells(table.width)[:, None] + np.arange(start, stop)[None, :]
+        cells = (arcs * table.width + offsets)[:, None] + np.arange(start, stop)[None, :]
         free = table.left.ravel().take(cells).min(axis=0)
         hits = np.flatnonzero(free > 0)
         if len(hits):
             first = start + int(hits[0])
             upto = next(s for s in stops if s > first)
-            route.hint = first
+            routes.hint[route] = first
             return (
                 np.arange(first, upto),
                 free[first - start : upto - start].astype(np.int64),
             )
         start = stop
-        route.hint = start
+        routes.hint[route] = start
 
 
-class _Candidates:
-    """Distinct routes per populated node from congestion-aware shortest-path trees.
-
-    Each tree's routes for every district are extracted at once (numpy, one step of
-    all paths at a time) and stored flat; :class:`Route` objects are made on demand.
-    """
-
-    def __init__(self, model: FlowModel, zone_left: IntArray) -> None:
-        self.model = model
-        people = np.flatnonzero(model.population > 0)
-        self.row = {v: k for k, v in enumerate(people.tolist())}
-        self.trees: list[tuple[IntArray, IntArray, IntArray, IntArray, IntArray]] = []
-        self.cache: dict[int, list[Route]] = {}
-        zones = np.flatnonzero(model.is_zone & (zone_left > 0))
-        if len(zones) == 0 or len(model.arc_tail) == 0 or len(people) == 0:
-            return
+def candidate_trees(model: FlowModel, zone_left: IntArray) -> IntArray:
+    """Shortest-path trees towards the safe zones with room (trees × nodes: the arc each
+    node takes, −1 at a safe zone or without a path): one per safe zone when there are
+    few, so every district can go to each, then congestion-aware ones, each on travel
+    time plus the queueing delay the previous trees would cause."""
+    people = np.flatnonzero(model.population > 0)
+    trees: list[IntArray] = []
+    zones = np.flatnonzero(model.is_zone & (zone_left > 0))
+    if len(zones) and len(model.arc_tail) and len(people):
         time = model.arc_time.astype(np.float64)
-        keys: list[IntArray] = []
-        # One tree per safe zone when there are few, so every district can go to each.
         if 1 < len(zones) <= ZONE_TREES:
             for z in zones.tolist():
-                self._add(_tree(model, time, np.array([z]))[0], people, keys)
+                trees.append(_tree(model, time, np.array([z]))[0])
         delay = np.zeros(len(model.arc_tail))
         for r in range(ROUNDS):
             nxt, dist = _tree(model, time + delay, zones)
             load = _tree_load(model, nxt, dist)
             delay = (delay * r + load / np.maximum(model.arc_cap, 1)) / (r + 1)
-            self._add(nxt, people, keys)
+            trees.append(nxt)
+    if not trees:
+        return np.zeros((0, model.n_nodes), dtype=np.int64)
+    return np.ascontiguousarray(np.stack(trees), dtype=np.int64)
 
-    def _add(self, nxt: IntArray, people: IntArray, keys: list[IntArray]) -> None:
-        """Store the tree's route of every district (flat), marking repeats of earlier trees."""
-        heads, time = self.model.arc_head, self.model.arc_time
-        rows_at: list[IntArray] = []
-        arcs_at: list[IntArray] = []
-        idx = np.arange(len(people))
-        arc = nxt[people]
+
+def candidate_routes(model: FlowModel, trees: IntArray) -> Routes:
+    """The routes of every district along each tree, stored flat (for the Python loop).
+
+    Each tree's routes for every district are extracted at once (numpy, one step of
+    all paths at a time); a route with the same roads as an earlier tree's for the same
+    district is left out.
+    """
+    people = np.flatnonzero(model.population > 0)
+    parts: list[tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]] = []
+    keys: list[FloatArray] = []
+    for nxt in trees:
+        _add_tree(model, nxt, people, keys, parts)
+    n = len(people)
+    empty = np.zeros(0, dtype=np.int64)
+    base = np.cumsum([0, *(len(p[0]) for p in parts)])
+    return Routes(
+        arcs=np.concatenate([p[0] for p in parts]) if parts else empty,
+        offsets=np.concatenate([p[1] for p in parts]) if parts else empty,
+        start=np.concatenate([p[2] + b for p, b in zip(parts, base, strict=False)])
+        if parts
+        else empty,
+        count=np.concatenate([p[3] for p in parts]) if parts else empty,
+        length=np.concatenate([p[4] for p in parts]) if parts else empty,
+        zone=np.concatenate([p[5] for p in parts]) if parts else empty,
+        hint=np.zeros(n * len(parts), dtype=np.int64),
+        trees=len(parts),
+        rows=n,
+    )
+
+
+def _add_tree(
+    model: FlowModel,
+    nxt: IntArray,
+    people: IntArray,
+    keys: list[FloatArray],
+    parts: list[tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]],
+) -> None:
+    """The tree's route of every district (flat), with repeats of earlier trees emptied."""
+    heads, time = model.arc_head, model.arc_time
+    rows_at: list[IntArray] = []
+    arcs_at: list[IntArray] = []
+    idx = np.arange(len(people))
+    arc = nxt[people]
+    keep = arc >= 0
+    idx, arc = idx[keep], arc[keep]
+    while len(idx):
+        rows_at.append(idx)
+        arcs_at.append(arc)
+        arc = nxt[heads[arc]]
         keep = arc >= 0
         idx, arc = idx[keep], arc[keep]
-        while len(idx):
-            rows_at.append(idx)
-            arcs_at.append(arc)
-            arc = nxt[heads[arc]]
-            keep = arc >= 0
-            idx, arc = idx[keep], arc[keep]
-        if not rows_at:
-            return
-        rows = np.concatenate(rows_at)
-        count = np.bincount(rows, minlength=len(people))
-        start = np.cumsum(count) - count
-        # Route by route, in order along each route (placed directly, without sorting).
-        level = np.repeat(np.arange(len(rows_at)), [len(r) for r in rows_at])
-        along = np.concatenate(arcs_at)  # same order as ``rows``
-        flat = np.empty(len(rows), dtype=np.int64)
-        flat[start[rows] + level] = along
-        t = time[flat]
-        run = np.cumsum(t)
-        first = np.minimum(start, len(flat) - 1)
-        seg_start = np.repeat(run[first] - t[first], count)
-        offsets = run - t - seg_start
-        # A route from a given district is fixed by its set of roads: compare by (count, sums).
-        key = np.stack(
-            [
-                count,
-                np.bincount(rows, weights=along, minlength=len(people)),
-                np.bincount(
-                    rows, weights=(along.astype(np.float64) % 1_000_003) ** 2, minlength=len(people)
-                ),
-            ],
-            axis=1,
-        )
-        repeat = np.zeros(len(people), dtype=bool)
-        for old in keys:
-            repeat |= np.all(old == key, axis=1)
-        keys.append(key)
-        count = np.where(repeat, 0, count)
-        self.trees.append((flat, offsets, start, count, np.asarray(time[flat], dtype=np.int64)))
-
-    def get(self, origin: int) -> list[Route]:
-        cached = self.cache.get(origin)
-        if cached is not None:
-            return cached
-        out = []
-        r = self.row.get(origin)
-        if r is not None:
-            heads = self.model.arc_head
-            for flat, offsets, start, count, t in self.trees:
-                c = int(count[r])
-                if c == 0:
-                    continue
-                s = int(start[r])
-                arcs, off = flat[s : s + c], offsets[s : s + c]
-                out.append(Route(arcs, off, int(off[-1] + t[s + c - 1]), int(heads[arcs[-1]])))
-        self.cache[origin] = out
-        return out
+    if not rows_at:  # no district has a route along this tree
+        none = np.zeros(len(people), dtype=np.int64)
+        keys.append(np.zeros((len(people), 3)))
+        parts.append((none[:0], none[:0], none, none, none, none - 1))
+        return
+    rows = np.concatenate(rows_at)
+    count = np.bincount(rows, minlength=len(people))
+    start = np.cumsum(count) - count
+    # Route by route, in order along each route (placed directly, without sorting).
+    level = np.repeat(np.arange(len(rows_at)), [len(r) for r in rows_at])
+    along = np.concatenate(arcs_at)  # same order as ``rows``
+    flat = np.empty(len(rows), dtype=np.int64)
+    flat[start[rows] + level] = along
+    t = time[flat]
+    run = np.cumsum(t)
+    first = np.minimum(start, len(flat) - 1)
+    seg_start = np.repeat(run[first] - t[first], count)
+    offsets = (run - t - seg_start).astype(np.int64)
+    # A route from a given district is fixed by its set of roads: compare by (count, sums).
+    key = np.stack(
+        [
+            count.astype(np.float64),
+            np.bincount(rows, weights=along, minlength=len(people)),
+            np.bincount(
+                rows, weights=(along.astype(np.float64) % 1_000_003) ** 2, minlength=len(people)
+            ),
+        ],
+        axis=1,
+    )
+    repeat = np.zeros(len(people), dtype=bool)
+    for old in keys:
+        repeat |= np.all(old == key, axis=1)
+    keys.append(key)
+    last = np.maximum(start + count - 1, 0)
+    length = np.where(count > 0, offsets[last] + t[last], 0).astype(np.int64)
+    zone = np.where(count > 0, heads[flat[last]], -1).astype(np.int64)
+    count = np.where(repeat, 0, count).astype(np.int64)
+    parts.append((flat, offsets, start.astype(np.int64), count, length, zone))
 
 
 def _tree(model: FlowModel, weight: FloatArray, zones: IntArray) -> tuple[IntArray, FloatArray]:

@@ -1,0 +1,28 @@
+"""Types of the compiled reservation loop (``_fast_kernel.pyx``)."""
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+_Ints = npt.NDArray[np.int64]
+
+def place_all(
+    table_source: Any,
+    nxt: _Ints,
+    head: _Ints,
+    time: _Ints,
+    node: _Ints,
+    horizon: int,
+    order_rows: _Ints,
+    population: _Ints,
+    zone_left: _Ints,
+    zones: _Ints,
+    refresh: Callable[[], _Ints],
+    check: Callable[[int], None],
+    check_every: int = ...,
+) -> tuple[list[tuple[int, int, int]], list[int], list[tuple[int, _Ints]]]: ...
+def journeys(
+    nxt: _Ints, head: _Ints, time: _Ints, node: _Ints, groups: list[tuple[int, int, int]]
+) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int]]: ...

@@ -1,0 +1,416 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The reservation loop of the fast plan, compiled (see :mod:`app.domain.flow_fast`).
+
+It is the same method, step for step, as ``flow_fast._place_all`` (kept as its readable
+statement; the tests check that both give the same groups): districts nearest first;
+each group leaves at the earliest minute at which one of its routes admits it on every
+road, read in chunks of 4, 8, 16… minutes; the route arriving earliest wins.
+
+Routes are not stored: route ``tree * rows + row`` is the path of district ``row``
+along shortest-path tree ``tree`` (``nxt[tree, v]``: the arc node ``v`` takes), and a
+road's entry minute is the route's time to the safe zone less the road's. A route that
+repeats the roads of an earlier tree's route for the same district is left out, as in
+``flow_fast.candidate_routes``. Growing the table, refreshing the trees when safe zones
+fill up, progress and the time budget call back into Python.
+"""
+
+import numpy as np
+
+ctypedef long long i64
+ctypedef int i32
+
+cdef i64 CHUNK = 4
+cdef i64 SPAN = 64
+cdef i64 NONE = -(1 << 62)
+cdef i64 UNKNOWN = -2
+
+
+cdef class _Routes:
+    """The candidate routes of every district, from a matrix of trees."""
+
+    cdef public object nxt_source
+    cdef i64[:, ::1] nxt
+    cdef i64[::1] head
+    cdef i64[::1] node
+    """Node of each row (district)."""
+    cdef i64[:, ::1] tt
+    """Minutes from each node to the end of its path, per tree (−1: no path)."""
+    cdef i64[:, ::1] end
+    cdef i64[:, ::1] count
+    """Roads on each district's route per tree (0: none, or a repeat)."""
+    cdef i64[:, ::1] hint
+    cdef i64 trees
+    cdef i64 rows
+    cdef i64[::1] path_arc
+    cdef i64[::1] path_off
+    cdef i64 blocked
+    """Scratch: the roads of the route last laid out by :meth:`lay_out`, and their offsets."""
+
+    def __init__(self, nxt, head, time, node):
+        cdef i64[:, ::1] nxt_v = nxt
+        cdef i64[::1] time_v = time
+        self.nxt_source = nxt
+        self.nxt = nxt_v
+        self.head = head
+        self.node = node
+        self.trees = nxt_v.shape[0]
+        self.rows = self.node.shape[0]
+        cdef i64 n = nxt_v.shape[1], k, v, x, a, depth, i, y, h, j, r
+        tt = np.full((self.trees, n), UNKNOWN, dtype=np.int64)
+        end = np.full((self.trees, n), -1, dtype=np.int64)
+        self.tt = tt
+        self.end = end
+        cnt_a = np.zeros((self.trees, n), dtype=np.int64)
+        sum_a = np.zeros((self.trees, n), dtype=np.int64)
+        sq_a = np.zeros((self.trees, n), dtype=np.float64)
+        cdef i64[:, ::1] cnt = cnt_a
+        cdef i64[:, ::1] total = sum_a
+        cdef double[:, ::1] sq = sq_a
+        stack_a = np.zeros(max(n, 1), dtype=np.int64)
+        cdef i64[::1] stack = stack_a
+        for k in range(self.trees):
+            for v in range(n):
+                if self.tt[k, v] != UNKNOWN:
+                    continue
+                depth = 0
+                x = v
+                while self.tt[k, x] == UNKNOWN:
+                    a = nxt_v[k, x]
+                    if a < 0:
+                        self.tt[k, x] = 0
+                        self.end[k, x] = x
+                        break
+                    if depth >= n:
+                        raise ValueError("a routing tree has a cycle")
+                    stack[depth] = x
+                    depth += 1
+                    x = self.head[a]
+                for i in range(depth - 1, -1, -1):
+                    y = stack[i]
+                    a = nxt_v[k, y]
+                    h = self.head[a]
+                    self.tt[k, y] = self.tt[k, h] + time_v[a]
+                    self.end[k, y] = self.end[k, h]
+                    cnt[k, y] = cnt[k, h] + 1
+                    total[k, y] = total[k, h] + a
+                    sq[k, y] = sq[k, h] + <double>(a % 1000003) * <double>(a % 1000003)
+        self.path_arc = np.zeros(max(n, 1), dtype=np.int64)
+        self.path_off = np.zeros(max(n, 1), dtype=np.int64)
+        count_a = np.zeros((self.trees, self.rows), dtype=np.int64)
+        self.count = count_a
+        self.hint = np.zeros((self.trees, self.rows), dtype=np.int64)
+        cdef bint repeat
+        for r in range(self.rows):
+            v = self.node[r]
+            for k in range(self.trees):
+                repeat = False
+                for j in range(k):
+                    if (
+                        cnt[j, v] == cnt[k, v]
+                        and total[j, v] == total[k, v]
+                        and sq[j, v] == sq[k, v]
+                    ):
+                        repeat = True
+                        break
+                self.count[k, r] = 0 if repeat else cnt[k, v]
+
+    cdef i64 lay_out(self, i64 k, i64 row) noexcept:
+        """Write the roads of route (``k``, ``row``) and their entry offsets to the scratch
+        arrays; returns how many."""
+        cdef i64 v = self.node[row], x = v, a, n = 0, total = self.tt[k, v]
+        self.blocked = 0
+        while True:
+            a = self.nxt[k, x]
+            if a < 0:
+                return n
+            self.path_arc[n] = a
+            self.path_off[n] = total - self.tt[k, x]
+            n += 1
+            x = self.head[a]
+
+    cdef inline i64 length(self, i64 k, i64 r) noexcept:
+        return self.tt[k, self.node[r]]
+
+    cdef inline i64 zone(self, i64 k, i64 r) noexcept:
+        return self.end[k, self.node[r]]
+
+
+cdef class _Table:
+    cdef object source
+    cdef i32[:, ::1] left
+    cdef i64[::1] first
+    cdef i64 width
+    cdef i64 horizon
+
+    def __init__(self, source, i64 horizon):
+        self.source = source
+        self.first = source.first
+        self.horizon = horizon
+        self.reload()
+
+    cdef void reload(self):
+        self.left = self.source.left
+        self.width = self.left.shape[1]
+
+    cdef bint grow(self, i64 need) except -1:
+        if not self.source.grow(need):
+            return False
+        self.reload()
+        return True
+
+    cdef i64 room(self, _Routes r, i64 n, i64 s) noexcept:
+        """Free places for a departure at minute ``s`` on the route laid out in ``r``'s
+        scratch arrays (``n`` roads; ≤ 0: none). The road that was full last time is
+        looked at first: it is usually full a minute later too."""
+        cdef i64 i, j, best = 1 << 40, val
+        for j in range(n):
+            i = j + r.blocked
+            if i >= n:
+                i -= n
+            val = self.left[r.path_arc[i], r.path_off[i] + s]
+            if val < best:
+                best = val
+                if best <= 0:
+                    r.blocked = i
+                    return best
+        return best
+
+
+cdef bint _first_slots(
+    _Table table, _Routes r, i64 k, i64 row, i64 until, i64* first_out, i64* upto_out
+) except -1:
+    """As ``flow_fast._first_slots``: the first departure minute with room and the end of
+    its chunk (``until``: give up past that minute; NONE for no limit)."""
+    cdef i64 length = r.length(k, row), n = r.lay_out(k, row), i
+    cdef i64 start = r.hint[k, row], chunk = CHUNK, last, end, stop, s, val
+    cdef i64 stops[64]
+    cdef i64 n_stops, j
+    for i in range(n):
+        val = table.first[r.path_arc[i]] - r.path_off[i]
+        if val > start:
+            start = val
+    while True:
+        last = table.width - 1 - length
+        if table.horizon >= 0 and table.horizon - length < last:
+            last = table.horizon - length
+        if until != NONE and start > until:
+            r.hint[k, row] = start
+            return False
+        if start > last:
+            if table.horizon >= 0 or not table.grow(start + length + CHUNK):
+                r.hint[k, row] = start
+                return False
+            continue
+        end = last + 1
+        if until != NONE and until + 1 < end:
+            end = until + 1
+        stops[0] = min(end, start + chunk)
+        n_stops = 1
+        chunk *= 2
+        while stops[n_stops - 1] < end and stops[n_stops - 1] + chunk - start <= SPAN:
+            stops[n_stops] = min(end, stops[n_stops - 1] + chunk)
+            n_stops += 1
+            chunk *= 2
+        if chunk > (1 << 40):  # unreachable with any table that fits in memory
+            chunk = 1 << 40
+        stop = stops[n_stops - 1]
+        for s in range(start, stop):
+            if table.room(r, n, s) > 0:
+                j = 0
+                while stops[j] <= s:
+                    j += 1
+                r.hint[k, row] = s
+                first_out[0] = s
+                upto_out[0] = stops[j]
+                return True
+        start = stop
+        r.hint[k, row] = start
+
+
+cdef i64 _place(
+    _Table table,
+    _Routes r,
+    i64 row,
+    i64 remaining,
+    i64[::1] zone_left,
+    list out,
+) except -2:
+    """As ``flow_fast._place``: reserve places for up to ``remaining`` people of district
+    ``row``; returns how many (−1: no route to a safe zone with room). Groups are
+    appended to ``out`` as (route, minute, people)."""
+    cdef i64 options[64]
+    cdef i64 n_opt = 0, t, i, j, key, limit = NONE
+    cdef i64 f_tree[64]
+    cdef i64 f_first[64]
+    cdef i64 f_upto[64]
+    cdef i64 f_arrive[64]
+    cdef i64 n_found = 0, first = 0, upto = 0, arrive, until, s, c, free, want, placed
+    cdef i64 width, a, off, length, bound, k, n
+    # Options in tree order (those whose safe zone has room), then stably by hint + length.
+    for t in range(r.trees):
+        if r.count[t, row] > 0 and zone_left[r.zone(t, row)] > 0:
+            key = r.hint[t, row] + r.length(t, row)
+            i = n_opt
+            while i > 0 and r.hint[options[i - 1], row] + r.length(options[i - 1], row) > key:
+                options[i] = options[i - 1]
+                i -= 1
+            options[i] = t
+            n_opt += 1
+    if n_opt == 0:
+        return -1
+    for i in range(n_opt):
+        t = options[i]
+        if n_found and r.hint[t, row] + r.length(t, row) >= f_arrive[0]:
+            limit = r.hint[t, row] + r.length(t, row)
+            break
+        until = f_arrive[0] - r.length(t, row) if n_found else NONE
+        if _first_slots(table, r, t, row, until, &first, &upto):
+            arrive = first + r.length(t, row)
+            j = n_found
+            while j > 0 and f_arrive[j - 1] > arrive:
+                f_tree[j] = f_tree[j - 1]
+                f_first[j] = f_first[j - 1]
+                f_upto[j] = f_upto[j - 1]
+                f_arrive[j] = f_arrive[j - 1]
+                j -= 1
+            f_tree[j] = t
+            f_first[j] = first
+            f_upto[j] = upto
+            f_arrive[j] = arrive
+            n_found += 1
+        if i == n_opt - 1:
+            limit = NONE
+    if n_found == 0:
+        return 0
+    k = f_tree[0]
+    if n_found > 1:
+        limit = f_arrive[1] if limit == NONE else min(limit, f_arrive[1])
+    length = r.length(k, row)
+    bound = NONE
+    if limit != NONE:
+        bound = max(limit, f_first[0] + length)
+    want = min(remaining, zone_left[r.zone(k, row)])
+    placed = 0
+    n = r.lay_out(k, row)
+    for s in range(f_first[0], f_upto[0]):
+        if placed >= want:
+            break
+        if bound != NONE and s + length > bound:
+            continue
+        free = table.room(r, n, s)
+        if free <= 0:
+            continue
+        c = min(free, want - placed)
+        for i in range(n):
+            table.left[r.path_arc[i], r.path_off[i] + s] -= <i32>c
+        out.append((k * r.rows + row, s, c))
+        placed += c
+    # Move each road's first minute with room past full minutes.
+    width = table.width
+    for i in range(n):
+        a = r.path_arc[i]
+        off = table.first[a]
+        if off < width and table.left[a, off] <= 0:
+            while off < width and table.left[a, off] <= 0:
+                off += 1
+            table.first[a] = off
+    zone_left[r.zone(k, row)] -= placed
+    return placed
+
+
+def place_all(
+    table_source,
+    nxt,
+    head,
+    time,
+    node,
+    i64 horizon,
+    i64[::1] order_rows,
+    i64[::1] population,
+    i64[::1] zone_left,
+    i64[::1] zones,
+    refresh,
+    check,
+    i64 check_every=256,
+):
+    """Place every district of ``order_rows``; see the module docstring.
+
+    ``nxt``: the trees (trees × nodes, arc taken, −1 at a safe zone or without a path);
+    ``head``, ``time``: per arc; ``node``: node of each row. ``refresh()`` returns new
+    trees when a district has no route to a safe zone with room; ``check(k)`` is called
+    every ``check_every`` placements and every 500 districts with the district's
+    position (it may raise to stop). Returns the (route, minute, people) groups, per
+    group the position of its district in ``order_rows``, and the trees in use from
+    each group on: (first group, trees).
+    """
+    if nxt.shape[0] > 64:
+        raise ValueError("at most 64 routing trees")
+    cdef _Table table = _Table(table_source, horizon)
+    cdef _Routes r = _Routes(nxt, head, time, node)
+    cdef list out = [], rows_out = [], epochs = [(0, nxt)]
+    cdef i64 k, row, remaining, placed, steps = 0, z, before
+    cdef bint room
+    for k in range(order_rows.shape[0]):
+        if k % 500 == 0:
+            check(k)
+        row = order_rows[k]
+        remaining = population[k]
+        while remaining > 0:
+            steps += 1
+            if steps % check_every == 0:
+                check(k)
+            before = len(out)
+            placed = _place(table, r, row, remaining, zone_left, out)
+            if placed == -1:
+                room = False
+                for z in range(zones.shape[0]):
+                    if zone_left[zones[z]] > 0:
+                        room = True
+                        break
+                if not room:
+                    break
+                fresh = refresh()
+                if fresh.shape[0] > 64:
+                    raise ValueError("at most 64 routing trees")
+                r = _Routes(fresh, head, time, node)
+                epochs.append((len(out), fresh))
+                placed = _place(table, r, row, remaining, zone_left, out)
+                if placed == -1:
+                    break
+            rows_out.extend([k] * (len(out) - before))
+            if placed == 0:
+                break
+            remaining -= placed
+    return out, rows_out, epochs
+
+
+def journeys(nxt, head, time, node, list groups):
+    """(nodes, arcs, entry minutes, arrival minute) of each (route, minute, people) group
+    placed with the trees ``nxt`` (as :func:`place_all` numbers routes)."""
+    cdef i64[:, ::1] nxt_v = nxt
+    cdef i64[::1] head_v = head
+    cdef i64[::1] time_v = time
+    cdef i64[::1] node_v = node
+    cdef i64 rows = node_v.shape[0], route, s, k, row, x, a, t
+    cdef list out = [], nodes, arcs, enter
+    for group in groups:
+        route = group[0]
+        s = group[1]
+        k = route // rows
+        row = route % rows
+        x = node_v[row]
+        nodes = [x]
+        arcs = []
+        enter = []
+        t = s
+        while True:
+            a = nxt_v[k, x]
+            if a < 0:
+                break
+            arcs.append(a)
+            enter.append(t)
+            t += time_v[a]
+            x = head_v[a]
+            nodes.append(x)
+        out.append((tuple(nodes), tuple(arcs), tuple(enter), t))
+    return out

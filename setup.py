@@ -1,0 +1,12 @@
+"""Builds the one compiled module (the fast plan's reservation loop); the rest is in
+pyproject.toml."""
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=cythonize(
+        [Extension("app.domain._fast_kernel", ["app/domain/_fast_kernel.pyx"])],
+        compiler_directives={"language_level": "3"},
+    )
+)

@@ -1,0 +1,110 @@
+"""The compiled reservation loop of the fast plan against its Python statement.
+
+Both must place the same groups (route, departure minute, people), in the same order,
+on random networks with tight capacities, safe zones that fill up (new routes are
+made mid-plan) and tables that must grow (no window, long queues).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from app.domain import flow_fast
+from app.domain.errors import InvalidRequestError
+from app.domain.evacuation import Plan, PlanOptions, model_options
+from app.domain.flow_model import FlowModel, compile_model
+from app.domain.network import Network
+from app.domain.validation import validate_scenario
+from tests.domain.evacuation_oracle import flow_document, replay
+
+
+def model_of(doc: dict[str, Any]) -> FlowModel:
+    net = Network(validate_scenario(doc))
+    return compile_model(net, net.conditions(None, None), model_options(PlanOptions()))
+
+
+def both(model: FlowModel, horizon: int | None, **kw: Any) -> tuple[list[Any], list[Any]]:
+    compiled = flow_fast.fast_movements(model, horizon, max_cells=10**7, compiled=True, **kw)
+    python = flow_fast.fast_movements(model, horizon, max_cells=10**7, compiled=False, **kw)
+    return compiled, python
+
+
+def test_the_compiled_loop_is_built() -> None:
+    # Without it plans still work, five to ten times slower: an install must build it.
+    assert flow_fast._fast_kernel is not None
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_compiled_and_python_loops_place_the_same_groups(seed: int) -> None:
+    rng = random.Random(7000 + seed)
+    n = rng.randint(4, 30)
+    doc = flow_document(rng, n, rng.randint(n, 3 * n))
+    for node in doc["nodes"]:
+        if node.get("population"):
+            factor = rng.choice([1, 5, 20])
+            node["population"] *= factor
+            if "capacity" in node:
+                node["capacity"] *= factor
+    model = model_of(doc)
+    horizon = rng.choice([None, None, rng.randint(1, 40)])
+    compiled, python = both(model, horizon)
+    assert compiled == python
+    if compiled:
+        plan = Plan(model, "fast", False, horizon, compiled).as_dict()
+        replay(doc, plan, horizon if horizon is not None else plan["egress_time_min"])
+
+
+def test_full_safe_zones_send_the_rest_elsewhere_in_both_loops() -> None:
+    # Three safe zones receiving 30 people each, 200 people: routes are remade as they fill.
+    nodes: list[dict[str, Any]] = [{"id": "home", "population": 200}]
+    edges: list[dict[str, Any]] = []
+    for i in range(3):
+        nodes.append({"id": f"camp{i}", "kind": "safe_zone", "capacity": 30})
+        edges.append(
+            {
+                "id": f"r{i}",
+                "from": "home",
+                "to": f"camp{i}",
+                "travel_time_min": 1 + 2 * i,
+                "capacity_per_min": 4,
+            }
+        )
+    model = model_of({"schema": "safe-passage/scenario@1", "nodes": nodes, "edges": edges})
+    compiled, python = both(model, None)
+    assert compiled == python
+    received: dict[int, int] = {}
+    for mv in compiled:
+        received[mv.nodes[-1]] = received.get(mv.nodes[-1], 0) + mv.count
+    assert sorted(received.values()) == [30, 30, 30]
+
+
+def test_a_long_queue_grows_the_table_in_both_loops() -> None:
+    # One road of 1 person a minute: 500 people need 500 minutes, far past the first table.
+    doc = {
+        "schema": "safe-passage/scenario@1",
+        "nodes": [{"id": "home", "population": 500}, {"id": "camp", "kind": "safe_zone"}],
+        "edges": [
+            {"id": "r", "from": "home", "to": "camp", "travel_time_min": 2, "capacity_per_min": 1}
+        ],
+    }
+    compiled, python = both(model_of(doc), None)
+    assert compiled == python
+    assert sum(m.count for m in compiled) == 500
+    assert max(m.arrive or 0 for m in compiled) == 2 + 499
+
+
+def test_the_time_budget_stops_both_loops() -> None:
+    rng = random.Random(5)
+    doc = flow_document(rng, 30, 80)
+    for node in doc["nodes"]:
+        if node.get("population"):
+            node["population"] *= 50
+            node.pop("capacity", None)
+    model = model_of(doc)
+    for compiled in (True, False):
+        with pytest.raises(InvalidRequestError) as err:
+            flow_fast.fast_movements(model, None, max_cells=10**7, compiled=compiled, budget_s=0)
+        assert "time budget" in (err.value.detail or "")
