@@ -26,3 +26,6 @@ def place_all(
 def journeys(
     nxt: _Ints, head: _Ints, time: _Ints, node: _Ints, groups: list[tuple[int, int, int]]
 ) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int]]: ...
+def untangle_free(
+    moves: list[Any], zone: npt.NDArray[np.uint8], n_nodes: int, make: Callable[..., Any]
+) -> list[Any]: ...

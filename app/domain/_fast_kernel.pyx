@@ -414,3 +414,51 @@ def journeys(nxt, head, time, node, list groups):
             nodes.append(x)
         out.append((tuple(nodes), tuple(arcs), tuple(enter), t))
     return out
+
+
+def untangle_free(list moves, zone, i64 n_nodes, make):
+    """``flow_loops._untangle_free`` over many groups (``make(count, nodes, arcs, enter,
+    arrive)`` builds a changed one): each loop of a group, from the first node that
+    recurs to its last visit, is cut, except at safe zones; a group ending where a loop
+    began stops there."""
+    cdef unsigned char[::1] zone_v = zone
+    stamp_a = np.full(max(n_nodes, 1), -1, dtype=np.int64)
+    last_a = np.zeros(max(n_nodes, 1), dtype=np.int64)
+    cdef i64[::1] stamp = stamp_a
+    cdef i64[::1] last = last_a
+    cdef i64 g, k, v, i, n_arcs, length
+    cdef bint loop
+    cdef tuple nodes, arcs, enter
+    cdef list out = [], kept_nodes, kept_arcs, kept_enter
+    for g in range(len(moves)):
+        m = moves[g]
+        nodes = m.nodes
+        length = len(nodes)
+        loop = False
+        for k in range(length):
+            v = nodes[k]
+            if stamp[v] == g:
+                loop = True
+            stamp[v] = g
+            last[v] = k
+        if not loop:
+            out.append(m)
+            continue
+        arcs = m.arcs
+        enter = m.enter
+        n_arcs = len(arcs)
+        kept_nodes = [nodes[0]]
+        kept_arcs = []
+        kept_enter = []
+        i = 0
+        while i < n_arcs:
+            v = nodes[i]
+            k = i if zone_v[v] else last[v]
+            if k == n_arcs:  # the group ends where the loop began: it waits there instead
+                break
+            kept_arcs.append(arcs[k])
+            kept_enter.append(enter[k])
+            kept_nodes.append(nodes[k + 1])
+            i = k + 1
+        out.append(make(m.count, tuple(kept_nodes), tuple(kept_arcs), tuple(kept_enter), m.arrive))
+    return out

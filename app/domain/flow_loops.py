@@ -12,13 +12,19 @@ one without being received.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
 from app.domain.flow_expanded import Movement
 from app.domain.flow_model import FlowModel
 from app.domain.network import IntArray
+
+try:  # compiled with the fast plan's loop; _untangle_free below is the same in Python
+    from app.domain import _fast_kernel
+except ImportError:  # pragma: no cover - the package is built with it
+    _fast_kernel = None  # type: ignore[assignment]
 
 
 def stays(model: FlowModel, m: Movement, horizon: int) -> list[tuple[int, int, int]]:
@@ -46,9 +52,15 @@ def remove_loops(
     bounded = np.flatnonzero((model.node_cap < model.big) & ~model.is_zone)
     if len(bounded) == 0:
         # Every loop can be cut: one pass per group, no occupancy to keep.
-        zone = model.is_zone.tolist()
-        out_moved = [_untangle_free(zone, m) for m in moved]
-        out_stranded = [_untangle_free(zone, m) for m in stranded]
+        if _fast_kernel is not None:
+            zone_u8 = model.is_zone.astype(np.uint8)
+            n = model.n_nodes
+            out_moved = _fast_kernel.untangle_free(moved, zone_u8, n, Movement)
+            out_stranded = _fast_kernel.untangle_free(stranded, zone_u8, n, Movement)
+        else:  # pragma: no cover - the package is built with the compiled module
+            zone = model.is_zone.tolist()
+            out_moved = [_untangle_free(zone, m) for m in moved]
+            out_stranded = [_untangle_free(zone, m) for m in stranded]
         return _merge(out_moved), _merge([m for m in out_stranded if m.arcs])
     occupancy: dict[int, IntArray] = {
         int(v): np.full(horizon + 1, int(model.population[v]), dtype=np.int64) for v in bounded
@@ -142,13 +154,17 @@ def _cut(
 
 
 def _merge(moves: list[Movement]) -> list[Movement]:
-    total: dict[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int | None], int] = (
-        defaultdict(int)
-    )
+    """Groups with the same journey as one (roads and their minutes fix the journey: every
+    group here has a road, and its arrival is the last road's entry plus its time or, for
+    the stranded, none)."""
+    total: dict[tuple[tuple[int, ...], tuple[int, ...]], list[Any]] = {}
     for m in moves:
-        total[(m.nodes, m.arcs, m.enter, m.arrive)] += m.count
-    out = [
-        Movement(c, nodes, arcs, enter, arrive) for (nodes, arcs, enter, arrive), c in total.items()
-    ]
+        key = (m.arcs, m.enter)
+        known = total.get(key)
+        if known is None:
+            total[key] = [m, m.count]
+        else:
+            known[1] += m.count
+    out = [m if c == m.count else replace(m, count=c) for m, c in total.values()]
     out.sort(key=lambda mv: (mv.enter[0] if mv.enter else 0, mv.nodes[0], mv.arrive or 0, mv.nodes))
     return out

@@ -44,6 +44,8 @@ def test_one_pass_loop_cut_equals_repeated_scans(seed: int) -> None:
         return
     tails, heads = model.arc_tail.tolist(), model.arc_head.tolist()
     zone = model.is_zone.tolist()
+    walks: list[Movement] = []
+    expected: list[Movement] = []
     for _ in range(40):
         m = _walk(rng, tails, heads, zone)
         free = _untangle_free(zone, m)
@@ -51,3 +53,12 @@ def test_one_pass_loop_cut_equals_repeated_scans(seed: int) -> None:
         inner = [v for v in free.nodes if not zone[v]]
         assert len(set(inner)) == len(inner)  # no loop left outside the safe zones
         assert free.arrive == m.arrive and free.count == m.count
+        walks.append(m)
+        expected.append(free)
+    # The compiled pass over many groups gives the same groups (unchanged ones as they are).
+    from app.domain.flow_loops import _fast_kernel
+
+    assert _fast_kernel is not None
+    got = _fast_kernel.untangle_free(walks, model.is_zone.astype("uint8"), model.n_nodes, Movement)
+    assert got == expected
+    assert all(g is w for g, w in zip(got, walks, strict=True) if len(set(w.nodes)) == len(w.nodes))
