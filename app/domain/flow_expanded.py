@@ -195,8 +195,8 @@ def _expanded(model: FlowModel, horizon: int) -> _Expanded:
         kind: int, entity: IntArray, minute: IntArray | int, tail: Any, head: Any, cap: Any
     ) -> None:
         size = len(entity)
-        tails.append(np.broadcast_to(np.asarray(tail, dtype=np.int64), (size,)))
-        heads.append(np.broadcast_to(np.asarray(head, dtype=np.int64), (size,)))
+        tails.append(np.broadcast_to(np.asarray(tail, dtype=np.int32), (size,)))
+        heads.append(np.broadcast_to(np.asarray(head, dtype=np.int32), (size,)))
         caps.append(np.broadcast_to(np.asarray(cap, dtype=np.int64), (size,)))
         keys.append((kind * n_ent + entity) * n_min + minute)
 
@@ -275,26 +275,33 @@ def solve_horizon(
     from nothing when the horizons are close. The answer is as exact either way.
     """
     net = _expanded(model, horizon)
-    flow0 = np.zeros(len(net.key), dtype=np.int64)
-    if start is not None:
+    m = len(net.key)
+    solver = max_flow.SimpleMaxFlow()
+    if start is None:
+        flow0 = None
+        back = np.zeros(0, dtype=np.int64)
+        solver.add_arcs_with_capacity(net.tail, net.head, net.cap)
+    else:
         if start.state is None or start.horizon >= horizon:
             raise ValueError("a start needs the kept state of a shorter horizon")
         flow0 = _carried_flow(model, net, start, horizon)
-    solver = max_flow.SimpleMaxFlow()
-    m = len(net.key)
-    residual = net.cap - flow0
-    back = np.flatnonzero(flow0 > 0)
-    solver.add_arcs_with_capacity(
-        np.concatenate([net.tail, net.head[back]]).astype(np.int32),
-        np.concatenate([net.head, net.tail[back]]).astype(np.int32),
-        np.concatenate([residual, flow0[back]]),
-    )
+        back = np.flatnonzero(flow0 > 0)
+        solver.add_arcs_with_capacity(
+            np.concatenate([net.tail, net.head[back]]),
+            np.concatenate([net.head, net.tail[back]]),
+            np.concatenate([net.cap - flow0, flow0[back]]),
+        )
+    net.tail = net.head = net.cap = np.zeros(0, dtype=np.int64)  # the solver has its copy
     status = solver.solve(net.source, net.sink)
     if status != solver.OPTIMAL:  # pragma: no cover - capacities are bounded by `big`
         raise RuntimeError(f"maximum flow failed: {status}")
     flows = np.asarray(solver.flows(np.arange(m + len(back))), dtype=np.int64)
-    flow = flow0 + flows[:m]
-    np.subtract.at(flow, back, flows[m:])
+    del solver
+    flow = flows[:m]
+    if flow0 is not None:
+        flow += flow0
+        flow[back] -= flows[m:]
+        del flow0
     p0, p1 = net.people
     value = int(flow[p0:p1].sum())
     z0, z1 = net.zone
