@@ -462,3 +462,31 @@ def untangle_free(list moves, zone, i64 n_nodes, make):
             i = k + 1
         out.append(make(m.count, tuple(kept_nodes), tuple(kept_arcs), tuple(kept_enter), m.arrive))
     return out
+
+
+def walk_back(ends, parent, via, entered, where):
+    """``flow_expanded._journeys``: (nodes, arcs, entry minutes) of each journey ``ends[i]``,
+    read back along the prefix tree (``parent``, road ``via`` entered at minute
+    ``entered``, node ``where`` reached; −1 before the first road)."""
+    cdef i64[::1] ends_v = np.ascontiguousarray(ends, dtype=np.int64)
+    cdef i64[::1] parent_v = np.ascontiguousarray(parent, dtype=np.int64)
+    cdef i64[::1] via_v = np.ascontiguousarray(via, dtype=np.int64)
+    cdef i64[::1] entered_v = np.ascontiguousarray(entered, dtype=np.int64)
+    cdef i64[::1] where_v = np.ascontiguousarray(where, dtype=np.int64)
+    cdef list out = [], nodes, arcs, enter
+    cdef i64 i, cur
+    for i in range(ends_v.shape[0]):
+        cur = ends_v[i]
+        nodes = [where_v[cur]]
+        arcs = []
+        enter = []
+        while via_v[cur] >= 0:
+            arcs.append(via_v[cur])
+            enter.append(entered_v[cur])
+            cur = parent_v[cur]
+            nodes.append(where_v[cur])
+        nodes.reverse()
+        arcs.reverse()
+        enter.reverse()
+        out.append((tuple(nodes), tuple(arcs), tuple(enter)))
+    return out

@@ -42,6 +42,11 @@ from ortools.graph.python import max_flow
 from app.domain.flow_model import UNREACHABLE, FlowModel
 from app.domain.network import BoolArray, IntArray
 
+try:  # compiled with the fast plan's loop; _journeys below is the same in numpy
+    from app.domain import _fast_kernel
+except ImportError:  # pragma: no cover - the package is built with it
+    _fast_kernel = None  # type: ignore[assignment]
+
 SKIP_FIRST, SKIP_FACTOR = 4, 8
 """Waiting arcs of 4, 32, 256… minutes at unbounded nodes (see :func:`solve_horizon`)."""
 
@@ -376,7 +381,11 @@ def decompose(model: FlowModel, solution: Solution) -> tuple[list[Movement], lis
     assert solution.cells is not None and solution.receptions is not None
     tree, done_pid, done_count, left_pid, left_count = _sweep(model, solution)
     parent, via, entered, where = tree
-    paths = _journeys(np.concatenate([done_pid, left_pid]), parent, via, entered, where)
+    ends = np.concatenate([done_pid, left_pid])
+    if _fast_kernel is not None:
+        paths = _fast_kernel.walk_back(ends, parent, via, entered, where)
+    else:  # pragma: no cover - the package is built with the compiled module
+        paths = _journeys(ends, parent, via, entered, where)
     arrive = (entered[done_pid] + model.arc_time[via[done_pid]]).tolist()
     evacuated = [
         Movement(c, *path, t)

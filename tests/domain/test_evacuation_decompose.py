@@ -137,3 +137,21 @@ def test_a_start_must_come_from_a_shorter_horizon_with_its_state() -> None:
         solve_horizon(model, 9, start=without_state)
     with pytest.raises(ValueError):
         solve_horizon(model, 5, start=solve_horizon(model, 5, keep_state=True))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_compiled_walk_back_reads_the_same_journeys_as_numpy(seed: int) -> None:
+    from app.domain import flow_expanded
+
+    assert flow_expanded._fast_kernel is not None
+    rng = random.Random(500 + seed)
+    n = rng.randint(4, 16)
+    doc = flow_document(rng, n, rng.randint(n, 3 * n))
+    net = Network(validate_scenario(doc))
+    model = compile_model(net, net.conditions(None, None), model_options(PlanOptions()))
+    if model.total_population == 0 or not model.is_zone.any() or most_evacuable(model) == 0:
+        return
+    solution = solve_horizon(model, rng.randint(1, 30), keep_flows=True)
+    tree, done, _, left, _ = flow_expanded._sweep(model, solution)
+    ends = np.concatenate([done, left])
+    assert flow_expanded._fast_kernel.walk_back(ends, *tree) == flow_expanded._journeys(ends, *tree)
