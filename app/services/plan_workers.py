@@ -27,6 +27,7 @@ and tests only). The CLI always computes in its own process.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import multiprocessing
 import os
@@ -49,6 +50,8 @@ from app.services.errors import UnavailableError
 from app.services.plans import PlanRequest, compute_plan
 from app.storage.db import make_engine
 from app.storage.repository import Repository
+
+log = logging.getLogger("safe_passage.plans")
 
 WORKER_START_TIMEOUT_S = 120.0
 """Longest a new worker may take to import the planner and open the store."""
@@ -115,18 +118,30 @@ class PlanWorkers:
         try:
             if worker is None:
                 worker = await self._start()
-            job = worker.executor.submit(
-                _compute_in_worker, scenario_id, version, request.model_dump_json(by_alias=True)
-            )
+            job_args = (scenario_id, version, request.model_dump_json(by_alias=True))
+            try:
+                job = worker.executor.submit(_compute_in_worker, *job_args)
+            except BrokenProcessPool:  # it died while idle: this plan has not started yet
+                log.error("plan worker %d died while idle", worker.pid)
+                self._discard(worker, kill=False)
+                worker = None
+                worker = await self._start()
+                job = worker.executor.submit(_compute_in_worker, *job_args)
             try:
                 answer: PlanAnswer = await asyncio.wait_for(
                     asyncio.wrap_future(job), self.settings.plan_hard_limit_s
                 )
             except TimeoutError:
+                log.warning(
+                    "plan worker %d stopped: no answer within %g s",
+                    worker.pid,
+                    self.settings.plan_hard_limit_s,
+                )
                 self._discard(worker, kill=True)
                 worker = None
                 raise self._too_long(request) from None
             except BrokenProcessPool:
+                log.error("plan worker %d died while computing a plan", worker.pid)
                 self._discard(worker, kill=False)
                 worker = None
                 raise UnavailableError(
@@ -203,6 +218,7 @@ class PlanWorkers:
         except BaseException as exc:
             executor.shutdown(wait=False, cancel_futures=True)
             if isinstance(exc, BrokenProcessPool | TimeoutError):
+                log.error("a plan worker could not start: %r", exc)
                 raise UnavailableError(
                     "the plan worker could not start (see the service log): ask again",
                     RETRY_AFTER_LOST_S,

@@ -194,7 +194,9 @@ def test_plans_beyond_the_queue_are_refused_at_once_and_the_queued_one_is_answer
     assert answered[0].json()["window"]["id"] == PAUSE_3H
 
 
-def test_a_worker_killed_mid_plan_fails_that_plan_only(served: Served) -> None:
+def test_a_worker_killed_mid_plan_fails_that_plan_only_and_one_killed_idle_none(
+    served: Served,
+) -> None:
     ready(served)
     (worker,) = served.plan_workers()
     heavy = Background(served.heavy_plan)
@@ -212,3 +214,15 @@ def test_a_worker_killed_mid_plan_fails_that_plan_only(served: Served) -> None:
     assert again.json()["optimal"] is True
     (replacement,) = served.plan_workers()
     assert replacement != worker and not alive(worker)
+
+    # Killed while idle (the out-of-memory killer picks the largest process): the next plan
+    # has not started yet, so it is simply computed by a new worker.
+    os.kill(replacement, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while alive(replacement):
+        assert time.monotonic() < deadline, "the killed worker is still there"
+        time.sleep(0.05)
+    time.sleep(0.5)  # the server notices the exit
+    with served.client() as client:
+        later = client.post(f"/v1/scenarios/{served.aleppo}/plans", json={"window": PAUSE_3H})
+    assert later.status_code == 200, later.text[:500]
