@@ -30,5 +30,5 @@ def untangle_free(
     moves: list[Any], zone: npt.NDArray[np.uint8], n_nodes: int, make: Callable[..., Any]
 ) -> list[Any]: ...
 def walk_back(
-    ends: _Ints, parent: _Ints, via: _Ints, entered: _Ints, where: _Ints
+    ends: _Ints, parent: _Ints, via: _Ints, entered: _Ints, where: _Ints, ints: list[int]
 ) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]: ...

@@ -16,6 +16,9 @@ fill up, progress and the time budget call back into Python.
 
 import numpy as np
 
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+
 ctypedef long long i64
 ctypedef int i32
 
@@ -464,29 +467,44 @@ def untangle_free(list moves, zone, i64 n_nodes, make):
     return out
 
 
-def walk_back(ends, parent, via, entered, where):
+def walk_back(ends, parent, via, entered, where, list ints):
     """``flow_expanded._journeys``: (nodes, arcs, entry minutes) of each journey ``ends[i]``,
     read back along the prefix tree (``parent``, road ``via`` entered at minute
-    ``entered``, node ``where`` reached; −1 before the first road)."""
+    ``entered``, node ``where`` reached; −1 before the first road). ``ints[i]`` is the
+    int ``i`` for every node, road and minute: the tuples share those objects."""
     cdef i64[::1] ends_v = np.ascontiguousarray(ends, dtype=np.int64)
     cdef i64[::1] parent_v = np.ascontiguousarray(parent, dtype=np.int64)
     cdef i64[::1] via_v = np.ascontiguousarray(via, dtype=np.int64)
     cdef i64[::1] entered_v = np.ascontiguousarray(entered, dtype=np.int64)
     cdef i64[::1] where_v = np.ascontiguousarray(where, dtype=np.int64)
-    cdef list out = [], nodes, arcs, enter
-    cdef i64 i, cur
+    cdef list out = []
+    cdef i64 i, cur, depth, d
+    cdef tuple nodes, arcs, enter
+    for values in (where, via, entered):
+        if len(values) and int(np.max(values)) >= len(ints):
+            raise ValueError("ints must cover every node, road and minute")
     for i in range(ends_v.shape[0]):
         cur = ends_v[i]
-        nodes = [where_v[cur]]
-        arcs = []
-        enter = []
+        depth = 0
         while via_v[cur] >= 0:
-            arcs.append(via_v[cur])
-            enter.append(entered_v[cur])
+            depth += 1
             cur = parent_v[cur]
-            nodes.append(where_v[cur])
-        nodes.reverse()
-        arcs.reverse()
-        enter.reverse()
-        out.append((tuple(nodes), tuple(arcs), tuple(enter)))
+        nodes = PyTuple_New(depth + 1)
+        arcs = PyTuple_New(depth)
+        enter = PyTuple_New(depth)
+        cur = ends_v[i]
+        d = depth
+        _put(nodes, d, ints[where_v[cur]])
+        while via_v[cur] >= 0:
+            d -= 1
+            _put(arcs, d, ints[via_v[cur]])
+            _put(enter, d, ints[entered_v[cur]])
+            cur = parent_v[cur]
+            _put(nodes, d, ints[where_v[cur]])
+        out.append((nodes, arcs, enter))
     return out
+
+
+cdef inline void _put(tuple t, i64 i, object value) noexcept:
+    Py_INCREF(value)
+    PyTuple_SET_ITEM(t, i, value)

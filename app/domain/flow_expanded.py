@@ -383,7 +383,8 @@ def decompose(model: FlowModel, solution: Solution) -> tuple[list[Movement], lis
     parent, via, entered, where = tree
     ends = np.concatenate([done_pid, left_pid])
     if _fast_kernel is not None:
-        paths = _fast_kernel.walk_back(ends, parent, via, entered, where)
+        ints = list(range(max(model.n_nodes, len(model.arc_tail), solution.horizon + 1)))
+        paths = _fast_kernel.walk_back(ends, parent, via, entered, where, ints)
     else:  # pragma: no cover - the package is built with the compiled module
         paths = _journeys(ends, parent, via, entered, where)
     arrive = (entered[done_pid] + model.arc_time[via[done_pid]]).tolist()

@@ -154,4 +154,6 @@ def test_compiled_walk_back_reads_the_same_journeys_as_numpy(seed: int) -> None:
     solution = solve_horizon(model, rng.randint(1, 30), keep_flows=True)
     tree, done, _, left, _ = flow_expanded._sweep(model, solution)
     ends = np.concatenate([done, left])
-    assert flow_expanded._fast_kernel.walk_back(ends, *tree) == flow_expanded._journeys(ends, *tree)
+    ints = list(range(max(model.n_nodes, len(model.arc_tail), solution.horizon + 1)))
+    got = flow_expanded._fast_kernel.walk_back(ends, *tree, ints)
+    assert got == flow_expanded._journeys(ends, *tree)
