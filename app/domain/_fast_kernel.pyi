@@ -32,3 +32,6 @@ def untangle_free(
 def walk_back(
     ends: _Ints, parent: _Ints, via: _Ints, entered: _Ints, where: _Ints, ints: list[int]
 ) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]: ...
+def movement_dicts(
+    moves: list[Any], node_ids: list[str], edge_ids: list[str], risks: list[float]
+) -> list[dict[str, Any]]: ...

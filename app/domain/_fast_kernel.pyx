@@ -16,6 +16,7 @@ fill up, progress and the time budget call back into Python.
 
 import numpy as np
 
+from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 
@@ -508,3 +509,42 @@ def walk_back(ends, parent, via, entered, where, list ints):
 cdef inline void _put(tuple t, i64 i, object value) noexcept:
     Py_INCREF(value)
     PyTuple_SET_ITEM(t, i, value)
+
+
+def movement_dicts(list moves, list node_ids, list edge_ids, list risks):
+    """``evacuation.Plan.movement_dict`` for many groups (``risks``: each group's risk)."""
+    cdef list out = [], names, roads
+    cdef tuple nodes, arcs
+    cdef Py_ssize_t i, j, n
+    for i in range(len(moves)):
+        m = moves[i]
+        nodes = m.nodes
+        arcs = m.arcs
+        n = len(nodes)
+        names = PyList_New(n)
+        for j in range(n):
+            _set(names, j, node_ids[<Py_ssize_t>nodes[j]])
+        n = len(arcs)
+        roads = PyList_New(n)
+        for j in range(n):
+            _set(roads, j, edge_ids[<Py_ssize_t>arcs[j]])
+        enter = m.enter
+        out.append(
+            {
+                "from": names[0],
+                "to": names[len(names) - 1],
+                "count": m.count,
+                "depart_min": enter[0] if enter else 0,
+                "arrive_min": m.arrive,
+                "nodes": names,
+                "edges": roads,
+                "enter_min": list(enter),
+                "risk": risks[i],
+            }
+        )
+    return out
+
+
+cdef inline void _set(list values, Py_ssize_t i, object value) noexcept:
+    Py_INCREF(value)
+    PyList_SET_ITEM(values, i, value)

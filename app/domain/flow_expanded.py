@@ -39,13 +39,9 @@ from typing import Any
 import numpy as np
 from ortools.graph.python import max_flow
 
+from app.domain.compiled import kernel
 from app.domain.flow_model import UNREACHABLE, FlowModel
 from app.domain.network import BoolArray, IntArray
-
-try:  # compiled with the fast plan's loop; _journeys below is the same in numpy
-    from app.domain import _fast_kernel
-except ImportError:  # pragma: no cover - the package is built with it
-    _fast_kernel = None  # type: ignore[assignment]
 
 SKIP_FIRST, SKIP_FACTOR = 4, 8
 """Waiting arcs of 4, 32, 256… minutes at unbounded nodes (see :func:`solve_horizon`)."""
@@ -382,9 +378,9 @@ def decompose(model: FlowModel, solution: Solution) -> tuple[list[Movement], lis
     tree, done_pid, done_count, left_pid, left_count = _sweep(model, solution)
     parent, via, entered, where = tree
     ends = np.concatenate([done_pid, left_pid])
-    if _fast_kernel is not None:
+    if kernel is not None:
         ints = list(range(max(model.n_nodes, len(model.arc_tail), solution.horizon + 1)))
-        paths = _fast_kernel.walk_back(ends, parent, via, entered, where, ints)
+        paths = kernel.walk_back(ends, parent, via, entered, where, ints)
     else:  # pragma: no cover - the package is built with the compiled module
         paths = _journeys(ends, parent, via, entered, where)
     arrive = (entered[done_pid] + model.arc_time[via[done_pid]]).tolist()

@@ -36,6 +36,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from app.domain.compiled import kernel
 from app.domain.errors import InvalidRequestError, Problem
 from app.domain.flow_expanded import Movement
 from app.domain.flow_model import UNREACHABLE, FlowModel
@@ -55,11 +56,6 @@ OPEN = np.int32(2**30)
 Progress = Callable[[str, float], None]
 CHECK_EVERY = 256
 """Placements between two looks at the clock (time budget)."""
-
-try:  # The compiled reservation loop; the Python one below gives the same answers.
-    from app.domain import _fast_kernel
-except ImportError:  # pragma: no cover - the package is built with it
-    _fast_kernel = None  # type: ignore[assignment]
 
 
 @dataclass
@@ -175,8 +171,8 @@ def fast_movements(
 
     trees = candidate_trees(model, zone_left)
     population = model.population[order].astype(np.int64)
-    if compiled and _fast_kernel is not None:
-        groups, _, tree_epochs = _fast_kernel.place_all(
+    if compiled and kernel is not None:
+        groups, _, tree_epochs = kernel.place_all(
             table,
             trees,
             model.arc_head,
@@ -195,7 +191,7 @@ def fast_movements(
         ends = [*(e[0] for e in tree_epochs[1:]), len(groups)]
         for (first, nxt), end in zip(tree_epochs, ends, strict=True):
             some = groups[first:end]
-            paths = _fast_kernel.journeys(nxt, model.arc_head, model.arc_time, rows, some)
+            paths = kernel.journeys(nxt, model.arc_head, model.arc_time, rows, some)
             out.extend(Movement(g[2], *p) for g, p in zip(some, paths, strict=True))
     else:
         groups, at, epochs = _place_all(

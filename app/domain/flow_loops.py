@@ -17,14 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from app.domain.compiled import kernel
 from app.domain.flow_expanded import Movement
 from app.domain.flow_model import FlowModel
 from app.domain.network import IntArray
-
-try:  # compiled with the fast plan's loop; _untangle_free below is the same in Python
-    from app.domain import _fast_kernel
-except ImportError:  # pragma: no cover - the package is built with it
-    _fast_kernel = None  # type: ignore[assignment]
 
 
 def stays(model: FlowModel, m: Movement, horizon: int) -> list[tuple[int, int, int]]:
@@ -52,11 +48,11 @@ def remove_loops(
     bounded = np.flatnonzero((model.node_cap < model.big) & ~model.is_zone)
     if len(bounded) == 0:
         # Every loop can be cut: one pass per group, no occupancy to keep.
-        if _fast_kernel is not None:
+        if kernel is not None:
             zone_u8 = model.is_zone.astype(np.uint8)
             n = model.n_nodes
-            out_moved = _fast_kernel.untangle_free(moved, zone_u8, n, Movement)
-            out_stranded = _fast_kernel.untangle_free(stranded, zone_u8, n, Movement)
+            out_moved = kernel.untangle_free(moved, zone_u8, n, Movement)
+            out_stranded = kernel.untangle_free(stranded, zone_u8, n, Movement)
         else:  # pragma: no cover - the package is built with the compiled module
             zone = model.is_zone.tolist()
             out_moved = [_untangle_free(zone, m) for m in moved]

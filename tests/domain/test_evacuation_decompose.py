@@ -142,8 +142,9 @@ def test_a_start_must_come_from_a_shorter_horizon_with_its_state() -> None:
 @pytest.mark.parametrize("seed", range(20))
 def test_compiled_walk_back_reads_the_same_journeys_as_numpy(seed: int) -> None:
     from app.domain import flow_expanded
+    from app.domain.compiled import kernel
 
-    assert flow_expanded._fast_kernel is not None
+    assert kernel is not None
     rng = random.Random(500 + seed)
     n = rng.randint(4, 16)
     doc = flow_document(rng, n, rng.randint(n, 3 * n))
@@ -155,5 +156,5 @@ def test_compiled_walk_back_reads_the_same_journeys_as_numpy(seed: int) -> None:
     tree, done, _, left, _ = flow_expanded._sweep(model, solution)
     ends = np.concatenate([done, left])
     ints = list(range(max(model.n_nodes, len(model.arc_tail), solution.horizon + 1)))
-    got = flow_expanded._fast_kernel.walk_back(ends, *tree, ints)
+    got = kernel.walk_back(ends, *tree, ints)
     assert got == flow_expanded._journeys(ends, *tree)

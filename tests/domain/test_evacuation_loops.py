@@ -56,9 +56,9 @@ def test_one_pass_loop_cut_equals_repeated_scans(seed: int) -> None:
         walks.append(m)
         expected.append(free)
     # The compiled pass over many groups gives the same groups (unchanged ones as they are).
-    from app.domain.flow_loops import _fast_kernel
+    from app.domain.compiled import kernel
 
-    assert _fast_kernel is not None
-    got = _fast_kernel.untangle_free(walks, model.is_zone.astype("uint8"), model.n_nodes, Movement)
+    assert kernel is not None
+    got = kernel.untangle_free(walks, model.is_zone.astype("uint8"), model.n_nodes, Movement)
     assert got == expected
     assert all(g is w for g, w in zip(got, walks, strict=True) if len(set(w.nodes)) == len(w.nodes))

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from app.domain import flow_fast
+from app.domain.compiled import kernel
 from app.domain.errors import InvalidRequestError
 from app.domain.evacuation import Plan, PlanOptions, model_options
 from app.domain.flow_model import FlowModel, compile_model
@@ -34,7 +35,7 @@ def both(model: FlowModel, horizon: int | None, **kw: Any) -> tuple[list[Any], l
 
 def test_the_compiled_loop_is_built() -> None:
     # Without it plans still work, five to ten times slower: an install must build it.
-    assert flow_fast._fast_kernel is not None
+    assert kernel is not None
 
 
 @pytest.mark.parametrize("seed", range(80))
