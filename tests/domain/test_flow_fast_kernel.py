@@ -109,3 +109,22 @@ def test_the_time_budget_stops_both_loops() -> None:
         with pytest.raises(InvalidRequestError) as err:
             flow_fast.fast_movements(model, None, max_cells=10**7, compiled=compiled, budget_s=0)
         assert "time budget" in (err.value.detail or "")
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_compiled_movement_dicts_are_the_plain_ones(seed: int) -> None:
+    from app.domain.evacuation import NothingToEvacuateError, plan_model
+
+    rng = random.Random(900 + seed)
+    n = rng.randint(5, 20)
+    doc = flow_document(rng, n, rng.randint(n, 3 * n))
+    model = model_of(doc)
+    if model.total_population == 0 or not model.is_zone.any():
+        return
+    try:
+        plan = plan_model(model, PlanOptions(horizon=rng.randint(5, 30)))
+    except NothingToEvacuateError:
+        return
+    moves = [*plan.movements, *plan.stranded_moves]
+    assert moves
+    assert plan.movement_dicts(moves) == [plan.movement_dict(m) for m in moves]
