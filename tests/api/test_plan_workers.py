@@ -272,14 +272,14 @@ def children() -> set[int]:
 def test_a_plan_past_the_hard_limit_is_stopped_and_the_next_one_gets_a_new_worker(
     tmp_path: Path,
 ) -> None:
-    """Ranking the openings of 120 closed roads on a 400-place grid takes about 10 s; the time
-    budget cannot stop that (each opening is a plan with a budget of its own), the hard
-    limit does."""
+    """Ranking the openings of 450 closed roads on a 576-place grid takes about 25 s (each
+    plan about 1 s); the time budget cannot stop that (each opening is a plan with a budget
+    of its own), the hard limit does."""
     limits = settings(tmp_path, plan_workers=1, plan_time_budget_s=2.0, plan_grace_s=0.5)
     assert limits.plan_hard_limit_s == 4.5
     with TestClient(create_app(limits)) as client:
         _, token = add_token(client, "planner", "petra")
-        grid = store(client, bearer(token), grid_scenario(20, 20_000, blocked=120)).id
+        grid = store(client, bearer(token), grid_scenario(24, 20_000, blocked=450)).id
         url = f"/v1/scenarios/{grid}/plans"
         before = children()
         first = client.post(url, json={"window": "afternoon"}, headers=bearer(token))

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import httpx
 import pytest
@@ -29,8 +30,12 @@ from tests.grid_scenario import grid_scenario
 MAX_LATENCY_S = 0.5
 """Worst answer time of a health check or an Aleppo route while a plan computes (typically
 10-50 ms; inline, the plan held them for over a second)."""
+MEASURED_S = 3.0
+"""Seconds of plans (at least one) during which health checks and routes are timed."""
 PAUSE_3H = "pause-2016-12-15-3h"
 ROUTE = {"from": "as-sukkari", "to": "khan-al-asal"}
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -111,20 +116,20 @@ def ready(served: Served) -> None:
     assert len(served.plan_workers()) == 1
 
 
-class Background:
-    """A request answered in another thread."""
+class Background(Generic[T]):
+    """A call answered in another thread: requests sent while others are in flight."""
 
-    def __init__(self, call: Callable[[], httpx.Response]) -> None:
-        self.response: httpx.Response | None = None
+    def __init__(self, call: Callable[[], T]) -> None:
+        self.answer: T | None = None
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, args=(call,), daemon=True)
         self.started = time.monotonic()
         self.took = 0.0
         self.thread.start()
 
-    def _run(self, call: Callable[[], httpx.Response]) -> None:
+    def _run(self, call: Callable[[], T]) -> None:
         try:
-            self.response = call()
+            self.answer = call()
         except BaseException as exc:
             self.error = exc
         self.took = time.monotonic() - self.started
@@ -132,21 +137,29 @@ class Background:
     def running(self) -> bool:
         return self.thread.is_alive()
 
-    def result(self, timeout: float = 120) -> httpx.Response:
+    def result(self, timeout: float = 120) -> T:
         self.thread.join(timeout)
         assert not self.thread.is_alive(), "no answer in time"
         if self.error is not None:
             raise self.error
-        assert self.response is not None
-        return self.response
+        assert self.answer is not None
+        return self.answer
 
 
 def test_health_and_routes_are_answered_at_once_while_a_plan_computes(served: Served) -> None:
     ready(served)
     latencies: dict[str, list[float]] = {"health": [], "route": []}
+
+    def plans() -> list[httpx.Response]:
+        """Heavy plans one after another for at least MEASURED_S seconds."""
+        answers, started = [], time.monotonic()
+        while time.monotonic() - started < MEASURED_S:
+            answers.append(served.heavy_plan())
+        return answers
+
+    busy = Background(plans)
     with served.client() as client:
-        plan = Background(served.heavy_plan)
-        while plan.running():
+        while busy.running():
             started = time.monotonic()
             health = client.get("/v1/health")
             latencies["health"].append(time.monotonic() - started)
@@ -156,14 +169,13 @@ def test_health_and_routes_are_answered_at_once_while_a_plan_computes(served: Se
             latencies["route"].append(time.monotonic() - started)
             assert route.status_code == 200, route.text
             time.sleep(0.02)
-    answer = plan.result()
-    assert answer.status_code == 200, answer.text[:500]
-    assert answer.json()["optimal"] is True
-    assert plan.took >= 2.0, f"the plan took {plan.took:.1f} s: too short to show anything"
+    for answer in busy.result():
+        assert answer.status_code == 200, answer.text[:500]
+        assert answer.json()["optimal"] is True
     worst = {kind: max(times) for kind, times in latencies.items()}
     assert len(latencies["health"]) >= 10, latencies
-    assert worst["health"] < MAX_LATENCY_S, (worst, plan.took)
-    assert worst["route"] < MAX_LATENCY_S, (worst, plan.took)
+    assert worst["health"] < MAX_LATENCY_S, (worst, busy.took)
+    assert worst["route"] < MAX_LATENCY_S, (worst, busy.took)
 
 
 def test_plans_beyond_the_queue_are_refused_at_once_and_the_queued_one_is_answered(
@@ -171,7 +183,7 @@ def test_plans_beyond_the_queue_are_refused_at_once_and_the_queued_one_is_answer
 ) -> None:
     ready(served)
     heavy = Background(served.heavy_plan)
-    time.sleep(1.0)  # the worker is busy with it
+    time.sleep(0.5)  # the worker is busy with it
 
     def light() -> httpx.Response:
         with served.client() as client:
@@ -189,7 +201,7 @@ def test_plans_beyond_the_queue_are_refused_at_once_and_the_queued_one_is_answer
         problem = assert_problem(response, 503, "unavailable")
         assert "busy" in problem["detail"]
         assert int(response.headers["Retry-After"]) >= 1
-    assert min(o.took for o in others if o.response in refused) < 1.0  # not after the wait
+    assert max(o.took for o in others if o.answer in refused) < 1.0  # not after the wait
     assert heavy.result().status_code == 200
     assert answered[0].json()["window"]["id"] == PAUSE_3H
 
@@ -200,7 +212,7 @@ def test_a_worker_killed_mid_plan_fails_that_plan_only_and_one_killed_idle_none(
     ready(served)
     (worker,) = served.plan_workers()
     heavy = Background(served.heavy_plan)
-    time.sleep(1.0)
+    time.sleep(0.5)
     assert heavy.running(), "the plan ended before the worker could be killed"
     os.kill(worker, signal.SIGKILL)
     response = heavy.result()
