@@ -167,10 +167,16 @@ class Plan:
         )
         if len(arcs) == 0:
             return arcs, mins, cnt
-        key = arcs * (int(mins.max()) + 1) + mins
-        uniq, inv = np.unique(key, return_inverse=True)
-        total = np.bincount(inv, weights=cnt).astype(np.int64)
         width = int(mins.max()) + 1
+        key = arcs * width + mins
+        if len(self.model.arc_tail) * width <= 8 * len(key) + 1_000_000:
+            # Few enough (road, minute) cells to count them all directly.
+            per_cell = np.bincount(key, weights=cnt)
+            uniq = np.flatnonzero(per_cell)
+            total = per_cell[uniq].astype(np.int64)
+        else:
+            uniq, inv = np.unique(key, return_inverse=True)
+            total = np.bincount(inv, weights=cnt).astype(np.int64)
         return uniq // width, uniq % width, total
 
     def bottlenecks(self) -> list[dict[str, Any]]:

@@ -201,8 +201,10 @@ def _expanded(model: FlowModel, horizon: int) -> _Expanded:
         caps.append(np.broadcast_to(np.asarray(cap, dtype=np.int64), (size,)))
         keys.append((kind * n_ent + entity) * n_min + minute)
 
+    shift = base - np.minimum(lo, UNREACHABLE // 2)  # copy (v, t) is number shift[v] + t
+
     def copy(v: IntArray, t: IntArray | int) -> IntArray:
-        out: IntArray = base[v] + t - lo[v]
+        out: IntArray = shift[v] + t
         return out
 
     u, v = model.arc_tail, model.arc_head
