@@ -7,9 +7,15 @@
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
-# A C compiler for the one compiled module (the fast plan's loop); not in the runtime image.
+# A C compiler (and, where the base image lacks them, the Python headers) for the one
+# compiled module, the planners' loops; none of it reaches the runtime image, so the Debian
+# versions are not pinned (they change with the base image's point release).
+# hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install --yes --no-install-recommends gcc libc6-dev \
+ && if [ ! -f "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ]; then \
+        apt-get install --yes --no-install-recommends python3-dev; \
+    fi \
  && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
