@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict, deque
+from typing import Any
 
 import numpy as np
 import pytest
@@ -84,14 +85,22 @@ def reference_decompose(
     return evacuated, stranded
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_numpy_sweep_splits_the_flow_like_the_plain_sweep(seed: int) -> None:
-    rng = random.Random(seed)
-    n = rng.randint(4, 16)
+def random_model(rng: random.Random, most_nodes: int) -> tuple[dict[str, Any], FlowModel | None]:
+    """A small random scenario and its model (``None`` when nobody can be evacuated)."""
+    n = rng.randint(4, most_nodes)
     doc = flow_document(rng, n, rng.randint(n, 3 * n))
     net = Network(validate_scenario(doc))
     model = compile_model(net, net.conditions(None, None), model_options(PlanOptions()))
     if model.total_population == 0 or not model.is_zone.any() or most_evacuable(model) == 0:
+        return doc, None
+    return doc, model
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_numpy_sweep_splits_the_flow_like_the_plain_sweep(seed: int) -> None:
+    rng = random.Random(seed)
+    _, model = random_model(rng, 16)
+    if model is None:
         return
     solution = solve_horizon(model, rng.randint(1, 30), keep_flows=True)
     moved, stranded = decompose(model, solution)
@@ -107,11 +116,8 @@ def test_a_longer_horizon_started_from_a_shorter_ones_flow_is_exact_and_valid(se
     from tests.domain.evacuation_oracle import lp_evacuated, replay
 
     rng = random.Random(1000 + seed)
-    n = rng.randint(4, 14)
-    doc = flow_document(rng, n, rng.randint(n, 3 * n))
-    net = Network(validate_scenario(doc))
-    model = compile_model(net, net.conditions(None, None), model_options(PlanOptions()))
-    if model.total_population == 0 or not model.is_zone.any() or most_evacuable(model) == 0:
+    doc, model = random_model(rng, 14)
+    if model is None:
         return
     short = rng.randint(1, 12)
     long = short + rng.choice([1, 1, 2, 5, 13])
@@ -145,14 +151,10 @@ def test_compiled_walk_back_reads_the_same_journeys_as_numpy(seed: int) -> None:
     from app.domain.compiled import kernel
 
     assert kernel is not None
-    rng = random.Random(500 + seed)
-    n = rng.randint(4, 16)
-    doc = flow_document(rng, n, rng.randint(n, 3 * n))
-    net = Network(validate_scenario(doc))
-    model = compile_model(net, net.conditions(None, None), model_options(PlanOptions()))
-    if model.total_population == 0 or not model.is_zone.any() or most_evacuable(model) == 0:
+    _, model = random_model(random.Random(500 + seed), 16)
+    if model is None:
         return
-    solution = solve_horizon(model, rng.randint(1, 30), keep_flows=True)
+    solution = solve_horizon(model, random.Random(seed).randint(1, 30), keep_flows=True)
     tree, done, _, left, _ = flow_expanded._sweep(model, solution)
     ends = np.concatenate([done, left])
     ints = list(range(max(model.n_nodes, len(model.arc_tail), solution.horizon + 1)))
