@@ -46,39 +46,11 @@ PEOPLE = 100_000
 
 
 def grid_document(n_nodes: int, seed: int = 7) -> dict[str, Any]:
-    rng = random.Random(seed)
-    side = round(math.sqrt(n_nodes))
-    zones = {(0, 0), (0, side - 1), (side - 1, 0), (side - 1, side - 1)}
-    zones |= {(0, side // 2), (side // 2, 0), (side - 1, side // 2), (side // 2, side - 1)}
-    weights = [0 if (r, c) in zones else rng.random() for r in range(side) for c in range(side)]
-    total = sum(weights)
-    pops = [math.floor(PEOPLE * w / total) for w in weights]
-    pops[next(i for i, w in enumerate(weights) if w > 0)] += PEOPLE - sum(pops)
-    nodes = []
-    for r in range(side):
-        for c in range(side):
-            node: dict[str, Any] = {"id": f"g{r}-{c}"}
-            if (r, c) in zones:
-                node["kind"] = "safe_zone"
-            else:
-                node["population"] = pops[r * side + c]
-            nodes.append(node)
-    edges = []
-    for r in range(side):
-        for c in range(side):
-            for dr, dc in ((0, 1), (1, 0)):
-                if r + dr < side and c + dc < side:
-                    edges.append(
-                        {
-                            "id": f"g{r}-{c}--g{r + dr}-{c + dc}",
-                            "from": f"g{r}-{c}",
-                            "to": f"g{r + dr}-{c + dc}",
-                            "travel_time_min": rng.randint(1, 3),
-                            "capacity_per_min": rng.randint(10, 40),
-                            "risk": round(rng.random() * 0.01, 4),
-                        }
-                    )
-    return {"schema": "safe-passage/scenario@1", "nodes": nodes, "edges": edges}
+    """The square grid of the tests (``tests/grid_scenario.py``) with about ``n_nodes``
+    places and :data:`PEOPLE` people."""
+    from tests.grid_scenario import grid_scenario
+
+    return grid_scenario(round(math.sqrt(n_nodes)), PEOPLE, seed=seed)
 
 
 def aleppo_document(g: int, seed: int = 7) -> dict[str, Any]:
