@@ -273,14 +273,8 @@ class Repository:
     ) -> tuple[VersionInfo, dict[str, Any]]:
         """A version's record and document (the current one when ``version`` is None)."""
         with self.reading() as s:
-            head = s.get(ScenarioRow, scenario_id)
-            if head is None or head.deleted:
-                raise ScenarioMissing(scenario_id)
-            wanted = head.current_version if version is None else version
-            row = s.get(ScenarioVersionRow, (scenario_id, wanted))
-            if row is None:
-                raise ScenarioMissing(f"{scenario_id} version {wanted}")
-            return _info(row, head.name), decode_document(row.document)
+            row, name = self._version_row(s, scenario_id, version)
+            return _info(row, name), decode_document(row.document)
 
     def version_info(self, scenario_id: str, version: int | None = None) -> VersionInfo:
         """A version's record without its document (the current one when ``version`` is None)."""
