@@ -21,8 +21,10 @@ def place_all(
     zones: _Ints,
     refresh: Callable[[], _Ints],
     check: Callable[[int], None],
-    check_every: int = ...,
-) -> tuple[list[tuple[int, int, int]], list[int], list[tuple[int, _Ints]]]: ...
+    check_every: int,
+    chunk: int,
+    span: int,
+) -> tuple[list[tuple[int, int, int]], list[tuple[int, _Ints]]]: ...
 def journeys(
     nxt: _Ints, head: _Ints, time: _Ints, node: _Ints, groups: list[tuple[int, int, int]]
 ) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int]]: ...

@@ -23,8 +23,6 @@ from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 ctypedef long long i64
 ctypedef int i32
 
-cdef i64 CHUNK = 4
-cdef i64 SPAN = 64
 cdef i64 NONE = -(1 << 62)
 cdef i64 UNKNOWN = -2
 
@@ -59,6 +57,8 @@ cdef class _Routes:
         self.node = node
         self.trees = nxt_v.shape[0]
         self.rows = self.node.shape[0]
+        if self.trees > 64:
+            raise ValueError("at most 64 routing trees")
         cdef i64 n = nxt_v.shape[1], k, v, x, a, depth, i, y, h, j, r
         tt = np.full((self.trees, n), UNKNOWN, dtype=np.int64)
         end = np.full((self.trees, n), -1, dtype=np.int64)
@@ -145,11 +145,17 @@ cdef class _Table:
     cdef i64[::1] first
     cdef i64 width
     cdef i64 horizon
+    cdef i64 chunk
+    """First chunk of departure minutes looked at (``flow_fast.CHUNK``)."""
+    cdef i64 span
+    """Most minutes read in one step (``flow_fast.SPAN``): where chunks end depends on it."""
 
-    def __init__(self, source, i64 horizon):
+    def __init__(self, source, i64 horizon, i64 chunk, i64 span):
         self.source = source
         self.first = source.first
         self.horizon = horizon
+        self.chunk = chunk
+        self.span = span
         self.reload()
 
     cdef void reload(self):
@@ -186,7 +192,7 @@ cdef bint _first_slots(
     """As ``flow_fast._first_slots``: the first departure minute with room and the end of
     its chunk (``until``: give up past that minute; NONE for no limit)."""
     cdef i64 length = r.length(k, row), n = r.lay_out(k, row), i
-    cdef i64 start = r.hint[k, row], chunk = CHUNK, last, end, stop, s, val
+    cdef i64 start = r.hint[k, row], chunk = table.chunk, last, end, stop, s, val
     cdef i64 stops[64]
     cdef i64 n_stops, j
     for i in range(n):
@@ -201,7 +207,7 @@ cdef bint _first_slots(
             r.hint[k, row] = start
             return False
         if start > last:
-            if table.horizon >= 0 or not table.grow(start + length + CHUNK):
+            if table.horizon >= 0 or not table.grow(start + length + table.chunk):
                 r.hint[k, row] = start
                 return False
             continue
@@ -211,7 +217,7 @@ cdef bint _first_slots(
         stops[0] = min(end, start + chunk)
         n_stops = 1
         chunk *= 2
-        while stops[n_stops - 1] < end and stops[n_stops - 1] + chunk - start <= SPAN:
+        while stops[n_stops - 1] < end and stops[n_stops - 1] + chunk - start <= table.span:
             stops[n_stops] = min(end, stops[n_stops - 1] + chunk)
             n_stops += 1
             chunk *= 2
@@ -335,7 +341,9 @@ def place_all(
     i64[::1] zones,
     refresh,
     check,
-    i64 check_every=256,
+    i64 check_every,
+    i64 chunk,
+    i64 span,
 ):
     """Place every district of ``order_rows``; see the module docstring.
 
@@ -343,16 +351,13 @@ def place_all(
     ``head``, ``time``: per arc; ``node``: node of each row. ``refresh()`` returns new
     trees when a district has no route to a safe zone with room; ``check(k)`` is called
     every ``check_every`` placements and every 500 districts with the district's
-    position (it may raise to stop). Returns the (route, minute, people) groups, per
-    group the position of its district in ``order_rows``, and the trees in use from
-    each group on: (first group, trees).
+    position (it may raise to stop). Returns the (route, minute, people) groups and the
+    trees in use from each group on: (first group, trees).
     """
-    if nxt.shape[0] > 64:
-        raise ValueError("at most 64 routing trees")
-    cdef _Table table = _Table(table_source, horizon)
+    cdef _Table table = _Table(table_source, horizon, chunk, span)
     cdef _Routes r = _Routes(nxt, head, time, node)
-    cdef list out = [], rows_out = [], epochs = [(0, nxt)]
-    cdef i64 k, row, remaining, placed, steps = 0, z, before
+    cdef list out = [], epochs = [(0, nxt)]
+    cdef i64 k, row, remaining, placed, steps = 0, z
     cdef bint room
     for k in range(order_rows.shape[0]):
         if k % 500 == 0:
@@ -363,7 +368,6 @@ def place_all(
             steps += 1
             if steps % check_every == 0:
                 check(k)
-            before = len(out)
             placed = _place(table, r, row, remaining, zone_left, out)
             if placed == -1:
                 room = False
@@ -374,18 +378,15 @@ def place_all(
                 if not room:
                     break
                 fresh = refresh()
-                if fresh.shape[0] > 64:
-                    raise ValueError("at most 64 routing trees")
                 r = _Routes(fresh, head, time, node)
                 epochs.append((len(out), fresh))
                 placed = _place(table, r, row, remaining, zone_left, out)
                 if placed == -1:
                     break
-            rows_out.extend([k] * (len(out) - before))
             if placed == 0:
                 break
             remaining -= placed
-    return out, rows_out, epochs
+    return out, epochs
 
 
 def journeys(nxt, head, time, node, list groups):

@@ -29,8 +29,9 @@ statement, and the tests check that both place the same groups. 10,000 districts
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -171,8 +172,9 @@ def fast_movements(
 
     trees = candidate_trees(model, zone_left)
     population = model.population[order].astype(np.int64)
+    out: list[Movement] = []
     if compiled and kernel is not None:
-        groups, _, tree_epochs = kernel.place_all(
+        groups, tree_epochs = kernel.place_all(
             table,
             trees,
             model.arc_head,
@@ -186,15 +188,14 @@ def fast_movements(
             lambda: candidate_trees(model, zone_left),
             check,
             CHECK_EVERY,
+            CHUNK,
+            SPAN,
         )
-        out: list[Movement] = []
-        ends = [*(e[0] for e in tree_epochs[1:]), len(groups)]
-        for (first, nxt), end in zip(tree_epochs, ends, strict=True):
-            some = groups[first:end]
+        for some, nxt in _by_epoch(groups, tree_epochs):
             paths = kernel.journeys(nxt, model.arc_head, model.arc_time, rows, some)
             out.extend(Movement(g[2], *p) for g, p in zip(some, paths, strict=True))
     else:
-        groups, at, epochs = _place_all(
+        groups, epochs = _place_all(
             table,
             candidate_routes(model, trees),
             order_rows,
@@ -205,44 +206,44 @@ def fast_movements(
             check,
             CHECK_EVERY,
         )
-        out = _movements(model, groups, [int(order[k]) for k in at], epochs)
+        for some, routes in _by_epoch(groups, epochs):
+            out.extend(_movements(model, rows, routes, some))
     if progress is not None:
         progress("fast plan", 1.0)
     return out
 
 
+_Source = TypeVar("_Source")
+
+
+def _by_epoch(
+    groups: list[tuple[int, int, int]], epochs: list[tuple[int, _Source]]
+) -> Iterator[tuple[list[tuple[int, int, int]], _Source]]:
+    """The groups placed with each set of routes: ``epochs`` gives (first group, routes)."""
+    ends = [*(first for first, _ in epochs[1:]), len(groups)]
+    for (first, routes), end in zip(epochs, ends, strict=True):
+        yield groups[first:end], routes
+
+
 def _movements(
-    model: FlowModel,
-    groups: list[tuple[int, int, int]],
-    origins: list[int],
-    epochs: Sequence[tuple[int, Routes]],
+    model: FlowModel, rows: IntArray, routes: Routes, groups: list[tuple[int, int, int]]
 ) -> list[Movement]:
-    """The groups (route, departure minute, people) as movements."""
+    """The groups (route, departure minute, people) placed with ``routes`` as movements
+    (``rows``: the node of each district)."""
     out: list[Movement] = []
     heads = model.arc_head
-    bounds = [*(e[0] for e in epochs[1:]), len(groups)]
-    for (first, routes), end in zip(epochs, bounds, strict=True):
-        known: dict[int, tuple[tuple[int, ...], tuple[int, ...], list[int], int]] = {}
-        for k in range(first, end):
-            route, s, c = groups[k]
-            if route not in known:
-                arcs, offsets = routes.roads(route)
-                known[route] = (
-                    tuple(heads[arcs].tolist()),
-                    tuple(arcs.tolist()),
-                    offsets.tolist(),
-                    int(offsets[-1] + model.arc_time[arcs[-1]]),
-                )
-            tail, arcs_t, offsets_l, length = known[route]
-            out.append(
-                Movement(
-                    int(c),
-                    (origins[k], *tail),
-                    arcs_t,
-                    tuple(o + s for o in offsets_l),
-                    s + length,
-                )
+    known: dict[int, tuple[tuple[int, ...], tuple[int, ...], list[int], int]] = {}
+    for route, s, c in groups:
+        if route not in known:
+            arcs, offsets = routes.roads(route)
+            known[route] = (
+                (int(rows[route % routes.rows]), *heads[arcs].tolist()),
+                tuple(arcs.tolist()),
+                offsets.tolist(),
+                int(offsets[-1] + model.arc_time[arcs[-1]]),
             )
+        nodes, arcs_t, offsets_l, length = known[route]
+        out.append(Movement(int(c), nodes, arcs_t, tuple(o + s for o in offsets_l), s + length))
     return out
 
 
@@ -265,13 +266,12 @@ def _place_all(
     refresh: Callable[[], Routes],
     check: Callable[[int], None],
     check_every: int = CHECK_EVERY,
-) -> tuple[list[tuple[int, int, int]], list[int], list[tuple[int, Routes]]]:
+) -> tuple[list[tuple[int, int, int]], list[tuple[int, Routes]]]:
     """The reservation loop in Python (the compiled ``_fast_kernel.place_all`` is the same
     method, step for step): districts in ``order_rows``, each until its people are placed
-    or no route has room. Returns the groups (route, minute, people), the position in
-    ``order_rows`` of each group's district and the routes in use from each group on."""
+    or no route has room. Returns the groups (route, minute, people) and the routes in
+    use from each group on: (first group, routes)."""
     out: list[tuple[int, int, int]] = []
-    at: list[int] = []
     epochs: list[tuple[int, Routes]] = [(0, routes)]
     steps = 0
     for k, row in enumerate(order_rows.tolist()):
@@ -282,7 +282,6 @@ def _place_all(
             steps += 1
             if steps % check_every == 0:
                 check(k)
-            before = len(out)
             placed = _place(table, routes, row, remaining, zone_left, out)
             if placed < 0:
                 if not (zone_left[zones] > 0).any():
@@ -292,11 +291,10 @@ def _place_all(
                 placed = _place(table, routes, row, remaining, zone_left, out)
                 if placed < 0:
                     break
-            at.extend([k] * (len(out) - before))
             if placed == 0:
                 break
             remaining -= placed
-    return out, at, epochs
+    return out, epochs
 
 
 def _place(
