@@ -141,9 +141,10 @@ class Solution:
 
 # Arc kinds of the expanded network. An arc is known across horizons by
 # (kind, road or node, minute): see :func:`_expanded`.
+# The waiting arcs of 4, 32, 256… minutes are kinds _SKIP, _SKIP + 1, …
 _ROAD, _WAIT, _BACK, _PEOPLE, _ZONE, _COLLECT, _SKIP = range(7)
-_KINDS = 16
-"""Room for the kinds above and the waiting arcs of 4, 32, 256… minutes (``_SKIP + k``)."""
+_KEY_MINUTES = 1 << 24
+"""Minutes' room in an arc key (far above any horizon the size limits let through)."""
 
 
 @dataclass
@@ -154,7 +155,8 @@ class _Expanded:
     head: IntArray
     cap: IntArray
     key: IntArray
-    """Identity of each arc, the same for every horizon: ``(kind·E + entity)·T + minute``."""
+    """Identity of each arc, the same for every horizon: ``(kind·E + entity)·2²⁴ + minute``
+    (see :func:`_entities`)."""
     source: int
     sink: int
     n_road: int
@@ -170,9 +172,9 @@ class _Expanded:
     """Slice of the arcs back in time at homes with a bounded capacity."""
 
 
-def _key_base(model: FlowModel, horizon: int) -> tuple[int, int]:
-    entities = max(model.n_nodes, len(model.arc_tail)) + 1
-    return entities, horizon + 2
+def _entities(model: FlowModel) -> int:
+    """E of the arc keys: more than any road or node index."""
+    return max(model.n_nodes, len(model.arc_tail)) + 1
 
 
 def _expanded(model: FlowModel, horizon: int) -> _Expanded:
@@ -181,12 +183,14 @@ def _expanded(model: FlowModel, horizon: int) -> _Expanded:
     Road copies come first, so that flow index k of a road copy is recoverable from
     ``layout().road_count``; the arcs into the sink last.
     """
+    if horizon + 1 >= _KEY_MINUTES:
+        raise ValueError(f"a horizon of {horizon} minutes is beyond the arc keys' range")
     lay = layout(model, horizon)
     n = model.n_nodes
     lo, hi, base = lay.lo, lay.hi, lay.base
     source, sink = lay.n_copies, lay.n_copies + 1
     next_id = lay.n_copies + 2
-    n_ent, n_min = _key_base(model, horizon)
+    n_ent = _entities(model)
     tails: list[IntArray] = []
     heads: list[IntArray] = []
     caps: list[IntArray] = []
@@ -199,7 +203,7 @@ def _expanded(model: FlowModel, horizon: int) -> _Expanded:
         tails.append(np.broadcast_to(np.asarray(tail, dtype=np.int32), (size,)))
         heads.append(np.broadcast_to(np.asarray(head, dtype=np.int32), (size,)))
         caps.append(np.broadcast_to(np.asarray(cap, dtype=np.int64), (size,)))
-        keys.append((kind * n_ent + entity) * n_min + minute)
+        keys.append((kind * n_ent + entity) * _KEY_MINUTES + minute)
 
     shift = base - np.minimum(lo, UNREACHABLE // 2)  # copy (v, t) is number shift[v] + t
 
@@ -287,7 +291,7 @@ def solve_horizon(
     else:
         if start.state is None or start.horizon >= horizon:
             raise ValueError("a start needs the kept state of a shorter horizon")
-        flow0 = _carried_flow(model, net, start, horizon)
+        flow0 = _carried_flow(model, net, start)
         back = np.flatnonzero(flow0 > 0)
         solver.add_arcs_with_capacity(
             np.concatenate([net.tail, net.head[back]]),
@@ -313,44 +317,27 @@ def solve_horizon(
     np.add.at(received, net.zone_minute, zflow)
     solution = Solution(horizon, value, m, received)
     if keep_flows:
-        lay = layout(model, horizon)
         road = flow[: net.n_road]
         used = np.flatnonzero(road > 0)
-        cum = np.cumsum(lay.road_count)
-        arc = np.searchsorted(cum, used, side="right")
-        minute = lay.lo[model.arc_tail[arc]] + used - (cum[arc] - lay.road_count[arc])
-        solution.cells = (arc, minute, road[used])
+        key = net.key[used]  # kind _ROAD (0): the road's index, then the minute
+        solution.cells = (key // _KEY_MINUTES, key % _KEY_MINUTES, road[used])
         got = np.flatnonzero(zflow > 0)
         solution.receptions = (net.zone_node[got], net.zone_minute[got], zflow[got])
     if keep_state:
         has = np.flatnonzero(flow > 0)
-        _, n_min = _key_base(model, horizon)
         order = np.argsort(net.key[has])
-        solution.state = (_rekey(net.key[has][order], n_min), flow[has][order])
+        solution.state = (net.key[has][order], flow[has][order])
     return solution
 
 
-def _rekey(key: IntArray, n_min: int) -> IntArray:
-    """Arc keys with the minute as the lowest part, independent of the horizon."""
-    out: IntArray = (key // n_min) * _KEY_MINUTES + key % n_min
-    return out
-
-
-_KEY_MINUTES = 1 << 24
-"""Minutes' room in a horizon-independent arc key (far above any plan's horizon)."""
-
-
-def _carried_flow(model: FlowModel, net: _Expanded, start: Solution, horizon: int) -> IntArray:
+def _carried_flow(model: FlowModel, net: _Expanded, start: Solution) -> IntArray:
     """``start``'s flow on this (longer) horizon's arcs: arcs of both keep their flow."""
     assert start.state is not None
     keys, amounts = start.state
-    _, n_min = _key_base(model, horizon)
-    mine = _rekey(net.key, n_min)
-    at = np.searchsorted(keys, mine)
-    at = np.minimum(at, max(len(keys) - 1, 0))
-    flow = np.zeros(len(mine), dtype=np.int64)
+    at = np.minimum(np.searchsorted(keys, net.key), max(len(keys) - 1, 0))
+    flow = np.zeros(len(net.key), dtype=np.int64)
     if len(keys):
-        hit = keys[at] == mine
+        hit = keys[at] == net.key
         flow[hit] = amounts[at[hit]]
     # Residents of a bounded home enter at its last copy, which is later now, and go back
     # in time to where the shorter horizon let them in: the new arcs back in time carry them.
@@ -359,9 +346,8 @@ def _carried_flow(model: FlowModel, net: _Expanded, start: Solution, horizon: in
         p0, p1 = net.people
         left = np.zeros(model.n_nodes, dtype=np.int64)
         left[net.people_node] = flow[p0:p1]
-        n_ent, n_min = _key_base(model, horizon)
-        node = (net.key[b0:b1] // n_min) % n_ent
-        minute = net.key[b0:b1] % n_min
+        node = (net.key[b0:b1] // _KEY_MINUTES) % _entities(model)
+        minute = net.key[b0:b1] % _KEY_MINUTES
         new = minute >= start.horizon - model.to_zone[node]
         flow[b0:b1][new] += left[node[new]]
     return flow
