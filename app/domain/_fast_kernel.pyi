@@ -29,10 +29,10 @@ def journeys(
     nxt: _Ints, head: _Ints, time: _Ints, node: _Ints, groups: list[tuple[int, int, int]]
 ) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int]]: ...
 def untangle_free(
-    moves: list[Any], zone: npt.NDArray[np.uint8], n_nodes: int, make: Callable[..., Any]
+    moves: list[Any], zone: npt.NDArray[np.uint8], make: Callable[..., Any]
 ) -> list[Any]: ...
 def walk_back(
-    ends: _Ints, parent: _Ints, via: _Ints, entered: _Ints, where: _Ints, ints: list[int]
+    ends: _Ints, parent: _Ints, via: _Ints, entered: _Ints, where: _Ints
 ) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]: ...
 def movement_dicts(
     moves: list[Any], node_ids: list[str], edge_ids: list[str], risks: list[float]

@@ -421,14 +421,14 @@ def journeys(nxt, head, time, node, list groups):
     return out
 
 
-def untangle_free(list moves, zone, i64 n_nodes, make):
-    """``flow_loops._untangle_free`` over many groups (``make(count, nodes, arcs, enter,
-    arrive)`` builds a changed one): each loop of a group, from the first node that
-    recurs to its last visit, is cut, except at safe zones; a group ending where a loop
-    began stops there."""
+def untangle_free(list moves, zone, make):
+    """``flow_loops._untangle_free`` over many groups (``zone``: 1 at each safe zone, per
+    node; ``make(count, nodes, arcs, enter, arrive)`` builds a changed group): each loop
+    of a group, from the first node that recurs to its last visit, is cut, except at safe
+    zones; a group ending where a loop began stops there."""
     cdef unsigned char[::1] zone_v = zone
-    stamp_a = np.full(max(n_nodes, 1), -1, dtype=np.int64)
-    last_a = np.zeros(max(n_nodes, 1), dtype=np.int64)
+    stamp_a = np.full(max(zone_v.shape[0], 1), -1, dtype=np.int64)
+    last_a = np.zeros(max(zone_v.shape[0], 1), dtype=np.int64)
     cdef i64[::1] stamp = stamp_a
     cdef i64[::1] last = last_a
     cdef i64 g, k, v, i, n_arcs, length
@@ -469,11 +469,11 @@ def untangle_free(list moves, zone, i64 n_nodes, make):
     return out
 
 
-def walk_back(ends, parent, via, entered, where, list ints):
+def walk_back(ends, parent, via, entered, where):
     """``flow_expanded._journeys``: (nodes, arcs, entry minutes) of each journey ``ends[i]``,
     read back along the prefix tree (``parent``, road ``via`` entered at minute
-    ``entered``, node ``where`` reached; −1 before the first road). ``ints[i]`` is the
-    int ``i`` for every node, road and minute: the tuples share those objects."""
+    ``entered``, node ``where`` reached; −1 before the first road). The tuples share one
+    int object per node, road and minute instead of making one per element."""
     cdef i64[::1] ends_v = np.ascontiguousarray(ends, dtype=np.int64)
     cdef i64[::1] parent_v = np.ascontiguousarray(parent, dtype=np.int64)
     cdef i64[::1] via_v = np.ascontiguousarray(via, dtype=np.int64)
@@ -482,9 +482,11 @@ def walk_back(ends, parent, via, entered, where, list ints):
     cdef list out = []
     cdef i64 i, cur, depth, d
     cdef tuple nodes, arcs, enter
+    cdef i64 top = 0
     for values in (where, via, entered):
-        if len(values) and int(np.max(values)) >= len(ints):
-            raise ValueError("ints must cover every node, road and minute")
+        if len(values):
+            top = max(top, int(np.max(values)) + 1)
+    cdef list ints = list(range(top))
     for i in range(ends_v.shape[0]):
         cur = ends_v[i]
         depth = 0

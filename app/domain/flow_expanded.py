@@ -367,8 +367,7 @@ def decompose(model: FlowModel, solution: Solution) -> tuple[list[Movement], lis
     parent, via, entered, where = tree
     ends = np.concatenate([done_pid, left_pid])
     if kernel is not None:
-        ints = list(range(max(model.n_nodes, len(model.arc_tail), solution.horizon + 1)))
-        paths = kernel.walk_back(ends, parent, via, entered, where, ints)
+        paths = kernel.walk_back(ends, parent, via, entered, where)
     else:  # pragma: no cover - the package is built with the compiled module
         paths = _journeys(ends, parent, via, entered, where)
     arrive = (entered[done_pid] + model.arc_time[via[done_pid]]).tolist()

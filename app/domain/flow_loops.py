@@ -50,9 +50,8 @@ def remove_loops(
         # Every loop can be cut: one pass per group, no occupancy to keep.
         if kernel is not None:
             zone_u8 = model.is_zone.astype(np.uint8)
-            n = model.n_nodes
-            out_moved = kernel.untangle_free(moved, zone_u8, n, Movement)
-            out_stranded = kernel.untangle_free(stranded, zone_u8, n, Movement)
+            out_moved = kernel.untangle_free(moved, zone_u8, Movement)
+            out_stranded = kernel.untangle_free(stranded, zone_u8, Movement)
         else:  # pragma: no cover - the package is built with the compiled module
             zone = model.is_zone.tolist()
             out_moved = [_untangle_free(zone, m) for m in moved]

@@ -157,6 +157,5 @@ def test_compiled_walk_back_reads_the_same_journeys_as_numpy(seed: int) -> None:
     solution = solve_horizon(model, random.Random(seed).randint(1, 30), keep_flows=True)
     tree, done, _, left, _ = flow_expanded._sweep(model, solution)
     ends = np.concatenate([done, left])
-    ints = list(range(max(model.n_nodes, len(model.arc_tail), solution.horizon + 1)))
-    got = kernel.walk_back(ends, *tree, ints)
+    got = kernel.walk_back(ends, *tree)
     assert got == flow_expanded._journeys(ends, *tree)

@@ -59,6 +59,6 @@ def test_one_pass_loop_cut_equals_repeated_scans(seed: int) -> None:
     from app.domain.compiled import kernel
 
     assert kernel is not None
-    got = kernel.untangle_free(walks, model.is_zone.astype("uint8"), model.n_nodes, Movement)
+    got = kernel.untangle_free(walks, model.is_zone.astype("uint8"), Movement)
     assert got == expected
     assert all(g is w for g, w in zip(got, walks, strict=True) if len(set(w.nodes)) == len(w.nodes))
