@@ -134,7 +134,7 @@ def build(network: str, size: int) -> dict[str, Any]:
 def run_case(network: str, size: int, method: str, horizon: int | None) -> dict[str, Any]:
     from app.domain.evacuation import PlanOptions, plan_evacuation
     from app.domain.network import Network
-    from app.domain.validation import validate_scenario
+    from app.domain.large_document import validate_scenario
 
     net = Network(validate_scenario(build(network, size)))
     started, cpu = time.perf_counter(), time.process_time()

@@ -20,7 +20,7 @@ import networkx as nx
 import pytest
 
 from app.domain.profiles import BUILTIN_PROFILES
-from app.domain.validation import validate_scenario
+from app.domain.large_document import validate_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 GRAPHS = REPO / "graphs"

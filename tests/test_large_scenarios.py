@@ -1,9 +1,9 @@
-"""Large scenarios: the streamed, columnar path gives what the plain path gives.
+"""Large scenarios: the streamed path gives what the document parsed whole gives.
 
 Every document here is read both ways: :func:`validate_scenario` over ``json.loads``
-(one pydantic object per item) and :func:`read_large_scenario` over byte chunks
-(columns). Valid documents must compile to the same network and routes; invalid
-ones must list the same problems at the same pointers.
+and :func:`read_large_scenario` over byte chunks cut at random places. Valid
+documents must compile to the same network and routes; invalid ones must list the
+same problems at the same pointers.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 
 from app.domain import large_document
-from app.domain.compact import CompactScenario, compact_of
+from app.domain.compact import CompactScenario
 from app.domain.document import parse_document
 from app.domain.errors import DocumentTooLargeError, NoRouteError, ValidationError
 from app.domain.large_document import read_large_scenario
 from app.domain.network import Network
 from app.domain.routing import RouteOptions, safest_route
-from app.domain.validation import validate_scenario
+from app.domain.large_document import validate_scenario
 from app.services.scenarios import load_scenario_file
 from tests.domain.randomgraphs import random_document
 
@@ -100,14 +100,14 @@ def test_valid_documents_compile_to_the_same_network(
     doc = with_extras(rng, rng.randint(2, 40), rng.randint(1, 80))
     plain, large = both(doc, rng)
     assert not isinstance(plain, list), plain
-    assert compact_of(large.view()) is large
-    a, b = Network(plain), Network(large.view())
+    a, b = Network(plain), Network(large)
     same_network(a, b)
     for node in a.node_ids:
         assert a.node_index[node] == b.node_index[node]
-        assert a.nodes[a.node_index[node]] == b.nodes[b.node_index[node]]
-    for k in range(len(a.edges)):
-        assert a.edges[k] == b.edges[k]
+    for k in range(len(plain.nodes.id)):
+        assert plain.node_item(k) == large.node_item(k)
+    for k in range(len(plain.edges.id)):
+        assert plain.edge_item(k) == large.edge_item(k)
     for _ in range(5):
         s, t = rng.sample(list(a.node_ids), 2)
         opts = RouteOptions(profile=rng.choice(["general", "medical"]), avoid_parties=("p1",))
@@ -190,7 +190,7 @@ def test_invalid_documents_list_the_same_problems(
     if isinstance(plain, list):
         assert large == plain
     else:
-        same_network(Network(plain), Network(large.view()))
+        same_network(Network(plain), Network(large))
 
 
 def test_size_limits_are_reported_alike() -> None:
@@ -250,12 +250,12 @@ def test_stored_form_and_json_round_trip(seed: int) -> None:
     doc = with_extras(rng, rng.randint(2, 40), rng.randint(1, 80))
     compact = read_large_scenario([json.dumps(doc).encode()])
     again = CompactScenario.from_bytes(compact.to_bytes())
-    same_network(Network(compact.view()), Network(again.view()))
+    same_network(Network(compact), Network(again))
     text = "".join(compact.json_chunks(batch=7))
     reread = validate_scenario(json.loads(text))
-    same_network(Network(reread), Network(compact.view()))
-    assert reread.incidents == compact.header.incidents
-    assert reread.as_of == compact.header.as_of
+    same_network(Network(reread), Network(compact))
+    assert reread.header.incidents == compact.header.incidents
+    assert reread.header.as_of == compact.header.as_of
 
 
 def test_lengths_from_coordinates_match() -> None:
@@ -264,7 +264,7 @@ def test_lengths_from_coordinates_match() -> None:
         "nodes": [{"id": "a", "lat": 36.0, "lon": 37.0}, {"id": "b", "lat": 36.0, "lon": 37.01}],
         "edges": [{"id": "ab", "from": "a", "to": "b", "travel_time_min": 5}],
     }
-    net = Network(read_large_scenario([json.dumps(doc).encode()]).view())
+    net = Network(read_large_scenario([json.dumps(doc).encode()]))
     assert net.edge_length[0] == Network(validate_scenario(doc)).edge_length[0]
     assert math.isclose(net.edge_length[0], 900, abs_tol=1)
 
@@ -273,7 +273,7 @@ def test_ids_ending_in_nul_and_long_ids_are_found() -> None:
     ids = ["a\x00", "a", "ü" * 200, "b"]
     doc = {"schema": "safe-passage/scenario@1", "nodes": [{"id": i} for i in ids],
            "edges": [{"id": "x", "from": "a\x00", "to": "ü" * 200, "length_m": 1}]}  # fmt: skip
-    net = Network(read_large_scenario([json.dumps(doc).encode()]).view())
+    net = Network(read_large_scenario([json.dumps(doc).encode()]))
     assert list(net.node_ids) == ids
     assert [net.node_index[i] for i in ids] == [0, 1, 2, 3]
     assert "a\x00\x00" not in net.node_index and "c" not in net.node_index
@@ -285,14 +285,13 @@ def test_large_files_load_as_columns(tmp_path: Any) -> None:
     doc = with_extras(rng, 30, 90)
     path = tmp_path / "streets.json"
     path.write_text(json.dumps(doc))
-    view = load_scenario_file(path, large_bytes=1)
-    assert compact_of(view) is not None
-    same_network(Network(view), Network(validate_scenario(doc)))
-    assert sum(n.population for n in view.nodes) == sum(
+    streamed = load_scenario_file(path, large_bytes=1)
+    same_network(Network(streamed), Network(validate_scenario(doc)))
+    assert int(streamed.nodes.population.sum()) == sum(
         n.get("population", 0) for n in doc["nodes"]
     )
     with pytest.raises(DocumentTooLargeError):
         load_scenario_file(path, large_bytes=1, max_large_bytes=100)
     yaml_path = tmp_path / "streets.yaml"
     yaml_path.write_text(json.dumps(doc))  # JSON is YAML too; YAML files are read whole
-    assert compact_of(load_scenario_file(yaml_path, large_bytes=1)) is None
+    same_network(Network(load_scenario_file(yaml_path, large_bytes=1)), Network(streamed))

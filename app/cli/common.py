@@ -77,7 +77,7 @@ def fail(exc: ScenarioError, as_json: bool) -> NoReturn:
         print_json(problem_document(exc))
     err.print(f"[bold red]error:[/] {exc.title}: {exc.detail}", highlight=False)
     if isinstance(exc, ValidationError):
-        for p in exc.problems:
+        for p in exc.listed:
             err.print(f"  {p.pointer or '/'}: {p.detail}", highlight=False, markup=False)
     raise typer.Exit(exit_code(exc))
 

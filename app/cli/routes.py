@@ -36,19 +36,19 @@ def validate(scenario: ScenarioArg, as_json: JsonOpt = False) -> None:
         s = load_scenario_file(scenario)
     summary = {
         "valid": True,
-        "name": s.name,
-        "nodes": len(s.nodes),
-        "edges": len(s.edges),
-        "parties": len(s.parties),
-        "incidents": len(s.incidents),
-        "windows": len(s.windows),
-        "population": sum(n.population for n in s.nodes),
+        "name": s.header.name,
+        "nodes": s.counts[0],
+        "edges": s.counts[1],
+        "parties": len(s.header.parties),
+        "incidents": len(s.header.incidents),
+        "windows": len(s.header.windows),
+        "population": int(s.nodes.population.sum()),
     }
     if as_json:
         print_json(summary)
     else:
         out.print(
-            f"[green]valid[/]: {s.name or scenario} — {summary['nodes']} nodes, "
+            f"[green]valid[/]: {s.header.name or scenario} — {summary['nodes']} nodes, "
             f"{summary['edges']} roads, {summary['parties']} parties, "
             f"{summary['incidents']} incidents, {summary['windows']} windows, "
             f"population {summary['population']:,}",

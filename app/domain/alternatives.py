@@ -25,7 +25,7 @@ list short, the safest route sharing no avoidable road with any route kept so
 far is added (repeatedly), so a route fully apart from the others is never
 missed.
 
->>> from app.domain.validation import validate_scenario
+>>> from app.domain.large_document import validate_scenario
 >>> s = validate_scenario({"schema": "safe-passage/scenario@1",
 ...   "nodes": [{"id": "a"}, {"id": "b"}, {"id": "c"}, {"id": "d"}],
 ...   "edges": [{"id": "a-b", "from": "a", "to": "b", "travel_time_min": 10, "risk": 0.1},

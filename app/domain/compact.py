@@ -1,17 +1,15 @@
-"""Scenarios with too many nodes and roads for one Python object each: columns instead.
+"""A scenario's places and roads as columns: the one compiled form of every scenario.
 
 A street network of a whole city has 100k–1M nodes and more roads; one pydantic
-object per item costs about a kilobyte and tens of microseconds. Here nodes and
+object per item would cost about a kilobyte and tens of microseconds. So nodes and
 roads are numpy columns (ids as UTF-8 bytes, optional texts as codes into a table
-of distinct strings, numbers as arrays with NaN or 0 for "not given"); parties,
-incidents, windows and profiles stay ordinary models in ``header``.
+of distinct strings, numbers as arrays with NaN or 0 for "not given"), for a
+document of ten places as for one of a million; parties, incidents, windows and
+profiles stay ordinary models in ``header``.
 
-:meth:`CompactScenario.view` gives a :class:`~app.domain.scenario.Scenario` whose
-``nodes`` and ``edges`` are lazy sequences building a ``Node``/``Edge`` on access,
-so every function that takes a Scenario takes a compact one too;
-:class:`~app.domain.network.Network` recognises the view and compiles straight
-from the columns. :meth:`CompactScenario.to_bytes` is the stored form (numpy
-``.npz``, compressed).
+:class:`~app.domain.network.Network` compiles from these columns.
+:meth:`CompactScenario.to_bytes` is the stored form (numpy ``.npz``, compressed);
+:meth:`CompactScenario.json_chunks` writes the document back as JSON.
 """
 
 from __future__ import annotations
@@ -19,14 +17,14 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, TypeVar, get_args, overload
+from typing import Any, get_args, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from app.domain.scenario import Edge, Node, NodeKind, RoadStatus, Scenario
+from app.domain.scenario import NodeKind, RoadStatus, ScenarioHeader
 
 NODE_KINDS: tuple[NodeKind, ...] = get_args(NodeKind)
 ROAD_STATUSES: tuple[RoadStatus, ...] = get_args(RoadStatus)
@@ -35,7 +33,6 @@ FORMAT = "safe-passage/compact@1"
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-T = TypeVar("T")
 
 
 class Ids(Sequence[str]):
@@ -130,18 +127,24 @@ class Ids(Sequence[str]):
         return np.where(hit, order[k], -1).astype(np.int64)
 
     def duplicates(self) -> list[tuple[int, int]]:
-        """``(position, first position)`` of every repeated id, in document order."""
+        """``(position, first position)`` of every repeated id, in document order.
+
+        Linear after the sort: each run of equal ids is walked once.
+        """
         order, ordered = self._sorted_view()
         if len(ordered) < 2:
             return []
-        same = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
-        out = []
-        for k in same.tolist():
-            first = k
-            while first > 0 and ordered[first - 1] == ordered[k]:
-                first -= 1
-            out.append((int(order[k]), int(order[first])))
-        out.sort()
+        same = ordered[1:] == ordered[:-1]
+        if not same.any():
+            return []
+        # A run of equal ids starts where an id differs from the one before it; the stable
+        # sort puts the run's first occurrence in the document at the run's start.
+        starts = np.flatnonzero(np.concatenate(([True], ~same)))
+        run_start = starts[np.searchsorted(starts, np.arange(len(ordered)), side="right") - 1]
+        repeated = np.flatnonzero(np.concatenate(([False], same)))
+        out = sorted(
+            zip(order[repeated].tolist(), order[run_start[repeated]].tolist(), strict=True)
+        )
         return out
 
 
@@ -239,107 +242,25 @@ def _num(value: float) -> float | int:
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
-class LazyItems(Sequence[T]):
-    """A read-only sequence that builds each item when asked (a small cache keeps recent ones)."""
-
-    CACHE = 65_536
-
-    def __init__(self, compact: CompactScenario, size: int, build: Callable[[int], T]) -> None:
-        self.compact = compact
-        self._size = size
-        self._build = build
-        self._cache: dict[int, T] = {}
-
-    def __len__(self) -> int:
-        return self._size
-
-    @overload
-    def __getitem__(self, i: int) -> T: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[T]: ...
-
-    def __getitem__(self, i: int | slice) -> T | list[T]:
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(self._size))]
-        k = int(i)
-        if k < 0:
-            k += self._size
-        if not 0 <= k < self._size:
-            raise IndexError(i)
-        item = self._cache.get(k)
-        if item is None:
-            if len(self._cache) >= self.CACHE:
-                self._cache.clear()
-            item = self._cache[k] = self._build(k)
-        return item
-
-    def __iter__(self) -> Iterator[T]:
-        for k in range(self._size):
-            yield self._build(k)
-
-
 @dataclass
 class CompactScenario:
     """A scenario whose nodes and roads are columns (see the module docstring)."""
 
-    header: Scenario
-    """Everything but nodes and edges (its own lists are empty)."""
+    header: ScenarioHeader
+    """Everything but nodes and edges."""
     nodes: NodeColumns
     edges: EdgeColumns
 
-    def node(self, i: int) -> Node:
-        c = self.nodes
-        lat, lon, cap = float(c.lat[i]), float(c.lon[i]), int(c.capacity[i])
-        return Node.model_construct(
-            id=c.id[i],
-            name=c.name[i],
-            name_ar=c.name_ar[i],
-            kind=NODE_KINDS[int(c.kind[i])],
-            lat=None if math.isnan(lat) else lat,
-            lon=None if math.isnan(lon) else lon,
-            population=int(c.population[i]),
-            population_source=c.population_source[i],
-            capacity=cap or None,
-            controlled_by=c.controlled_by[i],
-            notes=c.notes[i],
-        )
-
-    def edge(self, i: int) -> Edge:
-        c = self.edges
-        length, time, cap = float(c.length_m[i]), float(c.travel_time_min[i]), c.capacity_per_min
-        return Edge.model_construct(
-            id=c.id[i],
-            from_=self.nodes.id[int(c.tail[i])],
-            to=self.nodes.id[int(c.head[i])],
-            name=c.name[i],
-            directed=bool(c.directed[i]),
-            length_m=None if math.isnan(length) else length,
-            travel_time_min=None if math.isnan(time) else time,
-            capacity_per_min=int(cap[i]) or None,
-            status=ROAD_STATUSES[int(c.status[i])],
-            risk=float(c.risk[i]),
-            risk_source=c.risk_source[i],
-            controlled_by=c.controlled_by[i],
-            checkpoint=c.checkpoint[i],
-            vehicle_passable=bool(c.vehicle_passable[i]),
-            notes=c.notes[i],
-        )
-
-    def view(self) -> Scenario:
-        """A Scenario over these columns; ``nodes``/``edges`` are :class:`LazyItems`."""
-        values = {name: getattr(self.header, name) for name in Scenario.model_fields}
-        values["nodes"] = LazyItems(self, len(self.nodes.id), self.node)
-        values["edges"] = LazyItems(self, len(self.edges.id), self.edge)
-        return Scenario.model_construct(_fields_set=self.header.model_fields_set, **values)
+    @property
+    def counts(self) -> tuple[int, int]:
+        """How many places and roads."""
+        return len(self.nodes.id), len(self.edges.id)
 
     # JSON ---------------------------------------------------------------------
 
     def header_document(self) -> dict[str, Any]:
         doc = self.header.model_dump(mode="json", by_alias=True, exclude_defaults=True)
         doc["schema"] = self.header.schema_
-        doc.pop("nodes", None)
-        doc.pop("edges", None)
         return doc
 
     def node_item(self, i: int) -> dict[str, Any]:
@@ -445,9 +366,7 @@ class CompactScenario:
             data = {k: archive[k] for k in archive.files}
         if _text(data["format"]) != FORMAT:
             raise ValueError("not a safe-passage compact scenario")
-        header = Scenario.model_validate(
-            {**json.loads(_text(data["header"])), "nodes": [], "edges": []}
-        )
+        header = ScenarioHeader.model_validate(json.loads(_text(data["header"])))
 
         def columns(prefix: str, kind: type[Any]) -> Any:
             values: dict[str, Any] = {}
@@ -472,9 +391,3 @@ def _text_array(text: str) -> npt.NDArray[np.uint8]:
 
 def _text(array: npt.NDArray[Any]) -> str:
     return bytes(array.tobytes()).decode("utf-8")
-
-
-def compact_of(scenario: Scenario) -> CompactScenario | None:
-    """The columns behind a scenario made by :meth:`CompactScenario.view`, else None."""
-    nodes = scenario.nodes
-    return nodes.compact if isinstance(nodes, LazyItems) else None

@@ -27,7 +27,7 @@ If no disjoint pair exists (at most one road-disjoint route, by Menger's
 theorem a cut of one road), :class:`NoDisjointPairError` names every road that
 all routes from A to B must use.
 
->>> from app.domain.validation import validate_scenario
+>>> from app.domain.large_document import validate_scenario
 >>> s = validate_scenario({"schema": "safe-passage/scenario@1",
 ...   "nodes": [{"id": "s"}, {"id": "a"}, {"id": "b"}, {"id": "t"}],
 ...   "edges": [{"id": "s-a", "from": "s", "to": "a", "travel_time_min": 5, "risk": 0.01},

@@ -59,8 +59,14 @@ def _rebuild_error(
     return error
 
 
+LISTED_PROBLEMS = 1000
+"""Most problems an answer lists: a document with a million broken items is refused with
+the first thousand, not with a hundred megabytes of problems."""
+
+
 class ValidationError(ScenarioError):
-    """The document is not a valid scenario (or request); lists every problem."""
+    """The document is not a valid scenario (or request); lists every problem (up to
+    :data:`LISTED_PROBLEMS` of them, in document order)."""
 
     title = "Invalid document"
     slug = "invalid-document"
@@ -68,10 +74,19 @@ class ValidationError(ScenarioError):
     def __init__(self, problems: list[Problem], detail: str | None = None) -> None:
         self.problems = sorted(problems, key=lambda p: (_pointer_key(p.pointer), p.detail))
         n = len(self.problems)
-        super().__init__(detail or f"{n} problem{'s' if n != 1 else ''} found")
+        if detail is None:
+            detail = f"{n} problem{'s' if n != 1 else ''} found"
+            if n > LISTED_PROBLEMS:
+                detail += f" (the first {LISTED_PROBLEMS} are listed)"
+        super().__init__(detail)
+
+    @property
+    def listed(self) -> list[Problem]:
+        """The problems an answer shows: the first :data:`LISTED_PROBLEMS`."""
+        return self.problems[:LISTED_PROBLEMS]
 
     def extra(self) -> dict[str, Any]:
-        return {"errors": [p.as_dict() for p in self.problems]}
+        return {"errors": [p.as_dict() for p in self.listed]}
 
 
 class DocumentTooLargeError(ValidationError):

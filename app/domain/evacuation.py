@@ -14,7 +14,7 @@ The model is described in :mod:`app.domain.flow_model`. Two methods:
     A capacity-respecting heuristic (:mod:`app.domain.flow_fast`), with the gap
     to a lower bound reported.
 
->>> from app.domain.validation import validate_scenario
+>>> from app.domain.large_document import validate_scenario
 >>> s = validate_scenario({"schema": "safe-passage/scenario@1",
 ...   "nodes": [{"id": "home", "population": 30}, {"id": "camp", "kind": "safe_zone"}],
 ...   "edges": [{"id": "road", "from": "home", "to": "camp", "travel_time_min": 5,

@@ -1,15 +1,20 @@
-"""Read and validate a large JSON scenario piece by piece, straight into columns.
+"""Read and validate a scenario document into columns: the one way in, for every size.
 
 A 1M-node document is a few hundred megabytes of JSON; parsed whole it would be
-several gigabytes of Python objects. Here the top-level object is read from a
-stream of byte chunks; ``nodes`` and ``edges`` are decoded one item at a time
-and go into :class:`~app.domain.compact.CompactScenario` columns in batches,
-so memory stays near the size of the columns.
+several gigabytes of Python objects. So a JSON file or upload is read from a
+stream of byte chunks (:func:`read_large_scenario`): ``nodes`` and ``edges`` are
+decoded one item at a time and go into
+:class:`~app.domain.compact.CompactScenario` columns in batches, so memory stays
+near the size of the columns. A document already parsed (YAML, or JSON read
+whole) goes through the same collector item by item
+(:func:`~app.domain.validation.validate_scenario`).
 
-Validation reports exactly what :func:`~app.domain.validation.validate_scenario`
-would, at the same pointers: items of the expected shape are checked by columns
-(types, ranges, duplicate and unknown ids, party references), and any item that
-is not goes through the same pydantic model on its own.
+Every rule is written once. Field types and ranges come from the models'
+``Field`` definitions (:mod:`app.domain.scenario`): they are checked by columns,
+and an item that fails is validated by its pydantic model on its own, for the
+exact messages. Cross-field rules (duplicate and unknown ids, party references,
+population above capacity, coordinates in pairs) are checked by columns over all
+items; the header's lists by :func:`~app.domain.validation.reference_problems`.
 """
 
 from __future__ import annotations
@@ -19,14 +24,15 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from dataclasses import dataclass
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import numpy as np
 import numpy.typing as npt
+import pydantic
 
 from app.domain.compact import (
-    NODE_KINDS,
-    ROAD_STATUSES,
     CompactScenario,
     EdgeColumns,
     IdIndex,
@@ -36,20 +42,11 @@ from app.domain.compact import (
 )
 from app.domain.document import MAX_DEPTH, nesting_depth
 from app.domain.errors import Problem, ValidationError, pointer
-from app.domain.scenario import (
-    MAX_LENGTH_M,
-    MAX_PEOPLE,
-    MAX_TRAVEL_TIME_MIN,
-    Edge,
-    Node,
-    Scenario,
-)
+from app.domain.scenario import Edge, Node, Scenario, ScenarioHeader
 from app.domain.validation import (
     MAX_EDGES,
     MAX_NODES,
-    edge_reference_problems,
     item_problems,
-    node_reference_problems,
     party_problem,
     reference_problems,
 )
@@ -58,13 +55,6 @@ CHUNK_CHARS = 1 << 20
 BATCH = 16_384
 WHITESPACE = re.compile(r"[ \t\n\r]*")
 
-NODE_KEYS = frozenset(f.alias or name for name, f in Node.model_fields.items())
-EDGE_KEYS = frozenset(f.alias or name for name, f in Edge.model_fields.items())
-NODE_TEXTS = ("name", "name_ar", "population_source", "notes")
-EDGE_TEXTS = ("name", "risk_source", "notes")
-KIND_CODE = {k: i for i, k in enumerate(NODE_KINDS)}
-STATUS_CODE = {s: i for i, s in enumerate(ROAD_STATUSES)}
-MAX_TEXT, MAX_ID = 10_000, 200
 BIG = 2**62
 """Whole numbers beyond this (valid, if absurd) are kept as this in the columns."""
 
@@ -263,64 +253,162 @@ def read_top_level(
     return header
 
 
-# Columns -------------------------------------------------------------------------
+# Fields ---------------------------------------------------------------------------
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 NoneType = type(None)
-NUMBER = {int, float}
 
 
-def _wrong_types(column: list[Any], allowed: set[type], bad: set[int]) -> None:
-    """Mark the rows whose value is not of an ``allowed`` type (bool is not int)."""
+class _Invalid:
+    """Stands for a value its model refused: given, but of no use to the columns."""
+
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+INVALID = _Invalid()
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """What the model says of one field of a node or road: its kind, default and bounds."""
+
+    key: str
+    kind: str
+    """``text``, ``float``, ``int``, ``bool`` or ``choice``."""
+    optional: bool
+    default: Any
+    bounds: dict[str, Any]
+    """``ge``/``gt``/``le``/``lt`` for numbers, ``min_length``/``max_length`` for texts."""
+    choices: tuple[str, ...] = ()
+
+
+def _field_rules(model: type[pydantic.BaseModel]) -> dict[str, FieldRule]:
+    """The rules of every field of ``model``, read from its ``Field`` definitions."""
+    rules = {}
+    for name, info in model.model_fields.items():
+        annotation: Any = info.annotation
+        metadata = list(info.metadata)
+        optional = False
+        if get_origin(annotation) in (Union, UnionType):
+            args = [a for a in get_args(annotation) if a is not NoneType]
+            optional = len(args) < len(get_args(annotation))
+            (annotation,) = args
+        if get_origin(annotation) is Annotated:
+            annotation, *extra = get_args(annotation)
+            for item in extra:
+                metadata.extend(getattr(item, "metadata", [item]))
+        bounds: dict[str, Any] = {}
+        for item in metadata:
+            for attr in ("ge", "gt", "le", "lt", "min_length", "max_length"):
+                value = getattr(item, attr, None)
+                if value is not None:
+                    bounds[attr] = value
+        choices: tuple[str, ...] = ()
+        if get_origin(annotation) is Literal:
+            kind, choices = "choice", get_args(annotation)
+        else:
+            kind = {str: "text", float: "float", int: "int", bool: "bool"}[annotation]
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        key = info.alias or name
+        rules[key] = FieldRule(key, kind, optional, default, bounds, choices)
+    return rules
+
+
+NODE_FIELDS = _field_rules(Node)
+EDGE_FIELDS = _field_rules(Edge)
+NODE_TEXTS = ("name", "name_ar", "population_source", "controlled_by", "notes")
+EDGE_TEXTS = ("name", "risk_source", "controlled_by", "checkpoint", "notes")
+
+
+def _check(rule: FieldRule, column: list[Any], bad: set[int]) -> None:
+    """Mark the rows whose value breaks ``rule`` (bool is neither int nor float)."""
+    kinds: dict[str, set[type]] = {
+        "text": {str},
+        "float": {int, float},
+        "int": {int},
+        "bool": {bool},
+        "choice": {str},
+    }
+    allowed = kinds[rule.kind]
+    if rule.optional:
+        allowed = allowed | {NoneType}
     if not set(map(type, column)) <= allowed:
         bad.update(i for i, v in enumerate(column) if type(v) not in allowed)
-
-
-def _texts_ok(
-    column: list[Any], shortest: int, longest: int, optional: bool, bad: set[int]
-) -> None:
-    _wrong_types(column, {str, NoneType} if optional else {str}, bad)
-    for i, v in enumerate(column):
-        if type(v) is str and not shortest <= len(v) <= longest:
-            bad.add(i)
-
-
-def _floats(
-    column: list[Any], bad: set[int], optional: bool = True
-) -> tuple[npt.NDArray[np.float64], BoolArray]:
-    """Values as floats (NaN where not given) and which were given; marks what cannot be."""
-    given = np.fromiter((v is not None for v in column), dtype=bool, count=len(column))
-    _wrong_types(column, NUMBER | {NoneType} if optional else NUMBER, bad)
-    try:
-        values = np.array(
-            [math.nan if v is None or i in bad else v for i, v in enumerate(column)]
-            if bad
-            else [math.nan if v is None else v for v in column],
-            dtype=np.float64,
+    b = rule.bounds
+    if rule.kind == "text":
+        shortest, longest = b.get("min_length", 0), b.get("max_length", math.inf)
+        bad.update(
+            i for i, v in enumerate(column) if type(v) is str and not shortest <= len(v) <= longest
         )
-    except OverflowError:  # an integer beyond any float: the model reports it
-        values = np.full(len(column), math.nan)
+    elif rule.kind == "choice":
+        bad.update(i for i, v in enumerate(column) if type(v) is str and v not in rule.choices)
+    elif rule.kind in ("float", "int"):
         for i, v in enumerate(column):
-            try:
-                values[i] = math.nan if v is None else float(v)
-            except (OverflowError, TypeError):
+            if type(v) in (int, float) and not _within(v, b):
                 bad.add(i)
-    with np.errstate(invalid="ignore"):
-        bad.update(np.flatnonzero(given & ~np.isfinite(values)).tolist())
+
+
+def _within(v: float, b: dict[str, Any]) -> bool:
+    try:
+        if not math.isfinite(v):
+            return False
+    except OverflowError:  # an int too big for a float: the model says what is wrong
+        return False
+    return (
+        ("ge" not in b or v >= b["ge"])
+        and ("gt" not in b or v > b["gt"])
+        and ("le" not in b or v <= b["le"])
+        and ("lt" not in b or v < b["lt"])
+    )
+
+
+def _floats(column: list[Any]) -> tuple[npt.NDArray[np.float64], BoolArray]:
+    """Values as floats (NaN where not given or refused) and which were given at all."""
+    given = np.fromiter((v is not None for v in column), dtype=bool, count=len(column))
+    values = np.fromiter(
+        (v if type(v) is float or (type(v) is int and -BIG <= v <= BIG) else math.nan
+         for v in column),
+        dtype=np.float64,
+        count=len(column),
+    )
     return values, given
 
 
-def _ints(column: list[Any], bad: set[int]) -> IntArray:
-    """Whole numbers (0 where not given); bool, floats and huge values are marked."""
-    _wrong_types(column, {int, NoneType}, bad)
-    out = np.zeros(len(column), dtype=np.int64)
-    for i, v in enumerate(column):
-        if type(v) is int:
-            if -BIG <= v <= BIG:
-                out[i] = v
-            else:
-                out[i] = BIG if v > 0 else -BIG
+def _ints(column: list[Any]) -> IntArray:
+    """Whole numbers (0 where not given or refused), huge ones kept as ±BIG."""
+    return np.fromiter(
+        (max(-BIG, min(BIG, v)) if type(v) is int else 0 for v in column),
+        dtype=np.int64,
+        count=len(column),
+    )
+
+
+def _bools(column: list[Any], default: bool) -> BoolArray:
+    return np.fromiter(
+        (v if type(v) is bool else default for v in column), dtype=bool, count=len(column)
+    )
+
+
+def _codes(column: list[Any], rule: FieldRule) -> npt.NDArray[np.int8]:
+    code = {c: i for i, c in enumerate(rule.choices)}
+    default = code[rule.default]
+    return np.fromiter(
+        (code.get(v, default) if type(v) is str else default for v in column),
+        dtype=np.int8,
+        count=len(column),
+    )
+
+
+def _placeholder_ids(column: list[Any], start: int, given: list[bool]) -> list[str]:
+    """Ids as strings; where none usable was given, a placeholder starting with NUL."""
+    out = []
+    for k, v in enumerate(column):
+        if type(v) is str and given[k]:
+            out.append(v)
+        else:
+            out.append(f"\x00{start + k}")
     return out
 
 
@@ -349,18 +437,20 @@ class _TextTable:
 
 
 class _ListColumns:
-    """One list's columns, filled a batch at a time."""
+    """One list's columns (``nodes`` or ``edges``), filled a batch at a time."""
 
-    def __init__(self, texts: tuple[str, ...], numbers: tuple[str, ...]) -> None:
+    def __init__(self, fields: dict[str, FieldRule], texts: tuple[str, ...]) -> None:
+        self.fields = fields
         self.ids: list[Ids] = []
         self.texts = {k: _TextTable() for k in texts}
-        self.numbers: dict[str, list[npt.NDArray[Any]]] = {k: [] for k in numbers}
-        self.bad: dict[int, Any] = {}
-        """Items that failed the quick checks (kept raw, for the per-item checks)."""
+        self.numbers: dict[str, list[npt.NDArray[Any]]] = {}
         self.count = 0
 
+    def add(self, key: str, values: npt.NDArray[Any]) -> None:
+        self.numbers.setdefault(key, []).append(values)
+
     def number(self, key: str, dtype: Any) -> npt.NDArray[Any]:
-        parts = self.numbers[key]
+        parts = self.numbers.get(key)
         return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
 
     def all_ids(self) -> Ids:
@@ -375,11 +465,8 @@ def _join(parts: list[Ids]) -> Ids:
     return Ids(np.array([v for p in parts for v in p], dtype=object))
 
 
-EMPTY: dict[str, Any] = {}
-
-
 class _Collector:
-    """Receives items from :func:`read_top_level` and builds columns a batch at a time."""
+    """Receives the items of ``nodes`` and ``edges`` and builds columns a batch at a time."""
 
     def __init__(self, max_nodes: int, max_edges: int) -> None:
         self.limits = {"nodes": max_nodes, "edges": max_edges}
@@ -392,27 +479,15 @@ class _Collector:
         self.listed.clear()  # only lists met in the document count
 
     def reset(self, key: str) -> None:
+        """A list ``key`` starts (again, if the key repeats: the last one wins)."""
         self.seen[key] = 0
         self.pending[key] = []
         self.listed.add(key)
         self.problems = [p for p in self.problems if not p.pointer.startswith(f"/{key}/")]
         if key == "nodes":
-            self.nodes = _ListColumns(
-                (*NODE_TEXTS, "controlled_by"), ("kind", "lat", "lon", "population", "capacity")
-            )
+            self.nodes = _ListColumns(NODE_FIELDS, NODE_TEXTS)
         else:
-            self.edges = _ListColumns(
-                (*EDGE_TEXTS, "controlled_by", "checkpoint"),
-                (
-                    "directed",
-                    "vehicle",
-                    "length_m",
-                    "travel_time_min",
-                    "risk",
-                    "capacity",
-                    "status",
-                ),
-            )
+            self.edges = _ListColumns(EDGE_FIELDS, EDGE_TEXTS)
             self.ends: tuple[list[Ids], list[Ids]] = ([], [])
 
     def item(self, key: str, i: int, item: Any) -> None:
@@ -429,142 +504,107 @@ class _Collector:
         if not batch:
             return
         self.pending[key] = []
-        if key == "nodes":
-            self._nodes(batch)
-        else:
-            self._edges(batch)
+        self._batch(key, self.nodes if key == "nodes" else self.edges, batch)
 
-    def _fallback(
-        self,
-        key: str,
-        cols: _ListColumns,
-        batch: list[Any],
-        dicts: list[dict[str, Any]],
-        bad: set[int],
-    ) -> None:
-        """Items that failed a quick check: validate each with its model, as the plain path."""
+    def _refused(
+        self, key: str, start: int, batch: list[Any], bad: set[int]
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Validate the items that failed a quick check with their model, for the messages;
+        give back each with the refused fields replaced by :data:`INVALID`."""
         model = Node if key == "nodes" else Edge
-        start = cols.count
+        fields = NODE_FIELDS if key == "nodes" else EDGE_FIELDS
+        out: list[tuple[int, dict[str, Any]]] = []
         for i in sorted(bad):
-            found, problems = item_problems(model, batch[i], (key, start + i))
+            item = batch[i]
+            _, problems = item_problems(model, item, (key, start + i))
             self.problems.extend(problems)
-            cols.bad[start + i] = batch[i]
-            values = found.model_dump(by_alias=True) if found is not None else {}
-            ident = batch[i].get("id") if type(batch[i]) is dict else None
-            if not isinstance(values.get("id"), str):
-                values["id"] = ident if isinstance(ident, str) else f"\x00{start + i}"
-            if key == "edges":
-                for side in ("from", "to"):
-                    end = values.get(side, batch[i].get(side) if type(batch[i]) is dict else None)
-                    values[side] = end if isinstance(end, str) else "\x00-"
-            dicts[i] = values
+            if type(item) is not dict:
+                out.append((i, {}))
+                continue
+            refused = {p.pointer.split("/")[3] for p in problems if p.pointer.count("/") >= 3}
+            refused = {_unescape(r) for r in refused}
+            out.append(
+                (
+                    i,
+                    {
+                        k: INVALID if k in refused else v
+                        for k, v in item.items()
+                        if k in fields or k in refused
+                    },
+                )
+            )
+        return out
 
-    def _nodes(self, batch: list[Any]) -> None:
-        cols = self.nodes
+    def _batch(self, key: str, cols: _ListColumns, batch: list[Any]) -> None:
+        start = cols.count
         dicts = [d if type(d) is dict else EMPTY for d in batch]
-        bad = {i for i, d in enumerate(batch) if type(d) is not dict or not d.keys() <= NODE_KEYS}
-        for _ in range(3):  # again after the fallback has replaced the bad items
-            ids: list[Any] = [d.get("id") for d in dicts]
-            _texts_ok(ids, 1, MAX_ID, False, bad)
-            kinds = [d.get("kind", "junction") for d in dicts]
-            _wrong_types(kinds, {str}, bad)
-            bad.update(i for i, k in enumerate(kinds) if type(k) is str and k not in KIND_CODE)
-            lat, lat_given = _floats([d.get("lat") for d in dicts], bad)
-            lon, lon_given = _floats([d.get("lon") for d in dicts], bad)
-            with np.errstate(invalid="ignore"):
-                bad.update(np.flatnonzero(lat_given & ((lat < -90) | (lat > 90))).tolist())
-                bad.update(np.flatnonzero(lon_given & ((lon < -180) | (lon > 180))).tolist())
-            pops = [d.get("population", 0) for d in dicts]
-            _wrong_types(pops, {int}, bad)
-            population = _ints(pops, bad)
-            bad.update(np.flatnonzero((population < 0) | (population > MAX_PEOPLE)).tolist())
-            capacity = _ints([d.get("capacity") for d in dicts], bad)
-            bad.update(np.flatnonzero(capacity < 0).tolist())
-            caps = [d.get("capacity") for d in dicts]
-            bad.update(i for i, c in enumerate(caps) if type(c) is int and c <= 0)
-            texts = {k: [d.get(k) for d in dicts] for k in NODE_TEXTS}
-            for column in texts.values():
-                _texts_ok(column, 0, MAX_TEXT, True, bad)
-            texts["controlled_by"] = [d.get("controlled_by") for d in dicts]
-            _texts_ok(texts["controlled_by"], 1, MAX_ID, True, bad)
-            fresh = bad - {i - cols.count for i in cols.bad}
-            if not fresh:
-                break
-            self._fallback("nodes", cols, batch, dicts, fresh)
-            bad = set()
-        cols.ids.append(Ids.from_strings(ids))
-        for k, column in texts.items():
-            cols.texts[k].add(column)
-        code = KIND_CODE
-        cols.numbers["kind"].append(
-            np.fromiter((code.get(k, 1) for k in kinds), dtype=np.int8, count=len(kinds))
-        )
-        cols.numbers["lat"].append(lat)
-        cols.numbers["lon"].append(lon)
-        cols.numbers["population"].append(population)
-        cols.numbers["capacity"].append(np.maximum(capacity, 0))
-        cols.count += len(batch)
-
-    def _edges(self, batch: list[Any]) -> None:
-        cols = self.edges
-        dicts = [d if type(d) is dict else EMPTY for d in batch]
-        bad = {i for i, d in enumerate(batch) if type(d) is not dict or not d.keys() <= EDGE_KEYS}
-        for _ in range(3):
-            ids: list[Any] = [d.get("id") for d in dicts]
-            _texts_ok(ids, 1, MAX_ID, False, bad)
-            froms: list[Any] = [d.get("from") for d in dicts]
-            tos: list[Any] = [d.get("to") for d in dicts]
-            _texts_ok(froms, 1, MAX_ID, False, bad)
-            _texts_ok(tos, 1, MAX_ID, False, bad)
-            length, length_given = _floats([d.get("length_m") for d in dicts], bad)
-            time, time_given = _floats([d.get("travel_time_min") for d in dicts], bad)
-            risk, _ = _floats([d.get("risk", 0.0) for d in dicts], bad, optional=False)
-            with np.errstate(invalid="ignore"):
-                bad.update(np.flatnonzero(length_given & ~(length > 0)).tolist())
-                bad.update(np.flatnonzero(time_given & ~(time > 0)).tolist())
-                bad.update(np.flatnonzero(length_given & (length > MAX_LENGTH_M)).tolist())
-                bad.update(np.flatnonzero(time_given & (time > MAX_TRAVEL_TIME_MIN)).tolist())
-                bad.update(np.flatnonzero(~((risk >= 0) & (risk < 1))).tolist())
-            caps = [d.get("capacity_per_min") for d in dicts]
-            capacity = _ints(caps, bad)
-            bad.update(i for i, c in enumerate(caps) if type(c) is int and c <= 0)
-            directed = [d.get("directed", False) for d in dicts]
-            vehicle = [d.get("vehicle_passable", True) for d in dicts]
-            _wrong_types(directed, {bool}, bad)
-            _wrong_types(vehicle, {bool}, bad)
-            statuses = [d.get("status", "open") for d in dicts]
-            _wrong_types(statuses, {str}, bad)
-            bad.update(i for i, k in enumerate(statuses) if type(k) is str and k not in STATUS_CODE)
-            texts = {k: [d.get(k) for d in dicts] for k in EDGE_TEXTS}
-            for column in texts.values():
-                _texts_ok(column, 0, MAX_TEXT, True, bad)
-            for k in ("controlled_by", "checkpoint"):
-                texts[k] = [d.get(k) for d in dicts]
-                _texts_ok(texts[k], 1, MAX_ID, True, bad)
-            fresh = bad - {i - cols.count for i in cols.bad}
-            if not fresh:
-                break
-            self._fallback("edges", cols, batch, dicts, fresh)
-            bad = set()
-        cols.ids.append(Ids.from_strings(ids))
-        self.ends[0].append(Ids.from_strings(froms))
-        self.ends[1].append(Ids.from_strings(tos))
-        for k, column in texts.items():
-            cols.texts[k].add(column)
+        fields = cols.fields
+        known = fields.keys()
+        bad = {i for i, d in enumerate(batch) if type(d) is not dict or not d.keys() <= known}
+        columns: dict[str, list[Any]] = {}
+        for rule in fields.values():
+            column = [d.get(rule.key, rule.default) for d in dicts]
+            _check(rule, column, bad)
+            columns[rule.key] = column
+        if bad:  # rare: the model says what is wrong; the columns keep what was right
+            for i, d in self._refused(key, start, batch, bad):
+                for rule in fields.values():
+                    columns[rule.key][i] = d.get(rule.key, rule.default)
         n = len(batch)
-        cols.numbers["directed"].append(np.fromiter((v is True for v in directed), bool, count=n))
-        cols.numbers["vehicle"].append(
-            np.fromiter((v is not False for v in vehicle), bool, count=n)
-        )
-        cols.numbers["length_m"].append(length)
-        cols.numbers["travel_time_min"].append(time)
-        cols.numbers["risk"].append(np.nan_to_num(risk, nan=0.0))
-        cols.numbers["capacity"].append(np.maximum(capacity, 0))
-        code = STATUS_CODE
-        cols.numbers["status"].append(
-            np.fromiter((code.get(k, 0) for k in statuses), dtype=np.int8, count=n)
-        )
+        given = {k: [v is not None and v is not INVALID for v in c] for k, c in columns.items()}
+        cols.ids.append(Ids.from_strings(_placeholder_ids(columns["id"], start, given["id"])))
+        for k in cols.texts:
+            cols.texts[k].add(columns[k])
+        for rule in fields.values():
+            column = columns[rule.key]
+            if rule.kind == "float":
+                values, present = _floats(column)
+                cols.add(rule.key, values)
+                cols.add(rule.key + ".given", present)
+            elif rule.kind == "int":
+                cols.add(rule.key, _ints(column))
+            elif rule.kind == "bool":
+                cols.add(rule.key, _bools(column, bool(rule.default)))
+            elif rule.kind == "choice":
+                cols.add(rule.key, _codes(column, rule))
+        if key == "edges":
+            for side, ends in zip(("from", "to"), self.ends, strict=True):
+                ends.append(Ids.from_strings(_placeholder_ids(columns[side], -n, given[side])))
+                cols.add(side + ".given", np.array(given[side], dtype=bool))
         cols.count += n
+
+
+EMPTY: dict[str, Any] = {}
+
+
+def _unescape(token: str) -> str:
+    return token.replace("~1", "/").replace("~0", "~")
+
+
+def validate_scenario(
+    data: Any, *, max_nodes: int = MAX_NODES, max_edges: int = MAX_EDGES
+) -> CompactScenario:
+    """The scenario in a parsed document, or :class:`ValidationError` listing every problem.
+
+    >>> s = validate_scenario({"schema": "safe-passage/scenario@1",
+    ...     "nodes": [{"id": "a"}, {"id": "b"}],
+    ...     "edges": [{"id": "a-b", "from": "a", "to": "b", "length_m": 640}]})
+    >>> list(s.edges.id), float(s.edges.length_m[0])
+    (['a-b'], 640.0)
+    """
+    if not isinstance(data, dict):
+        raise ValidationError([Problem("", "a scenario document must be a JSON object")])
+    collector = _Collector(max_nodes, max_edges)
+    header: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in ("nodes", "edges") and type(value) is list:
+            header.pop(key, None)
+            collector.reset(key)
+            for i, item in enumerate(value):
+                collector.item(key, i, item)
+        else:
+            header[key] = value
+    return _finish(header, collector)
 
 
 def read_large_scenario(
@@ -572,18 +612,22 @@ def read_large_scenario(
 ) -> CompactScenario:
     """Parse and validate a JSON scenario from byte chunks into columns.
 
-    Raises :class:`ValidationError` with every problem (same pointers and texts
-    as :func:`~app.domain.validation.validate_scenario`).
+    Raises :class:`ValidationError` with every problem (the same pointers and texts
+    as :func:`validate_scenario` gives for the parsed document).
     """
     collector = _Collector(max_nodes, max_edges)
     try:
         header = read_top_level(chunks, collector.item, collector.reset)
-        collector.flush("nodes")
-        collector.flush("edges")
     except _Unreadable as exc:
         raise ValidationError([Problem("", str(exc))], detail=str(exc)) from None
     if "" in header:
         raise ValidationError([Problem("", "a scenario document must be a JSON object")])
+    return _finish(header, collector)
+
+
+def _finish(header: dict[str, Any], collector: _Collector) -> CompactScenario:
+    collector.flush("nodes")
+    collector.flush("edges")
     size = [
         Problem(pointer(key), f"{collector.seen[key]} {key}; the limit is {collector.limits[key]}")
         for key in ("nodes", "edges")
@@ -601,7 +645,7 @@ def _assemble(header_data: dict[str, Any], c: _Collector) -> CompactScenario:
     for key in ("nodes", "edges"):
         if listed[key]:
             head[key] = []
-    header, head_problems = item_problems(Scenario, head, ())
+    whole, head_problems = item_problems(Scenario, head, ())
     problems.extend(head_problems)
 
     node_ids = c.nodes.all_ids()
@@ -615,7 +659,7 @@ def _assemble(header_data: dict[str, Any], c: _Collector) -> CompactScenario:
             p["id"] for p in parties_data if isinstance(p, dict) and isinstance(p.get("id"), str)
         }
 
-    # Duplicate ids (bad items with no usable id hold a placeholder starting with NUL).
+    # Duplicate ids (items with no usable id hold a placeholder starting with NUL).
     for key, ids in (("nodes", node_ids), ("edges", edge_ids)):
         for k, first in ids.duplicates():
             ident = ids[k]
@@ -643,7 +687,7 @@ def _assemble(header_data: dict[str, Any], c: _Collector) -> CompactScenario:
         controlled_by=node_texts["controlled_by"],
         notes=node_texts["notes"],
     )
-    problems.extend(_node_problems(nodes, c.nodes.bad, party_ids))
+    problems.extend(_node_problems(nodes, n, party_ids))
 
     from_ids, to_ids = _join(c.ends[0]), _join(c.ends[1])
     tail, head_pos = node_ids.positions(from_ids), node_ids.positions(to_ids)
@@ -656,61 +700,84 @@ def _assemble(header_data: dict[str, Any], c: _Collector) -> CompactScenario:
         directed=e.number("directed", bool),
         length_m=e.number("length_m", np.float64),
         travel_time_min=e.number("travel_time_min", np.float64),
-        capacity_per_min=e.number("capacity", np.int64),
+        capacity_per_min=e.number("capacity_per_min", np.int64),
         status=e.number("status", np.int8),
         risk=e.number("risk", np.float64),
         risk_source=edge_texts["risk_source"],
         controlled_by=edge_texts["controlled_by"],
         checkpoint=edge_texts["checkpoint"],
-        vehicle_passable=e.number("vehicle", bool),
+        vehicle_passable=e.number("vehicle_passable", bool),
         notes=edge_texts["notes"],
     )
     known_nodes = IdIndex(node_ids) if listed["nodes"] else None
-    problems.extend(_edge_problems(edges, c.edges.bad, from_ids, to_ids, known_nodes, party_ids))
+    problems.extend(_edge_problems(edges, e, from_ids, to_ids, known_nodes, party_ids))
     problems.extend(
         reference_problems(
             {k: v for k, v in header_data.items() if k not in ("nodes", "edges")},
             known={"nodes": IdIndex(node_ids), "edges": IdIndex(edge_ids)},
         )
     )
-    if problems or header is None:
+    if problems or whole is None:
         raise ValidationError(_unique(problems))
+    values = {name: getattr(whole, name) for name in ScenarioHeader.model_fields}
+    header = ScenarioHeader.model_construct(_fields_set=whole.model_fields_set, **values)
     return CompactScenario(header, nodes, edges)
 
 
-def _rows(mask: np.ndarray[Any, Any], bad: dict[int, Any]) -> Iterator[int]:
-    for i in np.flatnonzero(mask).tolist():
-        if i not in bad:
-            yield i
+def add_incidents(scenario: CompactScenario, incidents: list[Any]) -> CompactScenario:
+    """The scenario with ``incidents`` (parsed documents) appended; only the header is
+    validated again.
+
+    Raises :class:`ValidationError` with pointers into the whole document
+    (``/incidents/N/...``), as validating the merged document would.
+    """
+    header = scenario.header_document()
+    header["incidents"] = list(header.get("incidents") or []) + incidents
+    model, problems = item_problems(ScenarioHeader, header, ())
+    problems.extend(
+        reference_problems(
+            header,
+            known={"nodes": IdIndex(scenario.nodes.id), "edges": IdIndex(scenario.edges.id)},
+        )
+    )
+    if problems or model is None:
+        raise ValidationError(_unique(problems))
+    return CompactScenario(model, scenario.nodes, scenario.edges)
+
+
+def _rows(mask: npt.NDArray[np.bool_]) -> list[int]:
+    rows: list[int] = np.flatnonzero(mask).tolist()
+    return rows
+
+
+def _party_problems(
+    key: str, column: Texts, field: str, parties: set[str] | None
+) -> Iterator[Problem]:
+    if parties is None:  # the party list itself is broken: reported once, there
+        return
+    codes = [k for k, v in enumerate(column.values) if v not in parties]
+    if codes:
+        for i in _rows(np.isin(column.codes, codes)):
+            found = party_problem(column[i], pointer(key, i, field), parties)
+            if found:
+                yield found
 
 
 def _node_problems(
-    nodes: NodeColumns, bad: dict[int, Any], parties: set[str] | None
+    nodes: NodeColumns, cols: _ListColumns, parties: set[str] | None
 ) -> list[Problem]:
-    problems: list[Problem] = []
-    for i, item in bad.items():
-        if isinstance(item, dict):
-            problems.extend(node_reference_problems(i, item, parties))
-    if parties is not None:
-        unknown = {v for v in nodes.controlled_by.values if v not in parties}
-        if unknown:
-            codes = [k for k, v in enumerate(nodes.controlled_by.values) if v in unknown]
-            for i in _rows(np.isin(nodes.controlled_by.codes, codes), bad):
-                found = party_problem(
-                    nodes.controlled_by[i], pointer("nodes", i, "controlled_by"), parties
-                )
-                if found:
-                    problems.append(found)
+    problems = list(_party_problems("nodes", nodes.controlled_by, "controlled_by", parties))
     cap, pop = nodes.capacity, nodes.population
-    for i in _rows((cap > 0) & (cap < pop), bad):
+    for i in _rows((cap > 0) & (cap < pop)):
         problems.append(
             Problem(
                 pointer("nodes", i, "population"),
                 f"population {int(pop[i])} exceeds the node's capacity {int(cap[i])}",
             )
         )
-    for i in _rows(np.isnan(nodes.lat) != np.isnan(nodes.lon), bad):
-        missing = "lon" if np.isnan(nodes.lon[i]) else "lat"
+    lat_given, lon_given = cols.number("lat.given", bool), cols.number("lon.given", bool)
+    for i in _rows(lat_given != lon_given):
+        missing = "lat" if lon_given[i] else "lon"
         problems.append(
             Problem(pointer("nodes", i, missing), "give both 'lat' and 'lon', or neither")
         )
@@ -719,36 +786,28 @@ def _node_problems(
 
 def _edge_problems(
     edges: EdgeColumns,
-    bad: dict[int, Any],
+    cols: _ListColumns,
     from_ids: Ids,
     to_ids: Ids,
     nodes: IdIndex | None,
     parties: set[str] | None,
 ) -> list[Problem]:
     problems: list[Problem] = []
-    for i, item in bad.items():
-        if isinstance(item, dict):
-            problems.extend(edge_reference_problems(i, item, nodes, parties))
+    ends_given = {side: cols.number(side + ".given", bool) for side in ("from", "to")}
     if nodes is not None:
         for side, ids, pos in (("from", from_ids, edges.tail), ("to", to_ids, edges.head)):
-            for i in _rows(pos < 0, bad):
+            for i in _rows((pos < 0) & ends_given[side]):
                 problems.append(Problem(pointer("edges", i, side), f"unknown node {ids[i]!r}"))
-    same = from_ids.raw == to_ids.raw
-    for i in _rows(same, bad):
+    same = (from_ids.raw == to_ids.raw) & ends_given["from"] & ends_given["to"]
+    for i in _rows(same):
         problems.append(Problem(pointer("edges", i, "to"), "a road must join two different nodes"))
-    for i in _rows(np.isnan(edges.length_m) & np.isnan(edges.travel_time_min), bad):
+    neither = ~cols.number("length_m.given", bool) & ~cols.number("travel_time_min.given", bool)
+    for i in _rows(neither):
         problems.append(
             Problem(pointer("edges", i), "give 'length_m' or 'travel_time_min' (or both)")
         )
-    if parties is not None:
-        for key in ("controlled_by", "checkpoint"):
-            column: Texts = getattr(edges, key)
-            codes = [k for k, v in enumerate(column.values) if v not in parties]
-            if codes:
-                for i in _rows(np.isin(column.codes, codes), bad):
-                    found = party_problem(column[i], pointer("edges", i, key), parties)
-                    if found:
-                        problems.append(found)
+    for key in ("controlled_by", "checkpoint"):
+        problems.extend(_party_problems("edges", getattr(edges, key), key, parties))
     return problems
 
 

@@ -24,7 +24,7 @@ from threading import Lock
 import numpy as np
 import numpy.typing as npt
 
-from app.domain.compact import ROAD_STATUSES, CompactScenario, IdIndex, Texts, compact_of
+from app.domain.compact import ROAD_STATUSES, CompactScenario, IdIndex, Texts
 from app.domain.profiles import WALKING_SPEED_M_PER_MIN, available_profiles, resolve_profile
 from app.domain.risk import (
     IncidentEffect,
@@ -33,7 +33,7 @@ from app.domain.risk import (
     haversine_m,
     incident_effects,
 )
-from app.domain.scenario import Profile, Scenario
+from app.domain.scenario import Profile, ScenarioHeader
 
 COST_SCALE = 1e9
 """Routing costs are −ln(1 − risk) in units of 1e-9: survival is resolved to 1e-9 relative."""
@@ -57,77 +57,15 @@ class Network:
     edge_ids: Sequence[str]
     edge_index: Mapping[str, int]
 
-    def __init__(self, scenario: Scenario) -> None:
-        compact = compact_of(scenario)
-        self._columns = compact
-        if compact is not None:
-            self._from_columns(scenario, compact)
-        else:
-            self._from_objects(scenario)
-        self._build_arcs()
-
-    def _from_objects(self, scenario: Scenario) -> None:
-        self.scenario = scenario
-        self.node_ids = [n.id for n in scenario.nodes]
-        self.node_index = {nid: i for i, nid in enumerate(self.node_ids)}
-        self.nodes = scenario.nodes
-        self.edges = scenario.edges
-        self.edge_ids = [e.id for e in scenario.edges]
-        self.edge_index = {eid: i for i, eid in enumerate(self.edge_ids)}
-        self.parties = {p.id: p for p in scenario.parties}
-        self.party_ids = [p.id for p in scenario.parties]
-        party_code = {pid: i for i, pid in enumerate(self.party_ids)}
-        n_edges = len(scenario.edges)
-
-        self.node_lat = np.array([n.lat if n.lat is not None else np.nan for n in self.nodes])
-        self.node_lon = np.array([n.lon if n.lon is not None else np.nan for n in self.nodes])
-        self.node_controller = np.array(
-            [party_code.get(n.controlled_by or "", -1) for n in self.nodes], dtype=np.int64
-        )
-        tail = np.array([self.node_index[e.from_] for e in self.edges], dtype=np.int64)
-        head = np.array([self.node_index[e.to] for e in self.edges], dtype=np.int64)
-        self.edge_tail, self.edge_head = tail, head
-        self.edge_directed = np.array([e.directed for e in self.edges], dtype=bool)
-        self.edge_length = np.array(
-            [
-                self._length(e.length_m, t, h)
-                for e, t, h in zip(self.edges, tail.tolist(), head.tolist(), strict=True)
-            ],
-            dtype=np.float64,
-        ).reshape(n_edges)
-        self.edge_given_time = np.array(
-            [e.travel_time_min if e.travel_time_min is not None else np.nan for e in self.edges],
-            dtype=np.float64,
-        ).reshape(n_edges)
-        self.edge_base_risk = np.array([e.risk for e in self.edges], dtype=np.float64).reshape(
-            n_edges
-        )
-        self.edge_status = np.array(
-            [STATUS_CODES[e.status] for e in self.edges], dtype=np.int64
-        ).reshape(n_edges)
-        self.edge_controller = np.array(
-            [party_code.get(e.controlled_by or "", -1) for e in self.edges], dtype=np.int64
-        ).reshape(n_edges)
-        self.edge_checkpoint = np.array(
-            [party_code.get(e.checkpoint or "", -1) for e in self.edges], dtype=np.int64
-        ).reshape(n_edges)
-        self.edge_vehicle = np.array([e.vehicle_passable for e in self.edges], dtype=bool).reshape(
-            n_edges
-        )
-        self.edge_capacity = np.array(
-            [e.capacity_per_min if e.capacity_per_min is not None else np.inf for e in self.edges],
-            dtype=np.float64,
-        ).reshape(n_edges)
-
-    def _from_columns(self, scenario: Scenario, c: CompactScenario) -> None:
-        """The same arrays straight from columns (no Python object per node or road)."""
-        self.scenario = scenario
+    def __init__(self, scenario: CompactScenario) -> None:
+        """Compile a scenario's columns (no Python object per node or road)."""
+        c = scenario
+        self.columns = c
+        self.scenario: ScenarioHeader = c.header
         self.node_ids, self.node_index = c.nodes.id, IdIndex(c.nodes.id)
         self.edge_ids, self.edge_index = c.edges.id, IdIndex(c.edges.id)
-        self.nodes = scenario.nodes
-        self.edges = scenario.edges
-        self.parties = {p.id: p for p in scenario.parties}
-        self.party_ids = [p.id for p in scenario.parties]
+        self.parties = {p.id: p for p in c.header.parties}
+        self.party_ids = [p.id for p in c.header.parties]
         party_code = {pid: i for i, pid in enumerate(self.party_ids)}
         self.node_lat, self.node_lon = c.nodes.lat, c.nodes.lon
         self.node_controller = c.nodes.controlled_by.mapped(party_code)
@@ -151,6 +89,7 @@ class Network:
         self.edge_capacity = np.where(e.capacity_per_min > 0, e.capacity_per_min, np.inf).astype(
             np.float64
         )
+        self._build_arcs()
 
     def _build_arcs(self) -> None:
         tail, head = self.edge_tail, self.edge_head
@@ -177,14 +116,6 @@ class Network:
         self.csr_indptr = self.arc_indptr.astype(index_type)
         self._conditions: OrderedDict[tuple[str, datetime | None], Conditions] = OrderedDict()
         self._lock = Lock()
-
-    def _length(self, given: float | None, t: int, h: int) -> float:
-        if given is not None:
-            return given
-        a, b = self.nodes[t], self.nodes[h]
-        if a.lat is not None and a.lon is not None and b.lat is not None and b.lon is not None:
-            return haversine_m(a.lat, a.lon, b.lat, b.lon)
-        return math.nan
 
     @property
     def conditions_kept(self) -> int:
@@ -213,13 +144,9 @@ class Network:
         return haversine_m(*(float(c) for c in coords)) / typical
 
     def edge_text(self, edge: int, field: str) -> str | None:
-        """A text field of one road (``name``, ``risk_source``, ``notes``…), without building
-        the road's object when the network was compiled from columns."""
-        if self._columns is not None:
-            column: Texts = getattr(self._columns.edges, field)
-            return column[edge]
-        value: str | None = getattr(self.edges[edge], field)
-        return value
+        """A text field of one road (``name``, ``risk_source``, ``notes``…)."""
+        column: Texts = getattr(self.columns.edges, field)
+        return column[edge]
 
     @cached_property
     def arc_key(self) -> IntArray:
@@ -296,7 +223,7 @@ class Conditions:
 
     @classmethod
     def build(cls, net: Network, profile: Profile, at: datetime | None) -> Conditions:
-        n = len(net.edges)
+        n = len(net.edge_tail)
         seg = (
             net.node_lat[net.edge_tail],
             net.node_lon[net.edge_tail],
@@ -347,18 +274,22 @@ class Conditions:
     def exclusion_reasons(self, edge: int, avoided: frozenset[str] = frozenset()) -> list[str]:
         """Why road ``edge`` cannot be used under these conditions and avoided parties."""
         net = self.network
-        e = net.edges[edge]
+        status = ROAD_STATUSES[int(net.edge_status[edge])]
+        controller, checkpoint = (
+            net.edge_text(edge, "controlled_by"),
+            net.edge_text(edge, "checkpoint"),
+        )
         reasons = []
-        if e.status == "blocked":
+        if status == "blocked":
             reasons.append("blocked")
-        elif e.status in self.profile.excluded_statuses:
-            reasons.append(f"{e.status}: not usable by profile {self.profile.id!r}")
-        if self.profile.vehicle and not e.vehicle_passable:
+        elif status in self.profile.excluded_statuses:
+            reasons.append(f"{status}: not usable by profile {self.profile.id!r}")
+        if self.profile.vehicle and not net.edge_vehicle[edge]:
             reasons.append(f"not passable by vehicles (profile {self.profile.id!r})")
-        if e.controlled_by in avoided:
-            reasons.append(f"controlled by avoided party {e.controlled_by!r}")
-        if e.checkpoint in avoided:
-            reasons.append(f"checkpoint of avoided party {e.checkpoint!r}")
+        if controller in avoided:
+            reasons.append(f"controlled by avoided party {controller!r}")
+        if checkpoint in avoided:
+            reasons.append(f"checkpoint of avoided party {checkpoint!r}")
         if not reasons and self.risk[edge] >= 1.0:
             reasons.append("risk of harm is certain")
         return reasons

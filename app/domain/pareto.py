@@ -28,7 +28,7 @@ Cap. At most ``cap`` routes (default :data:`DEFAULT_CAP` = 10) are returned:
 when the front is larger, members at evenly spaced ranks are kept, always
 including the safest and the fastest.
 
->>> from app.domain.validation import validate_scenario
+>>> from app.domain.large_document import validate_scenario
 >>> s = validate_scenario({"schema": "safe-passage/scenario@1",
 ...   "nodes": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
 ...   "edges": [{"id": "a-b", "from": "a", "to": "b", "travel_time_min": 10, "risk": 0.1},

@@ -9,7 +9,7 @@ whole (fields it omits take the model defaults, not the built-in values).
 from __future__ import annotations
 
 from app.domain.errors import InvalidRequestError, Problem
-from app.domain.scenario import Profile, Scenario
+from app.domain.scenario import Profile, ScenarioHeader
 
 WALKING_SPEED_M_PER_MIN = 64.0
 """Default walking speed: 64 m/min = 1.07 m/s (3.5 ft/s), the pedestrian walking speed
@@ -67,14 +67,14 @@ BUILTIN_PROFILES: dict[str, Profile] = {
 DEFAULT_PROFILE = "general"
 
 
-def available_profiles(scenario: Scenario) -> dict[str, Profile]:
+def available_profiles(scenario: ScenarioHeader) -> dict[str, Profile]:
     """Built-in profiles overridden or extended by the scenario's own."""
     profiles = dict(BUILTIN_PROFILES)
     profiles.update({p.id: p for p in scenario.profiles})
     return profiles
 
 
-def resolve_profile(scenario: Scenario, profile_id: str | None) -> Profile:
+def resolve_profile(scenario: ScenarioHeader, profile_id: str | None) -> Profile:
     """The profile named ``profile_id`` (default ``general``) for this scenario."""
     profiles = available_profiles(scenario)
     key = profile_id or DEFAULT_PROFILE

@@ -24,7 +24,7 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from app.domain.scenario import Incident, Scenario
+from app.domain.scenario import Incident, ScenarioHeader
 
 EARTH_RADIUS_M = 6_371_008.8
 """Mean Earth radius (IUGG), metres."""
@@ -68,7 +68,7 @@ def incident_probability(incident: Incident, at: datetime) -> tuple[float, float
     return p, age_h
 
 
-def default_time(scenario: Scenario) -> datetime | None:
+def default_time(scenario: ScenarioHeader) -> datetime | None:
     """The time questions are asked at when none is given: ``as_of``, else the newest report."""
     if scenario.as_of is not None:
         return scenario.as_of
@@ -124,7 +124,7 @@ def haversine_array_m(
 
 
 def incident_effects(
-    scenario: Scenario,
+    scenario: ScenarioHeader,
     at: datetime | None,
     edge_index: Mapping[str, int],
     seg: tuple[FloatArray, FloatArray, FloatArray, FloatArray],

@@ -15,7 +15,7 @@ safest routes. ``O((n + m) log n)`` per query, no graph rebuilt.
 When no route exists, a minimum cut over the closed roads (capacity 1, open
 roads unbounded) names the fewest closures that separate the two places.
 
->>> from app.domain.validation import validate_scenario
+>>> from app.domain.large_document import validate_scenario
 >>> s = validate_scenario({"schema": "safe-passage/scenario@1",
 ...   "nodes": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
 ...   "edges": [{"id": "a-b", "from": "a", "to": "b", "travel_time_min": 10, "risk": 0.1},

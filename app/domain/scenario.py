@@ -159,7 +159,14 @@ class Profile(Model):
     source: Text | None = None
 
 
-class Scenario(Model):
+class ScenarioHeader(Model):
+    """Everything in a scenario document but its places and roads.
+
+    The places and roads of a scenario are held as columns
+    (:class:`~app.domain.compact.CompactScenario`), whatever its size; this model
+    holds the rest.
+    """
+
     schema_: Literal["safe-passage/scenario@1"] = Field(alias="schema")
     name: Text | None = None
     description: Text | None = None
@@ -167,12 +174,17 @@ class Scenario(Model):
     credits: list[Text] = Field(default_factory=list)
     notes: list[Text] = Field(default_factory=list)
     parties: list[Party] = Field(default_factory=list)
-    nodes: list[Node]
-    edges: list[Edge] = Field(default_factory=list)
     incidents: list[Incident] = Field(default_factory=list)
     windows: list[Window] = Field(default_factory=list)
     profiles: list[Profile] = Field(default_factory=list)
 
-    def to_document(self) -> dict[str, object]:
-        """The scenario as a JSON-ready document with the public field names."""
-        return self.model_dump(mode="json", by_alias=True, exclude_defaults=False)
+
+class Scenario(ScenarioHeader):
+    """The whole scenario document (SPEC §2): its schema, and a test oracle's reading of it.
+
+    Validating a document is :func:`~app.domain.validation.validate_scenario`'s job (it
+    reports every problem at once and gives columns); this model states the fields.
+    """
+
+    nodes: list[Node]
+    edges: list[Edge] = Field(default_factory=list)

@@ -1,9 +1,13 @@
-"""Validate a parsed document into a :class:`Scenario`, reporting every problem.
+"""The problems of a scenario document, in words and at their JSON pointers.
 
-Two passes, both always run: the pydantic models check types, ranges and
-unknown fields; then cross-references are checked on the raw data, so that a
-document with a wrong type in one edge still gets its unknown node ids in
-another edge reported. Each problem carries an RFC 6901 JSON pointer.
+The pydantic models check types, ranges and unknown fields
+(:func:`item_problems` turns their errors into problems); cross-references of
+the header's lists (incidents, windows, profiles, party ids) are checked on the
+raw data by :func:`reference_problems`, so that a document with a wrong type in
+one item still gets its unknown ids in another reported. Places and roads are
+checked by columns where they are read
+(:mod:`app.domain.large_document`, which also holds ``validate_scenario``).
+Each problem carries an RFC 6901 JSON pointer.
 """
 
 from __future__ import annotations
@@ -15,47 +19,11 @@ from typing import Any
 
 import pydantic
 
-from app.domain.errors import Problem, ValidationError, pointer
-from app.domain.scenario import SCHEMA_ID, Scenario
+from app.domain.errors import Problem, pointer
+from app.domain.scenario import SCHEMA_ID
 
 MAX_NODES = 2_000_000
 MAX_EDGES = 5_000_000
-
-
-def validate_scenario(
-    data: Any, *, max_nodes: int = MAX_NODES, max_edges: int = MAX_EDGES
-) -> Scenario:
-    """Return the scenario in ``data`` or raise :class:`ValidationError` listing every problem.
-
-    >>> s = validate_scenario({"schema": "safe-passage/scenario@1",
-    ...     "nodes": [{"id": "a"}, {"id": "b"}],
-    ...     "edges": [{"id": "a-b", "from": "a", "to": "b", "length_m": 640}]})
-    >>> s.edges[0].from_, s.edges[0].length_m
-    ('a', 640.0)
-    """
-    if not isinstance(data, dict):
-        raise ValidationError([Problem("", "a scenario document must be a JSON object")])
-    problems: list[Problem] = []
-    problems.extend(_size_problems(data, max_nodes, max_edges))
-    if problems:
-        raise ValidationError(problems)
-    scenario: Scenario | None = None
-    try:
-        scenario = Scenario.model_validate(data)
-    except pydantic.ValidationError as exc:
-        problems.extend(_from_pydantic(exc, data))
-    problems.extend(_reference_problems(data))
-    if problems:
-        raise ValidationError(_unique(problems))
-    assert scenario is not None
-    return scenario
-
-
-def _size_problems(data: dict[str, Any], max_nodes: int, max_edges: int) -> Iterator[Problem]:
-    for key, limit in (("nodes", max_nodes), ("edges", max_edges)):
-        items = data.get(key)
-        if isinstance(items, list) and len(items) > limit:
-            yield Problem(pointer(key), f"{len(items)} {key}; the limit is {limit}")
 
 
 def item_problems(
@@ -71,15 +39,8 @@ def item_problems(
         problems = []
         for err in exc.errors(include_url=False):
             loc = [*prefix, *(p for p in err["loc"] if not _is_union_tag(p))]
-            problems.append(Problem(pointer(*loc), _message(err, loc, {})))
+            problems.append(Problem(pointer(*loc), _message(err, loc)))
         return None, problems
-
-
-def _from_pydantic(exc: pydantic.ValidationError, data: dict[str, Any]) -> Iterator[Problem]:
-    for err in exc.errors(include_url=False):
-        loc = [p for p in err["loc"] if not _is_union_tag(p)]
-        where = pointer(*loc)
-        yield Problem(where, _message(err, loc, data))
 
 
 def _is_union_tag(part: Any) -> bool:
@@ -87,7 +48,7 @@ def _is_union_tag(part: Any) -> bool:
     return isinstance(part, str) and ("[" in part or part in {"float", "int", "str", "bool"})
 
 
-def _message(err: Any, loc: list[Any], data: dict[str, Any]) -> str:
+def _message(err: Any, loc: list[Any]) -> str:
     kind = err["type"]
     field = str(loc[-1]) if loc else "document"
     value = err.get("input")
@@ -148,85 +109,20 @@ def party_problem(value: Any, where: str, parties: Container[str]) -> Problem | 
     return None
 
 
-def node_reference_problems(
-    i: int, node: dict[str, Any], parties: Container[str] | None
-) -> list[Problem]:
-    """Cross-field problems of one node (``parties`` None: the party list itself is broken)."""
-    problems = []
-    if parties is not None:
-        found = party_problem(
-            node.get("controlled_by"), pointer("nodes", i, "controlled_by"), parties
-        )
-        if found:
-            problems.append(found)
-    pop, cap = node.get("population"), node.get("capacity")
-    if isinstance(pop, int) and isinstance(cap, int) and 0 < cap < pop:
-        problems.append(
-            Problem(
-                pointer("nodes", i, "population"),
-                f"population {pop} exceeds the node's capacity {cap}",
-            )
-        )
-    if (node.get("lat") is None) != (node.get("lon") is None):
-        missing = "lon" if node.get("lon") is None else "lat"
-        problems.append(
-            Problem(pointer("nodes", i, missing), "give both 'lat' and 'lon', or neither")
-        )
-    return problems
-
-
-def edge_reference_problems(
-    i: int,
-    edge: dict[str, Any],
-    nodes: Container[str] | None,
-    parties: Container[str] | None,
-) -> list[Problem]:
-    """Cross-field problems of one road (``nodes`` None: the node list itself is broken)."""
-    problems = []
-    for side in ("from", "to"):
-        value = edge.get(side)
-        if isinstance(value, str) and nodes is not None and value not in nodes:
-            problems.append(Problem(pointer("edges", i, side), f"unknown node {value!r}"))
-    if isinstance(edge.get("from"), str) and edge.get("from") == edge.get("to"):
-        problems.append(Problem(pointer("edges", i, "to"), "a road must join two different nodes"))
-    if edge.get("length_m") is None and edge.get("travel_time_min") is None:
-        problems.append(
-            Problem(pointer("edges", i), "give 'length_m' or 'travel_time_min' (or both)")
-        )
-    if parties is not None:
-        for key in ("controlled_by", "checkpoint"):
-            found = party_problem(edge.get(key), pointer("edges", i, key), parties)
-            if found:
-                problems.append(found)
-    return problems
-
-
 def reference_problems(
-    data: dict[str, Any], known: Mapping[str, Container[str]] | None = None
+    data: dict[str, Any], known: Mapping[str, Container[str]]
 ) -> list[Problem]:
-    """Every cross-reference problem of a document.
+    """Every cross-reference problem of a document's header (all but places and roads).
 
-    ``known`` gives the ids of lists checked elsewhere (the columnar path for large
-    documents passes its node and road ids and leaves those lists out of ``data``).
+    ``known`` gives the ids of the places and roads (``"nodes"``, ``"edges"``), read
+    and checked as columns.
     """
-    return _reference_problems(data, known)
-
-
-def _reference_problems(
-    data: dict[str, Any], known: Mapping[str, Container[str]] | None = None
-) -> list[Problem]:
     problems: list[Problem] = []
     ids: dict[str, Container[str]] = {}
-    for key in ("parties", "nodes", "edges", "incidents", "windows", "profiles"):
-        if known is not None and key in known:
-            ids[key] = known[key]
-            continue
+    for key in ("parties", "incidents", "windows", "profiles"):
         ids[key], dups = _ids(data, key)
         problems.extend(dups)
-    nodes, parties, edges = ids["nodes"], ids["parties"], ids["edges"]
-
-    if isinstance(data.get("nodes"), list) and not data["nodes"]:
-        problems.append(Problem("/nodes", "a scenario needs at least one node"))
+    parties, edges = ids["parties"], known["edges"]
 
     # A 'parties' that is not a list is reported once, not at every reference.
     parties_ok = parties if isinstance(data.get("parties", []), list) else None
@@ -236,13 +132,6 @@ def _reference_problems(
             found = party_problem(value, where, parties_ok)
             if found:
                 problems.append(found)
-
-    for i, node in _items(data, "nodes"):
-        problems.extend(node_reference_problems(i, node, parties_ok))
-
-    nodes_ok = nodes if isinstance(data.get("nodes"), list) else None
-    for i, edge in _items(data, "edges"):
-        problems.extend(edge_reference_problems(i, edge, nodes_ok, parties_ok))
 
     for i, incident in _items(data, "incidents"):
         has_point = incident.get("lat") is not None or incident.get("lon") is not None
@@ -298,17 +187,3 @@ def _window_order(i: int, start: str | datetime, end: str | datetime) -> Iterabl
     except ValueError:
         return []  # reported by the model pass
     return []
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _unique(problems: list[Problem]) -> list[Problem]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for p in problems:
-        if (p.pointer, p.detail) not in seen:
-            seen.add((p.pointer, p.detail))
-            out.append(p)
-    return out

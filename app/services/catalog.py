@@ -8,6 +8,7 @@ Rejected requests change nothing: validation happens before any write.
 
 from __future__ import annotations
 
+import io
 import random
 import re
 import time
@@ -19,9 +20,8 @@ from app.config import Settings
 from app.domain.compact import CompactScenario
 from app.domain.document import parse_document
 from app.domain.errors import ValidationError
+from app.domain.large_document import add_incidents, validate_scenario
 from app.domain.network import Network
-from app.domain.scenario import Scenario
-from app.domain.validation import validate_scenario
 from app.services import large_scenarios as large
 from app.services.access import Principal
 from app.services.cache import NetworkCache
@@ -81,12 +81,29 @@ class Catalog:
 
     # Documents --------------------------------------------------------------
 
-    def parse(self, raw: bytes, fmt: str | None = None) -> tuple[dict[str, Any], Scenario]:
+    def parse(self, raw: bytes, fmt: str | None = None) -> tuple[dict[str, Any], CompactScenario]:
         data = parse_document(raw, max_bytes=self.settings.max_body_bytes, fmt=fmt)
         scenario = validate_scenario(
             data, max_nodes=self.settings.max_nodes, max_edges=self.settings.max_edges
         )
         return data, scenario
+
+    def _read(
+        self, upload: IO[bytes], size: int, fmt: str | None
+    ) -> tuple[CompactScenario, EncodedDocument]:
+        """Validate a document held in a (temporary) file and encode it for storage.
+
+        Large JSON documents are read item by item from the file; others are parsed
+        whole. Both go through the same collector into columns, and every version is
+        stored as its JSON text and its columns (:mod:`app.services.large_scenarios`).
+        """
+        if large.is_large(upload, size, fmt, self.settings):
+            compact = large.read_upload(upload, self.settings)
+            large.release_memory()
+            return compact, large.encode_upload(upload, compact)
+        upload.seek(0)
+        data, compact = self.parse(upload.read(), fmt)
+        return compact, large.encode_parsed(data, compact)
 
     def create(
         self,
@@ -95,8 +112,7 @@ class Catalog:
         fmt: str | None = None,
         scenario_id: str | None = None,
     ) -> VersionInfo:
-        data, scenario = self.parse(raw, fmt)
-        return self._create(scenario, data, principal, scenario_id)
+        return self.create_upload(io.BytesIO(raw), len(raw), principal, fmt, scenario_id)
 
     def create_upload(
         self,
@@ -106,57 +122,47 @@ class Catalog:
         fmt: str | None = None,
         scenario_id: str | None = None,
     ) -> VersionInfo:
-        """Store an uploaded document held in a (temporary) file of ``size`` bytes.
-
-        Large JSON documents are read item by item and stored with compact columns
-        (:mod:`app.services.large_scenarios`); others as :meth:`create`.
-        """
-        if not large.is_large(upload, size, fmt, self.settings):
-            upload.seek(0)
-            return self.create(upload.read(), principal, fmt, scenario_id)
-        compact = large.read_upload(upload, self.settings)
-        large.release_memory()
-        encoded = large.encode_upload(upload, compact)
-        info = self._create(compact.view(), None, principal, scenario_id, encoded)
+        """Store an uploaded document held in a (temporary) file of ``size`` bytes."""
+        compact, encoded = self._read(upload, size, fmt)
+        info = self._create(compact, principal, scenario_id, encoded)
         del encoded
         self._keep_compiled(info, compact)
         return info
 
     def _create(
         self,
-        scenario: Scenario,
-        data: dict[str, Any] | None,
+        scenario: CompactScenario,
         principal: Principal,
         scenario_id: str | None,
-        encoded: EncodedDocument | None = None,
+        encoded: EncodedDocument,
     ) -> VersionInfo:
-        counts = (len(scenario.nodes), len(scenario.edges))
+        counts = scenario.counts
+        name = scenario.header.name
         audit = {"action": "scenario.create", **principal.audit()}
         token = principal.token_id
         if scenario_id is not None:
             try:
                 return self.repo.create_scenario(
-                    scenario_id, scenario.name, data, counts, token, audit, encoded=encoded
+                    scenario_id, name, None, counts, token, audit, encoded=encoded
                 )
             except VersionConflict:
                 raise ConflictError(f"a scenario with id {scenario_id!r} exists") from None
-        base = slugify(scenario.name or "scenario")
+        base = slugify(name or "scenario")
         for n in range(1, 1000):
             candidate = base if n == 1 else f"{base}-{n}"
             if self.repo.scenario_exists(candidate):
                 continue
             try:
                 return self.repo.create_scenario(
-                    candidate, scenario.name, data, counts, token, audit, encoded=encoded
+                    candidate, name, None, counts, token, audit, encoded=encoded
                 )
             except VersionConflict:
                 continue  # another writer took the id between the check and the insert
         raise ConflictError(f"could not find a free id for {base!r}")
 
     def _keep_compiled(self, info: VersionInfo, compact: CompactScenario) -> None:
-        """Compile a large version now, while its columns are at hand (first route is fast)."""
-        self.cache.get((info.scenario_id, info.version), lambda: Network(compact.view()))
-        large.release_memory()
+        """Compile a new version now, while its columns are at hand (first route is fast)."""
+        self.cache.get((info.scenario_id, info.version), lambda: Network(compact))
 
     def replace(
         self,
@@ -166,11 +172,9 @@ class Catalog:
         principal: Principal,
         fmt: str | None = None,
     ) -> VersionInfo:
-        expected = parse_if_match(if_match)
-        data, scenario = self.parse(raw, fmt)
-        if expected is None:
-            expected = self._current(scenario_id)
-        return self._store(scenario_id, expected, data, scenario, principal, "replaced")
+        return self.replace_upload(
+            scenario_id, io.BytesIO(raw), len(raw), if_match, principal, fmt
+        )
 
     def replace_upload(
         self,
@@ -181,19 +185,12 @@ class Catalog:
         principal: Principal,
         fmt: str | None = None,
     ) -> VersionInfo:
-        """:meth:`replace` with the document in a (temporary) file, large ones as columns."""
-        if not large.is_large(upload, size, fmt, self.settings):
-            upload.seek(0)
-            return self.replace(scenario_id, upload.read(), if_match, principal, fmt)
+        """Store a new version from a document held in a (temporary) file."""
         expected = parse_if_match(if_match)
-        compact = large.read_upload(upload, self.settings)
+        compact, encoded = self._read(upload, size, fmt)
         if expected is None:
             expected = self._current(scenario_id)
-        large.release_memory()
-        encoded = large.encode_upload(upload, compact)
-        info = self._store(
-            scenario_id, expected, None, compact.view(), principal, "replaced", encoded
-        )
+        info = self._store(scenario_id, expected, compact, principal, "replaced", encoded)
         del encoded
         self._keep_compiled(info, compact)
         return info
@@ -221,7 +218,10 @@ class Catalog:
         if_match: str | None,
         principal: Principal,
     ) -> VersionInfo:
-        """Append incident reports as a new version. Without ``If-Match`` it retries on races."""
+        """Append incident reports as a new version. Without ``If-Match`` it retries on races.
+
+        Only the header is validated again; the places and roads are the stored columns.
+        """
         expected = parse_if_match(if_match) if if_match and if_match.strip() else None
         for attempt in range(INCIDENT_RETRIES):
             if attempt:
@@ -231,77 +231,47 @@ class Catalog:
                 raise PreconditionFailedError(
                     f"scenario {scenario_id!r} is at version {current}, not {expected}", current
                 )
-            stored = self.version_info(scenario_id, expected)
-            if stored.arrays_bytes is not None:
-                try:
-                    return self._add_incidents_compact(stored, incidents, principal)
-                except PreconditionFailedError:
-                    if expected is not None:
-                        raise
-                    continue
-            info, document = self.get(scenario_id, expected)
-            existing = list(document.get("incidents") or [])
-            merged = {**document, "incidents": existing + incidents}
+            version = current if expected is None else expected
+            compact = self.scenario(scenario_id, version)
+            existing = len(compact.header.incidents)
             try:
-                scenario = validate_scenario(
-                    merged, max_nodes=self.settings.max_nodes, max_edges=self.settings.max_edges
-                )
+                merged = add_incidents(compact, incidents)
             except ValidationError as exc:
-                raise _relative_to_request(exc, len(existing)) from None
+                raise _relative_to_request(exc, existing) from None
             try:
-                return self._store(
+                info = self._store(
                     scenario_id,
-                    info.version,
+                    version,
                     merged,
-                    scenario,
                     principal,
                     f"{len(incidents)} incident(s) added",
+                    large.encode_columns(merged),
                 )
             except PreconditionFailedError:
                 if expected is not None:
                     raise
+                continue
+            self._keep_compiled(info, merged)
+            return info
         raise ConflictError("the scenario kept changing; try again")
-
-    def _add_incidents_compact(
-        self, stored: VersionInfo, incidents: list[dict[str, Any]], principal: Principal
-    ) -> VersionInfo:
-        compact = self.compact(stored.scenario_id, stored.version)
-        existing = len(compact.header.incidents)
-        try:
-            merged = large.with_incidents(compact, incidents)
-        except ValidationError as exc:
-            raise _relative_to_request(exc, existing) from None
-        info = self._store(
-            stored.scenario_id,
-            stored.version,
-            None,
-            merged.view(),
-            principal,
-            f"{len(incidents)} incident(s) added",
-            large.encode_columns(merged),
-        )
-        self._keep_compiled(info, merged)
-        return info
 
     def _store(
         self,
         scenario_id: str,
         expected: int,
-        data: dict[str, Any] | None,
-        scenario: Scenario,
+        scenario: CompactScenario,
         principal: Principal,
         change: str,
-        encoded: EncodedDocument | None = None,
+        encoded: EncodedDocument,
     ) -> VersionInfo:
-        counts = (len(scenario.nodes), len(scenario.edges))
         action = "scenario.incidents" if "incident" in change else "scenario.replace"
         try:
             return self.repo.replace_scenario(
                 scenario_id,
                 expected,
-                scenario.name,
-                data,
-                counts,
+                scenario.header.name,
+                None,
+                scenario.counts,
                 principal.token_id,
                 change,
                 {"action": action, **principal.audit(), "detail": {"change": change}},
@@ -359,23 +329,18 @@ class Catalog:
         except ScenarioMissing:
             raise ScenarioNotFoundError(_missing(scenario_id, version)) from None
 
-    def scenario(self, scenario_id: str, version: int | None = None) -> Scenario:
-        """A stored version as a Scenario (large ones as a view over their columns)."""
+    def scenario(self, scenario_id: str, version: int | None = None) -> CompactScenario:
+        """A stored version's columns (versions stored before columns were kept for every
+        size are validated from their document)."""
         info = self.version_info(scenario_id, version)
-        if info.arrays_bytes is not None:
-            return self.compact(scenario_id, info.version).view()
+        try:
+            arrays = self.repo.version_arrays(scenario_id, info.version)
+        except ScenarioMissing:
+            raise ScenarioNotFoundError(_missing(scenario_id, info.version)) from None
+        if arrays is not None:
+            return CompactScenario.from_bytes(arrays)
         _, document = self.get(scenario_id, info.version)
         return validate_scenario(document)
-
-    def compact(self, scenario_id: str, version: int) -> CompactScenario:
-        """The columns of a large version."""
-        try:
-            arrays = self.repo.version_arrays(scenario_id, version)
-        except ScenarioMissing:
-            raise ScenarioNotFoundError(_missing(scenario_id, version)) from None
-        if arrays is None:
-            raise ScenarioNotFoundError(f"scenario {scenario_id!r} version {version} is not large")
-        return CompactScenario.from_bytes(arrays)
 
     def document_chunks(
         self, scenario_id: str, version: int | None = None

@@ -14,14 +14,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from app.domain.compact import CompactScenario, IdIndex
 from app.domain.errors import Problem, ValidationError
 from app.domain.incidents_import import (
     ImportDefaults,
     ParsedIncidents,
     parse_incidents,
 )
-from app.domain.scenario import Scenario
-from app.domain.validation import validate_scenario
+from app.domain.large_document import add_incidents
 from app.services.requests import Request
 
 
@@ -59,7 +59,7 @@ class ImportRequest(Request):
 class ImportOutcome:
     """The scenario with the reports added, the reports added, and the import report."""
 
-    scenario: Scenario
+    scenario: CompactScenario
     added: list[dict[str, Any]]
     parsed: ParsedIncidents
     skipped: list[str] = field(default_factory=list)
@@ -69,13 +69,14 @@ class ImportOutcome:
             **self.parsed.report(),
             "imported": len(self.added),
             "ids": [i["id"] for i in self.added],
-            "incidents": len(self.scenario.incidents),
+            "incidents": len(self.scenario.header.incidents),
         }
 
 
-def defaults_for(scenario: Scenario, request: ImportRequest) -> ImportDefaults:
+def defaults_for(scenario: CompactScenario, request: ImportRequest) -> ImportDefaults:
     """Import defaults; dates without an offset take the scenario's ``as_of`` offset (else UTC)."""
-    tz = scenario.as_of.tzinfo if scenario.as_of is not None else None
+    as_of = scenario.header.as_of
+    tz = as_of.tzinfo if as_of is not None else None
     return ImportDefaults(
         severity=request.severity,
         radius_m=request.radius_m,
@@ -86,7 +87,7 @@ def defaults_for(scenario: Scenario, request: ImportRequest) -> ImportDefaults:
     )
 
 
-def import_incidents(scenario: Scenario, text: str, request: ImportRequest) -> ImportOutcome:
+def import_incidents(scenario: CompactScenario, text: str, request: ImportRequest) -> ImportOutcome:
     """Parse CSV/GeoJSON ``text`` and add its reports to ``scenario``.
 
     Raises :class:`ValidationError` listing every bad row (pointers
@@ -97,9 +98,9 @@ def import_incidents(scenario: Scenario, text: str, request: ImportRequest) -> I
         text,
         request.format,
         defaults_for(scenario, request),
-        known_edges={e.id for e in scenario.edges},
+        known_edges=IdIndex(scenario.edges.id),
     )
-    existing = {i.id for i in scenario.incidents}
+    existing = {i.id for i in scenario.header.incidents}
     keep: list[int] = []
     for k, doc in enumerate(parsed.incidents):
         if doc["id"] in existing:
@@ -132,18 +133,16 @@ def import_incidents(scenario: Scenario, text: str, request: ImportRequest) -> I
 
 
 def apply_incidents(
-    scenario: Scenario, incidents: list[dict[str, Any]], origins: list[str] | None = None
-) -> Scenario:
+    scenario: CompactScenario, incidents: list[dict[str, Any]], origins: list[str] | None = None
+) -> CompactScenario:
     """A new validated scenario with ``incidents`` appended.
 
     Problems are reported at ``origins[k]`` (default ``/incidents/k``, relative
     to the list given), not at their place in the merged document.
     """
-    document = scenario.to_document()
-    before = len(scenario.incidents)
-    document["incidents"] = [*document.get("incidents", []), *incidents]  # type: ignore[misc]
+    before = len(scenario.header.incidents)
     try:
-        return validate_scenario(document)
+        return add_incidents(scenario, incidents)
     except ValidationError as exc:
         raise ValidationError(
             [repoint_appended(p, before, origins) for p in exc.problems], detail=exc.detail

@@ -1,12 +1,13 @@
-"""Large scenarios (street networks of whole cities): streamed in, stored as columns.
+"""Scenario documents as stored: their JSON text and their columns.
 
-A JSON upload at least ``large_scenario_bytes`` long is never held whole in
-memory: it arrives in a temporary file, is read item by item into columns
-(:mod:`app.domain.large_document`), and is stored twice over in compact form —
-the JSON text zlib-compressed (what ``GET`` returns, byte for byte) and the
-columns as a compressed ``.npz`` (what a replica compiles from, without parsing
-JSON). Adding incidents to a large scenario touches only the header and writes
-the document anew from the columns.
+Every version is stored twice over in compact form — the JSON text
+zlib-compressed (what ``GET`` returns, byte for byte) and the columns as a
+compressed ``.npz`` (what a replica compiles from, without parsing JSON). A JSON
+upload at least ``large_scenario_bytes`` long is never held whole in memory: it
+arrives in a temporary file and is read item by item into columns
+(:mod:`app.domain.large_document`); smaller ones and YAML are parsed whole and
+go through the same collector. Adding incidents touches only the header and
+writes the document anew from the columns.
 """
 
 from __future__ import annotations
@@ -15,16 +16,14 @@ import contextlib
 import ctypes
 import gc
 import hashlib
+import json
 import zlib
 from collections.abc import Iterator
 from typing import IO, Any
 
 from app.config import Settings
-from app.domain.compact import CompactScenario, IdIndex
-from app.domain.errors import ValidationError
+from app.domain.compact import CompactScenario
 from app.domain.large_document import read_large_scenario
-from app.domain.scenario import Scenario
-from app.domain.validation import item_problems, reference_problems
 from app.storage.repository import EncodedDocument
 
 CHUNK = 1 << 20
@@ -65,6 +64,12 @@ def encode_upload(file: IO[bytes], compact: CompactScenario) -> EncodedDocument:
     return _encode(file_chunks(file), compact)
 
 
+def encode_parsed(document: dict[str, Any], compact: CompactScenario) -> EncodedDocument:
+    """A document parsed whole, as stored: its JSON text compressed, and the columns."""
+    raw = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    return _encode(iter((raw,)), compact)
+
+
 def encode_columns(compact: CompactScenario) -> EncodedDocument:
     """A document written anew from the columns (after incidents were added)."""
     return _encode((text.encode("utf-8") for text in compact.json_chunks()), compact)
@@ -81,25 +86,6 @@ def _encode(pieces: Iterator[bytes], compact: CompactScenario) -> EncodedDocumen
         parts.append(packer.compress(piece))
     parts.append(packer.flush())
     return EncodedDocument(b"".join(parts), size, digest.hexdigest(), compact.to_bytes())
-
-
-def with_incidents(compact: CompactScenario, incidents: list[dict[str, Any]]) -> CompactScenario:
-    """The scenario with ``incidents`` appended: only the header is validated again.
-
-    Raises :class:`ValidationError` with pointers into the whole document
-    (``/incidents/N/...``), as validating the merged document would.
-    """
-    header = compact.header_document()
-    header["incidents"] = list(header.get("incidents") or []) + incidents
-    model, problems = item_problems(Scenario, {**header, "nodes": [], "edges": []}, ())
-    problems.extend(
-        reference_problems(
-            header, known={"nodes": IdIndex(compact.nodes.id), "edges": IdIndex(compact.edges.id)}
-        )
-    )
-    if problems or model is None:
-        raise ValidationError(problems)
-    return CompactScenario(model, compact.nodes, compact.edges)
 
 
 def release_memory() -> None:

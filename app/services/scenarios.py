@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.domain.compact import CompactScenario
 from app.domain.document import DEFAULT_MAX_BYTES, parse_document
 from app.domain.errors import DocumentTooLargeError, InvalidRequestError, Problem
-from app.domain.large_document import read_large_scenario
-from app.domain.scenario import Scenario
-from app.domain.validation import validate_scenario
+from app.domain.large_document import read_large_scenario, validate_scenario
 from app.services import large_scenarios as large
 
 
-def load_scenario_bytes(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Scenario:
+def load_scenario_bytes(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> CompactScenario:
     """Parse and validate a document (JSON or YAML)."""
     return validate_scenario(parse_document(raw, max_bytes=max_bytes))
 
@@ -30,13 +29,12 @@ def load_scenario_file(
     max_bytes: int = DEFAULT_MAX_BYTES,
     large_bytes: int = LARGE_FILE_BYTES,
     max_large_bytes: int = MAX_LARGE_FILE_BYTES,
-) -> Scenario:
+) -> CompactScenario:
     """Read, parse and validate a scenario file (``.json``, ``.yaml``/``.yml`` or guessed).
 
     JSON files of ``large_bytes`` or more (up to ``max_large_bytes``) are read item
-    by item into columns and come back as a view over them
-    (:meth:`~app.domain.compact.CompactScenario.view`); others are read whole, up
-    to ``max_bytes``.
+    by item from the file; others are read whole, up to ``max_bytes``. Either way
+    the scenario comes back as columns.
     """
     p = Path(path)
     fmt = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(p.suffix.lower())
@@ -47,7 +45,7 @@ def load_scenario_file(
                 raise _too_large(size, max_large_bytes)
             with p.open("rb") as f:
                 if large.looks_like_json(f):
-                    return read_large_scenario(large.file_chunks(f)).view()
+                    return read_large_scenario(large.file_chunks(f))
         if size > max_bytes:
             raise _too_large(size, max_bytes)
         raw = p.read_bytes()

@@ -39,7 +39,7 @@ from app.domain.errors import (
     ValidationError,
 )
 from app.domain.network import Network
-from app.domain.validation import validate_scenario
+from app.domain.large_document import validate_scenario
 from app.services.errors import PreconditionFailedError, UnavailableError
 from tests.api import (
     ALEPPO,

@@ -6,7 +6,7 @@ import random
 from typing import Any
 
 from app.domain.scenario import Scenario
-from app.domain.validation import validate_scenario
+from app.domain.large_document import validate_scenario
 
 STATUSES = ["open", "open", "open", "restricted", "damaged", "blocked"]
 

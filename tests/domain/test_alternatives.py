@@ -13,7 +13,7 @@ from app.domain.alternatives import MAX_OVERLAP, alternative_routes, overlap
 from app.domain.errors import InvalidRequestError, NoRouteError, RiskLimitError
 from app.domain.network import Network
 from app.domain.routing import RouteOptions, safest_route
-from app.domain.validation import validate_scenario
+from app.domain.large_document import validate_scenario
 from tests.domain.randomgraphs import random_scenario
 
 

@@ -14,7 +14,7 @@ from app.domain.disjoint import disjoint_pair
 from app.domain.network import Network
 from app.domain.routing import RouteOptions, safest_route
 from app.domain.scenario import Window
-from app.domain.validation import validate_scenario
+from app.domain.large_document import validate_scenario
 from app.services.briefs import BriefRequest, compute_brief
 
 

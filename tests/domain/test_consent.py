@@ -12,7 +12,7 @@ from app.domain.consent import consent_analysis
 from app.domain.errors import NoRouteError
 from app.domain.network import Network
 from app.domain.routing import RouteOptions, edge_mask, safest_route
-from app.domain.validation import validate_scenario
+from app.domain.large_document import validate_scenario
 from tests.domain.randomgraphs import random_scenario
 
 Key = tuple[float, float]

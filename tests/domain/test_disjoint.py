@@ -14,7 +14,7 @@ from app.domain.disjoint import TIME_RESOLUTION_MIN, NoDisjointPairError, disjoi
 from app.domain.errors import NoRouteError
 from app.domain.network import Conditions, Network
 from app.domain.routing import RouteOptions, edge_mask, safest_route
-from app.domain.validation import validate_scenario
+from app.domain.large_document import validate_scenario
 from tests.domain.randomgraphs import random_scenario
 
 

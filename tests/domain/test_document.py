@@ -9,7 +9,7 @@ import pytest
 
 from app.domain.document import MAX_DEPTH, parse_document
 from app.domain.errors import DocumentTooLargeError, ValidationError
-from app.domain.validation import validate_scenario
+from app.domain.large_document import validate_scenario
 
 
 def refusal(raw: bytes | str, **kw: object) -> str:
@@ -214,7 +214,7 @@ def test_json_and_yaml_are_detected_from_the_text() -> None:
     assert yaml_data["nodes"][0] == {"id": "a", "lat": 36.17, "lon": 37.14}
     assert yaml_data["edges"][0] == {"id": "a-b", "from": "a", "to": "b", "length_m": 900}
     scenario = validate_scenario(yaml_data)
-    assert scenario.edges[0].length_m == 900.0
+    assert scenario.edges.length_m[0] == 900.0
 
 
 def test_a_json_looking_document_gets_a_json_message() -> None:

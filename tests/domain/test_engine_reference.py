@@ -19,7 +19,7 @@ from app.domain.errors import NoRouteError, RiskLimitError
 from app.domain.network import Network
 from app.domain.reference import reference_route
 from app.domain.routing import RouteOptions, safest_route
-from app.domain.validation import validate_scenario
+from app.domain.large_document import validate_scenario
 from tests.domain.randomgraphs import random_document
 
 T0 = datetime(2016, 12, 13, 9, 0, tzinfo=UTC)

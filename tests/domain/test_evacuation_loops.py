@@ -11,7 +11,7 @@ from app.domain.flow_expanded import Movement
 from app.domain.flow_loops import _untangle, _untangle_free
 from app.domain.flow_model import compile_model
 from app.domain.network import Network
-from app.domain.validation import validate_scenario
+from app.domain.large_document import validate_scenario
 from tests.domain.evacuation_oracle import flow_document
 
 

@@ -18,7 +18,7 @@ from app.domain.errors import InvalidRequestError
 from app.domain.evacuation import Plan, PlanOptions, model_options
 from app.domain.flow_model import FlowModel, compile_model
 from app.domain.network import Network
-from app.domain.validation import validate_scenario
+from app.domain.large_document import validate_scenario
 from tests.domain.evacuation_oracle import flow_document, replay
 
 

@@ -11,7 +11,7 @@ from app.domain.errors import NoRouteError
 from app.domain.network import Network
 from app.domain.pareto import TIME_RESOLUTION_MIN, pareto_front, spread
 from app.domain.routing import Route, RouteOptions, edge_mask, safest_route
-from app.domain.validation import validate_scenario
+from app.domain.large_document import validate_scenario
 from tests.domain.randomgraphs import random_scenario
 
 Vector = tuple[int, int]

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from app.domain.compact import NODE_KINDS, ROAD_STATUSES
 from app.domain.document import parse_document
 from app.domain.errors import ValidationError
-from app.domain.scenario import Scenario
-from app.domain.validation import validate_scenario
+from app.domain.large_document import validate_scenario
 
 SCHEMA = "safe-passage/scenario@1"
 T0 = "2016-12-13T08:00:00+02:00"
@@ -77,14 +77,20 @@ def edited(**changes: Any) -> dict[str, Any]:
 
 def test_the_base_document_is_valid() -> None:
     scenario = validate_scenario(valid_document())
-    assert isinstance(scenario, Scenario)
-    assert [e.id for e in scenario.edges] == ["a-b", "b-c", "a-c", "c-a"]
-    assert scenario.edges[0].from_ == "a" and scenario.edges[0].length_m == 900.0
+    assert list(scenario.edges.id) == ["a-b", "b-c", "a-c", "c-a"]
+    assert scenario.nodes.id[int(scenario.edges.tail[0])] == "a"  # type: ignore[index]
+    assert scenario.edges.length_m[0] == 900.0
     # Defaults of SPEC §2.
-    b = scenario.nodes[1]
-    assert (b.kind, b.population, b.capacity, b.controlled_by) == ("junction", 0, None, None)
-    bc = scenario.edges[1]
-    assert (bc.risk, bc.status, bc.directed, bc.capacity_per_min) == (0.0, "open", False, None)
+    nodes, edges = scenario.nodes, scenario.edges
+    assert NODE_KINDS[nodes.kind[1]] == "junction"
+    assert (nodes.population[1], nodes.controlled_by[1]) == (0, None)
+    assert nodes.capacity[1] == 0  # 0 stands for "not given": unbounded
+    assert (edges.risk[1], ROAD_STATUSES[edges.status[1]], edges.directed[1]) == (
+        0.0,
+        "open",
+        False,
+    )
+    assert edges.capacity_per_min[1] == 0  # unbounded
 
 
 # --- references ------------------------------------------------------------------------------
@@ -162,7 +168,7 @@ def test_risk_outside_zero_to_one(risk: float, fragment: str) -> None:
 def test_risk_just_below_one_is_accepted() -> None:
     doc = valid_document()
     doc["edges"][2]["risk"] = 0.999999
-    assert validate_scenario(doc).edges[2].risk == 0.999999
+    assert validate_scenario(doc).edges.risk[2] == 0.999999
 
 
 def test_nan_and_infinity_from_real_json_text_anywhere_numeric() -> None:
@@ -228,7 +234,7 @@ def test_population_above_capacity() -> None:
     doc["nodes"][2]["population"] = 501
     assert_problem(doc, "/nodes/2/population", "population 501", "capacity 500")
     doc["nodes"][2]["population"] = 500
-    assert validate_scenario(doc).nodes[2].population == 500
+    assert validate_scenario(doc).nodes.population[2] == 500
 
 
 # --- types and shape -------------------------------------------------------------------------
@@ -404,7 +410,7 @@ def test_window_order_compares_instants_across_offsets() -> None:
     doc = valid_document()
     # 10:00+02:00 is 08:00Z; 09:00Z is an hour later.
     doc["windows"][0]["end"] = "2016-12-15T09:00:00Z"
-    assert validate_scenario(doc).windows[0].end.hour == 9
+    assert validate_scenario(doc).header.windows[0].end.hour == 9
     doc["windows"][0]["end"] = "2016-12-15T07:30:00Z"
     assert_problem(doc, "/windows/0/end", "after 'start'")
 

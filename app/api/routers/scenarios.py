@@ -99,17 +99,12 @@ def etag(version: int) -> str:
 def _document(
     catalog: Catalog, scenario_id: str, version: int | None, current: bool = False
 ) -> Response:
-    """A stored document; large ones are streamed as stored, never parsed whole."""
-    info = catalog.version_info(scenario_id, version)
-    headers = {"ETag": etag(info.version)}
+    """A stored document, streamed as stored (never parsed)."""
+    info, pieces = catalog.document_chunks(scenario_id, version)
+    headers = {"ETag": etag(info.version), "Content-Length": str(info.size_bytes)}
     if current:
         headers["X-Scenario-Version"] = str(info.version)
-    if info.arrays_bytes is not None:
-        _, pieces = catalog.document_chunks(scenario_id, info.version)
-        headers["Content-Length"] = str(info.size_bytes)
-        return StreamingResponse(pieces, media_type="application/json", headers=headers)
-    _, document = catalog.get(scenario_id, info.version)
-    return JSONResponse(document, headers=headers)
+    return StreamingResponse(pieces, media_type="application/json", headers=headers)
 
 
 def _format(request: Request) -> str | None:
