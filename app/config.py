@@ -56,8 +56,12 @@ class Settings(BaseSettings):
     )
     max_nodes: int = Field(default=2_000_000, gt=0, description="Most nodes in a scenario.")
     max_edges: int = Field(default=5_000_000, gt=0, description="Most roads in a scenario.")
-    cache_entries: int = Field(
-        default=16, ge=1, description="Compiled scenario versions kept in memory per process."
+    cache_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=0,
+        description="Memory for compiled scenario versions per process, bytes (least recently "
+        "used first out; the newest is always kept). A 1M-place street network takes about "
+        "300 MiB; a district graph a few KiB.",
     )
     plan_time_budget_s: float = Field(
         default=20.0,

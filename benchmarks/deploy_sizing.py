@@ -20,7 +20,7 @@ What it does, with one real ``safe-passage serve --demo`` process on 127.0.0.1:
    median and 95th-percentile latency, and the peak resident memory (VmHWM).
 
 The figures are for one process (a replica); memory grows with the number and
-size of the versions cached (``SAFE_PASSAGE_CACHE_ENTRIES``, 16 by default).
+size of the versions cached, up to ``SAFE_PASSAGE_CACHE_BYTES`` (1 GiB by default).
 """
 
 from __future__ import annotations

@@ -287,9 +287,7 @@ def test_large_files_load_as_columns(tmp_path: Any) -> None:
     path.write_text(json.dumps(doc))
     streamed = load_scenario_file(path, large_bytes=1)
     same_network(Network(streamed), Network(validate_scenario(doc)))
-    assert int(streamed.nodes.population.sum()) == sum(
-        n.get("population", 0) for n in doc["nodes"]
-    )
+    assert int(streamed.nodes.population.sum()) == sum(n.get("population", 0) for n in doc["nodes"])
     with pytest.raises(DocumentTooLargeError):
         load_scenario_file(path, large_bytes=1, max_large_bytes=100)
     yaml_path = tmp_path / "streets.yaml"

@@ -368,8 +368,10 @@ def _floats(column: list[Any]) -> tuple[npt.NDArray[np.float64], BoolArray]:
     """Values as floats (NaN where not given or refused) and which were given at all."""
     given = np.fromiter((v is not None for v in column), dtype=bool, count=len(column))
     values = np.fromiter(
-        (v if type(v) is float or (type(v) is int and -BIG <= v <= BIG) else math.nan
-         for v in column),
+        (
+            v if type(v) is float or (type(v) is int and -BIG <= v <= BIG) else math.nan
+            for v in column
+        ),
         dtype=np.float64,
         count=len(column),
     )

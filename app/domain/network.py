@@ -118,6 +118,24 @@ class Network:
         self._lock = Lock()
 
     @property
+    def nbytes(self) -> int:
+        """Memory the compiled structure holds, bytes (its arrays and id tables; cached
+        conditions are bounded apart, by :data:`CONDITIONS_BUDGET_BYTES`)."""
+        seen: set[int] = set()
+        total = 0
+        arrays = [v for v in vars(self).values() if isinstance(v, np.ndarray)]
+        arrays += [self.columns.nodes.id.raw, self.columns.edges.id.raw]
+        for column in (self.columns.nodes, self.columns.edges):
+            arrays += [v for v in vars(column).values() if isinstance(v, np.ndarray)]
+            arrays += [v.codes for v in vars(column).values() if isinstance(v, Texts)]
+        for array in arrays:
+            base = array if array.base is None else array.base
+            if id(base) not in seen and isinstance(base, np.ndarray):
+                seen.add(id(base))
+                total += base.nbytes
+        return total
+
+    @property
     def conditions_kept(self) -> int:
         """How many profile/time conditions stay cached: 32, fewer for big networks.
 

@@ -109,9 +109,7 @@ def party_problem(value: Any, where: str, parties: Container[str]) -> Problem | 
     return None
 
 
-def reference_problems(
-    data: dict[str, Any], known: Mapping[str, Container[str]]
-) -> list[Problem]:
+def reference_problems(data: dict[str, Any], known: Mapping[str, Container[str]]) -> list[Problem]:
     """Every cross-reference problem of a document's header (all but places and roads).
 
     ``known`` gives the ids of the places and roads (``"nodes"``, ``"edges"``), read

@@ -24,15 +24,13 @@ from app.domain.large_document import add_incidents, validate_scenario
 from app.domain.network import Network
 from app.services import large_scenarios as large
 from app.services.access import Principal
-from app.services.cache import NetworkCache
 from app.services.errors import (
     ConflictError,
     PreconditionFailedError,
-    PreconditionRequiredError,
     ScenarioNotFoundError,
 )
 from app.services.incidents import repoint_appended
-from app.services.requests import MAX_STORED_INT
+from app.services.networks import Networks
 from app.storage.repository import (
     EncodedDocument,
     Repository,
@@ -53,31 +51,13 @@ def slugify(text: str) -> str:
     return slug[:80] or "scenario"
 
 
-def parse_if_match(header: str | None) -> int | None:
-    """The version named by an ``If-Match`` header; ``None`` for ``*``.
-
-    Raises :class:`PreconditionRequiredError` when the header is absent.
-    """
-    if header is None or not header.strip():
-        raise PreconditionRequiredError(
-            "send 'If-Match' with the ETag of the version you read, e.g. If-Match: \"3\""
-        )
-    value = header.split(",")[0].strip()
-    if value == "*":
-        return None
-    value = value.removeprefix("W/").strip('"')
-    if not (value.isascii() and value.isdigit()) or int(value) >= MAX_STORED_INT:
-        raise PreconditionFailedError(f"If-Match {header!r} is not a version ETag", None)
-    return int(value)
-
-
 class Catalog:
     """The use cases over stored scenarios, shared by the HTTP API and the CLI."""
 
     def __init__(self, repo: Repository, settings: Settings) -> None:
         self.repo = repo
         self.settings = settings
-        self.cache = NetworkCache(settings.cache_entries)
+        self.networks = Networks(settings.cache_bytes)
 
     # Documents --------------------------------------------------------------
 
@@ -162,31 +142,29 @@ class Catalog:
 
     def _keep_compiled(self, info: VersionInfo, compact: CompactScenario) -> None:
         """Compile a new version now, while its columns are at hand (first route is fast)."""
-        self.cache.get((info.scenario_id, info.version), lambda: Network(compact))
+        self.networks.put((info.scenario_id, info.version), Network(compact))
 
     def replace(
         self,
         scenario_id: str,
         raw: bytes,
-        if_match: str | None,
+        expected: int | None,
         principal: Principal,
         fmt: str | None = None,
     ) -> VersionInfo:
-        return self.replace_upload(
-            scenario_id, io.BytesIO(raw), len(raw), if_match, principal, fmt
-        )
+        return self.replace_upload(scenario_id, io.BytesIO(raw), len(raw), expected, principal, fmt)
 
     def replace_upload(
         self,
         scenario_id: str,
         upload: IO[bytes],
         size: int,
-        if_match: str | None,
+        expected: int | None,
         principal: Principal,
         fmt: str | None = None,
     ) -> VersionInfo:
-        """Store a new version from a document held in a (temporary) file."""
-        expected = parse_if_match(if_match)
+        """Store a new version from a document held in a (temporary) file, onto version
+        ``expected`` (``None``: whichever is current)."""
         compact, encoded = self._read(upload, size, fmt)
         if expected is None:
             expected = self._current(scenario_id)
@@ -195,14 +173,13 @@ class Catalog:
         self._keep_compiled(info, compact)
         return info
 
-    def delete(self, scenario_id: str, if_match: str | None, principal: Principal) -> None:
-        expected = None
-        if if_match is not None and if_match.strip():
-            expected = parse_if_match(if_match)
+    def delete(self, scenario_id: str, expected: int | None, principal: Principal) -> None:
+        """Delete a scenario (only at version ``expected``, unless that is ``None``)."""
         try:
             self.repo.delete_scenario(
                 scenario_id, expected, {"action": "scenario.delete", **principal.audit()}
             )
+            self.networks.forget(scenario_id)
         except ScenarioMissing:
             raise ScenarioNotFoundError(f"no scenario {scenario_id!r}") from None
         except VersionConflict as exc:
@@ -215,14 +192,14 @@ class Catalog:
         self,
         scenario_id: str,
         incidents: list[dict[str, Any]],
-        if_match: str | None,
+        expected: int | None,
         principal: Principal,
     ) -> VersionInfo:
-        """Append incident reports as a new version. Without ``If-Match`` it retries on races.
+        """Append incident reports as a new version onto version ``expected``; with ``None``
+        onto whichever is current, retrying on races.
 
         Only the header is validated again; the places and roads are the stored columns.
         """
-        expected = parse_if_match(if_match) if if_match and if_match.strip() else None
         for attempt in range(INCIDENT_RETRIES):
             if attempt:
                 time.sleep(random.uniform(0, min(BACKOFF_S * 2**attempt, 0.5)))
@@ -321,7 +298,7 @@ class Catalog:
         def build() -> Network:
             return Network(self.scenario(scenario_id, wanted))
 
-        return wanted, self.cache.get((scenario_id, wanted), build)
+        return wanted, self.networks.get((scenario_id, wanted), build)
 
     def version_info(self, scenario_id: str, version: int | None = None) -> VersionInfo:
         try:

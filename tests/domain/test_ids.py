@@ -37,9 +37,7 @@ def test_a_document_of_one_repeated_id_is_refused_with_every_repeat() -> None:
     # for every repeat: quadratic, minutes for a 9 MB document).
     n = 300_000
     raw = (
-        '{"schema":"safe-passage/scenario@1","nodes":['
-        + ",".join(['{"id":"same"}'] * n)
-        + "]}"
+        '{"schema":"safe-passage/scenario@1","nodes":[' + ",".join(['{"id":"same"}'] * n) + "]}"
     ).encode()
     with pytest.raises(ValidationError) as refused:
         read_large_scenario([raw])

@@ -32,6 +32,6 @@ def health(catalog: CatalogDep) -> JSONResponse:
     body = {
         "status": "ok" if ok else "degraded",
         "version": __version__,
-        "storage": {"backend": backend, "ok": ok, "cached_versions": len(catalog.cache)},
+        "storage": {"backend": backend, "ok": ok, "cached_versions": len(catalog.networks)},
     }
     return JSONResponse(body, status_code=200 if ok else 503)

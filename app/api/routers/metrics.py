@@ -29,7 +29,7 @@ observe_compute = METRICS.observe_compute
     responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus exposition"}},
 )
 def metrics(catalog: CatalogDep) -> Response:
-    cache = catalog.cache
+    cache = catalog.networks
     stats = CacheStats(hits=cache.hits, misses=cache.misses, entries_held=len(cache))
     return Response(METRICS.render(stats), media_type=CONTENT_TYPE)
 

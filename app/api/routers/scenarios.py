@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import examples
 from app.api.deps import CatalogDep, PlannerDep, RawBody, UploadBody, ViewerDep
+from app.api.preconditions import expected_version
 from app.domain.document import parse_document
 from app.domain.errors import InvalidRequestError, Problem, pointer
 from app.domain.scenario import Incident, Scenario
@@ -187,8 +188,9 @@ def replace_scenario(
     principal: PlannerDep,
     if_match: Annotated[str | None, Header(description='ETag read, e.g. "3"')] = None,
 ) -> JSONResponse:
+    expected = expected_version(if_match, required=True)
     info = catalog.replace_upload(
-        scenario_id, body.file, body.size, if_match, principal, fmt=_format(request)
+        scenario_id, body.file, body.size, expected, principal, fmt=_format(request)
     )
     return JSONResponse(_out(info).model_dump(), headers={"ETag": etag(info.version)})
 
@@ -206,7 +208,7 @@ def delete_scenario(
         str | None, Header(description="Optional: delete only this version")
     ] = None,
 ) -> Response:
-    catalog.delete(scenario_id, if_match, principal)
+    catalog.delete(scenario_id, expected_version(if_match, required=False), principal)
     return Response(status_code=204)
 
 
@@ -276,7 +278,8 @@ def add_incidents(
     else:
         incidents = _incident_batch(body).incidents
         skipped = []
-    info = catalog.add_incidents(scenario_id, incidents, if_match, principal)
+    expected = expected_version(if_match, required=False)
+    info = catalog.add_incidents(scenario_id, incidents, expected, principal)
     out = _out(info).model_dump()
     out["added"] = len(incidents)
     out["skipped"] = skipped
