@@ -250,6 +250,9 @@ class CompactScenario:
     """Everything but nodes and edges."""
     nodes: NodeColumns
     edges: EdgeColumns
+    source: dict[str, Any] | None = None
+    """The header's members as the document gave them (JSON values), so that a document
+    written back keeps them as written; None: written from :attr:`header`."""
 
     @property
     def counts(self) -> tuple[int, int]:
@@ -259,6 +262,9 @@ class CompactScenario:
     # JSON ---------------------------------------------------------------------
 
     def header_document(self) -> dict[str, Any]:
+        """Every member but ``nodes`` and ``edges``, JSON-ready."""
+        if self.source is not None:
+            return dict(self.source)
         doc = self.header.model_dump(mode="json", by_alias=True, exclude_defaults=True)
         doc["schema"] = self.header.schema_
         return doc
@@ -366,7 +372,8 @@ class CompactScenario:
             data = {k: archive[k] for k in archive.files}
         if _text(data["format"]) != FORMAT:
             raise ValueError("not a safe-passage compact scenario")
-        header = ScenarioHeader.model_validate(json.loads(_text(data["header"])))
+        source = json.loads(_text(data["header"]))
+        header = ScenarioHeader.model_validate(source)
 
         def columns(prefix: str, kind: type[Any]) -> Any:
             values: dict[str, Any] = {}
@@ -382,7 +389,7 @@ class CompactScenario:
                     )
             return kind(**values)
 
-        return cls(header, columns("nodes", NodeColumns), columns("edges", EdgeColumns))
+        return cls(header, columns("nodes", NodeColumns), columns("edges", EdgeColumns), source)
 
 
 def _text_array(text: str) -> npt.NDArray[np.uint8]:

@@ -723,7 +723,7 @@ def _assemble(header_data: dict[str, Any], c: _Collector) -> CompactScenario:
         raise ValidationError(_unique(problems))
     values = {name: getattr(whole, name) for name in ScenarioHeader.model_fields}
     header = ScenarioHeader.model_construct(_fields_set=whole.model_fields_set, **values)
-    return CompactScenario(header, nodes, edges)
+    return CompactScenario(header, nodes, edges, _json_ready(header_data))
 
 
 def add_incidents(scenario: CompactScenario, incidents: list[Any]) -> CompactScenario:
@@ -735,6 +735,8 @@ def add_incidents(scenario: CompactScenario, incidents: list[Any]) -> CompactSce
     """
     header = scenario.header_document()
     header["incidents"] = list(header.get("incidents") or []) + incidents
+    # A header read from its document is a JSON object: the model sees what a document
+    # would give (timestamps as text).
     model, problems = item_problems(ScenarioHeader, header, ())
     problems.extend(
         reference_problems(
@@ -744,7 +746,17 @@ def add_incidents(scenario: CompactScenario, incidents: list[Any]) -> CompactSce
     )
     if problems or model is None:
         raise ValidationError(_unique(problems))
-    return CompactScenario(model, scenario.nodes, scenario.edges)
+    return CompactScenario(model, scenario.nodes, scenario.edges, _json_ready(header))
+
+
+def _json_ready(source: dict[str, Any]) -> dict[str, Any] | None:
+    """The header's members as given, when they are plain JSON (YAML may give timestamps
+    and other values JSON has not: then None, and the header is written from the model)."""
+    try:
+        json.dumps(source, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return source
 
 
 def _rows(mask: npt.NDArray[np.bool_]) -> list[int]:

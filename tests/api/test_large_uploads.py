@@ -94,7 +94,7 @@ def test_large_upload_is_stored_as_sent_and_routes_like_the_plain_engine(
     assert version2.headers["etag"] == '"2"'
     assert added.json()["sha256"] == hashlib.sha256(version2.content).hexdigest()
     with_shelling = validate_scenario(version2.json())
-    assert [i.id for i in with_shelling.incidents] == ["s1"]
+    assert [i.id for i in with_shelling.header.incidents] == ["s1"]
     same_network(
         Network(with_shelling), Network(validate_scenario({**doc, "incidents": [shelling]}))
     )
@@ -144,3 +144,25 @@ def test_scenario_uploads_have_their_own_size_limit(make_client: Any) -> None:
     assert_problem(
         client.post(f"/v1/scenarios/{sid}/incidents", json=incidents, headers=planner), 413
     )
+
+
+def test_a_document_of_800k_places_sharing_one_id_is_refused_with_the_first_problems(
+    app_client: Any,
+) -> None:
+    # About 11 MB: read item by item; every repeat of the id is a problem, the answer lists
+    # the first thousand (the duplicate check was quadratic: over a minute for this).
+    n = 800_000
+    raw = (
+        '{"schema":"safe-passage/scenario@1","nodes":[' + ",".join(['{"id":"x"}'] * n) + "]}"
+    ).encode()
+    planner = bearer(add_token(app_client, "planner", "petra")[1])
+    refused = app_client.post("/v1/scenarios", content=raw, headers=planner)
+    body = assert_problem(refused, 422)
+    assert body["detail"] == f"{n - 1} problems found (the first 1000 are listed)"
+    assert len(body["errors"]) == 1000
+    assert body["errors"][0] == {
+        "pointer": "/nodes/1/id",
+        "detail": "duplicate id 'x' (first used at /nodes/0)",
+    }
+    listed = app_client.get("/v1/scenarios", headers=planner).json()
+    assert listed["total"] == 0
