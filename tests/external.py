@@ -54,9 +54,12 @@ def _chromium() -> Path:
 CHROMIUM = _chromium()
 
 
-def _one_line(text: str, limit: int = 120) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+def _cause(error: Exception) -> str:
+    """The gist of a libpq error: 'Connection refused', 'role "root" does not exist'…"""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    first = lines[0] if lines else type(error).__name__
+    gist = first.rsplit("failed: ", 1)[-1]
+    return gist if len(gist) <= 80 else gist[:79] + "…"
 
 
 def _try_connect(connect_timeout: int) -> tuple[Any, str] | str:
@@ -65,7 +68,7 @@ def _try_connect(connect_timeout: int) -> tuple[Any, str] | str:
         import psycopg
     except ImportError:
         return "psycopg is not installed: python3 -m pip install -e '.[test]'"
-    failures = []
+    causes: dict[str, str] = {}
     for user in PG_USERS:
         try:
             conn = psycopg.connect(
@@ -77,12 +80,12 @@ def _try_connect(connect_timeout: int) -> tuple[Any, str] | str:
                 autocommit=True,
             )
         except psycopg.OperationalError as exc:
-            failures.append(f"{user}: {_one_line(str(exc), 80)}")
+            causes.setdefault(_cause(exc), user)
             continue
         return conn, user
     return (
         f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}, database {PG_DB!r} "
-        f"({'; '.join(failures)}); set {POSTGRES_ENV}=HOST:PORT/DATABASE"
+        f"({'; '.join(causes)}); set {POSTGRES_ENV}=HOST:PORT/DATABASE"
     )
 
 
