@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))
+OTHER_PAGES = [ROOT / "graphs" / "README.md", *sorted((ROOT / "benchmarks").glob("*.md"))]
 
 RUN = "python3 -m pip install -e . && safe-passage serve --demo"
 TEST = "python3 -m pip install -e '.[test]' && python3 -m pytest -q"
@@ -118,7 +119,9 @@ def test_headings_get_githubs_anchors() -> None:
     )
 
 
-@pytest.mark.parametrize("page", [README, *DOCS], ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "page", [README, *DOCS, *OTHER_PAGES], ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_every_relative_link_and_anchor_resolves(page: Path) -> None:
     broken = []
     for target in _LINK.findall(_prose(page.read_text("utf-8"))):
