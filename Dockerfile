@@ -1,5 +1,5 @@
 # safe-passage: the HTTP service, one process per container.
-# Build: docker build -t safe-passage .   Run: see README "Deploy".
+# Build: docker build -t safe-passage .   Run: see docs/deployment.md.
 # Data (the embedded SQLite database) lives in the volume /data; set
 # SAFE_PASSAGE_DATABASE_URL to use PostgreSQL instead (several replicas).
 

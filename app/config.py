@@ -1,8 +1,10 @@
 """Settings from environment variables prefixed ``SAFE_PASSAGE_`` (pydantic-settings).
 
-Every setting is documented in the README ("Configuration"). ``get_settings()``
-is cached; tests and the CLI build :class:`Settings` directly when they need
-other values.
+Every setting is documented in docs/configuration.md, whose table is generated from
+these fields' descriptions (``python3 scripts/config_table.py --write``; a test keeps it
+current). A field whose default is computed gives the default to print in
+``json_schema_extra["doc_default"]``. ``get_settings()`` is cached; tests and the CLI
+build :class:`Settings` directly when they need other values.
 """
 
 from __future__ import annotations
@@ -31,20 +33,27 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(
         default_factory=_default_data_dir,
-        description="Directory for the embedded SQLite database; created on first run.",
+        description="Directory of the embedded SQLite file; created on first run.",
+        json_schema_extra={
+            "doc_default": "`$XDG_DATA_HOME/safe-passage` or `~/.local/share/safe-passage`"
+        },
     )
     database_url: str | None = Field(
         default=None,
-        description="SQLAlchemy URL. Default: sqlite:///<data_dir>/safe-passage.sqlite3. "
-        "PostgreSQL: postgresql+psycopg://user@127.0.0.1:5432/db.",
+        description="SQLAlchemy URL of the store. PostgreSQL: "
+        "`postgresql+psycopg://user@127.0.0.1:5432/db` (install the `postgres` extra).",
+        json_schema_extra={"doc_default": "`sqlite:///<data dir>/safe-passage.sqlite3`"},
     )
     max_body_bytes: int = Field(
-        default=20 * 1024 * 1024, gt=0, description="Largest request body accepted (bytes)."
+        default=20 * 1024 * 1024,
+        gt=0,
+        description="Largest request body other than a scenario upload (bytes); "
+        "a larger one is answered 413.",
     )
     max_scenario_bytes: int = Field(
         default=1024 * 1024 * 1024,
         gt=0,
-        description="Largest scenario document accepted by POST/PUT /v1/scenarios (bytes); "
+        description="Largest scenario document for `POST`/`PUT /v1/scenarios` (bytes); "
         "uploads are streamed to a temporary file, not held in memory.",
     )
     large_scenario_bytes: int = Field(
@@ -52,10 +61,15 @@ class Settings(BaseSettings):
         gt=0,
         description="JSON scenarios at least this big are read item by item into columns "
         "and stored with compact arrays beside the document (street networks of whole "
-        "cities); smaller ones are read whole.",
+        "cities); smaller ones (and all YAML) are read whole, up to "
+        "`SAFE_PASSAGE_MAX_BODY_BYTES`, and go through the same checks into the same columns.",
     )
-    max_nodes: int = Field(default=2_000_000, gt=0, description="Most nodes in a scenario.")
-    max_edges: int = Field(default=5_000_000, gt=0, description="Most roads in a scenario.")
+    max_nodes: int = Field(
+        default=2_000_000, gt=0, description="Most places in a scenario accepted."
+    )
+    max_edges: int = Field(
+        default=5_000_000, gt=0, description="Most roads in a scenario accepted."
+    )
     cache_bytes: int = Field(
         default=1024 * 1024 * 1024,
         ge=0,
@@ -66,42 +80,56 @@ class Settings(BaseSettings):
     plan_time_budget_s: float = Field(
         default=20.0,
         gt=0,
-        description="Seconds an optimal plan may take before the fast plan is returned instead.",
+        description="Seconds an optimal plan may take before the fast plan is returned "
+        "instead; a fast plan that takes longer is refused (422).",
     )
     max_expanded_arcs: int = Field(
-        default=30_000_000, gt=0, description="Largest time-expanded network a plan may build."
+        default=30_000_000,
+        gt=0,
+        description="Largest time-expanded network a plan may build (arcs); a plan that "
+        "would need more is refused (422) before anything is built.",
     )
     plan_workers: int = Field(
         default=1,
         ge=0,
-        description="Worker processes that compute plans over HTTP (started on the first plan). "
-        "0: plans are computed in the server process, for debugging and tests only: a plan "
-        "then holds every other request of that process for seconds.",
+        description="Worker processes that compute plans over HTTP (per server process), "
+        "started with the first plan; each opens the store itself and keeps its own "
+        "`SAFE_PASSAGE_CACHE_BYTES` of compiled versions. `0` computes plans in the server "
+        "process, for debugging and tests only: a plan then holds every other request of "
+        "that process for seconds.",
     )
     plan_queue: int = Field(
         default=8,
         ge=0,
-        description="Plans that may wait for a busy worker; further plans are answered 503 "
-        "with Retry-After.",
+        description="Plans that may wait for a busy worker; more are answered at once with "
+        "503 (`/problems/unavailable`, `Retry-After`).",
     )
     plan_grace_s: float = Field(
         default=10.0,
         gt=0,
-        description="Seconds beyond twice plan_time_budget_s after which a plan's worker is "
-        "killed and the plan refused (422).",
+        description="Hard limit of a plan: 2 × `SAFE_PASSAGE_PLAN_TIME_BUDGET_S` + this "
+        "(50 s by default); past it the worker is killed and the plan refused (422 at "
+        "`/method`, the window or `/rank_openings`).",
     )
     cors_origins: list[str] = Field(
-        default_factory=list, description="Origins allowed by CORS; none by default."
+        default_factory=list,
+        description="JSON list of origins allowed by CORS; none by default.",
+        json_schema_extra={"doc_default": "none (`[]`)"},
     )
     tile_url: str | None = Field(
         default=None,
-        description="Optional map tile URL template for the map page, e.g. a local tile "
-        "server; none by default (the map draws only the service's own GeoJSON).",
+        description="Optional map tile URL template (`{z}/{x}/{y}`) for the map page, e.g. a "
+        "local tile server; its origin is then allowed in the page's CSP. The map needs "
+        "none: by default it draws only the service's own GeoJSON.",
     )
     demo_dir: Path = Field(
-        default_factory=_default_demo_dir, description="Scenarios loaded by `serve --demo`."
+        default_factory=_default_demo_dir,
+        description="Scenarios loaded by `serve --demo`.",
+        json_schema_extra={"doc_default": "`<repo>/graphs`"},
     )
-    log_json: bool = Field(default=True, description="Structured JSON logs on stderr.")
+    log_json: bool = Field(
+        default=True, description="One JSON object per log line on stderr, with the request id."
+    )
 
     @property
     def plan_hard_limit_s(self) -> float:

@@ -1,7 +1,8 @@
 """The service on both backends: embedded SQLite and PostgreSQL (a fresh schema per test).
 
-PostgreSQL runs on 127.0.0.1:5432, database ``test``, trust auth (CI starts it).
-When it cannot be reached the PostgreSQL tests fail, they are not skipped.
+PostgreSQL: 127.0.0.1:5432, database ``test``, trust auth (CI starts it; elsewhere
+``SAFE_PASSAGE_TEST_POSTGRES``). Without it the PostgreSQL cases are skipped, or fail under
+``SAFE_PASSAGE_REQUIRE_SERVICES=1`` (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -18,34 +19,9 @@ from fastapi.testclient import TestClient
 from app.api.app import create_app
 from app.config import Settings
 from tests.api import GRAPHS, TEACHING, Stored, Tokens, add_token, load, store
-
-PG_HOST, PG_PORT, PG_DB = "127.0.0.1", 5432, "test"
-PG_USERS = ("postgres", "root")
+from tests.external import PG_DB, PG_HOST, PG_PORT, pg_connect
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-def _pg_connect() -> tuple[Any, str]:
-    """An autocommit connection to the test database, and the user it connected as."""
-    import psycopg
-
-    failures = []
-    for user in PG_USERS:
-        try:
-            conn = psycopg.connect(
-                host=PG_HOST, port=PG_PORT, dbname=PG_DB, user=user, connect_timeout=5,
-                autocommit=True,
-            )  # fmt: skip
-        except psycopg.OperationalError as exc:
-            failures.append(f"{user}: {str(exc).strip()}")
-            continue
-        return conn, user
-    pytest.fail(
-        f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}, database {PG_DB!r} "
-        f"(tried users {', '.join(PG_USERS)}): {'; '.join(failures)}. "
-        "Start it (CI does) or deselect these tests with -m 'not postgres'.",
-        pytrace=False,
-    )
 
 
 @pytest.fixture(params=BACKENDS)
@@ -62,7 +38,7 @@ def database_url(backend: str, tmp_path: Path) -> Iterator[str | None]:
         return
     from psycopg import sql
 
-    conn, user = _pg_connect()
+    conn, user = pg_connect()
     schema = "sp_" + secrets.token_hex(6)
     conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     try:

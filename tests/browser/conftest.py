@@ -1,7 +1,9 @@
 """Browser tests: a real ``safe-passage serve --demo`` on 127.0.0.1, driven by Debian's Chromium.
 
-Chromium comes from Debian (``../shared/tools/install-browser``), never from
-``playwright install``. Screenshots go to ``test-artifacts/`` (git-ignored).
+Chromium comes from Debian (``scripts/install-browser``; another binary:
+``SAFE_PASSAGE_CHROMIUM``), never from ``playwright install``. Without it these tests are
+skipped, or fail under ``SAFE_PASSAGE_REQUIRE_SERVICES=1`` (tests/conftest.py).
+Screenshots go to ``test-artifacts/`` (git-ignored).
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from tests.external import CHROMIUM
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path(os.environ.get("SAFE_PASSAGE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -166,21 +169,12 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Browser]:
-    """Debian's headless Chromium under Playwright (one per session)."""
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"Chromium is not installed at {CHROMIUM}. Run ../shared/tools/install-browser "
-            "(installs Debian's chromium); never `playwright install`.",
-            pytrace=False,
-        )
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail(
-            "Playwright for Python is missing: pip install -e '.[test]' (or pip install "
-            "playwright); the browser itself is Debian's chromium.",
-            pytrace=False,
-        )
+    """Debian's headless Chromium under Playwright (one per session).
+
+    tests/conftest.py has checked that the binary and Playwright are there.
+    """
+    from playwright.sync_api import sync_playwright
+
     manager = sync_playwright()
     playwright: Playwright = manager.start()
     browser = playwright.chromium.launch(

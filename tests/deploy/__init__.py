@@ -23,46 +23,16 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.external import PG_DB, PG_HOST, PG_PORT, pg_connect
+
 REPO = Path(__file__).resolve().parents[2]
 GRAPHS = REPO / "graphs"
 TEACHING = GRAPHS / "teaching.json"
-
-PG_HOST, PG_PORT, PG_DB = "127.0.0.1", 5432, "test"
-PG_USERS = ("postgres", "root")
 
 SERVE = [sys.executable, "-m", "app.cli", "serve"]
 
 #: How long a service process may take to import and migrate before it must answer (s).
 START_TIMEOUT_S = 60.0
-
-
-def pg_connect() -> tuple[Any, str]:
-    """An autocommit psycopg connection to the test database and the user it connected as.
-
-    Fails (does not skip) when PostgreSQL cannot be reached: CI starts it.
-    """
-    import psycopg
-
-    failures = []
-    for user in PG_USERS:
-        try:
-            conn = psycopg.connect(
-                host=PG_HOST,
-                port=PG_PORT,
-                dbname=PG_DB,
-                user=user,
-                connect_timeout=5,
-                autocommit=True,
-            )
-        except psycopg.OperationalError as exc:
-            failures.append(f"{user}: {str(exc).strip()}")
-            continue
-        return conn, user
-    pytest.fail(
-        f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}, database {PG_DB!r}: "
-        f"{'; '.join(failures)}. Start it (CI does) or deselect with -m 'not postgres'.",
-        pytrace=False,
-    )
 
 
 @contextmanager
