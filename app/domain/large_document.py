@@ -640,6 +640,30 @@ def _finish(header: dict[str, Any], collector: _Collector) -> CompactScenario:
     return _assemble(header, collector)
 
 
+@dataclass
+class Given:
+    """Which rows gave a value at all (valid or not) for the fields cross-row rules read."""
+
+    lat: BoolArray
+    lon: BoolArray
+    length_m: BoolArray
+    travel_time_min: BoolArray
+    ends: tuple[BoolArray, BoolArray]
+    """``from`` and ``to`` given as usable ids."""
+
+    @classmethod
+    def of_valid(cls, nodes: NodeColumns, edges: EdgeColumns) -> Given:
+        """The masks of columns known valid: a value is given where it is not NaN."""
+        every = np.ones(len(edges.tail), dtype=bool)
+        return cls(
+            ~np.isnan(nodes.lat),
+            ~np.isnan(nodes.lon),
+            ~np.isnan(edges.length_m),
+            ~np.isnan(edges.travel_time_min),
+            (every, every),
+        )
+
+
 def _assemble(header_data: dict[str, Any], c: _Collector) -> CompactScenario:
     problems = list(c.problems)
     listed = {k: k in c.listed and k not in header_data for k in ("nodes", "edges")}
@@ -651,30 +675,8 @@ def _assemble(header_data: dict[str, Any], c: _Collector) -> CompactScenario:
     problems.extend(head_problems)
 
     node_ids = c.nodes.all_ids()
-    edge_ids = c.edges.all_ids()
     node_texts = {k: t.texts() for k, t in c.nodes.texts.items()}
     edge_texts = {k: t.texts() for k, t in c.edges.texts.items()}
-    parties_data = header_data.get("parties", [])
-    party_ids: set[str] | None = None
-    if isinstance(parties_data, list):
-        party_ids = {
-            p["id"] for p in parties_data if isinstance(p, dict) and isinstance(p.get("id"), str)
-        }
-
-    # Duplicate ids (items with no usable id hold a placeholder starting with NUL).
-    for key, ids in (("nodes", node_ids), ("edges", edge_ids)):
-        for k, first in ids.duplicates():
-            ident = ids[k]
-            if not ident.startswith("\x00"):
-                problems.append(
-                    Problem(
-                        pointer(key, k, "id"),
-                        f"duplicate id {ident!r} (first used at {pointer(key, first)})",
-                    )
-                )
-    if listed["nodes"] and c.nodes.count == 0:
-        problems.append(Problem("/nodes", "a scenario needs at least one node"))
-
     n = c.nodes
     nodes = NodeColumns(
         id=node_ids,
@@ -689,15 +691,12 @@ def _assemble(header_data: dict[str, Any], c: _Collector) -> CompactScenario:
         controlled_by=node_texts["controlled_by"],
         notes=node_texts["notes"],
     )
-    problems.extend(_node_problems(nodes, n, party_ids))
-
     from_ids, to_ids = _join(c.ends[0]), _join(c.ends[1])
-    tail, head_pos = node_ids.positions(from_ids), node_ids.positions(to_ids)
     e = c.edges
     edges = EdgeColumns(
-        id=edge_ids,
-        tail=tail,
-        head=head_pos,
+        id=e.all_ids(),
+        tail=node_ids.positions(from_ids),
+        head=node_ids.positions(to_ids),
         name=edge_texts["name"],
         directed=e.number("directed", bool),
         length_m=e.number("length_m", np.float64),
@@ -711,12 +710,27 @@ def _assemble(header_data: dict[str, Any], c: _Collector) -> CompactScenario:
         vehicle_passable=e.number("vehicle_passable", bool),
         notes=edge_texts["notes"],
     )
-    known_nodes = IdIndex(node_ids) if listed["nodes"] else None
-    problems.extend(_edge_problems(edges, e, from_ids, to_ids, known_nodes, party_ids))
+    given = Given(
+        n.number("lat.given", bool),
+        n.number("lon.given", bool),
+        e.number("length_m.given", bool),
+        e.number("travel_time_min.given", bool),
+        (e.number("from.given", bool), e.number("to.given", bool)),
+    )
+    problems.extend(
+        column_problems(
+            nodes,
+            edges,
+            (from_ids, to_ids),
+            given,
+            party_ids(header_data),
+            nodes_listed=listed["nodes"],
+        )
+    )
     problems.extend(
         reference_problems(
             {k: v for k, v in header_data.items() if k not in ("nodes", "edges")},
-            known={"nodes": IdIndex(node_ids), "edges": IdIndex(edge_ids)},
+            known={"nodes": IdIndex(node_ids), "edges": IdIndex(edges.id)},
         )
     )
     if problems or whole is None:
@@ -724,6 +738,49 @@ def _assemble(header_data: dict[str, Any], c: _Collector) -> CompactScenario:
     values = {name: getattr(whole, name) for name in ScenarioHeader.model_fields}
     header = ScenarioHeader.model_construct(_fields_set=whole.model_fields_set, **values)
     return CompactScenario(header, nodes, edges, _json_ready(header_data))
+
+
+def party_ids(header: dict[str, Any]) -> set[str] | None:
+    """The ids the header's ``parties`` declares (None when it is not a list)."""
+    parties = header.get("parties", [])
+    if not isinstance(parties, list):
+        return None
+    return {p["id"] for p in parties if isinstance(p, dict) and isinstance(p.get("id"), str)}
+
+
+def column_problems(
+    nodes: NodeColumns,
+    edges: EdgeColumns,
+    ends: tuple[Ids, Ids],
+    given: Given,
+    parties: set[str] | None,
+    *,
+    nodes_listed: bool = True,
+) -> list[Problem]:
+    """Every rule across places and roads, checked by columns, at document pointers.
+
+    Duplicate ids, a scenario without places, unknown places at a road's ends, roads
+    joining a place to itself, roads without length or time, unknown parties,
+    population above capacity, coordinates given alone.
+    """
+    problems: list[Problem] = []
+    # Duplicate ids (items with no usable id hold a placeholder starting with NUL).
+    for key, ids in (("nodes", nodes.id), ("edges", edges.id)):
+        for k, first in ids.duplicates():
+            ident = ids[k]
+            if not ident.startswith("\x00"):
+                problems.append(
+                    Problem(
+                        pointer(key, k, "id"),
+                        f"duplicate id {ident!r} (first used at {pointer(key, first)})",
+                    )
+                )
+    if nodes_listed and len(nodes.id) == 0:
+        problems.append(Problem("/nodes", "a scenario needs at least one node"))
+    problems.extend(_node_problems(nodes, given, parties))
+    known_nodes = IdIndex(nodes.id) if nodes_listed else None
+    problems.extend(_edge_problems(edges, ends, given, known_nodes, parties))
+    return problems
 
 
 def add_incidents(scenario: CompactScenario, incidents: list[Any]) -> CompactScenario:
@@ -777,9 +834,7 @@ def _party_problems(
                 yield found
 
 
-def _node_problems(
-    nodes: NodeColumns, cols: _ListColumns, parties: set[str] | None
-) -> list[Problem]:
+def _node_problems(nodes: NodeColumns, given: Given, parties: set[str] | None) -> list[Problem]:
     problems = list(_party_problems("nodes", nodes.controlled_by, "controlled_by", parties))
     cap, pop = nodes.capacity, nodes.population
     for i in _rows((cap > 0) & (cap < pop)):
@@ -789,9 +844,8 @@ def _node_problems(
                 f"population {int(pop[i])} exceeds the node's capacity {int(cap[i])}",
             )
         )
-    lat_given, lon_given = cols.number("lat.given", bool), cols.number("lon.given", bool)
-    for i in _rows(lat_given != lon_given):
-        missing = "lat" if lon_given[i] else "lon"
+    for i in _rows(given.lat != given.lon):
+        missing = "lat" if given.lon[i] else "lon"
         problems.append(
             Problem(pointer("nodes", i, missing), "give both 'lat' and 'lon', or neither")
         )
@@ -800,23 +854,24 @@ def _node_problems(
 
 def _edge_problems(
     edges: EdgeColumns,
-    cols: _ListColumns,
-    from_ids: Ids,
-    to_ids: Ids,
+    ends: tuple[Ids, Ids],
+    given: Given,
     nodes: IdIndex | None,
     parties: set[str] | None,
 ) -> list[Problem]:
     problems: list[Problem] = []
-    ends_given = {side: cols.number(side + ".given", bool) for side in ("from", "to")}
+    from_ids, to_ids = ends
     if nodes is not None:
-        for side, ids, pos in (("from", from_ids, edges.tail), ("to", to_ids, edges.head)):
-            for i in _rows((pos < 0) & ends_given[side]):
+        for side, ids, pos, present in (
+            ("from", from_ids, edges.tail, given.ends[0]),
+            ("to", to_ids, edges.head, given.ends[1]),
+        ):
+            for i in _rows((pos < 0) & present):
                 problems.append(Problem(pointer("edges", i, side), f"unknown node {ids[i]!r}"))
-    same = (from_ids.raw == to_ids.raw) & ends_given["from"] & ends_given["to"]
+    same = (from_ids.raw == to_ids.raw) & given.ends[0] & given.ends[1]
     for i in _rows(same):
         problems.append(Problem(pointer("edges", i, "to"), "a road must join two different nodes"))
-    neither = ~cols.number("length_m.given", bool) & ~cols.number("travel_time_min.given", bool)
-    for i in _rows(neither):
+    for i in _rows(~given.length_m & ~given.travel_time_min):
         problems.append(
             Problem(pointer("edges", i), "give 'length_m' or 'travel_time_min' (or both)")
         )
