@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, get_args, overload
 
@@ -126,6 +126,22 @@ class Ids(Sequence[str]):
         hit = (ordered[k] == keys) & ~too_long
         return np.where(hit, order[k], -1).astype(np.int64)
 
+    def take(self, rows: npt.NDArray[np.int64]) -> Ids:
+        """The ids at ``rows``, in that order."""
+        return Ids(self.raw[rows])
+
+    def scatter(self, rows: npt.NDArray[np.int64], new: Ids) -> Ids:
+        """These ids with those at ``rows`` replaced by ``new``."""
+        raw = self.raw.astype(np.result_type(self.raw.dtype, new.raw.dtype), copy=True)
+        raw[rows] = new.raw
+        return Ids(raw)
+
+    def extended(self, new: Ids) -> Ids:
+        """These ids followed by ``new``."""
+        if self.is_bytes and new.is_bytes:
+            return Ids(np.concatenate([self.raw, new.raw]))
+        return Ids(np.array([*self, *new], dtype=object))
+
     def duplicates(self) -> list[tuple[int, int]]:
         """``(position, first position)`` of every repeated id, in document order.
 
@@ -197,8 +213,71 @@ class Texts:
         return lookup[self.codes.astype(np.int64)]
 
 
+def _take(value: Any, rows: npt.NDArray[np.int64]) -> Any:
+    if isinstance(value, Ids):
+        return value.take(rows)
+    if isinstance(value, Texts):
+        return Texts(value.values, np.asarray(value.codes)[rows])
+    return value[rows]
+
+
+def _texts_merged(a: Texts, b: Texts) -> tuple[list[str], npt.NDArray[np.int32]]:
+    """``a``'s table extended by ``b``'s values, and ``b``'s codes in that table."""
+    table = {v: k for k, v in enumerate(a.values)}
+    values = list(a.values)
+    for v in b.values:
+        if v not in table:
+            table[v] = len(values)
+            values.append(v)
+    remap = np.array([table[v] for v in b.values] + [-1], dtype=np.int32)
+    return values, remap[np.asarray(b.codes).astype(np.int64)]
+
+
+def _scatter(value: Any, rows: npt.NDArray[np.int64], new: Any) -> Any:
+    if isinstance(value, Ids):
+        return value.scatter(rows, new)
+    if isinstance(value, Texts):
+        values, codes = _texts_merged(value, new)
+        out = np.array(value.codes, dtype=np.int32)  # a broadcast column becomes writable
+        out[rows] = codes
+        return Texts(values, out)
+    out = value.copy()
+    out[rows] = new
+    return out
+
+
+def _concat(value: Any, new: Any) -> Any:
+    if isinstance(value, Ids):
+        return value.extended(new)
+    if isinstance(value, Texts):
+        values, codes = _texts_merged(value, new)
+        return Texts(values, np.concatenate([np.asarray(value.codes), codes]))
+    return np.concatenate([value, new])
+
+
+class _Rows:
+    """Row operations shared by :class:`NodeColumns` and :class:`EdgeColumns` (each returns
+    new columns; arrays of columns that do not change are shared)."""
+
+    def _with(self, value: Callable[[str], Any]) -> Any:
+        names = [f.name for f in fields(self)]  # type: ignore[arg-type]
+        return type(self)(**{name: value(name) for name in names})
+
+    def take(self, rows: npt.NDArray[np.int64]) -> Any:
+        """The rows at ``rows``, in that order."""
+        return self._with(lambda name: _take(getattr(self, name), rows))
+
+    def scatter(self, rows: npt.NDArray[np.int64], new: Any) -> Any:
+        """These columns with rows ``rows`` replaced by the rows of ``new``."""
+        return self._with(lambda name: _scatter(getattr(self, name), rows, getattr(new, name)))
+
+    def extended(self, new: Any) -> Any:
+        """These columns with the rows of ``new`` after them."""
+        return self._with(lambda name: _concat(getattr(self, name), getattr(new, name)))
+
+
 @dataclass
-class NodeColumns:
+class NodeColumns(_Rows):
     id: Ids
     name: Texts
     name_ar: Texts
@@ -214,7 +293,7 @@ class NodeColumns:
 
 
 @dataclass
-class EdgeColumns:
+class EdgeColumns(_Rows):
     id: Ids
     tail: IntArray
     """Position of ``from`` in the nodes."""

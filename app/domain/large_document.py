@@ -674,42 +674,11 @@ def _assemble(header_data: dict[str, Any], c: _Collector) -> CompactScenario:
     whole, head_problems = item_problems(Scenario, head, ())
     problems.extend(head_problems)
 
-    node_ids = c.nodes.all_ids()
-    node_texts = {k: t.texts() for k, t in c.nodes.texts.items()}
-    edge_texts = {k: t.texts() for k, t in c.edges.texts.items()}
-    n = c.nodes
-    nodes = NodeColumns(
-        id=node_ids,
-        name=node_texts["name"],
-        name_ar=node_texts["name_ar"],
-        kind=n.number("kind", np.int8),
-        lat=n.number("lat", np.float64),
-        lon=n.number("lon", np.float64),
-        population=n.number("population", np.int64),
-        population_source=node_texts["population_source"],
-        capacity=n.number("capacity", np.int64),
-        controlled_by=node_texts["controlled_by"],
-        notes=node_texts["notes"],
-    )
+    nodes = _node_columns(c)
+    node_ids = nodes.id
     from_ids, to_ids = _join(c.ends[0]), _join(c.ends[1])
-    e = c.edges
-    edges = EdgeColumns(
-        id=e.all_ids(),
-        tail=node_ids.positions(from_ids),
-        head=node_ids.positions(to_ids),
-        name=edge_texts["name"],
-        directed=e.number("directed", bool),
-        length_m=e.number("length_m", np.float64),
-        travel_time_min=e.number("travel_time_min", np.float64),
-        capacity_per_min=e.number("capacity_per_min", np.int64),
-        status=e.number("status", np.int8),
-        risk=e.number("risk", np.float64),
-        risk_source=edge_texts["risk_source"],
-        controlled_by=edge_texts["controlled_by"],
-        checkpoint=edge_texts["checkpoint"],
-        vehicle_passable=e.number("vehicle_passable", bool),
-        notes=edge_texts["notes"],
-    )
+    edges = _edge_columns(c, node_ids.positions(from_ids), node_ids.positions(to_ids))
+    n, e = c.nodes, c.edges
     given = Given(
         n.number("lat.given", bool),
         n.number("lon.given", bool),
@@ -738,6 +707,67 @@ def _assemble(header_data: dict[str, Any], c: _Collector) -> CompactScenario:
     values = {name: getattr(whole, name) for name in ScenarioHeader.model_fields}
     header = ScenarioHeader.model_construct(_fields_set=whole.model_fields_set, **values)
     return CompactScenario(header, nodes, edges, _json_ready(header_data))
+
+
+def _node_columns(c: _Collector) -> NodeColumns:
+    n = c.nodes
+    texts = {k: t.texts() for k, t in n.texts.items()}
+    return NodeColumns(
+        id=n.all_ids(),
+        name=texts["name"],
+        name_ar=texts["name_ar"],
+        kind=n.number("kind", np.int8),
+        lat=n.number("lat", np.float64),
+        lon=n.number("lon", np.float64),
+        population=n.number("population", np.int64),
+        population_source=texts["population_source"],
+        capacity=n.number("capacity", np.int64),
+        controlled_by=texts["controlled_by"],
+        notes=texts["notes"],
+    )
+
+
+def _edge_columns(c: _Collector, tail: IntArray, head: IntArray) -> EdgeColumns:
+    e = c.edges
+    texts = {k: t.texts() for k, t in e.texts.items()}
+    return EdgeColumns(
+        id=e.all_ids(),
+        tail=tail,
+        head=head,
+        name=texts["name"],
+        directed=e.number("directed", bool),
+        length_m=e.number("length_m", np.float64),
+        travel_time_min=e.number("travel_time_min", np.float64),
+        capacity_per_min=e.number("capacity_per_min", np.int64),
+        status=e.number("status", np.int8),
+        risk=e.number("risk", np.float64),
+        risk_source=texts["risk_source"],
+        controlled_by=texts["controlled_by"],
+        checkpoint=texts["checkpoint"],
+        vehicle_passable=e.number("vehicle_passable", bool),
+        notes=texts["notes"],
+    )
+
+
+def item_columns(
+    nodes: list[dict[str, Any]], edges: list[dict[str, Any]], node_ids: Ids
+) -> tuple[NodeColumns, EdgeColumns, tuple[Ids, Ids]]:
+    """Columns of valid node and road items (the ends of roads looked up in ``node_ids``),
+    and the ids the roads name at their ends."""
+    c = _Collector(len(nodes), len(edges))
+    for key, items in (("nodes", nodes), ("edges", edges)):
+        c.reset(key)
+        for i, item in enumerate(items):
+            c.item(key, i, item)
+        c.flush(key)
+    if c.problems:  # the caller validated each item: a problem here is a defect
+        raise ValidationError(c.problems)
+    ends = _join(c.ends[0]), _join(c.ends[1])
+    return (
+        _node_columns(c),
+        _edge_columns(c, node_ids.positions(ends[0]), node_ids.positions(ends[1])),
+        ends,
+    )
 
 
 def party_ids(header: dict[str, Any]) -> set[str] | None:
@@ -781,29 +811,6 @@ def column_problems(
     known_nodes = IdIndex(nodes.id) if nodes_listed else None
     problems.extend(_edge_problems(edges, ends, given, known_nodes, parties))
     return problems
-
-
-def add_incidents(scenario: CompactScenario, incidents: list[Any]) -> CompactScenario:
-    """The scenario with ``incidents`` (parsed documents) appended; only the header is
-    validated again.
-
-    Raises :class:`ValidationError` with pointers into the whole document
-    (``/incidents/N/...``), as validating the merged document would.
-    """
-    header = scenario.header_document()
-    header["incidents"] = list(header.get("incidents") or []) + incidents
-    # A header read from its document is a JSON object: the model sees what a document
-    # would give (timestamps as text).
-    model, problems = item_problems(ScenarioHeader, header, ())
-    problems.extend(
-        reference_problems(
-            header,
-            known={"nodes": IdIndex(scenario.nodes.id), "edges": IdIndex(scenario.edges.id)},
-        )
-    )
-    if problems or model is None:
-        raise ValidationError(_unique(problems))
-    return CompactScenario(model, scenario.nodes, scenario.edges, _json_ready(header))
 
 
 def _json_ready(source: dict[str, Any]) -> dict[str, Any] | None:

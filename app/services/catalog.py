@@ -19,8 +19,7 @@ from typing import IO, Any
 from app.config import Settings
 from app.domain.compact import CompactScenario
 from app.domain.document import parse_document
-from app.domain.errors import ValidationError
-from app.domain.large_document import add_incidents, validate_scenario
+from app.domain.large_document import validate_scenario
 from app.domain.network import Network
 from app.services import large_scenarios as large
 from app.services.access import Principal
@@ -29,7 +28,7 @@ from app.services.errors import (
     PreconditionFailedError,
     ScenarioNotFoundError,
 )
-from app.services.incidents import repoint_appended
+from app.services.incidents import apply_incidents
 from app.services.networks import Networks
 from app.storage.repository import (
     EncodedDocument,
@@ -209,12 +208,7 @@ class Catalog:
                     f"scenario {scenario_id!r} is at version {current}, not {expected}", current
                 )
             version = current if expected is None else expected
-            compact = self.scenario(scenario_id, version)
-            existing = len(compact.header.incidents)
-            try:
-                merged = add_incidents(compact, incidents)
-            except ValidationError as exc:
-                raise _relative_to_request(exc, existing) from None
+            merged = apply_incidents(self.scenario(scenario_id, version), incidents)
             try:
                 info = self._store(
                     scenario_id,
@@ -349,8 +343,3 @@ class Catalog:
 def _missing(scenario_id: str, version: int | None) -> str:
     what = f"no scenario {scenario_id!r}"
     return what + (f" at version {version}" if version is not None else "")
-
-
-def _relative_to_request(exc: ValidationError, offset: int) -> ValidationError:
-    """Re-point problems in appended incidents at the request's own list."""
-    return ValidationError([repoint_appended(p, offset) for p in exc.problems])

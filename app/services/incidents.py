@@ -15,13 +15,13 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from app.domain.compact import CompactScenario, IdIndex
+from app.domain.edits import apply_edits
 from app.domain.errors import Problem, ValidationError
 from app.domain.incidents_import import (
     ImportDefaults,
     ParsedIncidents,
     parse_incidents,
 )
-from app.domain.large_document import add_incidents
 from app.services.requests import Request
 
 
@@ -135,29 +135,25 @@ def import_incidents(scenario: CompactScenario, text: str, request: ImportReques
 def apply_incidents(
     scenario: CompactScenario, incidents: list[dict[str, Any]], origins: list[str] | None = None
 ) -> CompactScenario:
-    """A new validated scenario with ``incidents`` appended.
+    """The scenario with ``incidents`` added (``add_incident`` edits).
 
     Problems are reported at ``origins[k]`` (default ``/incidents/k``, relative
     to the list given), not at their place in the merged document.
     """
-    before = len(scenario.header.incidents)
     try:
-        return add_incidents(scenario, incidents)
+        return apply_edits(scenario, [{"op": "add_incident", "incident": i} for i in incidents])
     except ValidationError as exc:
         raise ValidationError(
-            [repoint_appended(p, before, origins) for p in exc.problems], detail=exc.detail
+            [_at_origin(p, origins) for p in exc.problems], detail=exc.detail
         ) from None
 
 
-def repoint_appended(problem: Problem, before: int, origins: list[str] | None = None) -> Problem:
-    """Point a problem in the ``k``-th appended incident at ``origins[k]`` (or ``/incidents/k``).
-
-    ``before`` is how many incidents the scenario had; problems elsewhere are kept as they are.
-    """
+def _at_origin(problem: Problem, origins: list[str] | None) -> Problem:
+    """A problem of the ``k``-th edit (``/k/incident/...``) at ``origins[k]`` (or
+    ``/incidents/k``)."""
     parts = problem.pointer.split("/")
-    if len(parts) >= 3 and parts[1] == "incidents" and parts[2].isdigit():
-        k = int(parts[2]) - before
-        if k >= 0:
-            head = origins[k] if origins is not None else f"/incidents/{k}"
-            return Problem("/".join([head, *parts[3:]]), problem.detail)
+    if len(parts) >= 3 and parts[1].isdigit() and parts[2] == "incident":
+        k = int(parts[1])
+        head = origins[k] if origins is not None else f"/incidents/{k}"
+        return Problem("/".join([head, *parts[3:]]), problem.detail)
     return problem

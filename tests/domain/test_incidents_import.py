@@ -188,7 +188,7 @@ def test_nothing_is_imported_from_a_file_with_errors_unless_skip_bad() -> None:
     outcome = import_incidents(scenario, text, ImportRequest(skip_bad=True))
     assert outcome.report()["ids"] == ["SYR9"]
     assert outcome.report()["bad"] == ["row 3"]
-    assert [i.id for i in outcome.scenario.incidents] == ["SYR9"]
+    assert [i.id for i in outcome.scenario.header.incidents] == ["SYR9"]
 
 
 def test_reimporting_a_report_is_reported_as_already_present() -> None:
