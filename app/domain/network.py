@@ -20,11 +20,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from threading import Lock
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from app.domain.compact import ROAD_STATUSES, CompactScenario, IdIndex, Texts, compact_of
+from app.domain.compact import (
+    NODE_KINDS,
+    ROAD_STATUSES,
+    CompactScenario,
+    EdgeColumns,
+    IdIndex,
+    Ids,
+    NodeColumns,
+    Texts,
+    compact_of,
+)
 from app.domain.profiles import WALKING_SPEED_M_PER_MIN, available_profiles, resolve_profile
 from app.domain.risk import (
     IncidentEffect,
@@ -181,10 +192,10 @@ class Network:
     def _length(self, given: float | None, t: int, h: int) -> float:
         if given is not None:
             return given
-        a, b = self.nodes[t], self.nodes[h]
-        if a.lat is not None and a.lon is not None and b.lat is not None and b.lon is not None:
-            return haversine_m(a.lat, a.lon, b.lat, b.lon)
-        return math.nan
+        ends = (self.node_lat[t], self.node_lon[t], self.node_lat[h], self.node_lon[h])
+        if any(math.isnan(c) for c in ends):
+            return math.nan
+        return haversine_m(*(float(c) for c in ends))
 
     @property
     def conditions_kept(self) -> int:
@@ -212,14 +223,56 @@ class Network:
             return None
         return haversine_m(*(float(c) for c in coords)) / typical
 
+    # Nodes and roads beyond the routing arrays, read from columns ---------------------
+
+    @cached_property
+    def columns(self) -> CompactScenario:
+        """The nodes and roads as columns: those compiled from, else made once from the
+        objects."""
+        return self._columns if self._columns is not None else _columns_of(self.scenario)
+
+    @property
+    def node_kind(self) -> npt.NDArray[np.int8]:
+        """Kind of each node as its position in :data:`~app.domain.compact.NODE_KINDS`."""
+        return self.columns.nodes.kind
+
+    @property
+    def node_population(self) -> IntArray:
+        """People living at each node."""
+        return self.columns.nodes.population
+
+    @property
+    def node_capacity(self) -> IntArray:
+        """People each node holds; 0: not given (unbounded)."""
+        return self.columns.nodes.capacity
+
+    def node_texts(self, field: str) -> Texts:
+        """A text column of the nodes: ``name``, ``name_ar``, ``population_source``,
+        ``notes`` or ``controlled_by`` (a party id)."""
+        column: Texts = getattr(self.columns.nodes, field)
+        return column
+
+    def node_text(self, node: int, field: str) -> str | None:
+        """One node's text field (see :meth:`node_texts`)."""
+        return self.node_texts(field)[node]
+
+    def edge_texts(self, field: str) -> Texts:
+        """A text column of the roads: ``name``, ``risk_source``, ``notes``, or the party
+        ids ``controlled_by`` and ``checkpoint``."""
+        column: Texts = getattr(self.columns.edges, field)
+        return column
+
     def edge_text(self, edge: int, field: str) -> str | None:
-        """A text field of one road (``name``, ``risk_source``, ``notes``…), without building
-        the road's object when the network was compiled from columns."""
-        if self._columns is not None:
-            column: Texts = getattr(self._columns.edges, field)
-            return column[edge]
-        value: str | None = getattr(self.edges[edge], field)
-        return value
+        """One road's text field (see :meth:`edge_texts`)."""
+        return self.edge_texts(field)[edge]
+
+    def edge_from_id(self, edge: int) -> str:
+        """Id of the node a road leaves from."""
+        return self.node_ids[int(self.edge_tail[edge])]
+
+    def edge_to_id(self, edge: int) -> str:
+        """Id of the node a road leads to."""
+        return self.node_ids[int(self.edge_head[edge])]
 
     @cached_property
     def arc_key(self) -> IntArray:
@@ -296,7 +349,7 @@ class Conditions:
 
     @classmethod
     def build(cls, net: Network, profile: Profile, at: datetime | None) -> Conditions:
-        n = len(net.edges)
+        n = len(net.edge_tail)
         seg = (
             net.node_lat[net.edge_tail],
             net.node_lon[net.edge_tail],
@@ -347,18 +400,72 @@ class Conditions:
     def exclusion_reasons(self, edge: int, avoided: frozenset[str] = frozenset()) -> list[str]:
         """Why road ``edge`` cannot be used under these conditions and avoided parties."""
         net = self.network
-        e = net.edges[edge]
+        status = ROAD_STATUSES[int(net.edge_status[edge])]
+        controlled_by, checkpoint = (
+            net.edge_text(edge, "controlled_by"),
+            net.edge_text(edge, "checkpoint"),
+        )
         reasons = []
-        if e.status == "blocked":
+        if status == "blocked":
             reasons.append("blocked")
-        elif e.status in self.profile.excluded_statuses:
-            reasons.append(f"{e.status}: not usable by profile {self.profile.id!r}")
-        if self.profile.vehicle and not e.vehicle_passable:
+        elif status in self.profile.excluded_statuses:
+            reasons.append(f"{status}: not usable by profile {self.profile.id!r}")
+        if self.profile.vehicle and not net.edge_vehicle[edge]:
             reasons.append(f"not passable by vehicles (profile {self.profile.id!r})")
-        if e.controlled_by in avoided:
-            reasons.append(f"controlled by avoided party {e.controlled_by!r}")
-        if e.checkpoint in avoided:
-            reasons.append(f"checkpoint of avoided party {e.checkpoint!r}")
+        if controlled_by in avoided:
+            reasons.append(f"controlled by avoided party {controlled_by!r}")
+        if checkpoint in avoided:
+            reasons.append(f"checkpoint of avoided party {checkpoint!r}")
         if not reasons and self.risk[edge] >= 1.0:
             reasons.append("risk of harm is certain")
         return reasons
+
+
+def _columns_of(scenario: Scenario) -> CompactScenario:
+    """Columns of a scenario's node and road objects (networks not compiled from columns)."""
+    nodes, edges = scenario.nodes, scenario.edges
+    index = {n.id: i for i, n in enumerate(nodes)}
+
+    def texts(items: Sequence[object], key: str) -> Texts:
+        return Texts.from_values([getattr(x, key) for x in items])
+
+    def numbers(items: Sequence[object], key: str, dtype: type, none: object) -> npt.NDArray[Any]:
+        values = [getattr(x, key) for x in items]
+        return np.array([none if v is None else v for v in values], dtype=dtype).reshape(len(items))
+
+    def codes(items: Sequence[object], key: str, table: tuple[str, ...]) -> npt.NDArray[np.int8]:
+        values = [table.index(getattr(x, key)) for x in items]
+        return np.array(values, dtype=np.int8).reshape(len(items))
+
+    node_columns = NodeColumns(
+        id=Ids.from_strings([n.id for n in nodes]),
+        name=texts(nodes, "name"),
+        name_ar=texts(nodes, "name_ar"),
+        kind=codes(nodes, "kind", NODE_KINDS),
+        lat=numbers(nodes, "lat", np.float64, np.nan),
+        lon=numbers(nodes, "lon", np.float64, np.nan),
+        population=numbers(nodes, "population", np.int64, 0),
+        population_source=texts(nodes, "population_source"),
+        capacity=numbers(nodes, "capacity", np.int64, 0),
+        controlled_by=texts(nodes, "controlled_by"),
+        notes=texts(nodes, "notes"),
+    )
+    edge_columns = EdgeColumns(
+        id=Ids.from_strings([e.id for e in edges]),
+        tail=np.array([index[e.from_] for e in edges], dtype=np.int64).reshape(len(edges)),
+        head=np.array([index[e.to] for e in edges], dtype=np.int64).reshape(len(edges)),
+        name=texts(edges, "name"),
+        directed=numbers(edges, "directed", np.bool_, False),
+        length_m=numbers(edges, "length_m", np.float64, np.nan),
+        travel_time_min=numbers(edges, "travel_time_min", np.float64, np.nan),
+        capacity_per_min=numbers(edges, "capacity_per_min", np.int64, 0),
+        status=codes(edges, "status", ROAD_STATUSES),
+        risk=numbers(edges, "risk", np.float64, 0.0),
+        risk_source=texts(edges, "risk_source"),
+        controlled_by=texts(edges, "controlled_by"),
+        checkpoint=texts(edges, "checkpoint"),
+        vehicle_passable=numbers(edges, "vehicle_passable", np.bool_, True),
+        notes=texts(edges, "notes"),
+    )
+    header = scenario.model_copy(update={"nodes": [], "edges": []})
+    return CompactScenario(header, node_columns, edge_columns)
