@@ -23,7 +23,9 @@ from app.cli.common import (
     reported,
     request_or_usage_error,
 )
+from app.domain.compact import compact_of
 from app.domain.network import Network
+from app.domain.scenario import Scenario
 from app.services.requests import RouteRequest
 from app.services.routes import compute_routes
 from app.services.scenarios import load_scenario_file
@@ -42,7 +44,7 @@ def validate(scenario: ScenarioArg, as_json: JsonOpt = False) -> None:
         "parties": len(s.parties),
         "incidents": len(s.incidents),
         "windows": len(s.windows),
-        "population": sum(n.population for n in s.nodes),
+        "population": _population(s),
     }
     if as_json:
         print_json(summary)
@@ -54,6 +56,14 @@ def validate(scenario: ScenarioArg, as_json: JsonOpt = False) -> None:
             f"population {summary['population']:,}",
             highlight=False,
         )
+
+
+def _population(scenario: Scenario) -> int:
+    """People living in the scenario's nodes (summed over its columns when it has them)."""
+    compact = compact_of(scenario)
+    if compact is not None:
+        return int(compact.nodes.population.sum())
+    return sum(n.population for n in scenario.nodes)
 
 
 @app.command()

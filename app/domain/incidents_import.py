@@ -46,7 +46,7 @@ import hashlib
 import io
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal
@@ -173,7 +173,7 @@ def parse_incidents(
     text: str,
     fmt: Format | None = None,
     defaults: ImportDefaults | None = None,
-    known_edges: set[str] | None = None,
+    known_edges: Container[str] | None = None,
 ) -> ParsedIncidents:
     """Incidents in ``text`` (CSV or GeoJSON; guessed when ``fmt`` is None).
 
@@ -357,7 +357,7 @@ def _incident(
     where: str,
     label: str,
     d: ImportDefaults,
-    known_edges: set[str] | None,
+    known_edges: Container[str] | None,
     problems: list[Problem],
 ) -> dict[str, Any] | None:
     start = len(problems)

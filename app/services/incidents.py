@@ -8,12 +8,14 @@ date column, not GeoJSON) are never skipped.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from app.domain.compact import IdIndex, compact_of
 from app.domain.errors import Problem, ValidationError
 from app.domain.incidents_import import (
     ImportDefaults,
@@ -22,6 +24,7 @@ from app.domain.incidents_import import (
 )
 from app.domain.scenario import Scenario
 from app.domain.validation import validate_scenario
+from app.services import large_scenarios as large
 from app.services.requests import Request
 
 
@@ -97,7 +100,7 @@ def import_incidents(scenario: Scenario, text: str, request: ImportRequest) -> I
         text,
         request.format,
         defaults_for(scenario, request),
-        known_edges={e.id for e in scenario.edges},
+        known_edges=_edge_ids(scenario),
     )
     existing = {i.id for i in scenario.incidents}
     keep: list[int] = []
@@ -139,15 +142,26 @@ def apply_incidents(
     Problems are reported at ``origins[k]`` (default ``/incidents/k``, relative
     to the list given), not at their place in the merged document.
     """
-    document = scenario.to_document()
     before = len(scenario.incidents)
-    document["incidents"] = [*document.get("incidents", []), *incidents]  # type: ignore[misc]
     try:
+        compact = compact_of(scenario)
+        if compact is not None:  # only the header is validated again, not each road
+            return large.with_incidents(compact, incidents).view()
+        document = scenario.to_document()
+        document["incidents"] = [*document.get("incidents", []), *incidents]  # type: ignore[misc]
         return validate_scenario(document)
     except ValidationError as exc:
         raise ValidationError(
             [repoint_appended(p, before, origins) for p in exc.problems], detail=exc.detail
         ) from None
+
+
+def _edge_ids(scenario: Scenario) -> Container[str]:
+    """The scenario's road ids, looked up in its columns when it has them."""
+    compact = compact_of(scenario)
+    if compact is not None:
+        return IdIndex(compact.edges.id)
+    return {e.id for e in scenario.edges}
 
 
 def repoint_appended(problem: Problem, before: int, origins: list[str] | None = None) -> Problem:
