@@ -214,7 +214,7 @@ def alternative_routes(
     arc_ok = q.mask[arc_road]
     base: FloatArray = cond.cost[arc_road]
     surcharge: FloatArray = base + _cost_per_minute(q) * cond.time[arc_road]
-    uses = np.zeros(len(net.edges), dtype=np.int64)
+    uses = np.zeros(len(net.edge_ids), dtype=np.int64)
     candidates: dict[tuple[int, ...], Route] = {tuple(q.best.edges): q.best}
     uses[q.best.edges] += 1
     ignore = frozenset(forced)
@@ -233,7 +233,7 @@ def alternative_routes(
     while len(chosen) < k:
         # Penalties may not push the search far enough: take the safest route that
         # shares no avoidable road with any route kept so far (overlap 0 with all).
-        banned = np.zeros(len(net.edges), dtype=bool)
+        banned = np.zeros(len(net.edge_ids), dtype=bool)
         for r in chosen:
             banned[r.edges] = True
         banned[forced] = False

@@ -24,6 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from app.domain.compact import ROAD_STATUSES
+from app.domain.network import Network
 from app.domain.routing import Route
 from app.domain.scenario import Window
 
@@ -57,7 +59,7 @@ def build_brief(p: Proposal) -> dict[str, Any]:
     cond, net = first.conditions, first.network
     profile = cond.profile
     scenario = net.scenario
-    src, dst = net.nodes[first.nodes[0]], net.nodes[first.nodes[-1]]
+    src, dst = _place(net, first.nodes[0]), _place(net, first.nodes[-1])
     shares = _split(p.people, [_throughput(r) for r in p.corridors])
     window = _window(p.window)
     corridors = []
@@ -115,13 +117,13 @@ def build_brief(p: Proposal) -> dict[str, Any]:
     return {
         "title": p.title
         or f"Evacuation corridor{'s' if len(p.corridors) > 1 else ''}: "
-        f"{src.name or src.id} to {dst.name or dst.id}",
+        f"{src['name'] or src['id']} to {dst['name'] or dst['id']}",
         "scenario": scenario.name,
         "as_of": scenario.as_of.isoformat() if scenario.as_of else None,
         "evaluated_at": cond.at.isoformat() if cond.at else None,
         "requested_by": p.requested_by,
-        "from": _place(src),
-        "to": _place(dst),
+        "from": src,
+        "to": dst,
         "people": p.people,
         "profile": {"id": profile.id, "name": profile.name, "description": profile.description},
         "window": window,
@@ -140,8 +142,14 @@ def build_brief(p: Proposal) -> dict[str, Any]:
     }
 
 
-def _place(node: Any) -> dict[str, Any]:
-    return {"id": node.id, "name": node.name, "lat": node.lat, "lon": node.lon}
+def _place(net: Network, node: int) -> dict[str, Any]:
+    lat, lon = float(net.node_lat[node]), float(net.node_lon[node])
+    return {
+        "id": net.node_ids[node],
+        "name": net.node_text(node, "name"),
+        "lat": None if math.isnan(lat) else lat,
+        "lon": None if math.isnan(lon) else lon,
+    }
 
 
 def _throughput(r: Route) -> float | None:
@@ -168,13 +176,13 @@ def _checkpoints(r: Route) -> list[dict[str, Any]]:
     net = r.network
     out = []
     for k, e in enumerate(r.edges):
-        edge = net.edges[e]
-        if edge.checkpoint is not None:
+        party = net.edge_text(e, "checkpoint")
+        if party is not None:
             out.append(
                 {
-                    "edge": edge.id,
-                    "name": edge.name,
-                    "party": edge.checkpoint,
+                    "edge": net.edge_ids[e],
+                    "name": net.edge_text(e, "name"),
+                    "party": party,
                     "between": [net.node_ids[r.nodes[k]], net.node_ids[r.nodes[k + 1]]],
                 }
             )
@@ -215,13 +223,13 @@ def _inputs(routes: list[Route]) -> dict[str, Any]:
     for r in routes:
         cond, net = r.conditions, r.network
         for e in r.edges:
-            edge = net.edges[e]
-            roads[edge.id] = {
-                "edge": edge.id,
-                "name": edge.name,
-                "status": edge.status,
-                "base_risk": edge.risk,
-                "base_source": edge.risk_source,
+            edge_id = net.edge_ids[e]
+            roads[edge_id] = {
+                "edge": edge_id,
+                "name": net.edge_text(e, "name"),
+                "status": ROAD_STATUSES[int(net.edge_status[e])],
+                "base_risk": float(net.edge_base_risk[e]),
+                "base_source": net.edge_text(e, "risk_source"),
                 "checkpoint_risk": float(cond.checkpoint_risk[e]),
                 "risk": float(cond.risk[e]),
             }
@@ -240,8 +248,8 @@ def _inputs(routes: list[Route]) -> dict[str, Any]:
                         "roads": [],
                     },
                 )
-                if edge.id not in entry["roads"]:
-                    entry["roads"].append(edge.id)
+                if edge_id not in entry["roads"]:
+                    entry["roads"].append(edge_id)
     return {"roads": list(roads.values()), "incidents": list(incidents.values())}
 
 

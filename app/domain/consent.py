@@ -247,8 +247,8 @@ def _through_avoided(cond: Conditions, mask: BoolArray, s: int, t: int) -> NoRou
     roads = []
     for road in cut.roads:
         e = net.edge_index[road.edge]
-        ends = (net.edges[e].from_, net.edges[e].to)
-        held = [net.nodes[net.node_index[n]].controlled_by for n in ends]
+        ends = (int(net.edge_tail[e]), int(net.edge_head[e]))
+        held = [net.node_text(n, "controlled_by") for n in ends]
         reasons = list(road.reasons) + [
             f"ends in territory of avoided party {p!r}" for p in dict.fromkeys(held) if p
         ]

@@ -302,15 +302,14 @@ def _no_pair(q: Question) -> NoDisjointPairError:
     net = q.network
     roads: list[dict[str, Any]] = []
     for e in unavoidable_roads(q.network, q.mask, q.best):
-        edge = net.edges[e]
         roads.append(
             {
-                "edge": edge.id,
-                "name": edge.name,
-                "from": edge.from_,
-                "to": edge.to,
-                "controlled_by": edge.controlled_by,
-                "checkpoint": edge.checkpoint,
+                "edge": net.edge_ids[e],
+                "name": net.edge_text(e, "name"),
+                "from": net.edge_from_id(e),
+                "to": net.edge_to_id(e),
+                "controlled_by": net.edge_text(e, "controlled_by"),
+                "checkpoint": net.edge_text(e, "checkpoint"),
             }
         )
     names = ", ".join(r["edge"] + (f" ({r['name']})" if r["name"] else "") for r in roads)

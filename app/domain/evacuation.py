@@ -54,7 +54,7 @@ from app.domain.flow_model import (
     excluded_parties,
     most_evacuable,
 )
-from app.domain.network import Network
+from app.domain.network import STATUS_CODES, Network
 from app.domain.routing import check_parties
 
 Method = Literal["optimal", "fast"]
@@ -205,13 +205,14 @@ class Plan:
         """Parties holding a road, checkpoint or node that the plan uses (scenario order)."""
         model, net = self.model, self.model.network
         moves = [*self.movements, *self.stranded_moves]
-        nodes = set(chain.from_iterable(m.nodes for m in moves))
-        arc_edge = model.arc_edge.tolist()
-        edges = {arc_edge[a] for a in set(chain.from_iterable(m.arcs for m in moves))}
-        used = {net.nodes[v].controlled_by for v in nodes}
-        for e in edges:
-            used.update((net.edges[e].controlled_by, net.edges[e].checkpoint))
-        return [p for p in net.party_ids if p in used]
+        nodes = np.fromiter(set(chain.from_iterable(m.nodes for m in moves)), dtype=np.int64)
+        arcs = np.fromiter(set(chain.from_iterable(m.arcs for m in moves)), dtype=np.int64)
+        edges = model.arc_edge[arcs]
+        used = np.zeros(len(net.party_ids) + 1, dtype=bool)  # by party code; -1 (none) is last
+        used[net.node_controller[nodes]] = True
+        used[net.edge_controller[edges]] = True
+        used[net.edge_checkpoint[edges]] = True
+        return [p for k, p in enumerate(net.party_ids) if used[k]]
 
     def consents_needed(self, involved: list[str] | None = None) -> list[str]:
         """Parties involved (``involved``, else :meth:`parties_involved`) without consent."""
@@ -563,11 +564,10 @@ def rank_openings(net: Network, options: PlanOptions, base: Plan) -> list[Openin
     cond = model.conditions
     mopts = model.options
     candidates: list[tuple[Literal["road", "party"], str, ModelOptions, list[str]]] = []
-    for e, edge in enumerate(net.edges):
-        if edge.status == "blocked":
-            candidates.append(
-                ("road", edge.id, replace(mopts, open_edges=frozenset({e})), ["blocked"])
-            )
+    for e in np.flatnonzero(net.edge_status == STATUS_CODES["blocked"]).tolist():
+        candidates.append(
+            ("road", net.edge_ids[e], replace(mopts, open_edges=frozenset({e})), ["blocked"])
+        )
     for pid in excluded_parties(net, mopts):
         consent = net.parties[pid].consent
         if consent != "granted":

@@ -28,6 +28,7 @@ from ortools.graph.python import max_flow
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from app.domain.compact import NODE_KINDS, ROAD_STATUSES
 from app.domain.network import BoolArray, Conditions, FloatArray, IntArray, Network
 
 UNREACHABLE = np.iinfo(np.int64).max // 4
@@ -73,10 +74,11 @@ def road_mask(cond: Conditions, options: ModelOptions) -> BoolArray:
 
 def _usable_if_open(cond: Conditions, e: int) -> bool:
     """Whether road ``e`` would be usable by the profile if it were not blocked."""
-    edge, profile = cond.network.edges[e], cond.profile
-    if edge.status != "blocked" and edge.status in profile.excluded_statuses:
+    net, profile = cond.network, cond.profile
+    status = ROAD_STATUSES[int(net.edge_status[e])]
+    if status != "blocked" and status in profile.excluded_statuses:
         return False
-    if profile.vehicle and not edge.vehicle_passable:
+    if profile.vehicle and not net.edge_vehicle[e]:
         return False
     return bool(cond.risk[e] < 1.0)
 
@@ -132,17 +134,15 @@ def compile_model(net: Network, cond: Conditions, options: ModelOptions) -> Flow
     usable = road_mask(cond, options)
     cap_edge = np.floor(net.edge_capacity * cond.profile.capacity_factor + 1e-9)
     ok = usable[net.arc_edge] & (cap_edge[net.arc_edge] >= 1)
-    is_zone = np.array([node.kind == "safe_zone" for node in net.nodes], dtype=bool)
-    population = np.array([node.population for node in net.nodes], dtype=np.int64)
+    is_zone = net.node_kind == NODE_KINDS.index("safe_zone")
+    population = net.node_population.astype(np.int64)  # a copy: zones are zeroed below
     population[is_zone] = 0
     big = int(population.sum()) + 1
     arc_edge = net.arc_edge[ok]
     time = np.maximum(np.ceil(cond.time[arc_edge] - 1e-9), 1).astype(np.int64)
     cap = np.minimum(cap_edge[arc_edge], big).astype(np.int64)
-    node_cap = np.array(
-        [big if node.capacity is None else min(node.capacity, big) for node in net.nodes],
-        dtype=np.int64,
-    )
+    given = net.node_capacity
+    node_cap = np.where(given > 0, np.minimum(given, big), big).astype(np.int64)
     reception = np.where(is_zone, node_cap, 0).astype(np.int64)
     return FlowModel(
         network=net,

@@ -161,10 +161,50 @@ class Network:
             return None
         return haversine_m(*(float(c) for c in coords)) / typical
 
-    def edge_text(self, edge: int, field: str) -> str | None:
-        """A text field of one road (``name``, ``risk_source``, ``notes``…)."""
+    # Nodes and roads beyond the routing arrays, read from columns ---------------------
+
+    @property
+    def node_kind(self) -> npt.NDArray[np.int8]:
+        """Kind of each node as its position in :data:`~app.domain.compact.NODE_KINDS`."""
+        return self.columns.nodes.kind
+
+    @property
+    def node_population(self) -> IntArray:
+        """People living at each node."""
+        return self.columns.nodes.population
+
+    @property
+    def node_capacity(self) -> IntArray:
+        """People each node holds; 0: not given (unbounded)."""
+        return self.columns.nodes.capacity
+
+    def node_texts(self, field: str) -> Texts:
+        """A text column of the nodes: ``name``, ``name_ar``, ``population_source``,
+        ``notes`` or ``controlled_by`` (a party id)."""
+        column: Texts = getattr(self.columns.nodes, field)
+        return column
+
+    def node_text(self, node: int, field: str) -> str | None:
+        """One node's text field (see :meth:`node_texts`)."""
+        return self.node_texts(field)[node]
+
+    def edge_texts(self, field: str) -> Texts:
+        """A text column of the roads: ``name``, ``risk_source``, ``notes``, or the party
+        ids ``controlled_by`` and ``checkpoint``."""
         column: Texts = getattr(self.columns.edges, field)
-        return column[edge]
+        return column
+
+    def edge_text(self, edge: int, field: str) -> str | None:
+        """One road's text field (see :meth:`edge_texts`)."""
+        return self.edge_texts(field)[edge]
+
+    def edge_from_id(self, edge: int) -> str:
+        """Id of the node a road leaves from."""
+        return self.node_ids[int(self.edge_tail[edge])]
+
+    def edge_to_id(self, edge: int) -> str:
+        """Id of the node a road leads to."""
+        return self.node_ids[int(self.edge_head[edge])]
 
     @cached_property
     def arc_key(self) -> IntArray:
@@ -293,7 +333,7 @@ class Conditions:
         """Why road ``edge`` cannot be used under these conditions and avoided parties."""
         net = self.network
         status = ROAD_STATUSES[int(net.edge_status[edge])]
-        controller, checkpoint = (
+        controlled_by, checkpoint = (
             net.edge_text(edge, "controlled_by"),
             net.edge_text(edge, "checkpoint"),
         )
@@ -304,8 +344,8 @@ class Conditions:
             reasons.append(f"{status}: not usable by profile {self.profile.id!r}")
         if self.profile.vehicle and not net.edge_vehicle[edge]:
             reasons.append(f"not passable by vehicles (profile {self.profile.id!r})")
-        if controller in avoided:
-            reasons.append(f"controlled by avoided party {controller!r}")
+        if controlled_by in avoided:
+            reasons.append(f"controlled by avoided party {controlled_by!r}")
         if checkpoint in avoided:
             reasons.append(f"checkpoint of avoided party {checkpoint!r}")
         if not reasons and self.risk[edge] >= 1.0:

@@ -557,8 +557,7 @@ def explain_cut(
     def closed(e: int) -> CutRoad:
         reasons = cond.exclusion_reasons(e, avoided)
         if consenting_only:
-            edge = net.edges[e]
-            for pid in (edge.controlled_by, edge.checkpoint):
+            for pid in (net.edge_text(e, "controlled_by"), net.edge_text(e, "checkpoint")):
                 if pid is not None and parties[pid].consent != "granted":
                     reasons.append(f"party {pid!r} has not granted consent")
         return CutRoad(net.edge_ids[e], tuple(dict.fromkeys(reasons)))

@@ -56,7 +56,6 @@ class BriefRequest(Request):
 
 def compute_brief(network: Network, request: BriefRequest) -> dict[str, Any]:
     """The brief as JSON, with its Markdown rendering under ``markdown``."""
-    scenario = network.scenario
     window = _window(network, request)
     at = request.at or (window.start if window else None)
     options = RouteOptions(
@@ -73,7 +72,7 @@ def compute_brief(network: Network, request: BriefRequest) -> dict[str, Any]:
         corridors = [safest_route(network, a, b, options)]
     people = request.people
     if people is None:
-        population = scenario.nodes[resolve_node(network, a, "/from")].population
+        population = int(network.node_population[resolve_node(network, a, "/from")])
         people = population or None
     fallbacks = []
     involved = dict.fromkeys(p for r in corridors for p in r.parties() + r.checkpoints())

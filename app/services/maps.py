@@ -1,12 +1,46 @@
-"""A scenario as GeoJSON (RFC 7946): nodes, roads with their risk, incidents, routes."""
+"""A scenario as GeoJSON (RFC 7946): nodes, roads with their risk, incidents, routes.
+
+The document is written in pieces (:func:`scenario_geojson`), a few thousand
+features at a time straight from the network's columns: a city's map is hundreds
+of megabytes of text, never one dictionary or one string in memory. The pieces
+joined are the text ``json.dumps`` would give for the whole document with
+``separators=(",", ":")`` and ``ensure_ascii=False`` (what the API sent before).
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import Any
 
-from app.domain.network import Network
+import numpy as np
+import numpy.typing as npt
+
+from app.domain.compact import NODE_KINDS, ROAD_STATUSES, Ids, Texts
+from app.domain.network import Conditions, IntArray, Network
 from app.domain.routing import Route
+
+BATCH = 20_000
+"""Features written per piece."""
+
+NODE_FEATURE = (
+    '{"type":"Feature","id":"node:%s,"geometry":{"type":"Point","coordinates":[%r,%r]},'
+    '"properties":{"layer":"node","id":%s,"name":%s,"kind":%s,"population":%d,'
+    '"capacity":%s,"controlled_by":%s}}'
+)
+EDGE_FEATURE = (
+    '{"type":"Feature","id":"edge:%s,"geometry":{"type":"LineString",'
+    '"coordinates":[[%r,%r],[%r,%r]]},"properties":{"layer":"road","id":%s,"name":%s,'
+    '"from":%s,"to":%s,"directed":%s,"status":%s,"base_risk":%r,"risk":%r,"usable":%s,'
+    '"travel_time_min":%r,"capacity_per_min":%s,"controlled_by":%s,"checkpoint":%s}}'
+)
+"""One road; ``%s`` after ``edge:`` is the id's JSON string without its opening quote."""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def scenario_geojson(
@@ -14,111 +48,175 @@ def scenario_geojson(
     profile: str | None = None,
     at: datetime | None = None,
     routes: list[Route] | None = None,
-) -> dict[str, Any]:
-    """Features for every located node and road, each incident, and the given routes.
+) -> Iterator[str]:
+    """Features for every located node and road, each incident, and the given routes, as
+    pieces of one FeatureCollection's JSON text.
 
     Road properties carry the final risk for ``profile`` at ``at`` and whether
     the profile may use the road. Nodes without coordinates are left out.
+    The profile and time are checked here (errors are raised by this call, before
+    any piece is written).
     """
     cond = network.conditions(profile, at)
-    features: list[dict[str, Any]] = []
-    for node in network.nodes:
-        if node.lat is None or node.lon is None:
-            continue
-        features.append(
-            {
-                "type": "Feature",
-                "id": f"node:{node.id}",
-                "geometry": {"type": "Point", "coordinates": [node.lon, node.lat]},
-                "properties": {
-                    "layer": "node",
-                    "id": node.id,
-                    "name": node.name,
-                    "kind": node.kind,
-                    "population": node.population,
-                    "capacity": node.capacity,
-                    "controlled_by": node.controlled_by,
-                },
-            }
-        )
-    for i, edge in enumerate(network.edges):
-        a, b = network.nodes[network.edge_tail[i]], network.nodes[network.edge_head[i]]
-        if a.lat is None or a.lon is None or b.lat is None or b.lon is None:
-            continue
-        features.append(
-            {
-                "type": "Feature",
-                "id": f"edge:{edge.id}",
-                "geometry": {"type": "LineString", "coordinates": [[a.lon, a.lat], [b.lon, b.lat]]},
-                "properties": {
-                    "layer": "road",
-                    "id": edge.id,
-                    "name": edge.name,
-                    "from": edge.from_,
-                    "to": edge.to,
-                    "directed": edge.directed,
-                    "status": edge.status,
-                    "base_risk": edge.risk,
-                    "risk": float(cond.risk[i]),
-                    "usable": bool(cond.usable[i]),
-                    "travel_time_min": float(cond.time[i]),
-                    "capacity_per_min": edge.capacity_per_min,
-                    "controlled_by": edge.controlled_by,
-                    "checkpoint": edge.checkpoint,
-                },
-            }
-        )
+    return _pieces(network, cond, list(routes or []))
+
+
+def _pieces(network: Network, cond: Conditions, routes: list[Route]) -> Iterator[str]:
+    yield '{"type":"FeatureCollection","features":['
+    first = True
+    for piece in (*_node_pieces(network), *_edge_pieces(network, cond)):
+        if piece:
+            yield piece if first else "," + piece
+            first = False
+    for feature in (*_incident_features(network, cond), *_route_features(routes)):
+        yield _dumps(feature) if first else "," + _dumps(feature)
+        first = False
+    scenario = network.scenario
     when = cond.at
-    for incident in network.scenario.incidents:
+    properties = {
+        "name": scenario.name,
+        "profile": cond.profile.id,
+        "at": when.isoformat() if when else None,
+        "parties": [p.model_dump() for p in scenario.parties],
+        "credits": scenario.credits,
+    }
+    yield '],"properties":' + _dumps(properties) + "}"
+
+
+def _node_pieces(net: Network) -> Iterator[str]:
+    located = ~(np.isnan(net.node_lat) | np.isnan(net.node_lon))
+    kinds = np.array([encode_basestring(k) for k in NODE_KINDS], dtype=object)
+    ids = net.columns.nodes.id
+    name, controlled_by = net.node_texts("name"), net.node_texts("controlled_by")
+    for start in range(0, net.n_nodes, BATCH):
+        rows = start + np.flatnonzero(located[start : start + BATCH])
+        if not len(rows):
+            continue
+        id_json = _id_strings(ids, rows)
+        capacity = net.node_capacity[rows]
+        columns = (
+            [s[1:] for s in id_json],
+            net.node_lon[rows].tolist(),
+            net.node_lat[rows].tolist(),
+            id_json,
+            _text_strings(name, rows),
+            kinds[net.node_kind[rows]].tolist(),
+            net.node_population[rows].tolist(),
+            _optional_ints(capacity),
+            _text_strings(controlled_by, rows),
+        )
+        yield ",".join(map(NODE_FEATURE.__mod__, zip(*columns, strict=True)))
+
+
+def _edge_pieces(net: Network, cond: Conditions) -> Iterator[str]:
+    located = ~(np.isnan(net.node_lat) | np.isnan(net.node_lon))
+    drawn = located[net.edge_tail] & located[net.edge_head]
+    statuses = np.array([encode_basestring(s) for s in ROAD_STATUSES], dtype=object)
+    truth = np.array(["false", "true"], dtype=object)
+    node_ids, edge_ids = net.columns.nodes.id, net.columns.edges.id
+    name, controlled_by, checkpoint = (
+        net.edge_texts(k) for k in ("name", "controlled_by", "checkpoint")
+    )
+    for start in range(0, len(net.edge_tail), BATCH):
+        rows = start + np.flatnonzero(drawn[start : start + BATCH])
+        if not len(rows):
+            continue
+        tail, head = net.edge_tail[rows], net.edge_head[rows]
+        risk, time = cond.risk[rows], cond.time[rows]
+        _check_finite(risk, time)
+        id_json = _id_strings(edge_ids, rows)
+        capacity = net.columns.edges.capacity_per_min[rows]
+        columns = (
+            [s[1:] for s in id_json],
+            net.node_lon[tail].tolist(),
+            net.node_lat[tail].tolist(),
+            net.node_lon[head].tolist(),
+            net.node_lat[head].tolist(),
+            id_json,
+            _text_strings(name, rows),
+            _id_strings(node_ids, tail),
+            _id_strings(node_ids, head),
+            truth[net.edge_directed[rows].astype(np.int64)].tolist(),
+            statuses[net.edge_status[rows]].tolist(),
+            net.edge_base_risk[rows].tolist(),
+            risk.tolist(),
+            truth[cond.usable[rows].astype(np.int64)].tolist(),
+            time.tolist(),
+            _optional_ints(capacity),
+            _text_strings(controlled_by, rows),
+            _text_strings(checkpoint, rows),
+        )
+        yield ",".join(map(EDGE_FEATURE.__mod__, zip(*columns, strict=True)))
+
+
+def _optional_ints(values: IntArray) -> list[str]:
+    """Positive numbers as JSON, 0 (not given) as ``null``."""
+    strings: list[str] = np.where(values > 0, values.astype(str), "null").tolist()
+    return strings
+
+
+def _id_strings(ids: Ids, rows: IntArray) -> list[str]:
+    """The ids at ``rows`` as JSON strings."""
+    if isinstance(ids, Ids) and ids.is_bytes:
+        values: list[str] = np.char.decode(ids.raw[rows], "utf-8").tolist()
+    else:
+        values = [ids[int(k)] for k in rows.tolist()]
+    return list(map(encode_basestring, values))
+
+
+def _text_strings(texts: Texts, rows: IntArray) -> list[str]:
+    """The texts at ``rows`` as JSON strings or ``null``."""
+    table = np.array(["null", *map(encode_basestring, texts.values)], dtype=object)
+    strings: list[str] = table[texts.codes[rows].astype(np.int64) + 1].tolist()
+    return strings
+
+
+def _check_finite(*columns: npt.NDArray[np.float64]) -> None:
+    for column in columns:
+        if not np.isfinite(column).all():
+            raise ValueError("Out of range float values are not JSON compliant")
+
+
+def _incident_features(net: Network, cond: Conditions) -> Iterator[dict[str, Any]]:
+    when = cond.at
+    for incident in net.scenario.incidents:
         if incident.lat is None or incident.lon is None:
             continue
         age_h = (when - incident.observed_at).total_seconds() / 3600 if when else None
-        features.append(
-            {
-                "type": "Feature",
-                "id": f"incident:{incident.id}",
-                "geometry": {"type": "Point", "coordinates": [incident.lon, incident.lat]},
-                "properties": {
-                    "layer": "incident",
-                    "id": incident.id,
-                    "kind": incident.kind,
-                    "radius_m": incident.radius_m,
-                    "severity": incident.severity,
-                    "confidence": incident.confidence,
-                    "observed_at": incident.observed_at.isoformat(),
-                    "age_h": None if age_h is None else round(age_h, 2),
-                    "source": incident.source,
-                },
-            }
-        )
-    for k, route in enumerate(routes or []):
+        yield {
+            "type": "Feature",
+            "id": f"incident:{incident.id}",
+            "geometry": {"type": "Point", "coordinates": [incident.lon, incident.lat]},
+            "properties": {
+                "layer": "incident",
+                "id": incident.id,
+                "kind": incident.kind,
+                "radius_m": incident.radius_m,
+                "severity": incident.severity,
+                "confidence": incident.confidence,
+                "observed_at": incident.observed_at.isoformat(),
+                "age_h": None if age_h is None else round(age_h, 2),
+                "source": incident.source,
+            },
+        }
+
+
+def _route_features(routes: list[Route]) -> Iterator[dict[str, Any]]:
+    for k, route in enumerate(routes):
         geometry = route.geometry()
         if geometry is None:
             continue
-        features.append(
-            {
-                "type": "Feature",
-                "id": f"route:{k}",
-                "geometry": geometry,
-                "properties": {
-                    "layer": "route",
-                    "rank": k + 1,
-                    "nodes": route.node_ids,
-                    "edges": route.edge_ids,
-                    "survival_probability": route.survival_probability,
-                    "travel_time_min": route.travel_time_min,
-                    "consents_needed": route.consents_needed(),
-                },
-            }
-        )
-    return {
-        "type": "FeatureCollection",
-        "features": features,
-        "properties": {
-            "name": network.scenario.name,
-            "profile": cond.profile.id,
-            "at": when.isoformat() if when else None,
-            "parties": [p.model_dump() for p in network.scenario.parties],
-            "credits": network.scenario.credits,
-        },
-    }
+        yield {
+            "type": "Feature",
+            "id": f"route:{k}",
+            "geometry": geometry,
+            "properties": {
+                "layer": "route",
+                "rank": k + 1,
+                "nodes": route.node_ids,
+                "edges": route.edge_ids,
+                "survival_probability": route.survival_probability,
+                "travel_time_min": route.travel_time_min,
+                "consents_needed": route.consents_needed(),
+            },
+        }

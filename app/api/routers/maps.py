@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime
 
 from app.api.deps import CatalogDep, ViewerDep
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1/scenarios/{scenario_id}", tags=["maps"])
 @router.get(
     "/map.geojson",
     summary="Nodes, roads, risk, incidents and (with from/to) the safest route as GeoJSON",
-    response_class=JSONResponse,
+    response_class=JSONResponse,  # for the OpenAPI document; the body is streamed
     responses={200: {"content": {"application/geo+json": {}}}},
 )
 def map_geojson(
@@ -31,10 +31,11 @@ def map_geojson(
     from_: Annotated[str | None, Query(alias="from")] = None,
     to: str | None = None,
     version: Annotated[int | None, Query(ge=1, le=MAX_STORED_INT)] = None,
-) -> JSONResponse:
+) -> StreamingResponse:
     _version, network = catalog.network(scenario_id, version)
     routes = []
     if from_ and to:
         routes.append(safest_route(network, from_, to, RouteOptions(profile=profile, at=at)))
-    document = scenario_geojson(network, profile, at, routes)
-    return JSONResponse(document, media_type="application/geo+json")
+    # Written in pieces as it is sent: a city's map is hundreds of megabytes of JSON.
+    pieces = scenario_geojson(network, profile, at, routes)
+    return StreamingResponse(pieces, media_type="application/geo+json")
