@@ -21,10 +21,9 @@ from app.domain import large_document
 from app.domain.compact import CompactScenario
 from app.domain.document import parse_document
 from app.domain.errors import DocumentTooLargeError, NoRouteError, ValidationError
-from app.domain.large_document import read_large_scenario
+from app.domain.large_document import read_large_scenario, validate_scenario
 from app.domain.network import Network
 from app.domain.routing import RouteOptions, safest_route
-from app.domain.large_document import validate_scenario
 from app.services.scenarios import load_scenario_file
 from tests.domain.randomgraphs import random_document
 

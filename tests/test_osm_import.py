@@ -18,10 +18,10 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
+from app.domain.large_document import validate_scenario
 from app.domain.network import Network
 from app.domain.osm_rules import ROAD_CLASSES
 from app.domain.routing import RouteOptions, safest_route
-from app.domain.large_document import validate_scenario
 from app.services.osm_import import District, ImportOptions, import_osm
 
 osmium = pytest.importorskip("osmium")

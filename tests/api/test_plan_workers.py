@@ -38,8 +38,8 @@ from app.domain.errors import (
     ScenarioError,
     ValidationError,
 )
-from app.domain.network import Network
 from app.domain.large_document import validate_scenario
+from app.domain.network import Network
 from app.services.errors import PreconditionFailedError, UnavailableError
 from tests.api import (
     ALEPPO,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
-from app.domain.scenario import Scenario
+from app.domain.compact import CompactScenario
 from app.domain.large_document import validate_scenario
+from app.domain.network import Network
+from app.domain.scenario import Edge, Node
 
 STATUSES = ["open", "open", "open", "restricted", "damaged", "blocked"]
 
@@ -61,5 +64,22 @@ def random_document(
     return doc
 
 
-def random_scenario(rng: random.Random, n_nodes: int, n_edges: int, **kw: Any) -> Scenario:
+def random_scenario(rng: random.Random, n_nodes: int, n_edges: int, **kw: Any) -> CompactScenario:
     return validate_scenario(random_document(rng, n_nodes, n_edges, **kw))
+
+
+def road_objects(net: Network) -> list[Edge]:
+    """The roads of a compiled scenario as the document's models (for oracles that read
+    one road at a time)."""
+    return [Edge.model_validate(net.columns.edge_item(i)) for i in range(len(net.edge_ids))]
+
+
+def place_objects(net: Network) -> list[Node]:
+    """The places of a compiled scenario as the document's models."""
+    return [Node.model_validate(net.columns.node_item(i)) for i in range(len(net.node_ids))]
+
+
+def document_of(net: Network) -> dict[str, Any]:
+    """The document of a compiled scenario, as the service writes it back."""
+    loaded: dict[str, Any] = json.loads("".join(net.columns.json_chunks()))
+    return loaded

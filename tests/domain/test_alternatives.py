@@ -11,10 +11,10 @@ import pytest
 
 from app.domain.alternatives import MAX_OVERLAP, alternative_routes, overlap
 from app.domain.errors import InvalidRequestError, NoRouteError, RiskLimitError
+from app.domain.large_document import validate_scenario
 from app.domain.network import Network
 from app.domain.routing import RouteOptions, safest_route
-from app.domain.large_document import validate_scenario
-from tests.domain.randomgraphs import random_scenario
+from tests.domain.randomgraphs import document_of, random_scenario, road_objects
 
 
 def network(edges: list[dict[str, Any]]) -> Network:
@@ -57,7 +57,7 @@ def test_alternatives_are_real_routes_safest_first_with_bounded_overlap(seed: in
         assert r.node_ids[0] == s and r.node_ids[-1] == t
         assert len(set(r.nodes)) == len(r.nodes)
         for k_, e in enumerate(r.edges):
-            edge = net.edges[e]
+            edge = road_objects(net)[e]
             u, v = r.node_ids[k_], r.node_ids[k_ + 1]
             assert (edge.from_, edge.to) == (u, v) or (
                 not edge.directed and (edge.to, edge.from_) == (u, v)
@@ -73,7 +73,7 @@ def usable_graph(net: Network, options: RouteOptions, leave_out: set[int]) -> nx
     cond = net.conditions(options.profile)
     g = nx.MultiDiGraph()
     g.add_nodes_from(net.node_ids)
-    for i, e in enumerate(net.edges):
+    for i, e in enumerate(road_objects(net)):
         if cond.usable[i] and i not in leave_out:
             g.add_edge(e.from_, e.to, key=i)
             if not e.directed:
@@ -115,7 +115,7 @@ def test_near_copies_are_left_out_for_a_genuinely_different_route() -> None:
     # What plain k-shortest paths would offer: the main street with one block swapped.
     cond = net.conditions()
     g = nx.Graph()
-    for i, e in enumerate(net.edges):
+    for i, e in enumerate(road_objects(net)):
         g.add_edge(e.from_, e.to, weight=cond.cost[i])
     ksp = list(islice(nx.shortest_simple_paths(g, "m0", "m6", weight="weight"), 3))
     assert all(len(p) == 8 for p in ksp[1:]), "each differs from the best by one junction"
@@ -147,7 +147,7 @@ def test_max_risk_keeps_only_routes_within_it() -> None:
 def test_roads_every_route_must_use_do_not_count_as_overlap() -> None:
     # The ladder behind one long bridge: every route crosses it, alternatives still exist.
     net = ladder()
-    doc = net.scenario.to_document()
+    doc = document_of(net)
     doc["nodes"].append({"id": "far-bank"})  # type: ignore[attr-defined]
     doc["edges"].append(  # type: ignore[attr-defined]
         {"id": "bridge", "from": "m6", "to": "far-bank", "travel_time_min": 500}

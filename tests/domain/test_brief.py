@@ -11,11 +11,12 @@ import pytest
 
 from app.domain.brief import Fallback, Proposal, build_brief, render_markdown
 from app.domain.disjoint import disjoint_pair
+from app.domain.large_document import validate_scenario
 from app.domain.network import Network
 from app.domain.routing import RouteOptions, safest_route
 from app.domain.scenario import Window
-from app.domain.large_document import validate_scenario
 from app.services.briefs import BriefRequest, compute_brief
+from tests.domain.randomgraphs import document_of
 
 
 def town() -> Network:
@@ -177,7 +178,7 @@ def test_markdown_escapes_table_cells_and_links_the_map() -> None:
 
 def test_service_defaults_people_to_the_population_and_evaluates_at_the_window() -> None:
     net = town()
-    doc = net.scenario.to_document()
+    doc = document_of(net)
     doc["windows"] = [WINDOW.model_dump(mode="json")]
     net = Network(validate_scenario(doc))
     b = compute_brief(net, BriefRequest.model_validate({"from": "d", "to": "z", "window": "w"}))

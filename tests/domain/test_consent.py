@@ -10,10 +10,10 @@ import pytest
 
 from app.domain.consent import consent_analysis
 from app.domain.errors import NoRouteError
+from app.domain.large_document import validate_scenario
 from app.domain.network import Network
 from app.domain.routing import RouteOptions, edge_mask, safest_route
-from app.domain.large_document import validate_scenario
-from tests.domain.randomgraphs import random_scenario
+from tests.domain.randomgraphs import place_objects, random_scenario, road_objects
 
 Key = tuple[float, float]
 
@@ -26,17 +26,17 @@ def paths_with_parties(
     mask = edge_mask(cond, options.avoid_parties)
     g = nx.MultiDiGraph()
     g.add_nodes_from(net.node_ids)
-    for i, e in enumerate(net.edges):
+    for i, e in enumerate(road_objects(net)):
         if mask[i]:
             g.add_edge(e.from_, e.to, key=i)
             if not e.directed:
                 g.add_edge(e.to, e.from_, key=i)
-    held = {n.id: n.controlled_by for n in net.nodes}
+    held = {n.id: n.controlled_by for n in place_objects(net)}
     out = []
     for path in nx.all_simple_edge_paths(g, s, t):
         parties = {held[s]}
         for u, v, i in path:
-            edge = net.edges[i]
+            edge = road_objects(net)[i]
             parties |= {held[u], held[v], edge.controlled_by, edge.checkpoint}
         key = (sum(cond.cost[i] for _, _, i in path), sum(cond.time[i] for _, _, i in path))
         out.append((key, frozenset(p for p in parties if p is not None)))

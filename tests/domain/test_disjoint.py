@@ -12,17 +12,17 @@ import pytest
 
 from app.domain.disjoint import TIME_RESOLUTION_MIN, NoDisjointPairError, disjoint_pair
 from app.domain.errors import NoRouteError
+from app.domain.large_document import validate_scenario
 from app.domain.network import Conditions, Network
 from app.domain.routing import RouteOptions, edge_mask, safest_route
-from app.domain.large_document import validate_scenario
-from tests.domain.randomgraphs import random_scenario
+from tests.domain.randomgraphs import document_of, random_scenario, road_objects
 
 
 def usable_multigraph(net: Network, cond: Conditions, options: RouteOptions) -> nx.MultiDiGraph:
     mask = edge_mask(cond, options.avoid_parties, options.consenting_only)
     g = nx.MultiDiGraph()
     g.add_nodes_from(net.node_ids)
-    for i, e in enumerate(net.edges):
+    for i, e in enumerate(road_objects(net)):
         if mask[i]:
             g.add_edge(e.from_, e.to, key=i)
             if not e.directed:
@@ -40,7 +40,7 @@ def min_cost_flow_optimum(net: Network, options: RouteOptions, s: str, t: str) -
     mask = edge_mask(cond, options.avoid_parties, options.consenting_only)
     g = nx.DiGraph()
     g.add_nodes_from(net.node_ids)
-    for i, e in enumerate(net.edges):
+    for i, e in enumerate(road_objects(net)):
         if not mask[i]:
             continue
         c = int(cond.cost[i])
@@ -84,7 +84,7 @@ def assert_is_route(net: Network, route: Any, s: str, t: str) -> None:
     assert route.node_ids[0] == s and route.node_ids[-1] == t
     assert len(set(route.nodes)) == len(route.nodes), "a route visits a place once"
     for k, e in enumerate(route.edges):
-        edge = net.edges[e]
+        edge = road_objects(net)[e]
         u, v = route.node_ids[k], route.node_ids[k + 1]
         assert (edge.from_, edge.to) == (u, v) or (
             not edge.directed and (edge.to, edge.from_) == (u, v)
@@ -192,7 +192,7 @@ def trap(extra_detour: bool) -> Network:
 def greedy_pair(net: Network, s: str, t: str) -> float:
     """Joint survival of "safest route, then the safest route on the roads left"."""
     first = safest_route(net, s, t)
-    doc = net.scenario.to_document()
+    doc = document_of(net)
     for e in doc["edges"]:  # type: ignore[attr-defined]
         if e["id"] in first.edge_ids:
             e["status"] = "blocked"

@@ -16,10 +16,11 @@ import pytest
 
 from app.domain import routing
 from app.domain.errors import NoRouteError, RiskLimitError
+from app.domain.large_document import validate_scenario
 from app.domain.network import Network
 from app.domain.reference import reference_route
 from app.domain.routing import RouteOptions, safest_route
-from app.domain.large_document import validate_scenario
+from app.domain.scenario import Scenario
 from tests.domain.randomgraphs import random_document
 
 T0 = datetime(2016, 12, 13, 9, 0, tzinfo=UTC)
@@ -74,7 +75,7 @@ def check(doc: dict[str, Any], rng: random.Random, queries: int = 3) -> None:
     for _ in range(queries):
         opts = options(rng, net.party_ids)
         s, t = rng.sample(net.node_ids, 2)
-        expected = reference_route(scenario, s, t, **opts)
+        expected = reference_route(Scenario.model_validate(doc), s, t, **opts)
         max_risk = rng.choice([None, None, 0.05, 0.3])
         route_options = RouteOptions(max_risk=max_risk, **opts)
         if expected is None:
@@ -158,7 +159,7 @@ def test_grid_corner_to_corner_and_short_trips_agree(
     net = Network(scenario)
     pairs = [("n0_0", "n39_39"), ("n0_39", "n39_0"), ("n20_20", "n21_22"), ("n5_5", "n5_6")]
     for s, t in pairs:
-        expected = reference_route(scenario, s, t)
+        expected = reference_route(Scenario.model_validate(doc), s, t)
         assert expected is not None
         route = safest_route(net, s, t)
         assert route.cost == expected.cost

@@ -18,8 +18,8 @@ from app.domain.evacuation import (
     plan_evacuation,
     rank_openings,
 )
-from app.domain.network import Network
 from app.domain.large_document import validate_scenario
+from app.domain.network import Network
 from tests.domain.evacuation_oracle import flow_document, lp_evacuated, lp_quickest, replay
 
 GRAPHS = Path(__file__).resolve().parents[2] / "graphs"

@@ -12,8 +12,8 @@ import pytest
 from app.domain.evacuation import PlanOptions, model_options
 from app.domain.flow_expanded import Movement, Solution, decompose, solve_horizon
 from app.domain.flow_model import FlowModel, compile_model, most_evacuable
-from app.domain.network import Network
 from app.domain.large_document import validate_scenario
+from app.domain.network import Network
 from tests.domain.evacuation_oracle import flow_document
 
 

@@ -10,8 +10,8 @@ from app.domain.evacuation import PlanOptions, model_options
 from app.domain.flow_expanded import Movement
 from app.domain.flow_loops import _untangle, _untangle_free
 from app.domain.flow_model import compile_model
-from app.domain.network import Network
 from app.domain.large_document import validate_scenario
+from app.domain.network import Network
 from tests.domain.evacuation_oracle import flow_document
 
 

@@ -7,8 +7,8 @@ import random
 import pytest
 
 from app.domain.evacuation import NothingToEvacuateError, PlanOptions, plan_evacuation
-from app.domain.network import Network
 from app.domain.large_document import validate_scenario
+from app.domain.network import Network
 from tests.domain.evacuation_oracle import (
     expected_harm,
     flow_document,

@@ -17,8 +17,8 @@ from app.domain.compiled import kernel
 from app.domain.errors import InvalidRequestError
 from app.domain.evacuation import Plan, PlanOptions, model_options
 from app.domain.flow_model import FlowModel, compile_model
-from app.domain.network import Network
 from app.domain.large_document import validate_scenario
+from app.domain.network import Network
 from tests.domain.evacuation_oracle import flow_document, replay
 
 

@@ -8,11 +8,11 @@ import networkx as nx
 import pytest
 
 from app.domain.errors import NoRouteError
+from app.domain.large_document import validate_scenario
 from app.domain.network import Network
 from app.domain.pareto import TIME_RESOLUTION_MIN, pareto_front, spread
 from app.domain.routing import Route, RouteOptions, edge_mask, safest_route
-from app.domain.large_document import validate_scenario
-from tests.domain.randomgraphs import random_scenario
+from tests.domain.randomgraphs import random_scenario, road_objects
 
 Vector = tuple[int, int]
 
@@ -23,7 +23,7 @@ def all_route_vectors(net: Network, options: RouteOptions, s: str, t: str) -> se
     mask = edge_mask(cond, options.avoid_parties, options.consenting_only)
     g = nx.MultiDiGraph()
     g.add_nodes_from(net.node_ids)
-    for i, e in enumerate(net.edges):
+    for i, e in enumerate(road_objects(net)):
         if mask[i]:
             g.add_edge(e.from_, e.to, key=i)
             if not e.directed:

@@ -11,7 +11,7 @@ import pytest
 from app.domain.errors import NoRouteError
 from app.domain.network import Network
 from app.domain.routing import RouteOptions, edge_mask, safest_route
-from tests.domain.randomgraphs import random_scenario
+from tests.domain.randomgraphs import random_scenario, road_objects
 
 
 def brute_force(net: Network, options: RouteOptions, s: str, t: str) -> tuple[float, float] | None:
@@ -20,7 +20,7 @@ def brute_force(net: Network, options: RouteOptions, s: str, t: str) -> tuple[fl
     mask = edge_mask(cond, options.avoid_parties, options.consenting_only)
     g = nx.MultiDiGraph()
     g.add_nodes_from(net.node_ids)
-    for i, e in enumerate(net.edges):
+    for i, e in enumerate(road_objects(net)):
         if not mask[i]:
             continue
         g.add_edge(e.from_, e.to, key=i)
@@ -58,7 +58,7 @@ def test_safest_route_matches_brute_force(seed: int) -> None:
     # The route is a walk along usable roads from s to t.
     assert route.node_ids[0] == s and route.node_ids[-1] == t
     for k, e in enumerate(route.edges):
-        edge = net.edges[e]
+        edge = road_objects(net)[e]
         u, v = route.node_ids[k], route.node_ids[k + 1]
         assert (edge.from_, edge.to) == (u, v) or (
             not edge.directed and (edge.to, edge.from_) == (u, v)
