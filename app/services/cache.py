@@ -1,8 +1,8 @@
 """Compiled scenario versions kept in memory, bounded, keyed by (scenario, version).
 
 A version is immutable, so an entry never goes stale: a new version has a new
-key. Each process (replica) has its own cache; the current version number is
-read from the store on every request.
+key. Each process (replica) has its own cache; the current version number (and
+whether the scenario still exists) is read from the store on every request.
 """
 
 from __future__ import annotations
@@ -37,6 +37,12 @@ class NetworkCache:
             while len(self._items) > self.entries:
                 self._items.popitem(last=False)
         return network
+
+    def forget(self, scenario_id: str) -> None:
+        """Drop every version of a scenario (it was deleted)."""
+        with self._lock:
+            for key in [k for k in self._items if k[0] == scenario_id]:
+                del self._items[key]
 
     def __len__(self) -> int:
         return len(self._items)
