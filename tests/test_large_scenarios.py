@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app.config import Settings
 from app.domain import large_document
 from app.domain.compact import CompactScenario, compact_of
 from app.domain.document import parse_document
@@ -285,14 +286,14 @@ def test_large_files_load_as_columns(tmp_path: Any) -> None:
     doc = with_extras(rng, 30, 90)
     path = tmp_path / "streets.json"
     path.write_text(json.dumps(doc))
-    view = load_scenario_file(path, large_bytes=1)
+    view = load_scenario_file(path, Settings(large_scenario_bytes=1))
     assert compact_of(view) is not None
     same_network(Network(view), Network(validate_scenario(doc)))
     assert sum(n.population for n in view.nodes) == sum(
         n.get("population", 0) for n in doc["nodes"]
     )
     with pytest.raises(DocumentTooLargeError):
-        load_scenario_file(path, large_bytes=1, max_large_bytes=100)
+        load_scenario_file(path, Settings(large_scenario_bytes=1, max_scenario_bytes=100))
     yaml_path = tmp_path / "streets.yaml"
     yaml_path.write_text(json.dumps(doc))  # JSON is YAML too; YAML files are read whole
-    assert compact_of(load_scenario_file(yaml_path, large_bytes=1)) is None
+    assert compact_of(load_scenario_file(yaml_path, Settings(large_scenario_bytes=1))) is None

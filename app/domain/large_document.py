@@ -18,6 +18,7 @@ import codecs
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -45,8 +46,6 @@ from app.domain.scenario import (
     Scenario,
 )
 from app.domain.validation import (
-    MAX_EDGES,
-    MAX_NODES,
     edge_reference_problems,
     item_problems,
     node_reference_problems,
@@ -381,8 +380,11 @@ EMPTY: dict[str, Any] = {}
 class _Collector:
     """Receives items from :func:`read_top_level` and builds columns a batch at a time."""
 
-    def __init__(self, max_nodes: int, max_edges: int) -> None:
-        self.limits = {"nodes": max_nodes, "edges": max_edges}
+    def __init__(self, max_nodes: int | None, max_edges: int | None) -> None:
+        self.limits = {
+            key: sys.maxsize if limit is None else limit
+            for key, limit in (("nodes", max_nodes), ("edges", max_edges))
+        }
         self.problems: list[Problem] = []
         self.seen: dict[str, int] = {"nodes": 0, "edges": 0}
         self.listed: set[str] = set()
@@ -568,9 +570,11 @@ class _Collector:
 
 
 def read_large_scenario(
-    chunks: Iterable[bytes], *, max_nodes: int = MAX_NODES, max_edges: int = MAX_EDGES
+    chunks: Iterable[bytes], *, max_nodes: int | None = None, max_edges: int | None = None
 ) -> CompactScenario:
     """Parse and validate a JSON scenario from byte chunks into columns.
+
+    ``max_nodes``/``max_edges``: most places and roads accepted (``None``: no limit).
 
     Raises :class:`ValidationError` with every problem (same pointers and texts
     as :func:`~app.domain.validation.validate_scenario`).

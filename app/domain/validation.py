@@ -18,14 +18,14 @@ import pydantic
 from app.domain.errors import Problem, ValidationError, pointer
 from app.domain.scenario import SCHEMA_ID, Scenario
 
-MAX_NODES = 2_000_000
-MAX_EDGES = 5_000_000
-
 
 def validate_scenario(
-    data: Any, *, max_nodes: int = MAX_NODES, max_edges: int = MAX_EDGES
+    data: Any, *, max_nodes: int | None = None, max_edges: int | None = None
 ) -> Scenario:
     """Return the scenario in ``data`` or raise :class:`ValidationError` listing every problem.
+
+    ``max_nodes``/``max_edges``: most places and roads accepted (``None``: no limit).
+    The service and the CLI pass the limits of :class:`app.config.Settings`.
 
     >>> s = validate_scenario({"schema": "safe-passage/scenario@1",
     ...     "nodes": [{"id": "a"}, {"id": "b"}],
@@ -51,10 +51,12 @@ def validate_scenario(
     return scenario
 
 
-def _size_problems(data: dict[str, Any], max_nodes: int, max_edges: int) -> Iterator[Problem]:
+def _size_problems(
+    data: dict[str, Any], max_nodes: int | None, max_edges: int | None
+) -> Iterator[Problem]:
     for key, limit in (("nodes", max_nodes), ("edges", max_edges)):
         items = data.get(key)
-        if isinstance(items, list) and len(items) > limit:
+        if limit is not None and isinstance(items, list) and len(items) > limit:
             yield Problem(pointer(key), f"{len(items)} {key}; the limit is {limit}")
 
 

@@ -279,7 +279,7 @@ def add_incidents(
         incidents = outcome.added
         skipped = outcome.skipped
     else:
-        incidents = _incident_batch(body).incidents
+        incidents = _incident_batch(body, catalog.settings.max_body_bytes).incidents
         skipped = []
     info = catalog.add_incidents(scenario_id, incidents, if_match, principal)
     out = _out(info).model_dump()
@@ -302,8 +302,8 @@ def _text(body: bytes) -> str:
         ) from None
 
 
-def _incident_batch(body: bytes) -> IncidentBatch:
-    data = parse_document(body, fmt="json")
+def _incident_batch(body: bytes, max_bytes: int) -> IncidentBatch:
+    data = parse_document(body, max_bytes=max_bytes, fmt="json")
     try:
         return IncidentBatch.model_validate(data)
     except pydantic.ValidationError as exc:
