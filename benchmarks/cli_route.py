@@ -51,6 +51,7 @@ def main() -> None:
     show("safe-passage route aleppo --json", wall([*route, "--json"], runs))
 
     sys.path.insert(0, str(ROOT))
+    from app.config import Settings
     from app.domain.network import Network
     from app.domain.routing import safest_route
     from app.services.scenarios import load_scenario_file
@@ -58,7 +59,7 @@ def main() -> None:
     compile_times, query_times = [], []
     for _ in range(runs):
         start = time.perf_counter()
-        net = Network(load_scenario_file(SCENARIO))
+        net = Network(load_scenario_file(SCENARIO, Settings()))
         net.conditions()
         compile_times.append(time.perf_counter() - start)
         start = time.perf_counter()

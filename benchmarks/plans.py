@@ -132,13 +132,19 @@ def build(network: str, size: int) -> dict[str, Any]:
 
 
 def run_case(network: str, size: int, method: str, horizon: int | None) -> dict[str, Any]:
+    from app.config import Settings
     from app.domain.evacuation import PlanOptions, plan_evacuation
-    from app.domain.network import Network
     from app.domain.large_document import validate_scenario
+    from app.domain.network import Network
 
     net = Network(validate_scenario(build(network, size)))
+    options = PlanOptions(
+        method=method,  # type: ignore[arg-type]
+        horizon=horizon,
+        max_expanded_arcs=Settings().max_expanded_arcs,  # the service's limit
+    )
     started, cpu = time.perf_counter(), time.process_time()
-    plan = plan_evacuation(net, PlanOptions(method=method, horizon=horizon))  # type: ignore[arg-type]
+    plan = plan_evacuation(net, options)
     document = plan.as_dict()
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -101,13 +102,16 @@ def cli(*args: str | Path) -> Any:
     return result
 
 
-def subprocess_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def subprocess_cli(
+    *args: str | Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *map(str, args)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -336,6 +340,13 @@ def test_a_missing_file_is_a_usage_error_without_traceback(tmp_path: Path) -> No
     result = cli("validate", missing, "--json")
     assert result.exit_code == 2
     assert "no such file" in json.loads(result.stdout)["errors"][0]["detail"]
+
+
+def test_a_malformed_limit_variable_is_a_usage_error_naming_it(scenario: Path) -> None:
+    result = subprocess_cli("validate", scenario, env={"SAFE_PASSAGE_MAX_NODES": "many"})
+    assert result.returncode == 2
+    assert "SAFE_PASSAGE_MAX_NODES" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_directory_is_a_usage_error(tmp_path: Path) -> None:

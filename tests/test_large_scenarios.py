@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app.config import Settings
 from app.domain import large_document
 from app.domain.compact import CompactScenario
 from app.domain.document import parse_document
@@ -284,11 +285,13 @@ def test_large_files_load_as_columns(tmp_path: Any) -> None:
     doc = with_extras(rng, 30, 90)
     path = tmp_path / "streets.json"
     path.write_text(json.dumps(doc))
-    streamed = load_scenario_file(path, large_bytes=1)
+    streamed = load_scenario_file(path, Settings(large_scenario_bytes=1))
     same_network(Network(streamed), Network(validate_scenario(doc)))
     assert int(streamed.nodes.population.sum()) == sum(n.get("population", 0) for n in doc["nodes"])
     with pytest.raises(DocumentTooLargeError):
-        load_scenario_file(path, large_bytes=1, max_large_bytes=100)
+        load_scenario_file(path, Settings(large_scenario_bytes=1, max_scenario_bytes=100))
     yaml_path = tmp_path / "streets.yaml"
     yaml_path.write_text(json.dumps(doc))  # JSON is YAML too; YAML files are read whole
-    same_network(Network(load_scenario_file(yaml_path, large_bytes=1)), Network(streamed))
+    same_network(
+        Network(load_scenario_file(yaml_path, Settings(large_scenario_bytes=1))), Network(streamed)
+    )

@@ -18,9 +18,10 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
+from app.domain.errors import NoRouteError
 from app.domain.large_document import validate_scenario
 from app.domain.network import Network
-from app.domain.osm_rules import ROAD_CLASSES
+from app.domain.osm_rules import ROAD_CLASSES, WALKABLE_AREAS
 from app.domain.routing import RouteOptions, safest_route
 from app.services.osm_import import District, ImportOptions, import_osm
 
@@ -31,7 +32,16 @@ SAMPLES = sorted(DATA.glob("*.osm.pbf"))
 pytestmark = pytest.mark.skipif(not SAMPLES, reason="OSM samples not found beside the repo")
 
 
+GEOD = pytest.importorskip("pyproj").Geod(ellps="WGS84")
+
+
+def geodesic(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Distance on the WGS84 ellipsoid, metres (what the importer measures roads with)."""
+    return float(GEOD.inv(lon1, lat1, lon2, lat2)[2])
+
+
 def haversine(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance on the mean sphere, metres (to show what the ellipsoid changes)."""
     r = 6_371_008.8
     p1, p2 = math.radians(lat1), math.radians(lat2)
     a = (
@@ -67,14 +77,15 @@ class IndependentCount(osmium.SimpleHandler):  # type: ignore[misc]
         if kind == "construction":
             kind = tags.get("construction", "road")
         kind = kind or tags.get("abandoned:highway") or tags.get("disused:highway")
-        if kind not in ROAD_CLASSES or tags.get("area") in ("yes", "true", "1"):
+        area = tags.get("area") in ("yes", "true", "1")
+        if kind not in ROAD_CLASSES or (area and kind not in WALKABLE_AREAS):
             return
         nodes = [n for n in w.nodes]
         for a, b in itertools.pairwise(nodes):
             if a.ref == b.ref or not (self._inside(a) and self._inside(b)):
                 continue
             self.segments += 1
-            self.length_m += haversine(a.lon, a.lat, b.lon, b.lat)
+            self.length_m += geodesic(a.lon, a.lat, b.lon, b.lat)
             self.nodes.update((a.ref, b.ref))
             self.way_ids.add(w.id)
         for ref in {n.ref for n in nodes if self._inside(n)}:
@@ -89,7 +100,8 @@ def independent(path: Path, bbox: tuple[float, float, float, float] | None = Non
 
 
 def forward(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    return [e for e in doc["edges"] if not e["id"].endswith("r")]
+    """Roads along mapped ways: not the walkers' reverse ('r') nor straight across areas ('x')."""
+    return [e for e in doc["edges"] if not e["id"].endswith(("r", "x"))]
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
@@ -123,7 +135,7 @@ def test_simplified_import_keeps_junctions_and_lengths(path: Path) -> None:
     # Each road's length is at least its straight segment (a line is never shorter than its chord).
     where = {n["id"]: (n["lon"], n["lat"]) for n in doc["nodes"]}
     for e in forward(doc):
-        chord = haversine(*where[e["from"]], *where[e["to"]])
+        chord = geodesic(*where[e["from"]], *where[e["to"]])
         assert e["length_m"] >= chord - 0.02
 
 
@@ -294,3 +306,89 @@ def test_written_file_is_the_document(path: Path) -> None:
     out = io.StringIO()
     result.write(out)
     assert json.loads(out.getvalue()) == result.document()
+
+
+# A square drawn as its outline (area=yes, highway=pedestrian) between two streets; an
+# L-shaped square whose two entries cannot see each other; a square walkers may not use
+# (foot=no); a parking surface (highway=service, area=yes), which is no road.
+SQUARES_XML = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="test">
+ <node id="1" lat="60.1700" lon="24.9380" version="1"/>
+ <node id="101" lat="60.1695" lon="24.9390" version="1"/>
+ <node id="102" lat="60.1695" lon="24.9400" version="1"/>
+ <node id="106" lat="60.1700" lon="24.9400" version="1"/>
+ <node id="103" lat="60.1705" lon="24.9400" version="1"/>
+ <node id="104" lat="60.1705" lon="24.9390" version="1"/>
+ <node id="105" lat="60.1700" lon="24.9390" version="1"/>
+ <node id="2" lat="60.1700" lon="24.9410" version="1"/>
+ <way id="201" version="1"><nd ref="101"/><nd ref="102"/><nd ref="106"/><nd ref="103"/>
+  <nd ref="104"/><nd ref="105"/><nd ref="101"/><tag k="highway" v="pedestrian"/>
+  <tag k="area" v="yes"/><tag k="name" v="Testitori"/></way>
+ <way id="202" version="1"><nd ref="1"/><nd ref="105"/><tag k="highway" v="residential"/></way>
+ <way id="203" version="1"><nd ref="106"/><nd ref="2"/><tag k="highway" v="residential"/></way>
+ <node id="411" lat="60.1720" lon="24.9390" version="1"/>
+ <node id="412" lat="60.1720" lon="24.9410" version="1"/>
+ <node id="413" lat="60.17225" lon="24.9410" version="1"/>
+ <node id="414" lat="60.1725" lon="24.9410" version="1"/>
+ <node id="415" lat="60.1725" lon="24.9400" version="1"/>
+ <node id="416" lat="60.1730" lon="24.9400" version="1"/>
+ <node id="417" lat="60.1730" lon="24.9395" version="1"/>
+ <node id="418" lat="60.1730" lon="24.9390" version="1"/>
+ <node id="421" lat="60.17225" lon="24.9420" version="1"/>
+ <node id="422" lat="60.1735" lon="24.9395" version="1"/>
+ <way id="401" version="1"><nd ref="411"/><nd ref="412"/><nd ref="413"/><nd ref="414"/>
+  <nd ref="415"/><nd ref="416"/><nd ref="417"/><nd ref="418"/><nd ref="411"/>
+  <tag k="highway" v="footway"/><tag k="area" v="yes"/></way>
+ <way id="402" version="1"><nd ref="413"/><nd ref="421"/><tag k="highway" v="residential"/></way>
+ <way id="403" version="1"><nd ref="417"/><nd ref="422"/><tag k="highway" v="footway"/></way>
+ <node id="511" lat="60.1680" lon="24.9380" version="1"/>
+ <node id="512" lat="60.1680" lon="24.9390" version="1"/>
+ <node id="513" lat="60.1685" lon="24.9385" version="1"/>
+ <way id="501" version="1"><nd ref="511"/><nd ref="512"/><nd ref="513"/><nd ref="511"/>
+  <tag k="highway" v="pedestrian"/><tag k="area" v="yes"/><tag k="foot" v="no"/></way>
+ <node id="611" lat="60.1660" lon="24.9380" version="1"/>
+ <node id="612" lat="60.1660" lon="24.9390" version="1"/>
+ <node id="613" lat="60.1665" lon="24.9385" version="1"/>
+ <way id="601" version="1"><nd ref="611"/><nd ref="612"/><nd ref="613"/><nd ref="611"/>
+  <tag k="highway" v="service"/><tag k="area" v="yes"/></way>
+</osm>
+"""
+
+
+def test_walkers_cross_a_pedestrian_square_drawn_as_its_outline(tmp_path: Path) -> None:
+    path = tmp_path / "squares.osm"
+    path.write_text(SQUARES_XML)
+    result = import_osm(path, ImportOptions(max_deviation_m=None))
+    doc = result.document()
+    by_id = {e["id"]: e for e in doc["edges"]}
+    net = Network(validate_scenario(doc))
+
+    # The square's outline is walkable, and one straight road crosses it between the two
+    # streets that meet it (0.001° of longitude at 60.17°N, about 55 m).
+    outline = [e for e in doc["edges"] if e["id"].startswith("w201-") and e["id"][-1] != "x"]
+    assert {(e["from"], e["to"]) for e in outline} >= {("n105", "n101"), ("n101", "n102")}
+    across = by_id["w201-0x"]
+    assert {across["from"], across["to"]} == {"n105", "n106"}
+    assert across["length_m"] == pytest.approx(geodesic(24.939, 60.17, 24.94, 60.17), abs=0.01)
+    # On the ellipsoid: 0.37 % longer east-west than on a sphere of the mean radius, here.
+    assert across["length_m"] / haversine(24.939, 60.17, 24.94, 60.17) == pytest.approx(
+        1.00365, abs=0.0001
+    )
+    assert across["name"] == "Testitori" and across["vehicle_passable"] is False
+    assert result.summary["area_crossings"] == 1
+    walk = safest_route(net, "n1", "n2")
+    assert walk.edge_ids == ["w202-0", "w201-0x", "w203-0"]
+    with pytest.raises(NoRouteError):  # a square is no road for vehicles
+        safest_route(net, "n1", "n2", RouteOptions(profile="convoy"))
+
+    # In the L-shaped square the straight line between its entries would leave it:
+    # walkers follow its outline instead.
+    assert not any(e["id"].startswith("w401-") and e["id"].endswith("x") for e in doc["edges"])
+    around = safest_route(net, "n421", "n422")
+    assert around.edge_ids[0] == "w402-0" and around.edge_ids[-1] == "w403-0"
+    assert all(e.startswith("w401-") for e in around.edge_ids[1:-1])
+
+    # foot=no restricts the square as it would a street; a parking surface is no road.
+    closed = [e for e in doc["edges"] if e["id"].startswith("w501-")]
+    assert closed and all(e["status"] == "restricted" and "foot=no" in e["notes"] for e in closed)
+    assert not any(e["id"].startswith("w601-") for e in doc["edges"])

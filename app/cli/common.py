@@ -18,6 +18,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from app.config import Settings, get_settings
 from app.domain.errors import (
     InvalidRequestError,
     NoAnswerError,
@@ -89,6 +90,22 @@ def reported(as_json: bool) -> Iterator[None]:
         yield
     except ScenarioError as exc:
         fail(exc, as_json)
+
+
+def settings_from_env() -> Settings:
+    """The service's settings (``SAFE_PASSAGE_*`` variables): the CLI keeps the same limits.
+
+    A malformed variable is a usage error naming it, not a stack trace.
+    """
+    import pydantic
+
+    try:
+        return get_settings()
+    except pydantic.ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        name = "SAFE_PASSAGE_" + "_".join(str(p) for p in first["loc"]).upper()
+        err.print(f"[bold red]error:[/] {name}: {first['msg']}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def parse_time(value: str | None, option: str) -> datetime | None:

@@ -26,8 +26,9 @@ from app.cli.common import (
     print_json,
     reported,
     request_or_usage_error,
+    settings_from_env,
 )
-from app.domain.document import DEFAULT_MAX_BYTES, parse_document
+from app.domain.document import parse_document
 from app.domain.errors import InvalidRequestError, Problem
 from app.domain.network import Network
 from app.services.briefs import BriefRequest, compute_brief
@@ -64,7 +65,9 @@ def parties(
         )
     )
     with reported(as_json):
-        answer = compute_parties(Network(load_scenario_file(scenario)), request)
+        answer = compute_parties(
+            Network(load_scenario_file(scenario, settings_from_env())), request
+        )
     if as_json:
         print_json(answer)
         return
@@ -171,7 +174,7 @@ def brief(
         )
     )
     with reported(as_json):
-        answer = compute_brief(Network(load_scenario_file(scenario)), request)
+        answer = compute_brief(Network(load_scenario_file(scenario, settings_from_env())), request)
     if as_json:
         print_json(answer)
     else:
@@ -224,11 +227,14 @@ def import_(
         )
     )
     target = Path(output or scenario)
+    settings = settings_from_env()
     with reported(as_json):
-        current = load_scenario_file(scenario)
-        text = _read_text(Path(reports))
+        current = load_scenario_file(scenario, settings)
+        text = _read_text(Path(reports), settings.max_body_bytes)
         outcome = import_incidents(current, text, request)
-        document = parse_document(Path(scenario).read_bytes())
+        document = parse_document(
+            Path(scenario).read_bytes(), max_bytes=settings.max_scenario_bytes
+        )
         document["incidents"] = [*(document.get("incidents") or []), *outcome.added]
         _write_document(target, document)
     report = {**outcome.report(), "output": str(target)}
@@ -246,12 +252,11 @@ def import_(
             out.print(f"  {e['pointer']}: {e['detail']}", highlight=False, markup=False)
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, max_bytes: int) -> str:
+    """A reports file as text; at most ``max_bytes``, as the service takes in one request."""
     try:
-        if path.stat().st_size > DEFAULT_MAX_BYTES:
-            raise InvalidRequestError(
-                [Problem("", f"{path} is larger than {DEFAULT_MAX_BYTES} bytes")]
-            )
+        if path.stat().st_size > max_bytes:
+            raise InvalidRequestError([Problem("", f"{path} is larger than {max_bytes} bytes")])
         return path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         raise InvalidRequestError([Problem("", f"no such file: {path}")]) from None

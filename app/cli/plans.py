@@ -23,8 +23,8 @@ from app.cli.common import (
     print_json,
     reported,
     request_or_usage_error,
+    settings_from_env,
 )
-from app.domain.evacuation import MAX_EXPANDED_ARCS
 from app.domain.evacuation import Progress as ProgressCallback
 from app.domain.network import Network
 from app.services.plans import PlanRequest, compute_plan
@@ -68,11 +68,14 @@ def plan(
         ),
     ] = False,
     max_arcs: Annotated[
-        int,
+        int | None,
         typer.Option(
-            "--max-arcs", min=1, help="Largest time-expanded network for the optimal method."
+            "--max-arcs",
+            min=1,
+            help="Largest time-expanded network for the optimal method "
+            "(default: SAFE_PASSAGE_MAX_EXPANDED_ARCS, as the service).",
         ),
-    ] = MAX_EXPANDED_ARCS,
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """An evacuation plan: who leaves when, by which roads, and how many get out in time."""
@@ -92,9 +95,11 @@ def plan(
             }
         )
     )
+    settings = settings_from_env()
+    limit = settings.max_expanded_arcs if max_arcs is None else max_arcs
     with reported(as_json), _progress_bar() as progress:
-        network = Network(load_scenario_file(scenario))
-        answer = compute_plan(network, request, max_expanded_arcs=max_arcs, progress=progress)
+        network = Network(load_scenario_file(scenario, settings))
+        answer = compute_plan(network, request, max_expanded_arcs=limit, progress=progress)
     if as_json:
         print_json(answer)
     else:

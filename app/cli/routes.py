@@ -22,6 +22,7 @@ from app.cli.common import (
     print_json,
     reported,
     request_or_usage_error,
+    settings_from_env,
 )
 from app.domain.network import Network
 from app.services.requests import RouteRequest
@@ -33,7 +34,7 @@ from app.services.scenarios import load_scenario_file
 def validate(scenario: ScenarioArg, as_json: JsonOpt = False) -> None:
     """Check a scenario document; list every problem with its JSON pointer."""
     with reported(as_json):
-        s = load_scenario_file(scenario)
+        s = load_scenario_file(scenario, settings_from_env())
     summary = {
         "valid": True,
         "name": s.header.name,
@@ -122,7 +123,7 @@ def route(
         )
     )
     with reported(as_json):
-        network = Network(load_scenario_file(scenario))
+        network = Network(load_scenario_file(scenario, settings_from_env()))
         answer = compute_routes(network, request)
     if as_json:
         print_json(answer)

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.cli.common import EXIT_USAGE, JsonOpt, app, err, out, print_json
-from app.config import Settings, get_settings
+from app.cli.common import EXIT_USAGE, JsonOpt, app, err, out, print_json, settings_from_env
+from app.config import Settings
 
 if TYPE_CHECKING:
     from app.services.catalog import Catalog
@@ -70,7 +70,7 @@ def serve(
 
     from app.services.access import create_token
 
-    settings = get_settings()
+    settings = settings_from_env()
     catalog = open_catalog(settings)
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     if demo:
@@ -105,7 +105,7 @@ def token_create(
         raise typer.Exit(EXIT_USAGE)
     from app.services.access import create_token
 
-    catalog = open_catalog(get_settings())
+    catalog = open_catalog(settings_from_env())
     info, secret = create_token(catalog.repo, role, name)  # type: ignore[arg-type]
     catalog.repo.engine.dispose()
     if as_json:
@@ -119,7 +119,7 @@ def db_upgrade(as_json: JsonOpt = False) -> None:
     """Create or upgrade the schema (safe to run from every replica at start)."""
     from app.storage.db import current_revision, make_engine, upgrade
 
-    settings = get_settings()
+    settings = settings_from_env()
     engine = make_engine(settings.resolved_database_url())
     before = current_revision(engine)
     upgrade(engine)

@@ -60,8 +60,6 @@ from app.domain.routing import check_parties
 Method = Literal["optimal", "fast"]
 Progress = Callable[[str, float], None]
 
-MAX_EXPANDED_ARCS = 40_000_000
-"""Default limit on the time-expanded network (arcs); about 2 GiB of memory at the limit."""
 MAX_FAST_CELLS = 200_000_000
 """Default limit on the fast planner's table of road entries (roads × minutes)."""
 SECONDS_PER_ARC = 8e-7
@@ -87,7 +85,9 @@ class PlanOptions:
     horizon: int | None = None
     """Minutes of the window; ``None``: as long as it takes."""
     method: Method = "optimal"
-    max_expanded_arcs: int = MAX_EXPANDED_ARCS
+    max_expanded_arcs: int | None = None
+    """Largest time-expanded network (arcs) the optimal method may build; ``None``: no limit.
+    About 2 GiB of memory at 40 million arcs."""
     max_fast_cells: int = MAX_FAST_CELLS
     deadline: float | None = None
     """``time.monotonic()`` after which an optimal search gives up for the fast plan."""
@@ -411,7 +411,7 @@ class _Search:
     def probe(self, horizon: int, lo: int) -> Solution:
         opts = self.options
         arcs = expanded_arcs(self.model, horizon)
-        if arcs > opts.max_expanded_arcs:
+        if opts.max_expanded_arcs is not None and arcs > opts.max_expanded_arcs:
             where = opts.horizon_pointer if opts.horizon is not None else "/method"
             raise InvalidRequestError(
                 [Problem(where, "the plan is too large for the optimal method")],

@@ -23,6 +23,7 @@ import codecs
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import UnionType
@@ -44,8 +45,6 @@ from app.domain.document import MAX_DEPTH, nesting_depth
 from app.domain.errors import Problem, ValidationError, pointer
 from app.domain.scenario import Edge, Node, Scenario, ScenarioHeader
 from app.domain.validation import (
-    MAX_EDGES,
-    MAX_NODES,
     item_problems,
     party_problem,
     reference_problems,
@@ -470,8 +469,11 @@ def _join(parts: list[Ids]) -> Ids:
 class _Collector:
     """Receives the items of ``nodes`` and ``edges`` and builds columns a batch at a time."""
 
-    def __init__(self, max_nodes: int, max_edges: int) -> None:
-        self.limits = {"nodes": max_nodes, "edges": max_edges}
+    def __init__(self, max_nodes: int | None, max_edges: int | None) -> None:
+        self.limits = {
+            key: sys.maxsize if limit is None else limit
+            for key, limit in (("nodes", max_nodes), ("edges", max_edges))
+        }
         self.problems: list[Problem] = []
         self.seen: dict[str, int] = {"nodes": 0, "edges": 0}
         self.listed: set[str] = set()
@@ -584,9 +586,12 @@ def _unescape(token: str) -> str:
 
 
 def validate_scenario(
-    data: Any, *, max_nodes: int = MAX_NODES, max_edges: int = MAX_EDGES
+    data: Any, *, max_nodes: int | None = None, max_edges: int | None = None
 ) -> CompactScenario:
     """The scenario in a parsed document, or :class:`ValidationError` listing every problem.
+
+    ``max_nodes``/``max_edges``: most places and roads accepted (``None``: no limit). The
+    service and the CLI pass the limits of :class:`app.config.Settings`.
 
     >>> s = validate_scenario({"schema": "safe-passage/scenario@1",
     ...     "nodes": [{"id": "a"}, {"id": "b"}],
@@ -610,9 +615,11 @@ def validate_scenario(
 
 
 def read_large_scenario(
-    chunks: Iterable[bytes], *, max_nodes: int = MAX_NODES, max_edges: int = MAX_EDGES
+    chunks: Iterable[bytes], *, max_nodes: int | None = None, max_edges: int | None = None
 ) -> CompactScenario:
     """Parse and validate a JSON scenario from byte chunks into columns.
+
+    ``max_nodes``/``max_edges``: most places and roads accepted (``None``: no limit).
 
     Raises :class:`ValidationError` with every problem (the same pointers and texts
     as :func:`validate_scenario` gives for the parsed document).

@@ -68,7 +68,13 @@ Lifecycle_prefix), worst applies (blocked > damaged > restricted > open):
 
 One-way streets (``oneway=yes|1|true|-1``, and roundabouts and motorways) are
 one-way for vehicles only: walkers may use them both ways (Key:oneway).
-Ways tagged ``area=yes`` (squares drawn as outlines) are left out.
+
+Areas (``area=yes``, https://wiki.openstreetmap.org/wiki/Tag:area=yes): a
+pedestrian street or square drawn as its outline (``highway=pedestrian`` or
+``footway``) is walkable across, so its outline becomes roads and walkers may
+cross it in a straight line between the places where other ways meet it (see
+:mod:`app.services.osm_import`); ``foot=no`` restricts it as any road. Other
+``area=yes`` ways (parking surfaces, service areas) are not roads and are left out.
 """
 
 from __future__ import annotations
@@ -155,6 +161,8 @@ STATUS_ORDER: dict[RoadStatus, int] = {"open": 0, "restricted": 1, "damaged": 2,
 RUIN_PREFIXES = ("abandoned:", "disused:")
 YES = {"yes", "true", "1"}
 FOOT_ALLOWED = {"yes", "designated", "permissive", "official"}
+WALKABLE_AREAS = {"pedestrian", "footway"}
+"""``highway=*`` values whose ``area=yes`` outlines walkers may cross."""
 CLOSED_ACCESS = {"no", "private"}
 BLOCKING_BARRIERS = {
     "wall",
@@ -204,6 +212,8 @@ class WayRoad:
     name: str | None
     reasons: tuple[str, ...]
     """Why the status is not ``open`` (tag=value phrases)."""
+    area: bool = False
+    """A walkable area drawn as its outline (``area=yes``): walkers may cross it."""
 
 
 @dataclass(frozen=True)
@@ -306,9 +316,14 @@ def classify_way(tags: Mapping[str, str]) -> WayRoad | None:
     'damaged'
     >>> classify_way({"highway": "platform"}) is None
     True
+    >>> classify_way({"highway": "pedestrian", "area": "yes"}).area
+    True
+    >>> classify_way({"highway": "service", "area": "yes"}) is None
+    True
     """
     highway, status, reasons = _lifecycle_class(tags)
-    if highway is None or tags.get("area") in YES:
+    area = tags.get("area") in YES
+    if highway is None or (area and highway not in WALKABLE_AREAS):
         return None
     road = ROAD_CLASSES.get(highway)
     if road is None:
@@ -343,6 +358,7 @@ def classify_way(tags: Mapping[str, str]) -> WayRoad | None:
         walk_speed_m_per_min=road.walk_speed_m_per_min,
         name=tags.get("name"),
         reasons=tuple(reasons),
+        area=area,
     )
 
 

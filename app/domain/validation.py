@@ -22,9 +22,6 @@ import pydantic
 from app.domain.errors import Problem, pointer
 from app.domain.scenario import SCHEMA_ID
 
-MAX_NODES = 2_000_000
-MAX_EDGES = 5_000_000
-
 
 def item_problems(
     model: type[pydantic.BaseModel], item: Any, prefix: tuple[str | int, ...]

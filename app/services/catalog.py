@@ -286,8 +286,15 @@ class Catalog:
             raise ScenarioNotFoundError(f"no scenario {scenario_id!r}") from None
 
     def network(self, scenario_id: str, version: int | None = None) -> tuple[int, Network]:
-        """The compiled network of a version (current by default), from the cache if there."""
-        wanted = self._current(scenario_id) if version is None else version
+        """The compiled network of a version (current by default), from the cache if there.
+
+        The store is asked first, also for a version given: the scenario may have been
+        deleted since it was compiled, here or through another replica.
+        """
+        current = self._current(scenario_id)
+        if version is not None and version > current:
+            raise ScenarioNotFoundError(_missing(scenario_id, version))
+        wanted = current if version is None else version
 
         def build() -> Network:
             return Network(self.scenario(scenario_id, wanted))

@@ -34,6 +34,7 @@ import os
 import signal
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
@@ -83,6 +84,11 @@ class _Worker:
         self.executor = executor
         self.pid = pid
 
+    def alive(self) -> bool:
+        """Whether the process still runs (an idle one may have been killed, e.g. when out
+        of memory); asking also reaps it if it ended."""
+        return any(p.pid == self.pid for p in multiprocessing.active_children())
+
     def kill(self) -> None:
         with suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
@@ -111,25 +117,37 @@ class PlanWorkers:
         if self.settings.plan_workers == 0:
             return await run_in_threadpool(_plan, catalog, scenario_id, version, request)
         info = await run_in_threadpool(catalog.version_info, scenario_id, version)
-        return await self._compute(scenario_id, info.version, request)
+        job_args = (scenario_id, info.version, request.model_dump_json(by_alias=True))
+        return await self.run(request, _compute_in_worker, *job_args)
 
-    async def _compute(self, scenario_id: str, version: int, request: PlanRequest) -> PlanAnswer:
+    async def run(
+        self, request: PlanRequest, job: Callable[..., PlanAnswer], *job_args: Any
+    ) -> PlanAnswer:
+        """``job(*job_args)`` in a worker, as the plan ``request``: in the queue, under the
+        hard limit (past it, refused as too long for ``request``), a lost worker a 503.
+
+        :meth:`plan` runs :func:`_compute_in_worker`; ``job`` and its arguments are pickled
+        (the function by its module and name) to the worker process.
+        """
         worker = await self._acquire()
         try:
+            if worker is not None and not worker.alive():
+                log.error("plan worker %d died while idle", worker.pid)
+                self._discard(worker, kill=False)
+                worker = None
             if worker is None:
                 worker = await self._start()
-            job_args = (scenario_id, version, request.model_dump_json(by_alias=True))
             try:
-                job = worker.executor.submit(_compute_in_worker, *job_args)
+                submitted = worker.executor.submit(job, *job_args)
             except BrokenProcessPool:  # it died while idle: this plan has not started yet
                 log.error("plan worker %d died while idle", worker.pid)
                 self._discard(worker, kill=False)
                 worker = None
                 worker = await self._start()
-                job = worker.executor.submit(_compute_in_worker, *job_args)
+                submitted = worker.executor.submit(job, *job_args)
             try:
                 answer: PlanAnswer = await asyncio.wait_for(
-                    asyncio.wrap_future(job), self.settings.plan_hard_limit_s
+                    asyncio.wrap_future(submitted), self.settings.plan_hard_limit_s
                 )
             except TimeoutError:
                 log.warning(

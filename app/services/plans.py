@@ -15,7 +15,6 @@ from pydantic import AwareDatetime, Field
 
 from app.domain.errors import InvalidRequestError, Problem
 from app.domain.evacuation import (
-    MAX_EXPANDED_ARCS,
     MAX_FAST_CELLS,
     PlanOptions,
     Progress,
@@ -107,8 +106,8 @@ def compute_plan(
     network: Network,
     request: PlanRequest,
     *,
+    max_expanded_arcs: int,
     time_budget_s: float | None = None,
-    max_expanded_arcs: int = MAX_EXPANDED_ARCS,
     max_fast_cells: int = MAX_FAST_CELLS,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
@@ -117,7 +116,8 @@ def compute_plan(
     ``time_budget_s``: an optimal plan that would take longer is answered with
     the fast plan, marked ``"optimal": false`` with a lower bound and a note.
     ``max_expanded_arcs`` bounds the time-expanded network (memory): larger
-    questions are refused with an :class:`InvalidRequestError`.
+    questions are refused with an :class:`InvalidRequestError`. The HTTP API and
+    the CLI both pass :attr:`Settings.max_expanded_arcs <app.config.Settings>`.
     """
     horizon, window = plan_horizon(network, request)
     at = request.at

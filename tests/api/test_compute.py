@@ -203,6 +203,51 @@ def test_routes_use_the_version_asked_for_on_every_replica(
     )
 
 
+def test_a_deleted_scenario_answers_no_computation_on_any_replica(
+    app_client: TestClient,
+    make_client: Callable[..., TestClient],
+    tokens: Tokens,
+    teaching: Stored,
+) -> None:
+    """Both replicas hold version 1 compiled; after DELETE on one, every question is 404."""
+    other = make_client(plan_workers=0)  # plans in-process: they read the same cache
+    planner, viewer = tokens("planner"), tokens("viewer")
+    url = f"/v1/scenarios/{teaching.id}"
+    pair = {"from": "hilltop", "to": "camp"}
+    questions: list[tuple[str, str, dict[str, Any] | None, dict[str, str]]] = [
+        ("post", "routes", pair, planner),
+        ("post", "parties", pair, planner),
+        ("post", "briefs", pair, planner),
+        ("get", "map.geojson", None, viewer),
+    ]
+
+    def ask(client: TestClient, method: str, path: str, body: Any, who: Any, query: str) -> Any:
+        if method == "get":
+            return client.get(f"{url}/{path}{query}", headers=who)
+        return client.post(f"{url}/{path}{query}", json=body, headers=who)
+
+    for client in (app_client, other):
+        for method, path, body, who in questions:
+            for query in ("", "?version=1"):
+                answer = ask(client, method, path, body, who, query)
+                assert answer.status_code == 200, (path, query, answer.text)
+    planned = other.post(f"{url}/plans?version=1", json={"window": "pause-1"}, headers=planner)
+    assert planned.status_code == 200, planned.text
+
+    assert app_client.delete(url, headers=planner).status_code == 204
+
+    for client in (app_client, other):
+        for method, path, body, who in questions:
+            for query in ("", "?version=1"):
+                answer = ask(client, method, path, body, who, query)
+                assert_problem(answer, 404, "not-found")
+        for query in ("", "?version=1"):
+            answer = client.post(f"{url}/plans{query}", json={"window": "pause-1"}, headers=planner)
+            assert_problem(answer, 404, "not-found")
+    health = app_client.get("/v1/health").json()
+    assert health["storage"]["cached_versions"] == 0  # the replica that deleted let go
+
+
 def test_the_map_geojson_has_every_located_node_road_and_the_route(
     app_client: TestClient, tokens: Tokens, stored_graphs: dict[Path, str]
 ) -> None:

@@ -266,6 +266,59 @@ def test_invalid_documents_have_the_cli_pointers_on_post_and_put(
     assert app_client.get("/v1/scenarios", headers=tokens("viewer")).json()["total"] == 1
 
 
+# --- one set of limits for the service and the CLI ------------------------------------------
+
+FOUR_PLACES = {
+    "schema": "safe-passage/scenario@1",
+    "nodes": [{"id": place} for place in "abcd"],
+    "edges": [
+        {"id": f"{a}-{b}", "from": a, "to": b, "length_m": 100} for a, b in ("ab", "bc", "cd")
+    ],
+}
+
+
+@sqlite_only
+def test_the_cli_refuses_what_the_service_refuses_under_the_same_settings(
+    make_client: Callable[..., TestClient], tokens: Tokens, teaching: Stored, tmp_path: Path
+) -> None:
+    """SAFE_PASSAGE_MAX_NODES, _MAX_EDGES and _MAX_EXPANDED_ARCS bind the CLI as the service."""
+    planner = tokens("planner")
+    path = tmp_path / "four.json"
+    path.write_text(json.dumps(FOUR_PLACES))
+    for limits, expected in (
+        ({"max_nodes": 3}, [{"pointer": "/nodes", "detail": "4 nodes; the limit is 3"}]),
+        ({"max_edges": 2}, [{"pointer": "/edges", "detail": "3 edges; the limit is 2"}]),
+    ):
+        served = make_client(**limits).post("/v1/scenarios", json=FOUR_PLACES, headers=planner)
+        problem = assert_problem(served, 422, "invalid-document")
+        env = {f"SAFE_PASSAGE_{name.upper()}": str(value) for name, value in limits.items()}
+        for command in (["validate"], ["route", "--from", "a", "--to", "d"]):
+            code, printed = run_cli(*command, str(path), "--json", env=env)
+            assert code == 1, (command, printed)
+            assert printed["errors"] == problem["errors"] == expected
+            assert (printed["type"], printed["title"], printed["detail"]) == (
+                problem["type"], problem["title"], problem["detail"],
+            )  # fmt: skip
+
+    small = make_client(plan_workers=0, max_expanded_arcs=50)
+    served = small.post(
+        f"/v1/scenarios/{teaching.id}/plans", json={"window": "pause-1"}, headers=planner
+    )
+    problem = assert_problem(served, 422)
+    code, printed = run_cli(
+        "plan", str(TEACHING), "--window", "pause-1", "--json",
+        env={"SAFE_PASSAGE_MAX_EXPANDED_ARCS": "50"},
+    )  # fmt: skip
+    assert code == 2, printed
+    assert (
+        printed["errors"]
+        == problem["errors"]
+        == [{"pointer": "/window", "detail": "the plan is too large for the optimal method"}]
+    )
+    assert printed["detail"] == problem["detail"]
+    assert "the limit is 50:" in problem["detail"]
+
+
 # --- never a 500 for bad input ------------------------------------------------------------
 
 NASTY_BODIES = [
@@ -362,7 +415,7 @@ def test_a_document_with_any_one_field_changed_is_stored_or_refused_like_the_cli
         headers={**tokens("planner"), "Content-Type": "application/json"},
     )
     try:
-        load_scenario_bytes(raw)
+        load_scenario_bytes(raw, app_of(app_client).state.settings)
     except ValidationError as exc:
         body = assert_problem(response, 422, "invalid-document")
         assert body["errors"] == [p.as_dict() for p in exc.problems]

@@ -9,6 +9,7 @@ first plan and stop with the application.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import multiprocessing
 import pickle
@@ -19,6 +20,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -32,6 +34,7 @@ from app.domain.disjoint import NoDisjointPairError, disjoint_pair
 from app.domain.errors import (
     Cut,
     CutRoad,
+    InvalidRequestError,
     NoRouteError,
     Problem,
     RiskLimitError,
@@ -41,11 +44,14 @@ from app.domain.errors import (
 from app.domain.large_document import validate_scenario
 from app.domain.network import Network
 from app.services.errors import PreconditionFailedError, UnavailableError
+from app.services.plan_workers import PlanAnswer, PlanWorkers
+from app.services.plans import PlanRequest
 from tests.api import (
     ALEPPO,
     GRAPHS,
     PROBLEM_JSON,
     add_token,
+    app_of,
     assert_problem,
     bearer,
     engine_of,
@@ -53,7 +59,7 @@ from tests.api import (
     store,
     store_snapshot,
 )
-from tests.grid_scenario import grid_scenario
+from tests.held_plans import ANSWER, REQUEST, Gate, gates, held_plan
 
 PAUSE_3H = "pause-2016-12-15-3h"
 PAUSE_48H = "pause-2016-12-15-48h"
@@ -269,42 +275,85 @@ def children() -> set[int]:
     return {p.pid for p in multiprocessing.active_children() if p.pid is not None}
 
 
+def gone(pid: int) -> bool:
+    """Whether a worker process has ended (waits up to 10 s for the kill to take effect)."""
+    deadline = time.monotonic() + 10
+    while pid in children():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def test_a_plan_past_the_hard_limit_is_stopped_and_the_next_one_gets_a_new_worker(
     tmp_path: Path,
 ) -> None:
-    """Ranking the openings of 450 closed roads on a 576-place grid takes about 25 s (each
-    plan about 1 s); the time budget cannot stop that (each opening is a plan with a budget
-    of its own), the hard limit does."""
-    limits = settings(tmp_path, plan_workers=1, plan_time_budget_s=2.0, plan_grace_s=0.5)
-    assert limits.plan_hard_limit_s == 4.5
-    with TestClient(create_app(limits)) as client:
+    """A plan that never answers (ranking hundreds of openings can take minutes; the time
+    budget cannot stop that, each opening being a plan with a budget of its own) is stopped
+    at the hard limit, refused at the fields that make it expensive, and its worker killed."""
+    limits = settings(tmp_path, plan_workers=1, plan_time_budget_s=0.2, plan_grace_s=0.1)
+    assert limits.plan_hard_limit_s == 0.5
+    workers = PlanWorkers(limits)
+
+    async def plans(make: Callable[..., Gate]) -> None:
+        first = make(released=True)
+        answer = await workers.run(REQUEST, held_plan, *first.args())
+        assert orjson.loads(answer.body) == ANSWER
+        worker = first.worker_pid()
+
+        never = make()  # never released: only the hard limit ends it
+        with pytest.raises(InvalidRequestError) as refused:
+            await workers.run(REQUEST, held_plan, *never.args())
+        assert never.worker_pid() == worker
+        problem = refused.value
+        assert "did not finish within 0.5 s" in problem.detail
+        assert {e.pointer for e in problem.problems} == {"/method", "/rank_openings"}
+        assert gone(worker), "the stopped worker is still running"
+
+        again = make(released=True)
+        assert orjson.loads((await workers.run(REQUEST, held_plan, *again.args())).body) == ANSWER
+        assert again.worker_pid() != worker
+
+    try:
+        with gates() as make:
+            asyncio.run(plans(make))
+    finally:
+        workers.shutdown()
+
+
+class HeldPlanWorkers(PlanWorkers):
+    """Plan workers whose every plan is a held job that is never released."""
+
+    def __init__(self, settings: Settings, gate: Gate) -> None:
+        super().__init__(settings)
+        self.gate = gate
+
+    async def plan(
+        self, catalog: Any, scenario_id: str, version: int | None, request: PlanRequest
+    ) -> PlanAnswer:
+        return await self.run(request, held_plan, *self.gate.args())
+
+
+def test_a_plan_stopped_at_the_hard_limit_is_a_422_that_writes_nothing(tmp_path: Path) -> None:
+    limits = settings(tmp_path, plan_workers=1, plan_time_budget_s=0.2, plan_grace_s=0.1)
+    with gates() as make, TestClient(create_app(limits)) as client:
         _, token = add_token(client, "planner", "petra")
-        grid = store(client, bearer(token), grid_scenario(24, 20_000, blocked=450)).id
-        url = f"/v1/scenarios/{grid}/plans"
-        before = children()
-        first = client.post(url, json={"window": "afternoon"}, headers=bearer(token))
-        assert first.status_code == 200, first.text
-        (worker,) = children() - before
-
+        aleppo = store(client, bearer(token), load(ALEPPO)).id
+        held = HeldPlanWorkers(limits, make())
+        app_of(client).state.plan_workers = held
         snapshot = store_snapshot(engine_of(client))
-        started = time.monotonic()
-        slow = client.post(
-            url, json={"window": "afternoon", "rank_openings": True}, headers=bearer(token)
-        )
-        took = time.monotonic() - started
-        problem = assert_problem(slow, 422, "invalid-request")
-        assert "did not finish within 4.5 s" in problem["detail"], problem
+        try:
+            refused = client.post(
+                f"/v1/scenarios/{aleppo}/plans",
+                json={"window": PAUSE_3H, "rank_openings": True},
+                headers=bearer(token),
+            )
+        finally:
+            held.shutdown()
+        problem = assert_problem(refused, 422, "invalid-request")
+        assert "did not finish within 0.5 s" in problem["detail"], problem
         assert {e["pointer"] for e in problem["errors"]} == {"/method", "/rank_openings"}
-        assert 4.5 <= took < 4.5 + 3.0, took
         assert store_snapshot(engine_of(client)) == snapshot  # not even an audit line
-
-        deadline = time.monotonic() + 10
-        while worker in children():  # the killed worker no longer holds a core
-            assert time.monotonic() < deadline, "the stopped worker is still running"
-            time.sleep(0.05)
-        again = client.post(url, json={"window": "afternoon"}, headers=bearer(token))
-        assert again.status_code == 200, again.text
-        assert again.json() == first.json()
 
 
 # --- lifespan --------------------------------------------------------------------------------

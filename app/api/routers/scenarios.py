@@ -276,7 +276,7 @@ def add_incidents(
         incidents = outcome.added
         skipped = outcome.skipped
     else:
-        incidents = _incident_batch(body).incidents
+        incidents = _incident_batch(body, catalog.settings.max_body_bytes).incidents
         skipped = []
     expected = expected_version(if_match, required=False)
     info = catalog.add_incidents(scenario_id, incidents, expected, principal)
@@ -300,8 +300,8 @@ def _text(body: bytes) -> str:
         ) from None
 
 
-def _incident_batch(body: bytes) -> IncidentBatch:
-    data = parse_document(body, fmt="json")
+def _incident_batch(body: bytes, max_bytes: int) -> IncidentBatch:
+    data = parse_document(body, max_bytes=max_bytes, fmt="json")
     try:
         return IncidentBatch.model_validate(data)
     except pydantic.ValidationError as exc:
