@@ -119,7 +119,7 @@ def test_every_node_import_matches_independent_count(path: Path) -> None:
         expected.length_m, abs=0.01 * len(roads)
     )
     scenario = validate_scenario(doc)  # the output is a valid scenario
-    assert len(scenario.nodes) == len(expected.nodes)
+    assert len(scenario.nodes.id) == len(expected.nodes)
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
