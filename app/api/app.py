@@ -22,6 +22,7 @@ from app.api.middleware import BodyLimit, RequestLog, SecurityHeaders
 from app.api.routers import admin, compute, health, maps, metrics, scenarios, site
 from app.config import Settings, get_settings
 from app.services.catalog import Catalog
+from app.services.metrics import CacheStats, ServiceMetrics
 from app.services.plan_workers import PlanWorkers
 from app.storage.db import make_engine, upgrade
 from app.storage.repository import Repository
@@ -93,6 +94,11 @@ def configure_logging(settings: Settings) -> None:
     root.propagate = False
 
 
+def _cache_stats(catalog: Catalog) -> CacheStats:
+    cache = catalog.cache
+    return CacheStats(hits=cache.hits, misses=cache.misses, entries_held=len(cache))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service. The database schema is upgraded when it starts."""
     settings = settings or get_settings()
@@ -100,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.resolved_database_url())
     catalog = Catalog(Repository(engine), settings)
     plan_workers = PlanWorkers(settings)  # no process until the first plan
+    service_metrics = ServiceMetrics(cache=lambda: _cache_stats(catalog))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -119,7 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.catalog = catalog
     app.state.plan_workers = plan_workers
-    app.state.observe_compute = metrics.observe_compute
+    app.state.metrics = service_metrics
+    app.state.observe_compute = service_metrics.observe_compute
     problems.install(app)
     for router in (health.router, scenarios.router, compute.router, maps.router, admin.router):
         app.include_router(router)
@@ -157,8 +165,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimit, limit=settings.max_body_bytes, scenario_limit=settings.max_scenario_bytes
     )
-    app.add_middleware(RequestLog, observe=metrics.observe)
-    app.add_middleware(metrics.InFlight)
+    app.add_middleware(RequestLog, observe=service_metrics.observe_request)
+    app.add_middleware(metrics.InFlight, metrics=service_metrics)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
