@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import logging
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 from fastapi import FastAPI
@@ -18,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import problems
+from app.api.logs import configure_logging
 from app.api.middleware import BodyLimit, RequestLog, SecurityHeaders
 from app.api.routers import admin, compute, health, maps, metrics, scenarios, site
 from app.config import Settings, get_settings
@@ -62,36 +59,6 @@ PROBLEM_TYPES = {
     "unavailable": "All plan workers are busy and the queue is full (SAFE_PASSAGE_PLAN_QUEUE), "
     "or the worker computing the plan stopped: ask again after Retry-After seconds.",
 }
-
-
-class JsonLogFormatter(logging.Formatter):
-    """One JSON object per line, with the request id when there is one."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for key in ("request_id", "method", "path", "route", "status", "duration_ms"):
-            if hasattr(record, key):
-                entry[key] = getattr(record, key)
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
-
-
-def configure_logging(settings: Settings) -> None:
-    root = logging.getLogger("safe_passage")
-    if root.handlers:
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    if settings.log_json:
-        handler.setFormatter(JsonLogFormatter())
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    root.propagate = False
 
 
 def _cache_stats(catalog: Catalog) -> CacheStats:
