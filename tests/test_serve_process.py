@@ -6,6 +6,7 @@ docs without any CDN, and stops cleanly on SIGTERM.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -180,6 +181,33 @@ def test_the_docs_use_no_cdn_and_openapi_lists_the_spec(server: Server) -> None:
         assert client.get("/").status_code == 200
 
 
+def json_lines(path: Path) -> list[dict[str, object]]:
+    """Every line of a log file, each of which must be one JSON object."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def test_its_log_lines_and_uvicorns_are_json(server: Server) -> None:
+    with server.client() as client:
+        answered = client.get("/v1/health", headers={"X-Request-ID": "log-line-test"})
+        assert answered.status_code == 200
+    entries = json_lines(server.stderr)
+    assert all({"time", "level", "logger", "message"} <= set(e) for e in entries)
+    running = [e for e in entries if str(e["message"]).startswith("Uvicorn running on")]
+    assert [(e["logger"], e["level"]) for e in running] == [("uvicorn.error", "info")]
+    assert running[0]["message"] == f"Uvicorn running on {server.base} (Press CTRL+C to quit)"
+    (access,) = [e for e in entries if e.get("request_id") == "log-line-test"]
+    assert access["logger"] == "safe_passage.access"
+    assert (access["method"], access["path"], access["route"], access["status"]) == (
+        "GET",
+        "/v1/health",
+        "/v1/health",
+        200,
+    )
+    assert isinstance(access["duration_ms"], float)
+    # the service writes the access line; uvicorn's own is off (one line per request)
+    assert not [e for e in entries if e["logger"] == "uvicorn.access"]
+
+
 def test_sigterm_stops_it_cleanly(server: Server) -> None:
     """Last in this module: it stops the shared server.
 
@@ -196,6 +224,7 @@ def test_sigterm_stops_it_cleanly(server: Server) -> None:
     log = server.stderr.read_text()
     assert code in (0, -signal.SIGTERM), log
     assert "Traceback" not in log
-    assert '"level": "error"' not in log
+    assert [e for e in json_lines(server.stderr) if e["level"] == "error"] == []
+    assert any(e["message"] == "Application shutdown complete." for e in json_lines(server.stderr))
     assert list(server.data_dir.glob("*.sqlite3"))
     assert not list(server.data_dir.glob("*.sqlite3-wal")), "the database was not closed"

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import logging
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 from fastapi import FastAPI
@@ -18,10 +14,12 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import problems
+from app.api.logs import configure_logging
 from app.api.middleware import BodyLimit, RequestLog, SecurityHeaders
 from app.api.routers import admin, compute, health, maps, metrics, scenarios, site
 from app.config import Settings, get_settings
 from app.services.catalog import Catalog
+from app.services.metrics import CacheStats, ServiceMetrics
 from app.services.plan_workers import PlanWorkers
 from app.storage.db import make_engine, upgrade
 from app.storage.repository import Repository
@@ -63,34 +61,9 @@ PROBLEM_TYPES = {
 }
 
 
-class JsonLogFormatter(logging.Formatter):
-    """One JSON object per line, with the request id when there is one."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for key in ("request_id", "method", "path", "route", "status", "duration_ms"):
-            if hasattr(record, key):
-                entry[key] = getattr(record, key)
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
-
-
-def configure_logging(settings: Settings) -> None:
-    root = logging.getLogger("safe_passage")
-    if root.handlers:
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    if settings.log_json:
-        handler.setFormatter(JsonLogFormatter())
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    root.propagate = False
+def _cache_stats(catalog: Catalog) -> CacheStats:
+    cache = catalog.networks
+    return CacheStats(hits=cache.hits, misses=cache.misses, entries_held=len(cache))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -100,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.resolved_database_url())
     catalog = Catalog(Repository(engine), settings)
     plan_workers = PlanWorkers(settings)  # no process until the first plan
+    service_metrics = ServiceMetrics(cache=lambda: _cache_stats(catalog))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -119,7 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.catalog = catalog
     app.state.plan_workers = plan_workers
-    app.state.observe_compute = metrics.observe_compute
+    app.state.metrics = service_metrics
+    app.state.observe_compute = service_metrics.observe_compute
     problems.install(app)
     for router in (health.router, scenarios.router, compute.router, maps.router, admin.router):
         app.include_router(router)
@@ -157,8 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimit, limit=settings.max_body_bytes, scenario_limit=settings.max_scenario_bytes
     )
-    app.add_middleware(RequestLog, observe=metrics.observe)
-    app.add_middleware(metrics.InFlight)
+    app.add_middleware(RequestLog, observe=service_metrics.observe_request)
+    app.add_middleware(metrics.InFlight, metrics=service_metrics)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

@@ -68,6 +68,7 @@ def serve(
     """Run the HTTP service (OpenAPI docs at /docs, map at /)."""
     import uvicorn
 
+    from app.api.logs import uvicorn_log_config
     from app.services.access import create_token
 
     settings = settings_from_env()
@@ -88,7 +89,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level="warning",
+        log_config=uvicorn_log_config(settings),
+        access_log=False,  # the service writes its own access line (request id, route)
         timeout_graceful_shutdown=30,
     )
 

@@ -11,11 +11,20 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 
+from app import __version__
 from app.api.app import create_app
 from app.config import Settings
 from app.services.access import create_token
-from app.services.metrics import CONTENT_TYPE, CacheStats, Histogram, ServiceMetrics
+from app.services.metrics import (
+    COMPUTE_BUCKETS,
+    CONTENT_TYPE,
+    REQUEST_BUCKETS,
+    CacheStats,
+    ServiceMetrics,
+)
 from tests.deploy import GRAPHS, bearer, load_teaching
 
 ROUTES = "/v1/scenarios/{scenario_id}/routes"
@@ -96,26 +105,26 @@ def check_histograms(types: dict[str, str], samples: dict[Key, float]) -> int:
 
 def test_histogram_counts_agree_with_counting_by_hand() -> None:
     rng = random.Random(7)
-    bounds = (0.01, 0.1, 1.0, 10.0)
-    histogram = Histogram("x_seconds", "test", ("kind",), bounds)
+    metrics = ServiceMetrics()
     values = [rng.choice([0.01, 10.0, 1e6]) if rng.random() < 0.2 else rng.expovariate(2)
               for _ in range(500)]  # fmt: skip
     for value in values:
-        histogram.observe(("a",), value)
-    types, samples = parse("\n".join(histogram.render()) + "\n")
-    for bound in (*bounds, math.inf):
+        metrics.observe_compute("route", value)
+    types, samples = parse(metrics.render().decode())
+    name = "safe_passage_compute_duration_seconds"
+    for bound in (*COMPUTE_BUCKETS, math.inf):
         le = "+Inf" if math.isinf(bound) else repr(bound)
         expected = sum(1 for v in values if v <= bound)  # a value on a bound is in that bucket
-        assert samples[("x_seconds_bucket", (("kind", "a"), ("le", le)))] == expected
-    assert samples[("x_seconds_count", (("kind", "a"),))] == len(values)
-    assert samples[("x_seconds_sum", (("kind", "a"),))] == pytest.approx(sum(values))
+        assert samples[(name + "_bucket", (("kind", "route"), ("le", le)))] == expected
+    assert samples[(name + "_count", (("kind", "route"),))] == len(values)
+    assert samples[(name + "_sum", (("kind", "route"),))] == pytest.approx(sum(values))
     assert check_histograms(types, samples) == 1
 
 
 def test_label_values_are_escaped_and_unknown_methods_grouped() -> None:
-    metrics = ServiceMetrics()
+    metrics = ServiceMetrics(cache=lambda: CacheStats(hits=2, misses=1, entries_held=1))
     metrics.observe_request("BREW", 'odd "route" \\ with\nnewline', 418, 0.2)
-    types, samples = parse(metrics.render(CacheStats(hits=2, misses=1, entries_held=1)))
+    types, samples = parse(metrics.render().decode())
     key = (
         "safe_passage_http_requests_total",
         (("method", "OTHER"), ("route", 'odd "route" \\ with\nnewline'), ("status", "418")),
@@ -206,16 +215,87 @@ def test_metrics_need_no_token(client: tuple[TestClient, str]) -> None:
     assert http.get("/metrics").status_code == 200
 
 
-def test_an_independent_parser_reads_the_exposition(client: tuple[TestClient, str]) -> None:
-    parser = pytest.importorskip("prometheus_client.parser")
+def families_of(http: TestClient) -> dict[str, Metric]:
+    """A scrape read by prometheus_client's own text parser."""
+    response = http.get("/metrics")
+    assert response.status_code == 200
+    return {f.name: f for f in text_string_to_metric_families(response.text)}
+
+
+def value(family: Metric, sample_name: str, **labels: str) -> float:
+    (found,) = [s.value for s in family.samples if s.name == sample_name and s.labels == labels]
+    return found
+
+
+def test_prometheus_clients_parser_reads_what_the_requests_did(
+    client: tuple[TestClient, str],
+) -> None:
     http, _ = client
-    http.get("/v1/health")
-    families = {f.name: f for f in parser.text_string_to_metric_families(http.get("/metrics").text)}
-    assert families["safe_passage_http_request_duration_seconds"].type == "histogram"
-    assert families["safe_passage_http_requests"].type == "counter"
-    health = [
-        s
-        for s in families["safe_passage_http_requests"].samples
-        if s.labels.get("route") == "/v1/health"
+    for _ in range(3):
+        assert http.get("/v1/health").status_code == 200
+    assert http.get("/no/such/page").status_code == 404
+    families = families_of(http)
+
+    requests = families["safe_passage_http_requests"]
+    assert requests.type == "counter"
+    health = {"method": "GET", "route": "/v1/health", "status": "200"}
+    assert value(requests, "safe_passage_http_requests_total", **health) == 3
+    unmatched = {"method": "GET", "route": "unmatched", "status": "404"}
+    assert value(requests, "safe_passage_http_requests_total", **unmatched) == 1
+
+    latency = families["safe_passage_http_request_duration_seconds"]
+    assert latency.type == "histogram"
+    name = "safe_passage_http_request_duration_seconds"
+    assert value(latency, name + "_count", method="GET", route="/v1/health") == 3
+    buckets = [s for s in latency.samples if s.name == name + "_bucket"]
+    assert {s.labels["le"] for s in buckets if s.labels["route"] == "/v1/health"} == {
+        *(repr(b) for b in REQUEST_BUCKETS),
+        "+Inf",
+    }
+    # only the scrape being answered is in flight
+    in_flight = families["safe_passage_http_requests_in_flight"]
+    assert value(in_flight, "safe_passage_http_requests_in_flight") == 1
+    (info,) = families["safe_passage_info"].samples
+    assert (info.name, info.labels, info.value) == (
+        "safe_passage_info",
+        {"version": __version__},
+        1,
+    )
+    # no route asked yet: nothing compiled, nothing answered from the cache
+    assert (
+        value(
+            families["safe_passage_network_cache_misses"], "safe_passage_network_cache_misses_total"
+        )
+        == 0
+    )
+    assert (
+        value(families["safe_passage_network_cache_entries"], "safe_passage_network_cache_entries")
+        == 0
+    )
+    assert value(families["process_resident_memory_bytes"], "process_resident_memory_bytes") > 1e6
+    # the library's *_created series are not exposed
+    assert not [f for f in families if f.endswith("_created")]
+
+
+def test_two_applications_in_one_process_count_apart(tmp_path: Path) -> None:
+    apps = [
+        create_app(Settings(data_dir=tmp_path / name, log_json=False, demo_dir=GRAPHS))
+        for name in ("a", "b")
     ]
-    assert health and all(s.value >= 1 for s in health)
+    with TestClient(apps[0]) as first, TestClient(apps[1]) as second:
+        for _ in range(2):
+            first.get("/v1/health")
+        second.get("/v1/health")
+        counts = []
+        for http in (first, second):
+            requests = families_of(http)["safe_passage_http_requests"]
+            counts.append(
+                value(
+                    requests,
+                    "safe_passage_http_requests_total",
+                    method="GET",
+                    route="/v1/health",
+                    status="200",
+                )
+            )
+    assert counts == [2, 1]

@@ -7,19 +7,13 @@ ids or documents). Do not route it to the public side of a load balancer.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.deps import CatalogDep
-from app.services.metrics import CONTENT_TYPE, METRICS, CacheStats
+from app.services.metrics import CONTENT_TYPE, ServiceMetrics
 
 router = APIRouter(tags=["health"])
-
-#: The hook for :class:`app.api.middleware.RequestLog` (``observe=``).
-observe = METRICS.observe_request
-#: The hook the compute routers call as ``app.state.observe_compute(kind, seconds)``.
-observe_compute = METRICS.observe_compute
 
 
 @router.get(
@@ -28,10 +22,9 @@ observe_compute = METRICS.observe_compute
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus exposition"}},
 )
-def metrics(catalog: CatalogDep) -> Response:
-    cache = catalog.networks
-    stats = CacheStats(hits=cache.hits, misses=cache.misses, entries_held=len(cache))
-    return Response(METRICS.render(stats), media_type=CONTENT_TYPE)
+def metrics(request: Request) -> Response:
+    service_metrics: ServiceMetrics = request.app.state.metrics
+    return Response(service_metrics.render(), media_type=CONTENT_TYPE)
 
 
 class InFlight:
@@ -40,15 +33,16 @@ class InFlight:
     Graceful shutdown waits for exactly these; operators see them drain.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
         self.app = app
+        self.in_flight = metrics.in_flight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        METRICS.in_flight.add(1)
+        self.in_flight.inc()
         try:
             await self.app(scope, receive, send)
         finally:
-            METRICS.in_flight.add(-1)
+            self.in_flight.dec()
