@@ -161,7 +161,8 @@ def _pointer_key(pointer: str) -> tuple[Any, ...]:
     """Sort pointers as a reader expects: /edges/2 before /edges/10."""
     parts: list[tuple[int, Any]] = []
     for token in pointer.split("/")[1:]:
-        parts.append((0, int(token)) if token.isdigit() else (1, token))
+        # isdecimal, not isdigit: int() refuses digits such as '¹' that isdigit accepts.
+        parts.append((0, int(token)) if token.isdecimal() else (1, token))
     return tuple(parts)
 
 
