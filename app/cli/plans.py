@@ -24,8 +24,8 @@ from app.cli.common import (
     reported,
     request_or_usage_error,
 )
+from app.domain.budget import Progress as ProgressCallback
 from app.domain.evacuation import MAX_EXPANDED_ARCS
-from app.domain.evacuation import Progress as ProgressCallback
 from app.domain.network import Network
 from app.services.plans import PlanRequest, compute_plan
 from app.services.scenarios import load_scenario_file

@@ -28,7 +28,6 @@ statement, and the tests check that both place the same groups. 10,000 districts
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -37,6 +36,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from app.domain.budget import Budget, Progress
 from app.domain.compiled import kernel
 from app.domain.errors import InvalidRequestError, Problem
 from app.domain.flow_expanded import Movement
@@ -54,9 +54,8 @@ SPAN = 64
 OPEN = np.int32(2**30)
 """Stands for an unbounded road in the reservation table."""
 
-Progress = Callable[[str, float], None]
 CHECK_EVERY = 256
-"""Placements between two looks at the clock (time budget)."""
+"""Placements between two looks at the time budget."""
 
 
 @dataclass
@@ -129,19 +128,18 @@ def fast_movements(
     max_cells: int,
     progress: Progress | None = None,
     pointer: str = "/end",
-    budget_s: float | None = None,
+    budget: Budget | None = None,
     compiled: bool = True,
 ) -> list[Movement]:
     """Groups of people, their routes and departure minutes (see module docstring).
 
     With ``horizon`` only arrivals by that minute are planned; without one, the
     plan runs until everybody who can be is evacuated (the table of remaining
-    road entries may hold at most ``max_cells`` cells). ``budget_s``: seconds the
-    plan may take; past them it is refused (:class:`InvalidRequestError`) rather
+    road entries may hold at most ``max_cells`` cells). ``budget``: time the plan may
+    take; past it it is refused (:class:`InvalidRequestError`) rather
     than holding a core, and memory for its groups, for as long as it takes.
     ``compiled``: use the compiled reservation loop when it is built (same answers).
     """
-    deadline = None if budget_s is None else time.monotonic() + budget_s
     n_arcs = len(model.arc_tail)
     people = np.flatnonzero((model.population > 0) & (model.to_zone < UNREACHABLE))
     if len(people) == 0:
@@ -165,8 +163,8 @@ def fast_movements(
     zones = np.flatnonzero(model.is_zone).astype(np.int64)
 
     def check(k: int) -> None:
-        if deadline is not None and time.monotonic() > deadline:
-            raise _over_budget(budget_s, pointer if horizon is not None else "/method")
+        if budget is not None and budget.expired():
+            raise _over_budget(budget.seconds, pointer if horizon is not None else "/method")
         if progress is not None and k % 500 == 0:
             progress("fast plan", k / len(order))
 
@@ -247,9 +245,9 @@ def _movements(
     return out
 
 
-def _over_budget(budget_s: float | None, where: str) -> InvalidRequestError:
+def _over_budget(seconds: float, where: str) -> InvalidRequestError:
     detail = (
-        f"the fast plan did not finish within its time budget of {budget_s:g} s: "
+        f"the fast plan did not finish within its time budget of {seconds:g} s: "
         "plan a shorter window or fewer people at once"
     )
     problem = Problem(where, "the plan takes too long to compute")

@@ -7,12 +7,14 @@ made mid-plan) and tables that must grow (no window, long queues).
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any
 
 import pytest
 
 from app.domain import flow_fast
+from app.domain.budget import Budget
 from app.domain.compiled import kernel
 from app.domain.errors import InvalidRequestError
 from app.domain.evacuation import Plan, PlanOptions, model_options
@@ -106,9 +108,12 @@ def test_the_time_budget_stops_both_loops() -> None:
             node.pop("capacity", None)
     model = model_of(doc)
     for compiled in (True, False):
+        ticks = itertools.count()  # one second passes at every look at the clock
+        budget = Budget.start(0.5, ticks.__next__)
         with pytest.raises(InvalidRequestError) as err:
-            flow_fast.fast_movements(model, None, max_cells=10**7, compiled=compiled, budget_s=0)
-        assert "time budget" in (err.value.detail or "")
+            flow_fast.fast_movements(model, None, max_cells=10**7, compiled=compiled, budget=budget)
+        assert "time budget of 0.5 s" in (err.value.detail or "")
+        assert next(ticks) == 2  # started at 0, gave up at its first look (1 s > 0.5 s)
 
 
 @pytest.mark.parametrize("seed", range(10))
