@@ -37,7 +37,7 @@ import numpy as np
 
 from app.domain.budget import Budget, Progress
 from app.domain.compiled import kernel
-from app.domain.errors import InvalidRequestError, NoAnswerError, Problem
+from app.domain.errors import NoAnswerError, PlanTooLargeError
 from app.domain.flow_expanded import Movement, Solution, decompose, expanded_arcs, solve_horizon
 from app.domain.flow_fast import fast_movements
 from app.domain.flow_loops import remove_loops
@@ -89,8 +89,6 @@ class PlanOptions:
     """Time the plan may take. An optimal search that would overrun it gives the fast plan
     instead; a fast plan has the whole allowance from its own start, and past it is refused."""
     progress: Progress | None = None
-    horizon_pointer: str = "/end"
-    """Where a request names the horizon, for errors (``/window`` or ``/end``)."""
 
 
 @dataclass
@@ -294,9 +292,9 @@ def plan_evacuation(net: Network, options: PlanOptions) -> Plan:
     """The evacuation plan for ``options`` (see module docstring).
 
     Raises :class:`NothingToEvacuateError` when nobody can be evacuated and
-    :class:`InvalidRequestError` when the plan would exceed the size limits.
+    :class:`~app.domain.errors.PlanTooLargeError` when the plan would exceed the size limits.
     """
-    check_parties(net, options.avoid_parties, "/avoid_parties")
+    check_parties(net, options.avoid_parties)
     cond = net.conditions(options.profile, options.at)
     return plan_model(compile_model(net, cond, model_options(options)), options)
 
@@ -325,7 +323,6 @@ def _fast(model: FlowModel, options: PlanOptions, most: int) -> Plan:
         options.horizon,
         max_cells=options.max_fast_cells,
         progress=options.progress,
-        pointer=options.horizon_pointer,
         budget=None if options.budget is None else options.budget.restarted(),
     )
     fast = Plan(model, "fast", False, options.horizon, moves)
@@ -383,10 +380,10 @@ class _Search:
         opts = self.options
         arcs = expanded_arcs(self.model, horizon)
         if arcs > opts.max_expanded_arcs:
-            where = opts.horizon_pointer if opts.horizon is not None else "/method"
-            raise InvalidRequestError(
-                [Problem(where, "the plan is too large for the optimal method")],
-                detail=f"an optimal plan over {horizon} minutes needs a time-expanded network "
+            raise PlanTooLargeError(
+                "horizon" if opts.horizon is not None else "method",
+                "the plan is too large for the optimal method",
+                f"an optimal plan over {horizon} minutes needs a time-expanded network "
                 f"of {arcs:,} arcs; the limit is {opts.max_expanded_arcs:,}: use a shorter "
                 "window or method fast",
             )

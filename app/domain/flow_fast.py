@@ -38,7 +38,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from app.domain.budget import Budget, Progress
 from app.domain.compiled import kernel
-from app.domain.errors import InvalidRequestError, Problem
+from app.domain.errors import PlanTooLargeError, PlanTooSlowError
 from app.domain.flow_expanded import Movement
 from app.domain.flow_model import UNREACHABLE, FlowModel
 from app.domain.network import FloatArray, IntArray
@@ -127,7 +127,6 @@ def fast_movements(
     *,
     max_cells: int,
     progress: Progress | None = None,
-    pointer: str = "/end",
     budget: Budget | None = None,
     compiled: bool = True,
 ) -> list[Movement]:
@@ -136,7 +135,7 @@ def fast_movements(
     With ``horizon`` only arrivals by that minute are planned; without one, the
     plan runs until everybody who can be is evacuated (the table of remaining
     road entries may hold at most ``max_cells`` cells). ``budget``: time the plan may
-    take; past it it is refused (:class:`InvalidRequestError`) rather
+    take; past it it is refused (:class:`~app.domain.errors.PlanTooSlowError`) rather
     than holding a core, and memory for its groups, for as long as it takes.
     ``compiled``: use the compiled reservation loop when it is built (same answers).
     """
@@ -149,9 +148,10 @@ def fast_movements(
     width = (horizon + 1) if horizon is not None else int(model.to_zone[people].max()) * 2 + 64
     if width * max(1, n_arcs) > max_cells:
         if horizon is not None:
-            raise InvalidRequestError(
-                [Problem(pointer, "window too long for the fast planner at this size")],
-                detail=f"a fast plan over {horizon} minutes needs {width * n_arcs:,} road-minute "
+            raise PlanTooLargeError(
+                "horizon",
+                "window too long for the fast planner at this size",
+                f"a fast plan over {horizon} minutes needs {width * n_arcs:,} road-minute "
                 f"cells; the limit is {max_cells:,}: choose a shorter window",
             )
         width = max(1, max_cells // max(1, n_arcs))
@@ -164,7 +164,7 @@ def fast_movements(
 
     def check(k: int) -> None:
         if budget is not None and budget.expired():
-            raise _over_budget(budget.seconds, pointer if horizon is not None else "/method")
+            raise PlanTooSlowError("horizon" if horizon is not None else "method", budget.seconds)
         if progress is not None and k % 500 == 0:
             progress("fast plan", k / len(order))
 
@@ -243,15 +243,6 @@ def _movements(
         nodes, arcs_t, offsets_l, length = known[route]
         out.append(Movement(int(c), nodes, arcs_t, tuple(o + s for o in offsets_l), s + length))
     return out
-
-
-def _over_budget(seconds: float, where: str) -> InvalidRequestError:
-    detail = (
-        f"the fast plan did not finish within its time budget of {seconds:g} s: "
-        "plan a shorter window or fewer people at once"
-    )
-    problem = Problem(where, "the plan takes too long to compute")
-    return InvalidRequestError([problem], detail=detail)
 
 
 def _place_all(

@@ -6,7 +6,25 @@ from datetime import datetime
 from typing import Any
 
 from app.domain.network import Network
-from app.domain.routing import Route
+from app.domain.routing import Route, RouteOptions, safest_route
+from app.services.errors import in_request_terms
+
+
+def map_with_route(
+    network: Network,
+    profile: str | None = None,
+    at: datetime | None = None,
+    origin: str | None = None,
+    destination: str | None = None,
+) -> dict[str, Any]:
+    """:func:`scenario_geojson`, with the safest route when both places are given."""
+    with in_request_terms():
+        routes = []
+        if origin and destination:
+            routes.append(
+                safest_route(network, origin, destination, RouteOptions(profile=profile, at=at))
+            )
+        return scenario_geojson(network, profile, at, routes)
 
 
 def scenario_geojson(

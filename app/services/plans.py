@@ -26,6 +26,7 @@ from app.domain.evacuation import (
     rank_openings,
 )
 from app.domain.network import Network
+from app.services.errors import in_request_terms
 from app.services.requests import TravelRequest
 
 
@@ -138,9 +139,9 @@ def compute_plan(
         max_fast_cells=max_fast_cells,
         budget=None if time_budget_s is None else Budget.start(time_budget_s, time.monotonic),
         progress=progress,
-        horizon_pointer="/window" if request.window is not None else "/end",
     )
-    with without_cycle_collection():
+    horizon_field = "/window" if request.window is not None else "/end"
+    with in_request_terms(horizon=horizon_field), without_cycle_collection():
         plan = plan_evacuation(network, options)
         document = plan.as_dict()
         document["requested_method"] = request.method

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from app.domain.budget import Budget
-from app.domain.errors import InvalidRequestError
+from app.domain.errors import PlanTooLargeError
 from app.domain.evacuation import (
     NothingToEvacuateError,
     PlanOptions,
@@ -140,15 +140,16 @@ def test_people_already_in_a_safe_zone_are_not_counted() -> None:
     assert plan_of(doc)["total_population"] == 1800
 
 
-def test_oversized_expanded_network_is_refused_with_a_pointer() -> None:
+def test_oversized_expanded_network_is_refused_naming_the_window_or_the_method() -> None:
     doc = teaching()
     net = Network(validate_scenario(doc))
-    with pytest.raises(InvalidRequestError) as info:
-        plan_evacuation(
-            net, PlanOptions(horizon=100, max_expanded_arcs=50, horizon_pointer="/window")
-        )
-    assert info.value.problems[0].pointer == "/window"
+    with pytest.raises(PlanTooLargeError) as info:
+        plan_evacuation(net, PlanOptions(horizon=100, max_expanded_arcs=50))
+    assert [f.subject for f in info.value.faults] == ["horizon"]
     assert "limit is 50" in info.value.detail
+    with pytest.raises(PlanTooLargeError) as info:
+        plan_evacuation(net, PlanOptions(max_expanded_arcs=50))
+    assert [f.subject for f in info.value.faults] == ["method"]
     # The fast method does not build the expanded network.
     assert plan_evacuation(net, PlanOptions(method="fast", max_expanded_arcs=50)).evacuated == 1800
 

@@ -16,7 +16,7 @@ import pytest
 from app.domain import flow_fast
 from app.domain.budget import Budget
 from app.domain.compiled import kernel
-from app.domain.errors import InvalidRequestError
+from app.domain.errors import PlanTooSlowError
 from app.domain.evacuation import Plan, PlanOptions, model_options
 from app.domain.flow_model import FlowModel, compile_model
 from app.domain.network import Network
@@ -110,7 +110,7 @@ def test_the_time_budget_stops_both_loops() -> None:
     for compiled in (True, False):
         ticks = itertools.count()  # one second passes at every look at the clock
         budget = Budget.start(0.5, ticks.__next__)
-        with pytest.raises(InvalidRequestError) as err:
+        with pytest.raises(PlanTooSlowError) as err:
             flow_fast.fast_movements(model, None, max_cells=10**7, compiled=compiled, budget=budget)
         assert "time budget of 0.5 s" in (err.value.detail or "")
         assert next(ticks) == 2  # started at 0, gave up at its first look (1 s > 0.5 s)

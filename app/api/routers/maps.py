@@ -9,8 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from app.api.deps import CatalogDep, ViewerDep
-from app.domain.routing import RouteOptions, safest_route
-from app.services.maps import scenario_geojson
+from app.services.maps import map_with_route
 from app.services.requests import MAX_STORED_INT
 
 router = APIRouter(prefix="/v1/scenarios/{scenario_id}", tags=["maps"])
@@ -33,8 +32,5 @@ def map_geojson(
     version: Annotated[int | None, Query(ge=1, le=MAX_STORED_INT)] = None,
 ) -> JSONResponse:
     _version, network = catalog.network(scenario_id, version)
-    routes = []
-    if from_ and to:
-        routes.append(safest_route(network, from_, to, RouteOptions(profile=profile, at=at)))
-    document = scenario_geojson(network, profile, at, routes)
+    document = map_with_route(network, profile, at, from_, to)
     return JSONResponse(document, media_type="application/geo+json")
