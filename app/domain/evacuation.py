@@ -224,24 +224,8 @@ class Plan:
         where = np.flatnonzero(left > 0)
         return [{"node": net.node_ids[v], "count": int(left[v])} for v in where.tolist()]
 
-    def movement_dict(self, m: Movement) -> dict[str, Any]:
-        ids, edge_ids = self.model.network.node_ids, self._arc_edge_ids
-        return {
-            "from": ids[m.nodes[0]],
-            "to": ids[m.nodes[-1]],
-            "count": m.count,
-            "depart_min": m.enter[0] if m.enter else 0,
-            "arrive_min": m.arrive,
-            "nodes": list(map(ids.__getitem__, m.nodes)),
-            "edges": list(map(edge_ids.__getitem__, m.arcs)),
-            "enter_min": list(m.enter),
-            "risk": self.route_risk(m),
-        }
-
     def movement_dicts(self, moves: list[Movement]) -> list[dict[str, Any]]:
-        """:meth:`movement_dict` of each group (compiled when built: same dicts)."""
-        if kernel is None:  # pragma: no cover - the package is built with it
-            return [self.movement_dict(m) for m in moves]
+        """Each group as in the PLAN document: its places, roads, minutes, people and risk."""
         risks = [self.route_risk(m) for m in moves]
         ids = self.model.network.node_ids
         names = ids if isinstance(ids, list) else list(ids)
