@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -62,7 +62,7 @@ MIN_LENGTH_M = 0.1
 """Roads between two distinct nodes mapped at the same point get this length, metres."""
 
 TAG_KEYS = ("highway", "barrier", "abandoned:highway", "disused:highway")
-STATUS_NAMES: tuple[RoadStatus, ...] = ("open", "restricted", "damaged", "blocked")
+STATUS_NAMES: tuple[RoadStatus, ...] = get_args(RoadStatus)
 STATUS_CODE = {s: i for i, s in enumerate(STATUS_NAMES)}
 
 Progress = Callable[[str, int, int | None], None]
