@@ -110,3 +110,51 @@ def test_the_domain_reads_no_clock_and_leaves_the_garbage_collector_alone() -> N
 def test_the_clock_scan_finds_what_it_looks_for() -> None:
     source = "import gc\nfrom time import monotonic\nimport datetime\nx = datetime.datetime.now()\n"
     assert process_state_uses(source) == ["gc", "time", "datetime.datetime.now()"]
+
+
+def test_the_product_answers_without_networkx() -> None:
+    # networkx is in the test extra only: the service, the CLI and every module but the
+    # test oracle app.domain.reference import and compute without it.
+    without_networkx = BLOCKER.replace(repr(BLOCKED), repr(("networkx",)))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            without_networkx
+            + textwrap.dedent(
+                """
+                import app.api.app, app.cli, app.domain, app.services, json
+                for package in (app.domain, app.services):
+                    for m in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+                        if m.name != "app.domain.reference":
+                            importlib.import_module(m.name)
+                from app.domain.network import Network
+                from app.services.plans import PlanRequest, compute_plan
+                from app.services.requests import RouteRequest
+                from app.services.routes import compute_routes
+                from app.services.scenarios import load_scenario_file
+                net = Network(load_scenario_file("graphs/teaching.json"))
+                route = compute_routes(net, RouteRequest.model_validate(
+                    {"from": "hilltop", "to": "camp", "alternatives": 2}))
+                plan = compute_plan(net, PlanRequest.model_validate({"rank_openings": True}))
+                assert "networkx" not in sys.modules
+                print(json.dumps([route["routes"][0]["nodes"], plan["evacuated"]]))
+                """
+            ),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [["hilltop", "mill", "ford", "camp"], 1800]
+    # The blocker does fire: the oracle itself needs networkx.
+    oracle = subprocess.run(
+        [sys.executable, "-c", without_networkx + "import app.domain.reference"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert oracle.returncode != 0 and "networkx must not be imported here" in oracle.stderr
