@@ -191,7 +191,7 @@ class InvalidRequestError(ValidationError):
     slug = "invalid-request"
 
 
-Role = Literal["origin", "destination"]
+PlaceRole = Literal["origin", "destination"]
 """What a place named in a question is for."""
 
 
@@ -229,7 +229,7 @@ class QuestionError(ScenarioError):
 class UnknownPlaceError(QuestionError):
     """A place the question starts or ends at is not in the scenario."""
 
-    def __init__(self, place: str, role: Role) -> None:
+    def __init__(self, place: str, role: PlaceRole) -> None:
         detail = f"unknown node {place!r}"
         super().__init__([Fault(role, detail)], detail=detail)
         self.place = place

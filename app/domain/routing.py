@@ -41,8 +41,8 @@ from app.domain.errors import (
     Cut,
     CutRoad,
     NoRouteError,
+    PlaceRole,
     RiskLimitError,
-    Role,
     UnknownPartyError,
     UnknownPlaceError,
 )
@@ -201,7 +201,7 @@ def _first_seen(net: Network, codes: IntArray) -> list[str]:
     return seen
 
 
-def resolve_node(net: Network, node_id: str, role: Role) -> int:
+def resolve_node(net: Network, node_id: str, role: PlaceRole) -> int:
     """Position of ``node_id``, or an :class:`UnknownPlaceError` naming its ``role``."""
     try:
         return net.node_index[node_id]
