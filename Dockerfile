@@ -36,7 +36,7 @@ COPY graphs ./graphs
 RUN pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
  && pip install --no-index --no-deps /wheels/safe_passage-*.whl \
  && pip uninstall --yes setuptools wheel Cython \
- && for package in numpy scipy networkx pandas; do \
+ && for package in numpy scipy pandas; do \
         find "/opt/venv/lib/python3.11/site-packages/$package" -depth -type d -name tests \
             -exec rm -rf {} + 2>/dev/null || true; \
     done \

@@ -101,9 +101,9 @@ def main() -> None:
     import psycopg
 
     from app.domain.errors import ScenarioError
+    from app.domain.large_document import validate_scenario
     from app.domain.network import Network
     from app.domain.routing import safest_route
-    from app.domain.validation import validate_scenario
     from app.services.osm_import import ImportOptions, import_osm
 
     conn = psycopg.connect(host=args.host, user=args.user, dbname=args.db, autocommit=True)

@@ -21,6 +21,7 @@ from app.domain.errors import (
     InvalidRequestError,
     NoAnswerError,
     NotFoundError,
+    QuestionError,
     ScenarioError,
     ValidationError,
     pointer,
@@ -34,6 +35,7 @@ from app.services.errors import (
     PreconditionRequiredError,
     UnavailableError,
     UnsupportedMediaTypeError,
+    request_error,
 )
 
 log = logging.getLogger("safe_passage.api")
@@ -120,6 +122,8 @@ def problem(
 
 
 def from_error(exc: ScenarioError, instance: str | None = None) -> JSONResponse:
+    if isinstance(exc, QuestionError):  # asked outside a use case: the usual request fields
+        exc = request_error(exc)
     status = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(exc, UnavailableError):

@@ -22,10 +22,12 @@ from app.config import Settings, get_settings
 from app.domain.errors import (
     InvalidRequestError,
     NoAnswerError,
+    QuestionError,
     ScenarioError,
     ValidationError,
     problem_type,
 )
+from app.services.errors import request_error
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_NO_ANSWER = 0, 1, 2, 3
 
@@ -74,6 +76,8 @@ def exit_code(exc: ScenarioError) -> int:
 
 def fail(exc: ScenarioError, as_json: bool) -> NoReturn:
     """Render a domain error once: message (and JSON document) and the SPEC exit code."""
+    if isinstance(exc, QuestionError):  # asked outside a use case: the usual request fields
+        exc = request_error(exc)
     if as_json:
         print_json(problem_document(exc))
     err.print(f"[bold red]error:[/] {exc.title}: {exc.detail}", highlight=False)

@@ -25,7 +25,7 @@ from app.cli.common import (
     request_or_usage_error,
     settings_from_env,
 )
-from app.domain.evacuation import Progress as ProgressCallback
+from app.domain.budget import Progress as ProgressCallback
 from app.domain.network import Network
 from app.services.plans import PlanRequest, compute_plan
 from app.services.scenarios import load_scenario_file

@@ -1,17 +1,18 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """The reservation loop of the fast plan, compiled (see :mod:`app.domain.flow_fast`).
 
-It is the same method, step for step, as ``flow_fast._place_all`` (kept as its readable
-statement; the tests check that both give the same groups): districts nearest first;
-each group leaves at the earliest minute at which one of its routes admits it on every
-road, read in chunks of 4, 8, 16… minutes; the route arriving earliest wins.
+It is the same method, step for step, as ``place_all`` of
+``tests/domain/kernel_statements.py`` (its statement in Python; the tests check that both
+give the same groups): districts nearest first; each group leaves at the earliest minute
+at which one of its routes admits it on every road, read in chunks of 4, 8, 16… minutes;
+the route arriving earliest wins.
 
 Routes are not stored: route ``tree * rows + row`` is the path of district ``row``
 along shortest-path tree ``tree`` (``nxt[tree, v]``: the arc node ``v`` takes), and a
 road's entry minute is the route's time to the safe zone less the road's. A route that
 repeats the roads of an earlier tree's route for the same district is left out, as in
-``flow_fast.candidate_routes``. Growing the table, refreshing the trees when safe zones
-fill up, progress and the time budget call back into Python.
+``kernel_statements.candidate_routes``. Growing the table, refreshing the trees when safe
+zones fill up, progress and the time budget call back into Python.
 """
 
 import numpy as np
@@ -189,7 +190,7 @@ cdef class _Table:
 cdef bint _first_slots(
     _Table table, _Routes r, i64 k, i64 row, i64 until, i64* first_out, i64* upto_out
 ) except -1:
-    """As ``flow_fast._first_slots``: the first departure minute with room and the end of
+    """As ``kernel_statements.first_slots``: the first departure minute with room and the end of
     its chunk (``until``: give up past that minute; NONE for no limit)."""
     cdef i64 length = r.length(k, row), n = r.lay_out(k, row), i
     cdef i64 start = r.hint[k, row], chunk = table.chunk, last, end, stop, s, val
@@ -245,7 +246,7 @@ cdef i64 _place(
     i64[::1] zone_left,
     list out,
 ) except -2:
-    """As ``flow_fast._place``: reserve places for up to ``remaining`` people of district
+    """As ``kernel_statements.place``: reserve places for up to ``remaining`` people of district
     ``row``; returns how many (−1: no route to a safe zone with room). Groups are
     appended to ``out`` as (route, minute, people)."""
     cdef i64 options[64]
@@ -422,7 +423,7 @@ def journeys(nxt, head, time, node, list groups):
 
 
 def untangle_free(list moves, zone, make):
-    """``flow_loops._untangle_free`` over many groups (``zone``: 1 at each safe zone, per
+    """``kernel_statements.untangle_free`` over many groups (``zone``: 1 at each safe zone, per
     node; ``make(count, nodes, arcs, enter, arrive)`` builds a changed group): each loop
     of a group, from the first node that recurs to its last visit, is cut, except at safe
     zones; a group ending where a loop began stops there."""
@@ -470,7 +471,7 @@ def untangle_free(list moves, zone, make):
 
 
 def walk_back(ends, parent, via, entered, where):
-    """``flow_expanded._journeys``: (nodes, arcs, entry minutes) of each journey ``ends[i]``,
+    """``kernel_statements.journeys``: (nodes, arcs, entry minutes) of each journey ``ends[i]``,
     read back along the prefix tree (``parent``, road ``via`` entered at minute
     ``entered``, node ``where`` reached; −1 before the first road). The tuples share one
     int object per node, road and minute instead of making one per element."""
@@ -515,7 +516,7 @@ cdef inline void _put(tuple t, i64 i, object value) noexcept:
 
 
 def movement_dicts(list moves, list node_ids, list edge_ids, list risks):
-    """``evacuation.Plan.movement_dict`` for many groups (``risks``: each group's risk)."""
+    """``kernel_statements.movement_dict`` for many groups (``risks``: each group's risk)."""
     cdef list out = [], names, roads
     cdef tuple nodes, arcs
     cdef Py_ssize_t i, j, n

@@ -46,7 +46,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_flow
 
-from app.domain.errors import InvalidRequestError, Problem, RiskLimitError
+from app.domain.errors import Fault, QuestionError, RiskLimitError
 from app.domain.network import BoolArray, Conditions, FloatArray, Network
 from app.domain.routing import Route, RouteOptions, edge_mask, lexicographic_path, safest_route
 
@@ -197,12 +197,12 @@ def alternative_routes(
     it, :class:`RiskLimitError` is raised as for a single route.
     """
     if not 1 <= k <= MAX_ALTERNATIVES:
-        raise InvalidRequestError(
-            [Problem("/alternatives", f"ask for 1 to {MAX_ALTERNATIVES} routes, not {k}")]
+        raise QuestionError(
+            [Fault("alternatives", f"ask for 1 to {MAX_ALTERNATIVES} routes, not {k}")]
         )
     if not 0.0 <= max_overlap <= 1.0:
-        raise InvalidRequestError(
-            [Problem("/max_overlap", f"max_overlap must be within [0, 1], not {max_overlap}")]
+        raise QuestionError(
+            [Fault("max_overlap", f"max_overlap must be within [0, 1], not {max_overlap}")]
         )
     opts = options or RouteOptions()
     q = pose(net, source, target, opts)

@@ -1,20 +1,19 @@
-"""The compiled loops of the planners (``_fast_kernel.pyx``, built when the package is
-installed), or ``None`` where they are not built.
+"""The compiled loops of the planners (``_fast_kernel.pyx``), built when the package is
+installed. They are required: without them the package does not import.
 
-Every function in it has a plain Python statement beside its caller, which the tests
-check it against; without it plans give the same answers, several times slower.
+Each one's method is stated in plain Python in ``tests/domain/kernel_statements.py``,
+and the tests check the compiled loops against those statements on random inputs.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # typed by _fast_kernel.pyi
+try:
     from app.domain import _fast_kernel as kernel
-else:
-    try:
-        from app.domain import _fast_kernel as kernel
-    except ImportError:  # pragma: no cover - the package is built with it
-        kernel = None
+except ImportError as error:  # a source tree without the built module
+    raise ImportError(
+        "safe-passage's compiled planner loops (app/domain/_fast_kernel.pyx) are not built: "
+        "reinstall the package where a C compiler is available (pip install .), or build "
+        "them in place with: python setup.py build_ext --inplace"
+    ) from error
 
 __all__ = ["kernel"]

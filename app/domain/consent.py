@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from app.domain.errors import Cut, CutRoad, InvalidRequestError, NoRouteError, Problem
+from app.domain.errors import Cut, CutRoad, Fault, NoRouteError, QuestionError
 from app.domain.network import BoolArray, Conditions, Network
 from app.domain.routing import (
     Route,
@@ -179,13 +179,13 @@ def consent_analysis(
     even with every party agreeing.
     """
     opts = options or RouteOptions()
-    s = resolve_node(net, source, "/from")
-    t = resolve_node(net, target, "/to")
+    s = resolve_node(net, source, "origin")
+    t = resolve_node(net, target, "destination")
     if s == t:
-        raise InvalidRequestError(
-            [Problem("/to", "'to' is the same place as 'from'")], detail="nothing to cross"
+        raise QuestionError(
+            [Fault("destination", "'to' is the same place as 'from'")], detail="nothing to cross"
         )
-    avoided = set(check_parties(net, opts.avoid_parties, "/avoid_parties"))
+    avoided = set(check_parties(net, opts.avoid_parties))
     everyone = RouteOptions(profile=opts.profile, at=opts.at, avoid_parties=tuple(avoided))
     cond = safest_route(net, source, target, everyone).conditions  # raises NoRouteError
     base = edge_mask(cond, avoided)

@@ -51,7 +51,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from app.domain.alternatives import Question, pose, unavoidable_roads, within_risk
-from app.domain.errors import InvalidRequestError, NoAnswerError, Problem
+from app.domain.errors import Fault, NoAnswerError, QuestionError
 from app.domain.network import FloatArray, IntArray, Network
 from app.domain.routing import Route, RouteOptions
 
@@ -121,8 +121,8 @@ def disjoint_pair(
     """
     opts = options or RouteOptions()
     if source == target:
-        raise InvalidRequestError(
-            [Problem("/to", "a disjoint pair needs two different places")],
+        raise QuestionError(
+            [Fault("destination", "a disjoint pair needs two different places")],
             detail="'from' and 'to' are the same node",
         )
     q = pose(net, source, target, opts)

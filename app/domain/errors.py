@@ -8,7 +8,7 @@ codes (1 invalid scenario, 3 no answer exists).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class ValidationError(ScenarioError):
         self.problems = sorted(problems, key=lambda p: (_pointer_key(p.pointer), p.detail))
         n = len(self.problems)
         if detail is None:
-            detail = f"{n} problem{'s' if n != 1 else ''} found"
+            detail = _problems_found(n)
             if n > LISTED_PROBLEMS:
                 detail += f" (the first {LISTED_PROBLEMS} are listed)"
         super().__init__(detail)
@@ -89,6 +89,10 @@ class ValidationError(ScenarioError):
         return {"errors": [p.as_dict() for p in self.listed]}
 
 
+def _problems_found(n: int) -> str:
+    return f"{n} problem{'s' if n != 1 else ''} found"
+
+
 class DocumentTooLargeError(ValidationError):
     """The document is larger than the configured limit."""
 
@@ -97,7 +101,7 @@ class DocumentTooLargeError(ValidationError):
 
 
 class NotFoundError(ScenarioError):
-    """A node, window or profile named in a request is not in the scenario."""
+    """What a request names (a stored scenario, a version) does not exist."""
 
     title = "Not found"
     slug = "not-found"
@@ -176,7 +180,8 @@ def _pointer_key(pointer: str) -> tuple[Any, ...]:
     """Sort pointers as a reader expects: /edges/2 before /edges/10."""
     parts: list[tuple[int, Any]] = []
     for token in pointer.split("/")[1:]:
-        parts.append((0, int(token)) if token.isdigit() else (1, token))
+        # isdecimal, not isdigit: int() refuses digits such as '¹' that isdigit accepts.
+        parts.append((0, int(token)) if token.isdecimal() else (1, token))
     return tuple(parts)
 
 
@@ -191,11 +196,96 @@ def pointer(*tokens: str | int) -> str:
 
 
 class InvalidRequestError(ValidationError):
-    """A question about a valid scenario is malformed: unknown node, window, profile…
+    """A request is malformed: unknown window, fields that do not go together…
 
-    The pointers refer to the request (``/from``, ``/window``), not the scenario.
-    The CLI treats it as a usage error (exit 2).
+    The pointers refer to the request (``/from``, ``/window``), not the scenario. The
+    domain does not know the request: it raises :class:`QuestionError`, which the services
+    turn into this. The CLI treats it as a usage error (exit 2).
     """
 
     title = "Invalid request"
     slug = "invalid-request"
+
+
+PlaceRole = Literal["origin", "destination"]
+"""What a place named in a question is for."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One thing wrong with a question, in the question's own terms.
+
+    ``subject``: the part of the question at fault (``origin``, ``destination``,
+    ``avoided_parties``, ``profile``, ``horizon``, ``method``, ``alternatives``,
+    ``max_overlap``, ``pareto_cap``); ``item``: which one, when that part is a list.
+    """
+
+    subject: str
+    detail: str
+    item: int | None = None
+
+
+class QuestionError(ScenarioError):
+    """A question about a valid scenario cannot be answered as asked: a place, party or
+    profile the scenario does not have, a count out of range, a plan too large or too slow.
+
+    It says what is wrong in the question's terms (:attr:`faults`); the service that took
+    the request turns it into an :class:`InvalidRequestError` pointing into that request
+    (:func:`app.services.errors.request_error`).
+    """
+
+    title = "Invalid request"
+    slug = "invalid-request"
+
+    def __init__(self, faults: list[Fault], detail: str | None = None) -> None:
+        super().__init__(detail or _problems_found(len(faults)))
+        self.faults = list(faults)
+
+
+class UnknownPlaceError(QuestionError):
+    """A place the question starts or ends at is not in the scenario."""
+
+    def __init__(self, place: str, role: PlaceRole) -> None:
+        detail = f"unknown node {place!r}"
+        super().__init__([Fault(role, detail)], detail=detail)
+        self.place = place
+        self.role = role
+
+
+class UnknownPartyError(QuestionError):
+    """Parties to avoid that the scenario does not have: (position in the list, id)."""
+
+    def __init__(self, parties: list[tuple[int, str]]) -> None:
+        faults = [Fault("avoided_parties", f"unknown party {p!r}", item=i) for i, p in parties]
+        super().__init__(faults, detail=faults[0].detail)
+        self.parties = parties
+
+
+class UnknownProfileError(QuestionError):
+    """The travel profile asked for is neither built in nor the scenario's."""
+
+    def __init__(self, profile: str, known: list[str]) -> None:
+        detail = f"unknown profile {profile!r}; this scenario has: {', '.join(known)}"
+        super().__init__([Fault("profile", detail)], detail=detail)
+        self.profile = profile
+        self.known = known
+
+
+class PlanTooLargeError(QuestionError):
+    """A plan over the ``horizon`` asked for (or, without one, by this ``method``) would
+    exceed the memory allowed for it; ``detail`` says how large and what to ask instead."""
+
+    def __init__(self, subject: Literal["horizon", "method"], problem: str, detail: str) -> None:
+        super().__init__([Fault(subject, problem)], detail=detail)
+
+
+class PlanTooSlowError(QuestionError):
+    """A plan did not finish within the time budget it was given."""
+
+    def __init__(self, subject: Literal["horizon", "method"], seconds: float) -> None:
+        detail = (
+            f"the fast plan did not finish within its time budget of {seconds:g} s: "
+            "plan a shorter window or fewer people at once"
+        )
+        super().__init__([Fault(subject, "the plan takes too long to compute")], detail=detail)
+        self.seconds = seconds

@@ -26,11 +26,7 @@ The model is described in :mod:`app.domain.flow_model`. Two methods:
 
 from __future__ import annotations
 
-import gc
 import math
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
@@ -39,8 +35,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from app.domain.budget import Budget, Progress
 from app.domain.compiled import kernel
-from app.domain.errors import InvalidRequestError, NoAnswerError, Problem
+from app.domain.errors import NoAnswerError, PlanTooLargeError
 from app.domain.flow_expanded import Movement, Solution, decompose, expanded_arcs, solve_horizon
 from app.domain.flow_fast import fast_movements
 from app.domain.flow_loops import remove_loops
@@ -58,7 +55,6 @@ from app.domain.network import STATUS_CODES, Network
 from app.domain.routing import check_parties
 
 Method = Literal["optimal", "fast"]
-Progress = Callable[[str, float], None]
 
 MAX_FAST_CELLS = 200_000_000
 """Default limit on the fast planner's table of road entries (roads × minutes)."""
@@ -89,13 +85,10 @@ class PlanOptions:
     """Largest time-expanded network (arcs) the optimal method may build; ``None``: no limit.
     About 2 GiB of memory at 40 million arcs."""
     max_fast_cells: int = MAX_FAST_CELLS
-    deadline: float | None = None
-    """``time.monotonic()`` after which an optimal search gives up for the fast plan."""
-    fast_budget_s: float | None = None
-    """Seconds the fast plan may take (from its own start); past them it is refused."""
+    budget: Budget | None = None
+    """Time the plan may take. An optimal search that would overrun it gives the fast plan
+    instead; a fast plan has the whole allowance from its own start, and past it is refused."""
     progress: Progress | None = None
-    horizon_pointer: str = "/end"
-    """Where a request names the horizon, for errors (``/window`` or ``/end``)."""
 
 
 @dataclass
@@ -232,24 +225,8 @@ class Plan:
         where = np.flatnonzero(left > 0)
         return [{"node": net.node_ids[v], "count": int(left[v])} for v in where.tolist()]
 
-    def movement_dict(self, m: Movement) -> dict[str, Any]:
-        ids, edge_ids = self.model.network.node_ids, self._arc_edge_ids
-        return {
-            "from": ids[m.nodes[0]],
-            "to": ids[m.nodes[-1]],
-            "count": m.count,
-            "depart_min": m.enter[0] if m.enter else 0,
-            "arrive_min": m.arrive,
-            "nodes": list(map(ids.__getitem__, m.nodes)),
-            "edges": list(map(edge_ids.__getitem__, m.arcs)),
-            "enter_min": list(m.enter),
-            "risk": self.route_risk(m),
-        }
-
     def movement_dicts(self, moves: list[Movement]) -> list[dict[str, Any]]:
-        """:meth:`movement_dict` of each group (compiled when built: same dicts)."""
-        if kernel is None:  # pragma: no cover - the package is built with it
-            return [self.movement_dict(m) for m in moves]
+        """Each group as in the PLAN document: its places, roads, minutes, people and risk."""
         risks = [self.route_risk(m) for m in moves]
         ids = self.model.network.node_ids
         names = ids if isinstance(ids, list) else list(ids)
@@ -262,10 +239,6 @@ class Plan:
 
     def as_dict(self) -> dict[str, Any]:
         """The PLAN of SPEC §3, plus expected harm, bounds and where the stranded are."""
-        with _without_cycle_collection():
-            return self._as_dict()
-
-    def _as_dict(self) -> dict[str, Any]:
         cond = self.model.conditions
         involved = self.parties_involved()
         return {
@@ -304,34 +277,15 @@ def plan_evacuation(net: Network, options: PlanOptions) -> Plan:
     """The evacuation plan for ``options`` (see module docstring).
 
     Raises :class:`NothingToEvacuateError` when nobody can be evacuated and
-    :class:`InvalidRequestError` when the plan would exceed the size limits.
+    :class:`~app.domain.errors.PlanTooLargeError` when the plan would exceed the size limits.
     """
-    check_parties(net, options.avoid_parties, "/avoid_parties")
+    check_parties(net, options.avoid_parties)
     cond = net.conditions(options.profile, options.at)
     return plan_model(compile_model(net, cond, model_options(options)), options)
 
 
-@contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """Plans build millions of tuples, lists and dicts (groups, their roads and minutes),
-    none of them in reference cycles; the cyclic garbage collector would walk them all
-    again and again while they are built (4-7 times the building time, measured)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def plan_model(model: FlowModel, options: PlanOptions) -> Plan:
     """The plan over an already compiled model."""
-    with _without_cycle_collection():
-        return _plan_model(model, options)
-
-
-def _plan_model(model: FlowModel, options: PlanOptions) -> Plan:
     most = _check_evacuable(model, options.horizon)
     if options.method == "optimal":
         try:
@@ -354,8 +308,7 @@ def _fast(model: FlowModel, options: PlanOptions, most: int) -> Plan:
         options.horizon,
         max_cells=options.max_fast_cells,
         progress=options.progress,
-        pointer=options.horizon_pointer,
-        budget_s=options.fast_budget_s,
+        budget=None if options.budget is None else options.budget.restarted(),
     )
     fast = Plan(model, "fast", False, options.horizon, moves)
     fast.lower_bound_min = egress_lower_bound(model, fast.evacuated).egress if moves else None
@@ -412,10 +365,10 @@ class _Search:
         opts = self.options
         arcs = expanded_arcs(self.model, horizon)
         if opts.max_expanded_arcs is not None and arcs > opts.max_expanded_arcs:
-            where = opts.horizon_pointer if opts.horizon is not None else "/method"
-            raise InvalidRequestError(
-                [Problem(where, "the plan is too large for the optimal method")],
-                detail=f"an optimal plan over {horizon} minutes needs a time-expanded network "
+            raise PlanTooLargeError(
+                "horizon" if opts.horizon is not None else "method",
+                "the plan is too large for the optimal method",
+                f"an optimal plan over {horizon} minutes needs a time-expanded network "
                 f"of {arcs:,} arcs; the limit is {opts.max_expanded_arcs:,}: use a shorter "
                 "window or method fast",
             )
@@ -423,17 +376,19 @@ class _Search:
         rate = self.seconds_per_arc
         if start is not None and self.warm_seconds_per_arc is not None:
             rate = self.warm_seconds_per_arc
-        if opts.deadline is not None and time.monotonic() + arcs * rate > opts.deadline:
+        budget = opts.budget
+        if budget is not None and arcs * rate > budget.remaining():
             raise _OverBudget(lo)
         if opts.progress is not None:
             opts.progress(f"optimal plan: trying {horizon} minutes", min(0.95, self.probes / 8))
-        started = time.perf_counter()
+        left = 0.0 if budget is None else budget.remaining()
         solution = solve_horizon(self.model, horizon, keep_flows=True, start=start, keep_state=True)
-        elapsed = max(time.perf_counter() - started, 1e-9) / max(arcs, 1)
-        if start is None:
-            self.seconds_per_arc = elapsed
-        else:
-            self.warm_seconds_per_arc = elapsed
+        if budget is not None:
+            elapsed = max(left - budget.remaining(), 1e-9) / max(arcs, 1)
+            if start is None:
+                self.seconds_per_arc = elapsed
+            else:
+                self.warm_seconds_per_arc = elapsed
         self.probes += 1
         return solution
 

@@ -366,10 +366,7 @@ def decompose(model: FlowModel, solution: Solution) -> tuple[list[Movement], lis
     tree, done_pid, done_count, left_pid, left_count = _sweep(model, solution)
     parent, via, entered, where = tree
     ends = np.concatenate([done_pid, left_pid])
-    if kernel is not None:
-        paths = kernel.walk_back(ends, parent, via, entered, where)
-    else:  # pragma: no cover - the package is built with the compiled module
-        paths = _journeys(ends, parent, via, entered, where)
+    paths = kernel.walk_back(ends, parent, via, entered, where)
     arrive = (entered[done_pid] + model.arc_time[via[done_pid]]).tolist()
     evacuated = [
         Movement(c, *path, t)
@@ -538,46 +535,4 @@ def _starts(values: IntArray) -> BoolArray:
     out = np.empty(len(values), dtype=bool)
     out[:1] = True
     np.not_equal(values[1:], values[:-1], out=out[1:])
-    return out
-
-
-def _journeys(
-    ends: IntArray, parent: IntArray, via: IntArray, entered: IntArray, where: IntArray
-) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
-    """(nodes, arcs, enter minutes) of each journey ``ends[i]``, walking the prefix tree
-    back to the start for all journeys at once (one numpy step per road entry)."""
-    node_rows, node_vals, node_depth = [], [], []
-    arc_rows, arc_vals, enter_vals, arc_depth = [], [], [], []
-    rows = np.arange(len(ends), dtype=np.int64)
-    cur = ends
-    depth = 0
-    while len(rows):
-        node_rows.append(rows)
-        node_vals.append(where[cur])
-        node_depth.append(np.full(len(rows), depth))
-        moved = via[cur] >= 0
-        rows, cur = rows[moved], cur[moved]
-        arc_rows.append(rows)
-        arc_vals.append(via[cur])
-        enter_vals.append(entered[cur])
-        arc_depth.append(np.full(len(rows), depth))
-        cur = parent[cur]
-        depth += 1
-
-    def flat(
-        rows_at: list[IntArray], depth_at: list[IntArray], *values: list[IntArray]
-    ) -> tuple[list[int], list[list[int]]]:
-        r = np.concatenate(rows_at) if rows_at else np.zeros(0, dtype=np.int64)
-        d = np.concatenate(depth_at) if depth_at else np.zeros(0, dtype=np.int64)
-        order = np.lexsort((-d, r))  # by journey, from its start to its end
-        bounds = np.cumsum(np.bincount(r, minlength=len(ends))).tolist()
-        return bounds, [np.concatenate(v)[order].tolist() if v else [] for v in values]
-
-    node_end, (nodes,) = flat(node_rows, node_depth, node_vals)
-    arc_end, (arcs, enters) = flat(arc_rows, arc_depth, arc_vals, enter_vals)
-    out = []
-    ns = as_ = 0
-    for ne, ae in zip(node_end, arc_end, strict=True):
-        out.append((tuple(nodes[ns:ne]), tuple(arcs[as_:ae]), tuple(enters[as_:ae])))
-        ns, as_ = ne, ae
     return out

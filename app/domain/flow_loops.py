@@ -47,15 +47,12 @@ def remove_loops(
     # Only nodes where a loop can be cut are ever checked for room: not safe zones.
     bounded = np.flatnonzero((model.node_cap < model.big) & ~model.is_zone)
     if len(bounded) == 0:
-        # Every loop can be cut: one pass per group, no occupancy to keep.
-        if kernel is not None:
-            zone_u8 = model.is_zone.astype(np.uint8)
-            out_moved = kernel.untangle_free(moved, zone_u8, Movement)
-            out_stranded = kernel.untangle_free(stranded, zone_u8, Movement)
-        else:  # pragma: no cover - the package is built with the compiled module
-            zone = model.is_zone.tolist()
-            out_moved = [_untangle_free(zone, m) for m in moved]
-            out_stranded = [_untangle_free(zone, m) for m in stranded]
+        # Every loop can be cut: one pass per group, no occupancy to keep. Cutting from
+        # the first node that recurs to its last visit, left to right, gives what
+        # _untangle's repeated scans give (tests/domain/kernel_statements.py states it).
+        zone_u8 = model.is_zone.astype(np.uint8)
+        out_moved = kernel.untangle_free(moved, zone_u8, Movement)
+        out_stranded = kernel.untangle_free(stranded, zone_u8, Movement)
         return _merge(out_moved), _merge([m for m in out_stranded if m.arcs])
     occupancy: dict[int, IntArray] = {
         int(v): np.full(horizon + 1, int(model.population[v]), dtype=np.int64) for v in bounded
@@ -71,37 +68,6 @@ def remove_loops(
     out_stranded = [_untangle(model, m, horizon, occupancy) for m in stranded]
     # A stranded group whose loop brought it back home never left after all.
     return _merge(out_moved), _merge([m for m in out_stranded if m.arcs])
-
-
-def _untangle_free(zone: list[bool], m: Movement) -> Movement:
-    """:func:`_untangle` where every node outside the safe zones has unbounded room.
-
-    Every loop is then cut, and cutting from the first node that recurs to its last
-    visit, left to right, gives what :func:`_untangle`'s repeated scans give.
-    """
-    nodes = m.nodes
-    last = {v: k for k, v in enumerate(nodes)}
-    if len(last) == len(nodes):
-        return m
-    n_arcs = len(m.arcs)
-    kept_nodes = [nodes[0]]
-    kept_arcs: list[int] = []
-    i = 0
-    while i < n_arcs:
-        v = nodes[i]
-        k = last[v] if not zone[v] else i
-        if k == n_arcs:  # the group ends where the loop began: it waits there instead
-            break
-        kept_arcs.append(k)
-        kept_nodes.append(nodes[k + 1])
-        i = k + 1
-    return Movement(
-        m.count,
-        tuple(kept_nodes),
-        tuple(m.arcs[k] for k in kept_arcs),
-        tuple(m.enter[k] for k in kept_arcs),
-        m.arrive,
-    )
 
 
 def _untangle(

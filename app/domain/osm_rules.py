@@ -83,6 +83,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import get_args
 
 from app.domain.scenario import RoadStatus
 
@@ -156,7 +157,8 @@ def _classes() -> dict[str, RoadClass]:
 ROAD_CLASSES: dict[str, RoadClass] = _classes()
 """Road classes imported as roads, by ``highway=*`` value."""
 
-STATUS_ORDER: dict[RoadStatus, int] = {"open": 0, "restricted": 1, "damaged": 2, "blocked": 3}
+STATUS_ORDER: dict[RoadStatus, int] = {s: i for i, s in enumerate(get_args(RoadStatus))}
+"""Road statuses from best to worst, as the scenario model lists them."""
 
 RUIN_PREFIXES = ("abandoned:", "disused:")
 YES = {"yes", "true", "1"}

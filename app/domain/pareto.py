@@ -49,7 +49,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from app.domain.alternatives import Question, pose
-from app.domain.errors import InvalidRequestError, Problem
+from app.domain.errors import Fault, QuestionError
 from app.domain.network import BoolArray, Conditions, FloatArray, IntArray, Network
 from app.domain.routing import Route, RouteOptions, lexicographic_path
 
@@ -92,7 +92,7 @@ def pareto_front(
     :func:`~app.domain.routing.safest_route` raises when no route exists.
     """
     if not 1 <= cap <= MAX_CAP:
-        raise InvalidRequestError([Problem("/pareto_cap", f"cap must be 1 to {MAX_CAP}")])
+        raise QuestionError([Fault("pareto_cap", f"cap must be 1 to {MAX_CAP}")])
     opts = options or RouteOptions()
     q = pose(net, source, target, opts)
     cond = q.conditions

@@ -8,7 +8,7 @@ whole (fields it omits take the model defaults, not the built-in values).
 
 from __future__ import annotations
 
-from app.domain.errors import InvalidRequestError, Problem
+from app.domain.errors import UnknownProfileError
 from app.domain.scenario import Profile, ScenarioHeader
 
 WALKING_SPEED_M_PER_MIN = 64.0
@@ -79,7 +79,5 @@ def resolve_profile(scenario: ScenarioHeader, profile_id: str | None) -> Profile
     profiles = available_profiles(scenario)
     key = profile_id or DEFAULT_PROFILE
     if key not in profiles:
-        known = ", ".join(sorted(profiles))
-        detail = f"unknown profile {key!r}; this scenario has: {known}"
-        raise InvalidRequestError([Problem("/profile", detail)], detail=detail)
+        raise UnknownProfileError(key, sorted(profiles))
     return profiles[key]

@@ -1,7 +1,8 @@
 """The safest route the plain way: networkx over the scenario's own objects.
 
 This is the readable reference the fast engine (:mod:`app.domain.network`,
-:mod:`app.domain.routing`) is tested against; it is not used to answer requests.
+:mod:`app.domain.routing`) is tested against; it is not used to answer requests, and
+networkx is a dependency of the tests only (the ``test`` extra), not of the service.
 It follows SPEC §1–2 directly, one road at a time:
 
 * a road's risk at time ``at`` is ``1 − (1 − base) × Π(1 − p_incident) × (1 − checkpoint)``;

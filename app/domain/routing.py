@@ -40,10 +40,11 @@ from scipy.sparse.csgraph import breadth_first_order, dijkstra, maximum_flow
 from app.domain.errors import (
     Cut,
     CutRoad,
-    InvalidRequestError,
     NoRouteError,
-    Problem,
+    PlaceRole,
     RiskLimitError,
+    UnknownPartyError,
+    UnknownPlaceError,
 )
 from app.domain.network import (
     STATUS_CODES,
@@ -200,14 +201,12 @@ def _first_seen(net: Network, codes: IntArray) -> list[str]:
     return seen
 
 
-def resolve_node(net: Network, node_id: str, where: str) -> int:
-    """Position of ``node_id``, or an :class:`InvalidRequestError` pointing at ``where``."""
+def resolve_node(net: Network, node_id: str, role: PlaceRole) -> int:
+    """Position of ``node_id``, or an :class:`UnknownPlaceError` naming its ``role``."""
     try:
         return net.node_index[node_id]
     except KeyError:
-        raise InvalidRequestError(
-            [Problem(where, f"unknown node {node_id!r}")], detail=f"unknown node {node_id!r}"
-        ) from None
+        raise UnknownPlaceError(node_id, role) from None
 
 
 def edge_mask(
@@ -225,15 +224,12 @@ def edge_mask(
     return mask
 
 
-def check_parties(net: Network, parties: Iterable[str], where: str) -> tuple[str, ...]:
+def check_parties(net: Network, parties: Iterable[str]) -> tuple[str, ...]:
+    """The parties to avoid, or an :class:`UnknownPartyError` naming those not in ``net``."""
     parties = tuple(parties)
-    problems = [
-        Problem(f"{where}/{i}", f"unknown party {p!r}")
-        for i, p in enumerate(parties)
-        if p not in net.parties
-    ]
-    if problems:
-        raise InvalidRequestError(problems, detail=problems[0].detail)
+    unknown = [(i, p) for i, p in enumerate(parties) if p not in net.parties]
+    if unknown:
+        raise UnknownPartyError(unknown)
     return parties
 
 
@@ -246,9 +242,9 @@ def safest_route(
     :class:`RiskLimitError` when the safest route's risk exceeds ``max_risk``.
     """
     opts = options or RouteOptions()
-    s = resolve_node(net, source, "/from")
-    t = resolve_node(net, target, "/to")
-    avoided = check_parties(net, opts.avoid_parties, "/avoid_parties")
+    s = resolve_node(net, source, "origin")
+    t = resolve_node(net, target, "destination")
+    avoided = check_parties(net, opts.avoid_parties)
     cond = net.conditions(opts.profile, opts.at)
     mask = edge_mask(cond, avoided, opts.consenting_only)
     plain = not avoided and not opts.consenting_only

@@ -12,6 +12,7 @@ from app.domain.errors import InvalidRequestError, NoAnswerError, Problem
 from app.domain.network import Network
 from app.domain.routing import Route, RouteOptions, resolve_node, safest_route
 from app.domain.scenario import Window
+from app.services.errors import in_request_terms
 from app.services.requests import Request
 
 
@@ -56,6 +57,11 @@ class BriefRequest(Request):
 
 def compute_brief(network: Network, request: BriefRequest) -> dict[str, Any]:
     """The brief as JSON, with its Markdown rendering under ``markdown``."""
+    with in_request_terms():
+        return _brief(network, request)
+
+
+def _brief(network: Network, request: BriefRequest) -> dict[str, Any]:
     window = _window(network, request)
     at = request.at or (window.start if window else None)
     options = RouteOptions(
@@ -72,7 +78,7 @@ def compute_brief(network: Network, request: BriefRequest) -> dict[str, Any]:
         corridors = [safest_route(network, a, b, options)]
     people = request.people
     if people is None:
-        population = int(network.node_population[resolve_node(network, a, "/from")])
+        population = int(network.node_population[resolve_node(network, a, "origin")])
         people = population or None
     fallbacks = []
     involved = dict.fromkeys(p for r in corridors for p in r.parties() + r.checkpoints())

@@ -2,9 +2,57 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
-from app.domain.errors import InvalidRequestError, NotFoundError, ScenarioError
+from app.domain.errors import (
+    InvalidRequestError,
+    NotFoundError,
+    Problem,
+    QuestionError,
+    ScenarioError,
+    escape_pointer_token,
+)
+
+REQUEST_FIELDS: dict[str, str] = {
+    "origin": "/from",
+    "destination": "/to",
+    "avoided_parties": "/avoid_parties",
+    "profile": "/profile",
+    "alternatives": "/alternatives",
+    "max_overlap": "/max_overlap",
+    "pareto_cap": "/pareto_cap",
+    "method": "/method",
+    "horizon": "/end",
+}
+"""Where each part of a question is in a request (HTTP body, or the CLI's flags under the
+same names). A plan's horizon is ``/end``, or ``/window`` when the request names one."""
+
+
+def request_error(
+    error: QuestionError, fields: Mapping[str, str] | None = None
+) -> InvalidRequestError:
+    """``error`` with JSON pointers into the request: :data:`REQUEST_FIELDS`, updated with
+    ``fields``. The one place where the domain's words become the request's."""
+    where = {**REQUEST_FIELDS, **(fields or {})}
+    problems = [
+        Problem(
+            where[f.subject] + ("" if f.item is None else "/" + escape_pointer_token(f.item)),
+            f.detail,
+        )
+        for f in error.faults
+    ]
+    return InvalidRequestError(problems, detail=error.detail)
+
+
+@contextmanager
+def in_request_terms(**fields: str) -> Iterator[None]:
+    """Raise :func:`request_error` of any :class:`QuestionError` raised inside."""
+    try:
+        yield
+    except QuestionError as error:
+        raise request_error(error, fields) from error
 
 
 class ScenarioNotFoundError(NotFoundError):

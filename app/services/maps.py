@@ -20,7 +20,28 @@ import numpy.typing as npt
 
 from app.domain.compact import NODE_KINDS, ROAD_STATUSES, Ids, Texts
 from app.domain.network import Conditions, IntArray, Network
-from app.domain.routing import Route
+from app.domain.routing import Route, RouteOptions, safest_route
+from app.services.errors import in_request_terms
+
+
+def map_with_route(
+    network: Network,
+    profile: str | None = None,
+    at: datetime | None = None,
+    origin: str | None = None,
+    destination: str | None = None,
+) -> Iterator[str]:
+    """:func:`scenario_geojson` in pieces, with the safest route when both places are given
+    (computed before the first piece, so that a bad question is answered as a problem)."""
+    with in_request_terms():
+        routes = []
+        if origin and destination:
+            routes.append(
+                safest_route(network, origin, destination, RouteOptions(profile=profile, at=at))
+            )
+        pieces = scenario_geojson(network, profile, at, routes)
+    return pieces
+
 
 BATCH = 20_000
 """Features written per piece."""

@@ -39,7 +39,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -78,7 +78,7 @@ ID_SUFFIX = ("", "r", "x")
 """Road id suffix of each kind."""
 
 TAG_KEYS = ("highway", "barrier", "abandoned:highway", "disused:highway")
-STATUS_NAMES: tuple[RoadStatus, ...] = ("open", "restricted", "damaged", "blocked")
+STATUS_NAMES: tuple[RoadStatus, ...] = get_args(RoadStatus)
 STATUS_CODE = {s: i for i, s in enumerate(STATUS_NAMES)}
 
 Progress = Callable[[str, int, int | None], None]

@@ -16,6 +16,7 @@ from app.domain.disjoint import disjoint_pair
 from app.domain.network import Network
 from app.domain.pareto import pareto_front
 from app.domain.routing import RouteOptions, safest_route
+from app.services.errors import in_request_terms
 from app.services.requests import PartiesRequest, RouteRequest
 
 
@@ -31,6 +32,11 @@ def options_of(request: RouteRequest) -> RouteOptions:
 
 def compute_routes(network: Network, request: RouteRequest) -> dict[str, Any]:
     """``{"routes": [ROUTE, ...]}``, best first (SPEC §3), for any kind of route question."""
+    with in_request_terms():
+        return _routes(network, request)
+
+
+def _routes(network: Network, request: RouteRequest) -> dict[str, Any]:
     options = options_of(request)
     a, b = request.from_, request.to
     if request.disjoint:
@@ -67,4 +73,5 @@ def compute_parties(network: Network, request: PartiesRequest) -> dict[str, Any]
     options = RouteOptions(
         profile=request.profile, at=request.at, avoid_parties=tuple(request.avoid_parties)
     )
-    return consent_analysis(network, request.from_, request.to, options).as_dict()
+    with in_request_terms():
+        return consent_analysis(network, request.from_, request.to, options).as_dict()

@@ -174,6 +174,21 @@ def test_unknown_places_are_refused_at_their_pointer(
     assert "atlantis" in problem["errors"][0]["detail"]
 
 
+def test_the_map_refuses_an_unknown_place_or_profile_at_its_parameter(
+    app_client: TestClient, tokens: Tokens, teaching: Stored
+) -> None:
+    url = f"/v1/scenarios/{teaching.id}/map.geojson"
+    for params, where, detail in (
+        ({"from": "atlantis", "to": "camp"}, "/from", "unknown node 'atlantis'"),
+        ({"profile": "pilgrims"}, "/profile", "unknown profile 'pilgrims'"),
+    ):
+        problem = assert_problem(
+            app_client.get(url, params=params, headers=tokens("viewer")), 422, "invalid-request"
+        )
+        assert [e["pointer"] for e in problem["errors"]] == [where]
+        assert problem["detail"].startswith(detail)
+
+
 def test_routes_use_the_version_asked_for_on_every_replica(
     app_client: TestClient,
     make_client: Callable[..., TestClient],

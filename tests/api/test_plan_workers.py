@@ -34,11 +34,18 @@ from app.domain.disjoint import NoDisjointPairError, disjoint_pair
 from app.domain.errors import (
     Cut,
     CutRoad,
+    Fault,
     InvalidRequestError,
     NoRouteError,
+    PlanTooLargeError,
+    PlanTooSlowError,
     Problem,
+    QuestionError,
     RiskLimitError,
     ScenarioError,
+    UnknownPartyError,
+    UnknownPlaceError,
+    UnknownProfileError,
     ValidationError,
 )
 from app.domain.large_document import validate_scenario
@@ -107,6 +114,12 @@ SAMPLES: dict[type[ScenarioError], Callable[[], ScenarioError]] = {
     NoDisjointPairError: no_disjoint_pair,
     PreconditionFailedError: lambda: PreconditionFailedError("at version 3", 3),
     UnavailableError: lambda: UnavailableError("busy", 7),
+    QuestionError: lambda: QuestionError([Fault("pareto_cap", "cap must be 1 to 50")]),
+    UnknownPlaceError: lambda: UnknownPlaceError("zz", "destination"),
+    UnknownPartyError: lambda: UnknownPartyError([(0, "x"), (2, "y")]),
+    UnknownProfileError: lambda: UnknownProfileError("q", ["convoy", "general"]),
+    PlanTooLargeError: lambda: PlanTooLargeError("horizon", "too large", "over 9 minutes"),
+    PlanTooSlowError: lambda: PlanTooSlowError("method", 2.5),
 }
 """Errors whose constructor is not ScenarioError's or ValidationError's."""
 

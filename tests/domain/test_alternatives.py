@@ -10,7 +10,7 @@ import networkx as nx
 import pytest
 
 from app.domain.alternatives import MAX_OVERLAP, alternative_routes, overlap
-from app.domain.errors import InvalidRequestError, NoRouteError, RiskLimitError
+from app.domain.errors import NoRouteError, QuestionError, RiskLimitError
 from app.domain.large_document import validate_scenario
 from app.domain.network import Network
 from app.domain.routing import RouteOptions, safest_route
@@ -160,10 +160,10 @@ def test_roads_every_route_must_use_do_not_count_as_overlap() -> None:
 
 
 def test_k_out_of_range_is_a_usage_error() -> None:
-    with pytest.raises(InvalidRequestError):
-        alternative_routes(ladder(), "m0", "m6", k=0)
-    with pytest.raises(InvalidRequestError):
-        alternative_routes(ladder(), "m0", "m6", k=11)
+    for k in (0, 11):
+        with pytest.raises(QuestionError) as info:
+            alternative_routes(ladder(), "m0", "m6", k=k)
+        assert [f.subject for f in info.value.faults] == ["alternatives"]
 
 
 @pytest.mark.parametrize("seed", range(150))

@@ -149,8 +149,8 @@ def test_a_start_must_come_from_a_shorter_horizon_with_its_state() -> None:
 def test_compiled_walk_back_reads_the_same_journeys_as_numpy(seed: int) -> None:
     from app.domain import flow_expanded
     from app.domain.compiled import kernel
+    from tests.domain.kernel_statements import journeys
 
-    assert kernel is not None
     _, model = random_model(random.Random(500 + seed), 16)
     if model is None:
         return
@@ -158,4 +158,4 @@ def test_compiled_walk_back_reads_the_same_journeys_as_numpy(seed: int) -> None:
     tree, done, _, left, _ = flow_expanded._sweep(model, solution)
     ends = np.concatenate([done, left])
     got = kernel.walk_back(ends, *tree)
-    assert got == flow_expanded._journeys(ends, *tree)
+    assert got == journeys(ends, *tree)

@@ -6,13 +6,15 @@ import random
 
 import pytest
 
+from app.domain.compiled import kernel
 from app.domain.evacuation import PlanOptions, model_options
 from app.domain.flow_expanded import Movement
-from app.domain.flow_loops import _untangle, _untangle_free
+from app.domain.flow_loops import _untangle
 from app.domain.flow_model import compile_model
 from app.domain.large_document import validate_scenario
 from app.domain.network import Network
 from tests.domain.evacuation_oracle import flow_document
+from tests.domain.kernel_statements import untangle_free
 
 
 def _walk(rng: random.Random, tails: list[int], heads: list[int], zone: list[bool]) -> Movement:
@@ -48,7 +50,7 @@ def test_one_pass_loop_cut_equals_repeated_scans(seed: int) -> None:
     expected: list[Movement] = []
     for _ in range(40):
         m = _walk(rng, tails, heads, zone)
-        free = _untangle_free(zone, m)
+        free = untangle_free(zone, m)
         assert free == _untangle(model, m, 200, {})
         inner = [v for v in free.nodes if not zone[v]]
         assert len(set(inner)) == len(inner)  # no loop left outside the safe zones
@@ -56,9 +58,6 @@ def test_one_pass_loop_cut_equals_repeated_scans(seed: int) -> None:
         walks.append(m)
         expected.append(free)
     # The compiled pass over many groups gives the same groups (unchanged ones as they are).
-    from app.domain.compiled import kernel
-
-    assert kernel is not None
     got = kernel.untangle_free(walks, model.is_zone.astype("uint8"), Movement)
     assert got == expected
     assert all(g is w for g, w in zip(got, walks, strict=True) if len(set(w.nodes)) == len(w.nodes))

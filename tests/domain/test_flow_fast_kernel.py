@@ -1,4 +1,5 @@
-"""The compiled reservation loop of the fast plan against its Python statement.
+"""The compiled reservation loop of the fast plan against its Python statement
+(``tests/domain/kernel_statements.py``).
 
 Both must place the same groups (route, departure minute, people), in the same order,
 on random networks with tight capacities, safe zones that fill up (new routes are
@@ -7,19 +8,27 @@ made mid-plan) and tables that must grow (no window, long queues).
 
 from __future__ import annotations
 
+import itertools
 import random
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.domain import flow_fast
-from app.domain.compiled import kernel
-from app.domain.errors import InvalidRequestError
+from app.domain.budget import Budget
+from app.domain.errors import PlanTooSlowError
 from app.domain.evacuation import Plan, PlanOptions, model_options
 from app.domain.flow_model import FlowModel, compile_model
 from app.domain.large_document import validate_scenario
 from app.domain.network import Network
+from tests.domain import kernel_statements
 from tests.domain.evacuation_oracle import flow_document, replay
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def model_of(doc: dict[str, Any]) -> FlowModel:
@@ -27,15 +36,34 @@ def model_of(doc: dict[str, Any]) -> FlowModel:
     return compile_model(net, net.conditions(None, None), model_options(PlanOptions()))
 
 
-def both(model: FlowModel, horizon: int | None, **kw: Any) -> tuple[list[Any], list[Any]]:
-    compiled = flow_fast.fast_movements(model, horizon, max_cells=10**7, compiled=True, **kw)
-    python = flow_fast.fast_movements(model, horizon, max_cells=10**7, compiled=False, **kw)
+def both(model: FlowModel, horizon: int | None) -> tuple[list[Any], list[Any]]:
+    compiled = flow_fast.fast_movements(model, horizon, max_cells=10**7)
+    python = kernel_statements.fast_movements(model, horizon, max_cells=10**7)
     return compiled, python
 
 
-def test_the_compiled_loop_is_built() -> None:
-    # Without it plans still work, five to ten times slower: an install must build it.
-    assert kernel is not None
+def test_without_the_compiled_loops_the_package_says_how_to_build_them() -> None:
+    blocker = textwrap.dedent(
+        """
+        import importlib.abc, sys
+
+        class Unbuilt(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name == "app.domain._fast_kernel":
+                    raise ImportError("No module named 'app.domain._fast_kernel'")
+                return None
+
+        sys.meta_path.insert(0, Unbuilt())
+        import app.domain.evacuation
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", blocker], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: safe-passage's compiled planner loops")
+    assert "C compiler" in last and "pip install ." in last
 
 
 @pytest.mark.parametrize("seed", range(80))
@@ -97,7 +125,7 @@ def test_a_long_queue_grows_the_table_in_both_loops() -> None:
     assert max(m.arrive or 0 for m in compiled) == 2 + 499
 
 
-def test_the_time_budget_stops_both_loops() -> None:
+def test_the_time_budget_stops_the_plan() -> None:
     rng = random.Random(5)
     doc = flow_document(rng, 30, 80)
     for node in doc["nodes"]:
@@ -105,10 +133,12 @@ def test_the_time_budget_stops_both_loops() -> None:
             node["population"] *= 50
             node.pop("capacity", None)
     model = model_of(doc)
-    for compiled in (True, False):
-        with pytest.raises(InvalidRequestError) as err:
-            flow_fast.fast_movements(model, None, max_cells=10**7, compiled=compiled, budget_s=0)
-        assert "time budget" in (err.value.detail or "")
+    ticks = itertools.count()  # one second passes at every look at the clock
+    budget = Budget.start(0.5, ticks.__next__)
+    with pytest.raises(PlanTooSlowError) as err:
+        flow_fast.fast_movements(model, None, max_cells=10**7, budget=budget)
+    assert "time budget of 0.5 s" in (err.value.detail or "")
+    assert next(ticks) == 2  # started at 0, gave up at its first look (1 s > 0.5 s)
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -127,4 +157,4 @@ def test_compiled_movement_dicts_are_the_plain_ones(seed: int) -> None:
         return
     moves = [*plan.movements, *plan.stranded_moves]
     assert moves
-    assert plan.movement_dicts(moves) == [plan.movement_dict(m) for m in moves]
+    assert plan.movement_dicts(moves) == [kernel_statements.movement_dict(plan, m) for m in moves]

@@ -9,8 +9,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime
 
 from app.api.deps import CatalogDep, ViewerDep
-from app.domain.routing import RouteOptions, safest_route
-from app.services.maps import scenario_geojson
+from app.services.maps import map_with_route
 from app.services.requests import MAX_STORED_INT
 
 router = APIRouter(prefix="/v1/scenarios/{scenario_id}", tags=["maps"])
@@ -33,9 +32,6 @@ def map_geojson(
     version: Annotated[int | None, Query(ge=1, le=MAX_STORED_INT)] = None,
 ) -> StreamingResponse:
     _version, network = catalog.network(scenario_id, version)
-    routes = []
-    if from_ and to:
-        routes.append(safest_route(network, from_, to, RouteOptions(profile=profile, at=at)))
     # Written in pieces as it is sent: a city's map is hundreds of megabytes of JSON.
-    pieces = scenario_geojson(network, profile, at, routes)
+    pieces = map_with_route(network, profile, at, from_, to)
     return StreamingResponse(pieces, media_type="application/geo+json")
