@@ -1,19 +1,25 @@
-"""Reading a scenario document (JSON or YAML) from bytes, with guards.
+"""Scenario documents as text: reading one (JSON or YAML) from bytes, with guards, and
+writing an edited one from the text it was made from.
 
 Guards: a size limit, a nesting-depth limit, strict UTF-8, and YAML through the
 safe loader with aliases refused (no "billion laughs" expansion). Parsing does
-not validate the scenario; :mod:`app.domain.validation` does.
+not validate the scenario; :mod:`app.domain.large_document` does.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+import msgspec
 import yaml
 
 from app.domain.errors import DocumentTooLargeError, Problem, ValidationError
+
+if TYPE_CHECKING:
+    from app.domain.compact import CompactScenario
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 """Default largest document accepted (bytes)."""
@@ -147,3 +153,61 @@ def nesting_depth(data: Any) -> int:
 
 def _unreadable(detail: str) -> ValidationError:
     return ValidationError([Problem("", detail)], detail=detail)
+
+
+def spliced_document(
+    base_text: bytes,
+    base: CompactScenario,
+    final: CompactScenario,
+    touched: Mapping[str, set[str]],
+) -> bytes:
+    """The JSON text of ``final``, made from ``base_text`` (the document of ``base``) by
+    writing anew only what differs: header members whose value changed, and the places and
+    roads whose ids are in ``touched["nodes"]``/``touched["edges"]``.
+
+    Every other member and item keeps its text byte for byte, so a version made by edits
+    reads as the document its writer sent with those edits made. The order of places and
+    roads is ``final``'s (that of its columns: edited items in place, added ones last).
+    """
+    try:
+        members: dict[str, msgspec.Raw] = _decode_members(base_text)
+    except (msgspec.DecodeError, ValueError):
+        raise ValueError("the base document is not the JSON object it was stored as") from None
+    head_before, head_after = base.header_document(), final.header_document()
+    out: list[bytes] = []
+    for key, raw in members.items():
+        if key in ("nodes", "edges"):
+            value = _spliced_items(key, raw, base, final, touched.get(key, set()))
+        elif key in head_after:
+            value = raw if head_before.get(key) == head_after[key] else _dumps(head_after[key])
+        else:
+            continue  # a member the edits cleared
+        out.append(_dumps(key) + b":" + bytes(value))
+    for key, value in head_after.items():
+        if key not in members:
+            out.append(_dumps(key) + b":" + _dumps(value))
+    return b"{" + b",".join(out) + b"}"
+
+
+def _spliced_items(
+    key: str, raw: msgspec.Raw, base: CompactScenario, final: CompactScenario, touched: set[str]
+) -> bytes:
+    if not touched:
+        return bytes(raw)
+    items = _decode_items(raw)
+    before = getattr(base, key).id
+    after = getattr(final, key).id
+    write = final.node_item if key == "nodes" else final.edge_item
+    pieces = []
+    for j, ident in enumerate(after):
+        row = before.position(ident) if ident not in touched else None
+        pieces.append(bytes(items[row]) if row is not None else _dumps(write(j)))
+    return b"[" + b",".join(pieces) + b"]"
+
+
+_decode_members = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
+_decode_items = msgspec.json.Decoder(list[msgspec.Raw]).decode
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

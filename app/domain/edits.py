@@ -129,6 +129,22 @@ def apply_edits(scenario: CompactScenario, edits: Any) -> CompactScenario:
     return _finish(state)
 
 
+def touched_ids(edits: list[Any]) -> dict[str, set[str]]:
+    """The ids of the places (``"nodes"``) and roads (``"edges"``) an edit list names: the
+    items an edited document writes anew (see :func:`~app.domain.document.spliced_document`)."""
+    out: dict[str, set[str]] = {"nodes": set(), "edges": set()}
+    for edit in edits:
+        if not isinstance(edit, dict):
+            continue
+        for kind, key in (("place", "nodes"), ("road", "edges")):
+            target = edit.get(kind)
+            if isinstance(target, dict):
+                target = target.get("id")
+            if isinstance(target, str) and str(edit.get("op", "")).endswith(kind):
+                out[key].add(target)
+    return out
+
+
 # Operations --------------------------------------------------------------------------
 
 

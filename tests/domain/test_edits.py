@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from app.domain.compact import CompactScenario
-from app.domain.edits import DEFAULTS, apply_edits, diff
+from app.domain.document import spliced_document
+from app.domain.edits import DEFAULTS, apply_edits, diff, touched_ids
 from app.domain.errors import ValidationError
 from app.domain.large_document import validate_scenario
 from app.domain.network import Network
@@ -257,3 +258,49 @@ def test_edits_leave_the_scenario_they_edit_unchanged() -> None:
         ],
     )
     assert "".join(scenario.json_chunks()) == before
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_the_edited_document_keeps_untouched_text_and_reads_as_the_edited_scenario(
+    seed: int,
+) -> None:
+    rng = random.Random(seed)
+    doc = base(rng)
+    text = json.dumps(doc, indent=rng.choice([None, 1]), ensure_ascii=rng.random() < 0.5)
+    scenario = validate_scenario(json.loads(text))
+    edits = [random_edit(rng, doc, k) for k in range(rng.randint(1, 4))]
+    try:
+        edited = apply_edits(scenario, edits)
+    except ValidationError:
+        return
+    spliced = spliced_document(text.encode(), scenario, edited, touched_ids(edits))
+    again = validate_scenario(json.loads(spliced))
+    documents_equal(again, edited)
+    # Items no edit names keep their text: compare them through the plain parser.
+    out = json.loads(spliced)
+    named = touched_ids(edits)
+    for key in ("nodes", "edges"):
+        before = {item["id"]: item for item in doc[key]}
+        for item in out[key]:
+            if item["id"] not in named[key]:
+                assert item == before[item["id"]]
+
+
+def test_a_header_only_edit_of_a_compact_document_is_the_old_text_with_that_member_replaced() -> (
+    None
+):
+    doc = base(random.Random(4))
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    scenario = validate_scenario(doc)
+    incident = {"id": "i7", "severity": 0.1, "observed_at": "2016-12-13T10:00:00+02:00",
+                "edges": [doc["edges"][1]["id"]]}  # fmt: skip
+    edits = [{"op": "add_incident", "incident": incident}]
+    edited = apply_edits(scenario, edits)
+    expected = json.dumps(
+        {**doc, "incidents": [*doc["incidents"], incident]},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    assert spliced_document(text.encode(), scenario, edited, touched_ids(edits)).decode() == (
+        expected
+    )
