@@ -8,7 +8,9 @@ Rejected requests change nothing: validation happens before any write.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import random
 import re
 import time
@@ -18,7 +20,8 @@ from typing import IO, Any
 
 from app.config import Settings
 from app.domain.compact import CompactScenario
-from app.domain.document import parse_document
+from app.domain.document import parse_document, spliced_document
+from app.domain.edits import apply_edits, diff, touched_ids
 from app.domain.large_document import validate_scenario
 from app.domain.network import Network
 from app.services import large_scenarios as large
@@ -31,12 +34,24 @@ from app.services.errors import (
 from app.services.incidents import apply_incidents
 from app.services.networks import Networks
 from app.storage.repository import (
+    Change,
     EncodedDocument,
     Repository,
     ScenarioMissing,
     VersionConflict,
     VersionInfo,
 )
+
+SNAPSHOT_EVERY = 8
+"""A version made by edits is stored whole (document and columns) when it would be the 8th
+in a row stored as edits: reading a version replays at most 7 edit lists."""
+
+AUDIT_ACTIONS = {
+    "replaced": "scenario.replace",
+    "edited": "scenario.edit",
+    "incidents": "scenario.incidents",
+}
+"""The audit log's action for each kind of new version of a scenario."""
 
 INCIDENT_RETRIES = 20
 BACKOFF_S = 0.01
@@ -103,7 +118,8 @@ class Catalog:
     ) -> VersionInfo:
         """Store an uploaded document held in a (temporary) file of ``size`` bytes."""
         compact, encoded = self._read(upload, size, fmt)
-        info = self._create(compact, principal, scenario_id, encoded)
+        change = Change("created", "created", principal.name)
+        info = self._create(compact, principal, scenario_id, encoded, change)
         del encoded
         self._keep_compiled(info, compact)
         return info
@@ -114,16 +130,34 @@ class Catalog:
         principal: Principal,
         scenario_id: str | None,
         encoded: EncodedDocument,
+        change: Change,
+        *,
+        name: str | None = None,
+        forked_from: tuple[str, int] | None = None,
     ) -> VersionInfo:
         counts = scenario.counts
-        name = scenario.header.name
-        audit = {"action": "scenario.create", **principal.audit()}
-        token = principal.token_id
+        name = name or scenario.header.name
+        action = "scenario.fork" if forked_from else "scenario.create"
+        audit: dict[str, Any] = {"action": action, **principal.audit()}
+        if forked_from:
+            parent = {"scenario": forked_from[0], "version": forked_from[1]}
+            audit["detail"] = {"forked_from": parent}
+
+        def store(candidate: str) -> VersionInfo:
+            return self.repo.create_scenario(
+                candidate,
+                name,
+                encoded,
+                counts,
+                principal.token_id,
+                change,
+                audit,
+                forked_from=forked_from,
+            )
+
         if scenario_id is not None:
             try:
-                return self.repo.create_scenario(
-                    scenario_id, name, None, counts, token, audit, encoded=encoded
-                )
+                return store(scenario_id)
             except VersionConflict:
                 raise ConflictError(f"a scenario with id {scenario_id!r} exists") from None
         base = slugify(name or "scenario")
@@ -132,9 +166,7 @@ class Catalog:
             if self.repo.scenario_exists(candidate):
                 continue
             try:
-                return self.repo.create_scenario(
-                    candidate, name, None, counts, token, audit, encoded=encoded
-                )
+                return store(candidate)
             except VersionConflict:
                 continue  # another writer took the id between the check and the insert
         raise ConflictError(f"could not find a free id for {base!r}")
@@ -167,7 +199,8 @@ class Catalog:
         compact, encoded = self._read(upload, size, fmt)
         if expected is None:
             expected = self._current(scenario_id)
-        info = self._store(scenario_id, expected, compact, principal, "replaced", encoded)
+        change = Change("replaced", "replaced", principal.name)
+        info = self._store(scenario_id, expected, compact, principal, change, encoded)
         del encoded
         self._keep_compiled(info, compact)
         return info
@@ -187,6 +220,29 @@ class Catalog:
                 exc.current,
             ) from None
 
+    def edit(
+        self,
+        scenario_id: str,
+        expected: int | None,
+        edits: list[Any],
+        reason: str | None,
+        principal: Principal,
+    ) -> VersionInfo:
+        """Apply an edit list onto version ``expected`` (``None``: whichever is current) as a
+        new version, all or nothing.
+
+        Raises :class:`ValidationError` with pointers into the edit list (``/2/road``) and
+        :class:`PreconditionFailedError` when ``expected`` is not the current version.
+        """
+        version = self._expected_current(scenario_id, expected)
+        base = self._columns(scenario_id, version)
+        edited = apply_edits(base, edits)
+        change = Change("edited", "edited", principal.name, reason, edits)
+        encoded = self._encode_edits(scenario_id, version, base, edited, edits)
+        info = self._store(scenario_id, version, edited, principal, change, encoded)
+        self._keep_compiled(info, edited)
+        return info
+
     def add_incidents(
         self,
         scenario_id: str,
@@ -194,30 +250,21 @@ class Catalog:
         expected: int | None,
         principal: Principal,
     ) -> VersionInfo:
-        """Append incident reports as a new version onto version ``expected``; with ``None``
-        onto whichever is current, retrying on races.
-
-        Only the header is validated again; the places and roads are the stored columns.
-        """
+        """Append incident reports as a new version (``add_incident`` edits) onto version
+        ``expected``; with ``None`` onto whichever is current, retrying on races."""
+        edits: list[Any] = [{"op": "add_incident", "incident": i} for i in incidents]
+        change = Change(
+            "incidents", f"{len(incidents)} incident(s) added", principal.name, None, edits
+        )
         for attempt in range(INCIDENT_RETRIES):
             if attempt:
                 time.sleep(random.uniform(0, min(BACKOFF_S * 2**attempt, 0.5)))
-            current = self._current(scenario_id)
-            if expected is not None and expected != current:  # 412 even for a future version
-                raise PreconditionFailedError(
-                    f"scenario {scenario_id!r} is at version {current}, not {expected}", current
-                )
-            version = current if expected is None else expected
-            merged = apply_incidents(self.scenario(scenario_id, version), incidents)
+            version = self._expected_current(scenario_id, expected)
+            base = self._columns(scenario_id, version)
+            merged = apply_incidents(base, incidents)
+            encoded = self._encode_edits(scenario_id, version, base, merged, edits)
             try:
-                info = self._store(
-                    scenario_id,
-                    version,
-                    merged,
-                    principal,
-                    f"{len(incidents)} incident(s) added",
-                    large.encode_columns(merged),
-                )
+                info = self._store(scenario_id, version, merged, principal, change, encoded)
             except PreconditionFailedError:
                 if expected is not None:
                     raise
@@ -226,27 +273,102 @@ class Catalog:
             return info
         raise ConflictError("the scenario kept changing; try again")
 
+    def fork(
+        self,
+        scenario_id: str,
+        version: int | None,
+        name: str | None,
+        principal: Principal,
+        fork_id: str | None = None,
+    ) -> VersionInfo:
+        """A new scenario whose first version is ``version`` of ``scenario_id`` (current by
+        default): a what-if that never changes its parent."""
+        info = self.version_info(scenario_id, version)
+        compact = self._columns(scenario_id, info.version)
+        text = self.document_bytes(scenario_id, info.version)
+        encoded = large.encode_text(text, compact)
+        detail = f"forked from {scenario_id} version {info.version}"
+        change = Change("forked", detail, principal.name)
+        created = self._create(
+            compact,
+            principal,
+            fork_id,
+            encoded,
+            change,
+            name=name or f"{info.name or scenario_id} (what-if)",
+            forked_from=(scenario_id, info.version),
+        )
+        self._keep_compiled(created, compact)
+        return created
+
+    def forks(self, scenario_id: str) -> list[VersionInfo]:
+        try:
+            return self.repo.list_forks(scenario_id)
+        except ScenarioMissing:
+            raise ScenarioNotFoundError(f"no scenario {scenario_id!r}") from None
+
+    def _expected_current(self, scenario_id: str, expected: int | None) -> int:
+        current = self._current(scenario_id)
+        if expected is not None and expected != current:  # 412 even for a future version
+            raise PreconditionFailedError(
+                f"scenario {scenario_id!r} is at version {current}, not {expected}. "
+                "Read it again, re-apply your change and send the new ETag.",
+                current,
+            )
+        return current
+
+    def _encode_edits(
+        self,
+        scenario_id: str,
+        version: int,
+        base: CompactScenario,
+        edited: CompactScenario,
+        edits: list[Any],
+    ) -> EncodedDocument:
+        """A version made by edits as stored: the edits alone (their size, not the
+        document's), or the whole document and columns when the chain of versions stored as
+        edits behind it is :data:`SNAPSHOT_EVERY` long."""
+        text = spliced_document(
+            self.document_bytes(scenario_id, version), base, edited, touched_ids(edits)
+        )
+        if self._edit_chain(scenario_id, version) + 1 >= SNAPSHOT_EVERY:
+            return large.encode_text(text, edited)
+        return EncodedDocument(None, len(text), hashlib.sha256(text).hexdigest(), None, version)
+
+    def _edit_chain(self, scenario_id: str, version: int) -> int:
+        """How many versions stored as edits lead to ``version`` from a whole one."""
+        depth = 0
+        info = self.version_info(scenario_id, version)
+        while info.base_version is not None:
+            depth += 1
+            info = self.version_info(scenario_id, info.base_version)
+        return depth
+
     def _store(
         self,
         scenario_id: str,
         expected: int,
         scenario: CompactScenario,
         principal: Principal,
-        change: str,
+        change: Change,
         encoded: EncodedDocument,
     ) -> VersionInfo:
-        action = "scenario.incidents" if "incident" in change else "scenario.replace"
+        action = AUDIT_ACTIONS[change.kind]
+        detail: dict[str, Any] = {"change": change.detail}
+        if change.reason is not None:
+            detail["reason"] = change.reason
+        if change.edits is not None and change.kind == "edited":
+            detail["edits"] = change.edits
         try:
             return self.repo.replace_scenario(
                 scenario_id,
                 expected,
                 scenario.header.name,
-                None,
+                encoded,
                 scenario.counts,
                 principal.token_id,
                 change,
-                {"action": action, **principal.audit(), "detail": {"change": change}},
-                encoded=encoded,
+                {"action": action, **principal.audit(), "detail": detail},
             )
         except ScenarioMissing:
             raise ScenarioNotFoundError(f"no scenario {scenario_id!r}") from None
@@ -264,17 +386,6 @@ class Catalog:
             return self.repo.current_version(scenario_id)
         except ScenarioMissing:
             raise ScenarioNotFoundError(f"no scenario {scenario_id!r}") from None
-
-    def get(
-        self, scenario_id: str, version: int | None = None
-    ) -> tuple[VersionInfo, dict[str, Any]]:
-        try:
-            return self.repo.get_version(scenario_id, version)
-        except ScenarioMissing:
-            what = f"no scenario {scenario_id!r}"
-            if version is not None:
-                what += f" at version {version}"
-            raise ScenarioNotFoundError(what) from None
 
     def list_scenarios(self, limit: int, offset: int) -> tuple[list[VersionInfo], int]:
         return self.repo.list_scenarios(limit, offset)
@@ -308,27 +419,57 @@ class Catalog:
             raise ScenarioNotFoundError(_missing(scenario_id, version)) from None
 
     def scenario(self, scenario_id: str, version: int | None = None) -> CompactScenario:
-        """A stored version's columns (versions stored before columns were kept for every
-        size are validated from their document)."""
+        """A stored version's columns: stored ones, or those of the version its edits apply
+        to with the edits replayed (versions stored before columns were kept are read from
+        their document)."""
         info = self.version_info(scenario_id, version)
+        if info.base_version is not None:
+            base = self._columns(scenario_id, info.base_version)
+            return apply_edits(base, info.edits or [])
         try:
             arrays = self.repo.version_arrays(scenario_id, info.version)
         except ScenarioMissing:
             raise ScenarioNotFoundError(_missing(scenario_id, info.version)) from None
         if arrays is not None:
             return CompactScenario.from_bytes(arrays)
-        _, document = self.get(scenario_id, info.version)
-        return validate_scenario(document)
+        return validate_scenario(json.loads(self.document_bytes(scenario_id, info.version)))
 
-    def document_chunks(
-        self, scenario_id: str, version: int | None = None
-    ) -> tuple[VersionInfo, Iterator[bytes]]:
-        """A version's JSON text as stored, in pieces (large documents are never whole)."""
+    def _columns(self, scenario_id: str, version: int) -> CompactScenario:
+        """:meth:`scenario`, from the compiled network when this process holds it."""
+        kept = self.networks.peek((scenario_id, version))
+        return kept.columns if kept is not None else self.scenario(scenario_id, version)
+
+    def document_bytes(self, scenario_id: str, version: int | None = None) -> bytes:
+        """A version's JSON text whole: as stored, or written from the text of the version
+        its edits apply to (:func:`~app.domain.document.spliced_document`)."""
         try:
             info, blob = self.repo.document_blob(scenario_id, version)
         except ScenarioMissing:
             raise ScenarioNotFoundError(_missing(scenario_id, version)) from None
-        return info, large.decompressed(blob)
+        if blob is not None:
+            return b"".join(large.decompressed(blob))
+        assert info.base_version is not None
+        base_text = self.document_bytes(scenario_id, info.base_version)
+        base = self._columns(scenario_id, info.base_version)
+        edited = self._columns(scenario_id, info.version)
+        return spliced_document(base_text, base, edited, touched_ids(info.edits or []))
+
+    def document_chunks(
+        self, scenario_id: str, version: int | None = None
+    ) -> tuple[VersionInfo, Iterator[bytes]]:
+        """A version's JSON text in pieces: stored ones are streamed as stored (a large
+        document is never whole in memory); one made by edits is written from its base."""
+        try:
+            info, blob = self.repo.document_blob(scenario_id, version)
+        except ScenarioMissing:
+            raise ScenarioNotFoundError(_missing(scenario_id, version)) from None
+        if blob is not None:
+            return info, large.decompressed(blob)
+        return info, iter((self.document_bytes(scenario_id, info.version),))
+
+    def diff(self, scenario_id: str, before: int, after: int) -> list[dict[str, Any]]:
+        """What changed from version ``before`` to version ``after``."""
+        return diff(self._columns(scenario_id, before), self._columns(scenario_id, after))
 
     def record(
         self,

@@ -70,9 +70,9 @@ def encode_parsed(document: dict[str, Any], compact: CompactScenario) -> Encoded
     return _encode(iter((raw,)), compact)
 
 
-def encode_columns(compact: CompactScenario) -> EncodedDocument:
-    """A document written anew from the columns (after incidents were added)."""
-    return _encode((text.encode("utf-8") for text in compact.json_chunks()), compact)
+def encode_text(text: bytes, compact: CompactScenario) -> EncodedDocument:
+    """A document's JSON text and its columns, as stored."""
+    return _encode(iter((text,)), compact)
 
 
 def _encode(pieces: Iterator[bytes], compact: CompactScenario) -> EncodedDocument:

@@ -77,6 +77,11 @@ class Networks:
                 del self._compiling[key]
             mine.done.set()
 
+    def peek(self, key: Key) -> Network | None:
+        """The network of ``key`` if it is kept (counted neither as a hit nor a miss)."""
+        with self._lock:
+            return self._items.get(key)
+
     def put(self, key: Key, network: Network) -> None:
         """Keep a network compiled elsewhere (a version just stored)."""
         size = network.nbytes

@@ -32,6 +32,9 @@ class ScenarioRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    forked_from_id: Mapped[str | None] = mapped_column(String(200))
+    """The scenario this one was forked from (a what-if), if any."""
+    forked_from_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class ScenarioVersionRow(Base):
@@ -41,8 +44,9 @@ class ScenarioVersionRow(Base):
         String(200), ForeignKey("scenarios.id"), primary_key=True
     )
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    document: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, deferred=True)
-    """The document as JSON, zlib-compressed (loaded only when read)."""
+    document: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    """The document as JSON, zlib-compressed (loaded only when read); None for a version
+    stored as its edits."""
     size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     node_count: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -50,7 +54,17 @@ class ScenarioVersionRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     created_by: Mapped[str | None] = mapped_column(String(64))
     change: Mapped[str] = mapped_column(String(200), nullable=False)
-    """What made this version: created, replaced, incidents added, deleted."""
+    """What made this version, in words: created, replaced, 2 incident(s) added, …"""
+    kind: Mapped[str | None] = mapped_column(String(20))
+    """How: created, replaced, edited, incidents, forked (None: stored before kinds)."""
+    author: Mapped[str | None] = mapped_column(Text)
+    """The name of the token that made it."""
+    reason: Mapped[str | None] = mapped_column(Text)
+    base_version: Mapped[int | None] = mapped_column(Integer)
+    """The version ``edits`` apply to, for a version stored as its edits."""
+    edits: Mapped[list[dict[str, object]] | None] = mapped_column(JSON)
+    """The edit list that made this version from the one before (kept for the record
+    also when the whole document is stored)."""
     arrays: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     """Large scenarios only: nodes and roads as compressed columns (.npz), compiled from
     without parsing the JSON document."""

@@ -7,9 +7,6 @@ several writers holding the same version wins, the others get
 
 from __future__ import annotations
 
-import hashlib
-import json
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,21 +45,47 @@ class VersionInfo:
     node_count: int
     edge_count: int
     arrays_bytes: int | None = None
-    """Size of the compact columns stored beside the document (large scenarios), else None."""
+    """Size of the columns stored beside the document, else None."""
+    kind: str | None = None
+    """How the version was made: created, replaced, edited, incidents, forked."""
+    author: str | None = None
+    """The name of the token that made it."""
+    reason: str | None = None
+    edits: list[dict[str, Any]] | None = None
+    """The edits that made it from the version before (edited and incidents versions)."""
+    base_version: int | None = None
+    """For a version stored as its edits: the version they apply to."""
+    forked_from: tuple[str, int] | None = None
+    """The scenario and version this scenario was forked from, if any."""
 
 
 @dataclass(frozen=True)
 class EncodedDocument:
-    """A document already encoded for storage (large scenarios are encoded as they stream)."""
+    """A version as stored: its document and columns, or the edits that make it."""
 
-    blob: bytes
-    """The JSON text, zlib-compressed."""
+    blob: bytes | None
+    """The JSON text, zlib-compressed; None for a version stored as its edits."""
     size: int
     """Bytes of the JSON text."""
     sha256: str
     """SHA-256 of the JSON text."""
     arrays: bytes | None = None
-    """Compact columns (.npz), when the scenario is large."""
+    """Columns (.npz)."""
+    base_version: int | None = None
+    """With ``blob`` None: the version the change's edits apply to."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """How a version was made, by whom and why."""
+
+    kind: str
+    """created, replaced, edited, incidents, forked."""
+    detail: str
+    """In words: "created", "2 incident(s) added", "forked from aleppo version 3"…"""
+    author: str | None = None
+    reason: str | None = None
+    edits: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -76,24 +99,6 @@ class TokenInfo:
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def _encoded(document: dict[str, Any] | None, encoded: EncodedDocument | None) -> EncodedDocument:
-    if encoded is not None:
-        return encoded
-    assert document is not None
-    blob, size, digest = encode_document(document)
-    return EncodedDocument(blob, size, digest)
-
-
-def encode_document(document: dict[str, Any]) -> tuple[bytes, int, str]:
-    raw = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-    return zlib.compress(raw, 6), len(raw), hashlib.sha256(raw).hexdigest()
-
-
-def decode_document(blob: bytes) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(zlib.decompress(blob))
-    return data
 
 
 class Repository:
@@ -122,18 +127,15 @@ class Repository:
         self,
         scenario_id: str,
         name: str | None,
-        document: dict[str, Any] | None,
+        stored: EncodedDocument,
         counts: tuple[int, int],
         actor: str | None,
+        change: Change,
         audit: dict[str, Any] | None = None,
         *,
-        encoded: EncodedDocument | None = None,
+        forked_from: tuple[str, int] | None = None,
     ) -> VersionInfo:
-        """Store a new scenario at version 1. Raises :class:`VersionConflict` if the id exists.
-
-        ``encoded`` replaces ``document`` when the caller encoded it already.
-        """
-        stored = _encoded(document, encoded)
+        """Store a new scenario at version 1. Raises :class:`VersionConflict` if the id exists."""
         stamp = now()
         try:
             with self.writing() as s:
@@ -145,31 +147,30 @@ class Repository:
                         created_at=stamp,
                         updated_at=stamp,
                         deleted=False,
+                        forked_from_id=forked_from[0] if forked_from else None,
+                        forked_from_version=forked_from[1] if forked_from else None,
                     )
                 )
                 s.flush()
-                row = self._add_version(s, scenario_id, 1, stored, counts, stamp, actor, "created")
+                row = self._add_version(s, scenario_id, 1, stored, counts, stamp, actor, change)
                 if audit:
                     s.add(_audit(stamp, scenario_id=scenario_id, version=1, **audit))
         except IntegrityError:
             raise VersionConflict(None) from None
-        return _info(row, name)
+        return _info(row, name, forked_from)
 
     def replace_scenario(
         self,
         scenario_id: str,
         expected_version: int,
         name: str | None,
-        document: dict[str, Any] | None,
+        stored: EncodedDocument,
         counts: tuple[int, int],
         actor: str | None,
-        change: str,
+        change: Change,
         audit: dict[str, Any] | None = None,
-        *,
-        encoded: EncodedDocument | None = None,
     ) -> VersionInfo:
         """Store a new version if the current one is ``expected_version`` (compare and set)."""
-        stored = _encoded(document, encoded)
         stamp = now()
         new_version = expected_version + 1
         try:
@@ -237,12 +238,17 @@ class Repository:
         counts: tuple[int, int],
         stamp: datetime,
         actor: str | None,
-        change: str,
+        change: Change,
     ) -> ScenarioVersionRow:
         row = ScenarioVersionRow(
             scenario_id=scenario_id,
             version=version,
             document=stored.blob,
+            base_version=stored.base_version,
+            kind=change.kind,
+            author=change.author,
+            reason=change.reason,
+            edits=change.edits,
             size_bytes=stored.size,
             sha256=stored.sha256,
             arrays=stored.arrays,
@@ -251,7 +257,7 @@ class Repository:
             edge_count=counts[1],
             created_at=stamp,
             created_by=actor,
-            change=change,
+            change=change.detail,
         )
         s.add(row)
         s.flush()
@@ -268,37 +274,30 @@ class Repository:
             raise ScenarioMissing(scenario_id)
         return int(v)
 
-    def get_version(
-        self, scenario_id: str, version: int | None = None
-    ) -> tuple[VersionInfo, dict[str, Any]]:
-        """A version's record and document (the current one when ``version`` is None)."""
-        with self.reading() as s:
-            row, name = self._version_row(s, scenario_id, version)
-            return _info(row, name), decode_document(row.document)
-
     def version_info(self, scenario_id: str, version: int | None = None) -> VersionInfo:
         """A version's record without its document (the current one when ``version`` is None)."""
         with self.reading() as s:
-            row, name = self._version_row(s, scenario_id, version)
-            return _info(row, name)
+            row, head = self._version_row(s, scenario_id, version)
+            return _info(row, head.name, _fork(head))
 
     def document_blob(
         self, scenario_id: str, version: int | None = None
-    ) -> tuple[VersionInfo, bytes]:
-        """A version's record and its stored document, still compressed (to stream it)."""
+    ) -> tuple[VersionInfo, bytes | None]:
+        """A version's record and its stored document, still compressed (to stream it);
+        None for a version stored as its edits."""
         with self.reading() as s:
-            row, name = self._version_row(s, scenario_id, version)
-            return _info(row, name), row.document
+            row, head = self._version_row(s, scenario_id, version)
+            return _info(row, head.name, _fork(head)), row.document
 
     def version_arrays(self, scenario_id: str, version: int) -> bytes | None:
-        """The compact columns of a large version, or None for versions stored as JSON alone."""
+        """The columns of a version, or None for versions stored as JSON alone or as edits."""
         with self.reading() as s:
             row, _ = self._version_row(s, scenario_id, version)
             return row.arrays
 
     def _version_row(
         self, s: Session, scenario_id: str, version: int | None
-    ) -> tuple[ScenarioVersionRow, str | None]:
+    ) -> tuple[ScenarioVersionRow, ScenarioRow]:
         head = s.get(ScenarioRow, scenario_id)
         if head is None or head.deleted:
             raise ScenarioMissing(scenario_id)
@@ -306,7 +305,7 @@ class Repository:
         row = s.get(ScenarioVersionRow, (scenario_id, wanted))
         if row is None:
             raise ScenarioMissing(f"{scenario_id} version {wanted}")
-        return row, head.name
+        return row, head
 
     def list_scenarios(self, limit: int, offset: int) -> tuple[list[VersionInfo], int]:
         with self.reading() as s:
@@ -314,7 +313,7 @@ class Repository:
                 select(func.count()).select_from(ScenarioRow).where(ScenarioRow.deleted.is_(False))
             ).scalar_one()
             rows = s.execute(
-                select(ScenarioVersionRow, ScenarioRow.name)
+                select(ScenarioVersionRow, ScenarioRow)
                 .join(
                     ScenarioRow,
                     (ScenarioRow.id == ScenarioVersionRow.scenario_id)
@@ -325,7 +324,7 @@ class Repository:
                 .limit(limit)
                 .offset(offset)
             ).all()
-            return [_info(r, name) for r, name in rows], int(total)
+            return [_info(r, head.name, _fork(head)) for r, head in rows], int(total)
 
     def list_versions(self, scenario_id: str) -> list[VersionInfo]:
         with self.reading() as s:
@@ -341,7 +340,25 @@ class Repository:
                 .scalars()
                 .all()
             )
-            return [_info(r, head.name) for r in rows]
+            return [_info(r, head.name, _fork(head)) for r in rows]
+
+    def list_forks(self, scenario_id: str) -> list[VersionInfo]:
+        """The scenarios forked from ``scenario_id`` (their current versions), oldest first."""
+        with self.reading() as s:
+            head = s.get(ScenarioRow, scenario_id)
+            if head is None or head.deleted:
+                raise ScenarioMissing(scenario_id)
+            rows = s.execute(
+                select(ScenarioVersionRow, ScenarioRow)
+                .join(
+                    ScenarioRow,
+                    (ScenarioRow.id == ScenarioVersionRow.scenario_id)
+                    & (ScenarioRow.current_version == ScenarioVersionRow.version),
+                )
+                .where(ScenarioRow.deleted.is_(False), ScenarioRow.forked_from_id == scenario_id)
+                .order_by(ScenarioRow.created_at, ScenarioRow.id)
+            ).all()
+            return [_info(r, h.name, _fork(h)) for r, h in rows]
 
     def scenario_exists(self, scenario_id: str) -> bool:
         with self.reading() as s:
@@ -420,7 +437,15 @@ def _audit(stamp: datetime, **fields: Any) -> AuditRow:
     return AuditRow(at=stamp, **fields)
 
 
-def _info(row: ScenarioVersionRow, name: str | None) -> VersionInfo:
+def _fork(head: ScenarioRow) -> tuple[str, int] | None:
+    if head.forked_from_id is None or head.forked_from_version is None:
+        return None
+    return head.forked_from_id, head.forked_from_version
+
+
+def _info(
+    row: ScenarioVersionRow, name: str | None, forked_from: tuple[str, int] | None = None
+) -> VersionInfo:
     return VersionInfo(
         scenario_id=row.scenario_id,
         version=row.version,
@@ -433,6 +458,12 @@ def _info(row: ScenarioVersionRow, name: str | None) -> VersionInfo:
         node_count=row.node_count,
         edge_count=row.edge_count,
         arrays_bytes=row.arrays_bytes,
+        kind=row.kind,
+        author=row.author,
+        reason=row.reason,
+        edits=row.edits,
+        base_version=row.base_version,
+        forked_from=forked_from,
     )
 
 

@@ -11,6 +11,7 @@ import json
 import signal
 import socket
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -107,7 +108,7 @@ def test_a_request_in_flight_completes_after_sigterm(tmp_path: Path) -> None:
 
     engine = make_engine(f"sqlite:///{tmp_path / 'safe-passage.sqlite3'}")
     try:
-        _, stored = Repository(engine).get_version(scenario_id)
+        _, blob = Repository(engine).document_blob(scenario_id)
     finally:
         engine.dispose()
-    assert stored == load_teaching()
+    assert blob is not None and json.loads(zlib.decompress(blob)) == load_teaching()
