@@ -194,3 +194,45 @@ INCIDENTS_CSV = (
     "event_id_cnty,event_date,event_type,latitude,longitude,source\n"
     "r-01,2016-12-15,Shelling/artillery/missile attack,36.17,37.13,field report\n"
 )
+
+EDIT_REQUEST: dict[str, Any] = {
+    "shelled": {
+        "summary": "A road shelled: closed, with the field report",
+        "value": {
+            "reason": "Road shelled 09:10, field team report",
+            "edits": [
+                {"op": "set_road", "road": "ansari-sharqi--as-sukkari", "status": "blocked"},
+                {
+                    "op": "add_incident",
+                    "incident": {
+                        "id": "shelling-0910",
+                        "kind": "shelling",
+                        "edges": ["ansari-sharqi--as-sukkari"],
+                        "severity": 0.3,
+                        "observed_at": "2016-12-15T09:10:00+02:00",
+                        "source": "field team",
+                        "confidence": 0.8,
+                    },
+                },
+            ],
+        },
+    },
+    "agreed": {
+        "summary": "A party agrees, and a second pause is set",
+        "value": {
+            "reason": "Opposition agreed in Geneva; second pause proposed",
+            "edits": [
+                {"op": "set_party", "party": "opposition", "consent": "granted"},
+                {
+                    "op": "set_window",
+                    "window": {
+                        "id": "pause-2016-12-16",
+                        "start": "2016-12-16T10:00:00+02:00",
+                        "end": "2016-12-16T16:00:00+02:00",
+                        "agreed_by": ["gov", "opposition"],
+                    },
+                },
+            ],
+        },
+    },
+}

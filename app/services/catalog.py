@@ -22,6 +22,7 @@ from app.config import Settings
 from app.domain.compact import CompactScenario
 from app.domain.document import parse_document, spliced_document
 from app.domain.edits import apply_edits, diff, touched_ids
+from app.domain.errors import Problem, ValidationError
 from app.domain.large_document import validate_scenario
 from app.domain.network import Network
 from app.services import large_scenarios as large
@@ -227,16 +228,21 @@ class Catalog:
         edits: list[Any],
         reason: str | None,
         principal: Principal,
+        pointer_prefix: str = "/edits",
     ) -> VersionInfo:
         """Apply an edit list onto version ``expected`` (``None``: whichever is current) as a
         new version, all or nothing.
 
-        Raises :class:`ValidationError` with pointers into the edit list (``/2/road``) and
+        Raises :class:`ValidationError` with pointers into the request (the edit list's
+        own, ``/2/road``, under ``pointer_prefix``) and
         :class:`PreconditionFailedError` when ``expected`` is not the current version.
         """
         version = self._expected_current(scenario_id, expected)
         base = self._columns(scenario_id, version)
-        edited = apply_edits(base, edits)
+        try:
+            edited = apply_edits(base, edits)
+        except ValidationError as exc:
+            raise under(pointer_prefix, exc) from None
         change = Change("edited", "edited", principal.name, reason, edits)
         encoded = self._encode_edits(scenario_id, version, base, edited, edits)
         info = self._store(scenario_id, version, edited, principal, change, encoded)
@@ -486,6 +492,12 @@ class Catalog:
             detail=detail,
             **principal.audit(),
         )
+
+
+def under(prefix: str, exc: ValidationError) -> ValidationError:
+    """The same problems with their pointers under ``prefix`` (the edit list's place in the
+    request)."""
+    return ValidationError([Problem(prefix + p.pointer, p.detail) for p in exc.problems])
 
 
 def _missing(scenario_id: str, version: int | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import pydantic
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,6 +40,11 @@ SCENARIO_BODY: dict[str, Any] = {
 }
 
 
+class ForkedFrom(BaseModel):
+    scenario: str
+    version: int
+
+
 class VersionOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -52,7 +57,28 @@ class VersionOut(BaseModel):
     nodes: int
     edges: int
     size_bytes: int
-    sha256: str = Field(description="SHA-256 of the stored JSON document.")
+    sha256: str = Field(description="SHA-256 of the version's JSON document.")
+    kind: str | None = Field(
+        default=None,
+        description="How the version was made: created, replaced, edited, incidents, forked "
+        "(null for versions stored before kinds were recorded).",
+    )
+    author: str | None = Field(default=None, description="Name of the token that made it.")
+    reason: str | None = Field(default=None, description="Why, as its author said.")
+    edits: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="The edits that made it from the version before (edited and incidents "
+        "versions).",
+    )
+    stored_as: str = Field(
+        default="document",
+        description="document: stored whole; edits: stored as its edits on version "
+        "`base_version` (reading it replays them).",
+    )
+    base_version: int | None = None
+    forked_from: ForkedFrom | None = Field(
+        default=None, description="The scenario and version this scenario was forked from."
+    )
 
 
 class ScenarioPage(BaseModel):
@@ -66,6 +92,47 @@ class ScenarioPage(BaseModel):
 class VersionList(BaseModel):
     id: str
     versions: list[VersionOut]
+
+
+class EditRequest(BaseModel):
+    """Body of ``POST /v1/scenarios/{id}/edits`` (SPEC §5)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(
+        default=None, max_length=10_000, description="Why: news, a field report, a proposal."
+    )
+    edits: list[dict[str, Any]] = Field(
+        min_length=1,
+        description="Named operations, applied in order, all or nothing: set_road, set_place, "
+        "set_party, add_incident, remove_incident, add_road, remove_road, add_place, "
+        "set_window, remove_window.",
+    )
+
+
+class DiffOut(BaseModel):
+    id: str
+    from_: int = Field(alias="from")
+    to: int
+    changes: list[dict[str, Any]] = Field(
+        description='{"kind", "id", "change": added|removed|changed, and for changed '
+        '"field", "before", "after"}; kind: road, place, party, incident, window, profile, '
+        "scenario."
+    )
+
+
+class ForkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=10_000, description="The what-if's name.")
+    version: int | None = Field(
+        default=None, ge=1, le=MAX_STORED_INT, description="Default: the current version."
+    )
+
+
+class ForkList(BaseModel):
+    id: str
+    forks: list[VersionOut]
 
 
 class IncidentBatch(BaseModel):
@@ -90,6 +157,17 @@ def _out(info: VersionInfo) -> VersionOut:
         edges=info.edge_count,
         size_bytes=info.size_bytes,
         sha256=info.sha256,
+        kind=info.kind,
+        author=info.author,
+        reason=info.reason,
+        edits=info.edits,
+        stored_as="edits" if info.base_version is not None else "document",
+        base_version=info.base_version,
+        forked_from=(
+            ForkedFrom(scenario=info.forked_from[0], version=info.forked_from[1])
+            if info.forked_from
+            else None
+        ),
     )
 
 
@@ -229,6 +307,70 @@ def read_version(
     _: ViewerDep,
 ) -> Response:
     return _document(catalog, scenario_id, version)
+
+
+@router.post(
+    "/{scenario_id}/edits",
+    response_model=VersionOut,
+    summary="Edit a scenario: named changes as a new version (If-Match required)",
+    responses={
+        412: {"description": "The scenario changed since the version named by If-Match."},
+        422: {"description": "An edit is invalid; `errors` point into the request."},
+        428: {"description": "If-Match missing."},
+    },
+)
+def edit_scenario(
+    scenario_id: str,
+    body: Annotated[EditRequest, Body(openapi_examples=examples.EDIT_REQUEST)],
+    catalog: CatalogDep,
+    principal: PlannerDep,
+    if_match: Annotated[str | None, Header(description='ETag read, e.g. "3"')] = None,
+) -> JSONResponse:
+    expected = expected_version(if_match, required=True)
+    info = catalog.edit(scenario_id, expected, body.edits, body.reason, principal)
+    return JSONResponse(_out(info).model_dump(), headers={"ETag": etag(info.version)})
+
+
+@router.get(
+    "/{scenario_id}/diff",
+    response_model=DiffOut,
+    response_model_by_alias=True,
+    summary="What changed between two versions",
+)
+def diff_versions(
+    scenario_id: str,
+    catalog: CatalogDep,
+    _: ViewerDep,
+    from_: Annotated[int, Query(alias="from", ge=1, le=MAX_STORED_INT)],
+    to: Annotated[int | None, Query(ge=1, le=MAX_STORED_INT, description="Default: current")] = (
+        None
+    ),
+) -> DiffOut:
+    after = to if to is not None else catalog.version_info(scenario_id).version
+    changes = catalog.diff(scenario_id, from_, after)
+    return DiffOut(id=scenario_id, **{"from": from_}, to=after, changes=changes)
+
+
+@router.post(
+    "/{scenario_id}/forks",
+    status_code=201,
+    response_model=VersionOut,
+    summary="Fork a what-if: a new scenario from one version of this one",
+)
+def fork_scenario(
+    scenario_id: str,
+    body: ForkRequest,
+    catalog: CatalogDep,
+    principal: PlannerDep,
+) -> JSONResponse:
+    info = catalog.fork(scenario_id, body.version, body.name, principal)
+    headers = {"Location": f"/v1/scenarios/{info.scenario_id}", "ETag": etag(info.version)}
+    return JSONResponse(_out(info).model_dump(), status_code=201, headers=headers)
+
+
+@router.get("/{scenario_id}/forks", response_model=ForkList, summary="A scenario's what-ifs")
+def list_forks(scenario_id: str, catalog: CatalogDep, _: ViewerDep) -> ForkList:
+    return ForkList(id=scenario_id, forks=[_out(v) for v in catalog.forks(scenario_id)])
 
 
 INCIDENT_BODY: dict[str, Any] = {
