@@ -16,7 +16,7 @@ from app import __version__
 from app.api import problems
 from app.api.logs import configure_logging
 from app.api.middleware import BodyLimit, RequestLog, SecurityHeaders
-from app.api.routers import admin, compute, health, maps, metrics, scenarios, site
+from app.api.routers import admin, compare, compute, health, maps, metrics, scenarios, site
 from app.config import Settings, get_settings
 from app.services.catalog import Catalog
 from app.services.metrics import CacheStats, ServiceMetrics
@@ -96,7 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = service_metrics
     app.state.observe_compute = service_metrics.observe_compute
     problems.install(app)
-    for router in (health.router, scenarios.router, compute.router, maps.router, admin.router):
+    routers = (health, scenarios, compute, compare, maps, admin)
+    for router in (r.router for r in routers):
         app.include_router(router)
     app.include_router(metrics.router)
     app.include_router(site.router)

@@ -121,6 +121,20 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def problem_body(exc: ScenarioError) -> dict[str, Any]:
+    """The problem document of an error, as a comparison embeds it for one side."""
+    if isinstance(exc, QuestionError):
+        exc = request_error(exc)
+    status = status_of(exc)
+    return {
+        "type": problem_type(exc.slug or SLUGS.get(status, "error")),
+        "title": exc.title or TITLES.get(status, "Error"),
+        "status": status,
+        "detail": exc.detail,
+        **exc.extra(),
+    }
+
+
 def from_error(exc: ScenarioError, instance: str | None = None) -> JSONResponse:
     if isinstance(exc, QuestionError):  # asked outside a use case: the usual request fields
         exc = request_error(exc)

@@ -225,3 +225,58 @@ def test_a_long_run_of_edits_reads_back_every_version_as_it_was_made(
         assert hashlib.sha256(read.content).hexdigest() == a["sha256"]
         road = next(e for e in read.json()["edges"] if e["id"] == "hilltop--mill")
         assert road["risk"] == 0.01 + (a["version"] - 2) / 100
+
+
+def test_compare_asks_both_sides_and_gives_b_minus_a(
+    app_client: TestClient, tokens: Tokens, teaching: Stored
+) -> None:
+    assert edit(app_client, tokens, teaching.id, CLOSE_FORD).status_code == 200
+    question = {"kind": "route", "from": "mill", "to": "camp"}
+    body = {"a": {"scenario": teaching.id, "version": 1}, "b": {"scenario": teaching.id},
+            "question": question}  # fmt: skip
+    answer = app_client.post("/v1/compare", json=body, headers=tokens("planner"))
+    assert answer.status_code == 200, answer.text
+    got = answer.json()
+    single = {
+        v: app_client.post(
+            f"/v1/scenarios/{teaching.id}/routes?version={v}",
+            json={"from": "mill", "to": "camp"},
+            headers=tokens("planner"),
+        ).json()
+        for v in (1, 2)
+    }
+    assert got["a"] == single[1] and got["b"] == single[2]
+    assert got["versions"] == {
+        "a": {"scenario": teaching.id, "version": 1},
+        "b": {"scenario": teaching.id, "version": 2},
+    }
+    ra, rb = single[1]["routes"][0], single[2]["routes"][0]
+    diff = got["difference"]
+    assert diff["survival_probability"] == rb["survival_probability"] - ra["survival_probability"]
+    assert diff["travel_time_min"] == rb["travel_time_min"] - ra["travel_time_min"]
+    assert diff["roads_only_in_a"] == [e for e in ra["edges"] if e not in rb["edges"]]
+    assert "ford--mill" in diff["roads_only_in_a"]
+    assert diff["consents_needed"] == {"a": ra["consents_needed"], "b": rb["consents_needed"]}
+
+
+def test_a_side_without_a_route_carries_its_problem_with_the_cut(
+    app_client: TestClient, tokens: Tokens, teaching: Stored
+) -> None:
+    cut_off = {"edits": [{"op": "set_road", "road": r, "status": "blocked"}
+                         for r in ("riverside--square",)]}  # fmt: skip
+    assert edit(app_client, tokens, teaching.id, cut_off).status_code == 200
+    body = {"a": {"scenario": teaching.id, "version": 1}, "b": {"scenario": teaching.id},
+            "question": {"kind": "route", "from": "riverside", "to": "camp"}}  # fmt: skip
+    got = app_client.post("/v1/compare", json=body, headers=tokens("planner")).json()
+    assert got["a"]["routes"]
+    assert got["b"]["type"] == "/problems/no-route" and got["b"]["cut"]["roads"]
+    assert got["difference"]["survival_probability"] is None
+    assert got["difference"]["consents_needed"]["b"] is None
+    plan = {**body, "question": {"kind": "plan", "window": "pause-1", "method": "fast"}}
+    plans = app_client.post("/v1/compare", json=plan, headers=tokens("planner")).json()
+    assert plans["difference"]["evacuated"] == plans["b"]["evacuated"] - plans["a"]["evacuated"]
+    bad = {**body, "question": {"kind": "walk"}}
+    problem = assert_problem(app_client.post("/v1/compare", json=bad, headers=tokens("planner")), 422)
+    assert problem["errors"][0]["pointer"] == "/question/kind"
+    missing = {**body, "b": {"scenario": "nowhere"}}
+    assert_problem(app_client.post("/v1/compare", json=missing, headers=tokens("planner")), 404)
