@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.cli import loop as loop
 from app.cli import negotiation as negotiation
 from app.cli import osm as osm
 from app.cli import plans as plans

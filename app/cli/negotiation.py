@@ -236,7 +236,7 @@ def import_(
             Path(scenario).read_bytes(), max_bytes=settings.max_scenario_bytes
         )
         document["incidents"] = [*(document.get("incidents") or []), *outcome.added]
-        _write_document(target, document)
+        write_document(target, document)
     report = {**outcome.report(), "output": str(target)}
     if as_json:
         print_json(report)
@@ -268,7 +268,7 @@ def _read_text(path: Path, max_bytes: int) -> str:
         ) from None
 
 
-def _write_document(path: Path, document: dict[str, Any]) -> None:
+def write_document(path: Path, document: dict[str, Any]) -> None:
     """Write the scenario atomically: JSON for ``.json``, YAML otherwise."""
     import json
 
