@@ -179,11 +179,11 @@ def main() -> None:
     n = side * side
     rows: list[tuple[str, float, float, str]] = []
 
-    w, c, compact = timed(lambda: read_large_scenario(grid_pieces(side)), 1)
+    w, _, compact = timed(lambda: read_large_scenario(grid_pieces(side)), 1)
     print(f"read {n:,} places as columns: {w:.1f} s", file=sys.stderr)
-    w, c, net = timed(lambda: Network(compact.view()), 1)
+    w, _, net = timed(lambda: Network(compact.view()), 1)
     print(f"compiled: {w:.1f} s; {len(net.edge_ids):,} roads", file=sys.stderr)
-    w, c, _ = timed(lambda: net.conditions(), 1)
+    w, _, _ = timed(lambda: net.conditions(), 1)
     print(f"conditions: {w:.2f} s", file=sys.stderr)
 
     corner = {"from": "n0", "to": f"n{n - 1}"}
