@@ -176,19 +176,25 @@ def _simple_arcs(q: Question) -> _Arcs:
     g_head = np.concatenate([head[~dup], mid, head[d_idx]])
     g_weight = np.concatenate([weight[~dup], weight[d_idx], np.zeros(len(mid))])
     g_origin = np.concatenate([arcs[~dup], arcs[d_idx], arcs[d_idx]])
-    order = np.lexsort((g_head, g_tail))
-    return _Arcs(n + len(mid), g_tail[order], g_head[order], g_weight[order], g_origin[order])
+    size = n + len(mid)
+    # By (tail, head), all distinct; nearly in order already, which a stable sort uses.
+    order = np.argsort(g_tail * size + g_head, kind="stable")
+    return _Arcs(size, g_tail[order], g_head[order], g_weight[order], g_origin[order])
 
 
 def _csr_min(n: int, tail: IntArray, head: IntArray, weight: FloatArray) -> csr_matrix:
     """CSR matrix keeping the least weight among arcs with the same ends."""
     if len(tail) == 0:
         return csr_matrix((n, n), dtype=np.float64)
-    order = np.lexsort((weight, head, tail))
-    tail, head, weight = tail[order], head[order], weight[order]
     key = tail * n + head
-    first = np.r_[True, key[1:] != key[:-1]]
-    return csr_matrix((weight[first], (tail[first], head[first])), shape=(n, n))
+    if not bool(np.all(key[1:] > key[:-1])):  # already in order (the usual case): no sort
+        order = np.argsort(key, kind="stable")
+        key, tail, head, weight = key[order], tail[order], head[order], weight[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    least = np.minimum.reduceat(weight, starts)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tail[starts], minlength=n), out=indptr[1:])
+    return csr_matrix((least, head[starts], indptr), shape=(n, n))
 
 
 def _arc_between(g: _Arcs, u: int, v: int) -> int:

@@ -567,15 +567,8 @@ def _may_help(base: FlowModel, opened: FlowModel) -> bool:
     """Whether an opening adds an arc on some way from people to a safe zone."""
     if len(opened.arc_tail) == len(base.arc_tail):
         return False
-    old = set(
-        zip(base.arc_edge.tolist(), base.arc_tail.tolist(), base.arc_head.tolist(), strict=True)
-    )
-    new = zip(
-        opened.arc_edge.tolist(), opened.arc_tail.tolist(), opened.arc_head.tolist(), strict=True
-    )
-    return any(
-        (e, u, v) not in old
-        and opened.from_people[u] < UNREACHABLE
-        and opened.to_zone[v] < UNREACHABLE
-        for e, u, v in new
-    )
+    # An arc is its road and the node it leaves (the road's other end is its head).
+    n = base.n_nodes
+    added = ~np.isin(opened.arc_edge * n + opened.arc_tail, base.arc_edge * n + base.arc_tail)
+    u, v = opened.arc_tail[added], opened.arc_head[added]
+    return bool(np.any((opened.from_people[u] < UNREACHABLE) & (opened.to_zone[v] < UNREACHABLE)))

@@ -112,13 +112,13 @@ def pareto_front(
 
 def _to_target(net: Network, arc_ok: BoolArray, weight: IntArray, t: int) -> FloatArray:
     """Least weight from every node to ``t`` over usable arcs (inf where unreachable)."""
-    tail, head = net.arc_tail[arc_ok], net.arc_head[arc_ok]
-    w = weight[net.arc_edge[arc_ok]].astype(np.float64)
-    # Reversed arcs; of parallel ones keep the least (csr_matrix would add them up).
-    order = np.lexsort((w, tail, head))
-    key = head[order] * net.n_nodes + tail[order]
-    sel = order[np.r_[True, key[1:] != key[:-1]]] if len(key) else order
-    reverse = csr_matrix((w[sel], (head[sel], tail[sel])), shape=(net.n_nodes, net.n_nodes))
+    # The arcs reversed, as rows by head; parallel arcs stay (the search takes the least)
+    # and unusable ones weigh inf (never relaxed).
+    order = net.arc_by_head
+    w = np.where(arc_ok, weight[net.arc_edge], np.inf)[order]
+    tails = net.arc_tail[order].astype(net.csr_indices.dtype)
+    n = net.n_nodes
+    reverse = csr_matrix((w, tails, net.arc_rev_indptr.astype(tails.dtype)), shape=(n, n))
     result: FloatArray = dijkstra(reverse, directed=True, indices=t)
     return result
 
@@ -131,26 +131,48 @@ def _martins(
     hc = _to_target(net, arc_ok, cost_arr, q.target)
     ht = _to_target(net, arc_ok, tick_arr, q.target)
     reach = np.isfinite(hc)
-    hc_i = [int(x) if ok else 0 for x, ok in zip(hc.tolist(), reach.tolist(), strict=True)]
-    ht_i = [int(x) if ok else 0 for x, ok in zip(ht.tolist(), reach.tolist(), strict=True)]
-    cost = cost_arr.tolist()
-    ticks = tick_arr.tolist()
-    out: list[list[tuple[int, int]]] = [[] for _ in range(net.n_nodes)]
-    for a in np.flatnonzero(arc_ok & reach[net.arc_head]).tolist():
-        out[int(net.arc_tail[a])].append((int(net.arc_head[a]), int(net.arc_edge[a])))
+    hc_i = np.where(reach, hc, 0.0).astype(np.int64)
+    ht_i = np.where(reach, ht, 0.0).astype(np.int64)
+    usable = arc_ok & reach[net.arc_head]
+    indptr = net.arc_indptr
+    # Each node's usable arcs as (head, road, ticks, cost, head's bounds), made when the
+    # node is first expanded: labels reach a small part of a city's nodes.
+    adjacency: dict[int, list[tuple[int, int, int, int, int, int]]] = {}
+
+    def out(v: int) -> list[tuple[int, int, int, int, int, int]]:
+        found = adjacency.get(v)
+        if found is None:
+            arcs = np.arange(indptr[v], indptr[v + 1])
+            arcs = arcs[usable[arcs]]
+            heads, roads = net.arc_head[arcs], net.arc_edge[arcs]
+            found = adjacency[v] = list(
+                zip(
+                    heads.tolist(),
+                    roads.tolist(),
+                    tick_arr[roads].tolist(),
+                    cost_arr[roads].tolist(),
+                    hc_i[heads].tolist(),
+                    ht_i[heads].tolist(),
+                    strict=True,
+                )
+            )
+        return found
 
     # A label: (cost, ticks, node, parent label, road); kept labels are appended to `kept`.
     kept: list[tuple[int, int, int, int, int]] = []
-    fastest = [-1] * net.n_nodes  # least ticks of a kept label at each node (-1: none)
+    fastest: dict[int, int] = {}  # least ticks of a kept label at each node (none: absent)
     members: list[int] = []
     s, t = q.source, q.target
-    heap: list[tuple[int, int, int, int, int, int, int]] = [(hc_i[s], ht_i[s], 0, 0, s, -1, -1)]
+    heap: list[tuple[int, int, int, int, int, int, int]] = [
+        (int(hc_i[s]), int(ht_i[s]), 0, 0, s, -1, -1)
+    ]
     expanded = 0
     while heap:
         _, bound, c, tk, v, parent, road = heapq.heappop(heap)
-        if fastest[v] != -1 and tk >= fastest[v]:
+        if tk >= fastest.get(v, tk + 1):
             continue
-        if fastest[t] != -1 and bound >= fastest[t]:
+        best_t = fastest.get(t)
+        if best_t is not None and bound >= best_t:
             continue
         fastest[v] = tk
         kept.append((c, tk, v, parent, road))
@@ -161,12 +183,13 @@ def _martins(
         expanded += 1
         if expanded > max_labels:
             return [_route(q.conditions, kept, m) for m in members], False
-        for w, e in out[v]:
-            nt = tk + ticks[e]
-            nb = nt + ht_i[w]
-            if (fastest[w] == -1 or nt < fastest[w]) and (fastest[t] == -1 or nb < fastest[t]):
-                nc = c + cost[e]
-                heapq.heappush(heap, (nc + hc_i[w], nb, nc, nt, w, me, e))
+        best_t = fastest.get(t)
+        for w, e, ticks, cost, hc_w, ht_w in out(v):
+            nt = tk + ticks
+            nb = nt + ht_w
+            if nt < fastest.get(w, nt + 1) and (best_t is None or nb < best_t):
+                nc = c + cost
+                heapq.heappush(heap, (nc + hc_w, nb, nc, nt, w, me, e))
     return [_route(q.conditions, kept, m) for m in members], True
 
 

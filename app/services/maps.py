@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from itertools import chain
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -43,7 +44,7 @@ def map_with_route(
     return pieces
 
 
-BATCH = 20_000
+BATCH = 5_000
 """Features written per piece."""
 
 NODE_FEATURE = (
@@ -85,11 +86,11 @@ def scenario_geojson(
 def _pieces(network: Network, cond: Conditions, routes: list[Route]) -> Iterator[str]:
     yield '{"type":"FeatureCollection","features":['
     first = True
-    for piece in (*_node_pieces(network), *_edge_pieces(network, cond)):
+    for piece in chain(_node_pieces(network), _edge_pieces(network, cond)):
         if piece:
             yield piece if first else "," + piece
             first = False
-    for feature in (*_incident_features(network, cond), *_route_features(routes)):
+    for feature in chain(_incident_features(network, cond), _route_features(routes)):
         yield _dumps(feature) if first else "," + _dumps(feature)
         first = False
     scenario = network.scenario
