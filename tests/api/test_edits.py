@@ -276,7 +276,9 @@ def test_a_side_without_a_route_carries_its_problem_with_the_cut(
     plans = app_client.post("/v1/compare", json=plan, headers=tokens("planner")).json()
     assert plans["difference"]["evacuated"] == plans["b"]["evacuated"] - plans["a"]["evacuated"]
     bad = {**body, "question": {"kind": "walk"}}
-    problem = assert_problem(app_client.post("/v1/compare", json=bad, headers=tokens("planner")), 422)
+    problem = assert_problem(
+        app_client.post("/v1/compare", json=bad, headers=tokens("planner")), 422
+    )
     assert problem["errors"][0]["pointer"] == "/question/kind"
     missing = {**body, "b": {"scenario": "nowhere"}}
     assert_problem(app_client.post("/v1/compare", json=missing, headers=tokens("planner")), 404)
