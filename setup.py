@@ -6,7 +6,7 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=cythonize(
-        [Extension("app.domain._fast_kernel", ["app/domain/_fast_kernel.pyx"])],
+        [Extension("app.domain.plans._fast_kernel", ["app/domain/plans/_fast_kernel.pyx"])],
         compiler_directives={"language_level": "3"},
     )
 )

@@ -52,8 +52,8 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     from app.config import Settings
-    from app.domain.network import Network
-    from app.domain.routing import safest_route
+    from app.domain.network.graph import Network
+    from app.domain.routes.engine import safest_route
     from app.services.scenarios import load_scenario_file
 
     compile_times, query_times = [], []

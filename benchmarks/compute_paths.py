@@ -52,9 +52,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.domain.evacuation import PlanOptions, plan_evacuation, rank_openings  # noqa: E402
-from app.domain.large_document import read_large_scenario  # noqa: E402
-from app.domain.network import Network  # noqa: E402
+from app.domain.network.graph import Network  # noqa: E402
+from app.domain.plans.evacuation import PlanOptions, plan_evacuation, rank_openings  # noqa: E402
+from app.domain.scenario.reading import read_large_scenario  # noqa: E402
 from app.services import large_scenarios as large  # noqa: E402
 from app.services.incidents import ImportRequest, import_incidents  # noqa: E402
 from app.services.maps import scenario_geojson  # noqa: E402

@@ -34,10 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.domain.errors import ScenarioError  # noqa: E402
-from app.domain.large_document import read_large_scenario  # noqa: E402
-from app.domain.network import Network  # noqa: E402
-from app.domain.routing import RouteOptions, safest_route  # noqa: E402
-from app.domain.validation import validate_scenario  # noqa: E402
+from app.domain.network.graph import Network  # noqa: E402
+from app.domain.routes.engine import RouteOptions, safest_route  # noqa: E402
+from app.domain.scenario.problems import validate_scenario  # noqa: E402
+from app.domain.scenario.reading import read_large_scenario  # noqa: E402
 from app.services.briefs import BriefRequest, compute_brief  # noqa: E402
 from app.services.incidents import ImportRequest, import_incidents  # noqa: E402
 from app.services.maps import scenario_geojson  # noqa: E402

@@ -11,12 +11,12 @@ another, so compare ratios within a run: the machine is shared and noisy.
 Rows:
 * scipy — ``scipy.sparse.csgraph.dijkstra`` from one source with predecessors on a
   prebuilt CSR matrix: the floor the service is measured against.
-* engine — :func:`app.domain.routing.safest_route` on a compiled network (bounded
+* engine — :func:`app.domain.routes.engine.safest_route` on a compiled network (bounded
   lexicographic search over fixed CSR arrays, path and figures included).
 * engine, old — the previous method: two CSR matrices built and two full searches
   per question (kept here to show the gain).
 * networkx — ``nx.dijkstra_path`` / ``bidirectional_dijkstra`` on a DiGraph with the
-  same weights; reference — :func:`app.domain.reference.reference_route`, the
+  same weights; reference — :func:`tests.domain.reference.reference_route`, the
   readable oracle of the tests (pydantic scenario + networkx).
 * igraph, rustworkx — when installed (they are not dependencies).
 """
@@ -36,10 +36,10 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from app.domain.compact import CompactScenario, EdgeColumns, Ids, NodeColumns, Texts
-from app.domain.network import COST_SCALE, Network
-from app.domain.routing import RouteOptions, edge_mask, safest_route
-from app.domain.scenario import Scenario
+from app.domain.network.graph import COST_SCALE, Network
+from app.domain.routes.engine import RouteOptions, edge_mask, safest_route
+from app.domain.scenario.columns import CompactScenario, EdgeColumns, Ids, NodeColumns, Texts
+from app.domain.scenario.model import Scenario
 
 SIZES = {"10k": 100, "100k": 316, "1M": 1000}
 
@@ -170,7 +170,7 @@ def bench(label: str, side: int, runs: int, heavy: bool) -> dict[str, Any]:
 
     if heavy and n <= 100_000:
         scenario = compact.view()
-        from app.domain.reference import reference_route
+        from tests.domain.reference import reference_route
 
         ref_s, ref = timed(
             lambda: reference_route(scenario, ids[corner], ids[far]), max(1, runs // 3)

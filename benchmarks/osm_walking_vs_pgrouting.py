@@ -42,7 +42,7 @@ def junctions_outside_areas(path: Path) -> set[int]:
     """OSM ids of nodes on highway ways that are not areas (both importers keep these)."""
     import osmium
 
-    from app.domain.osm_rules import ROAD_CLASSES
+    from app.domain.formats.osm import ROAD_CLASSES
 
     found: set[int] = set()
     for way in osmium.FileProcessor(str(path)).with_filter(osmium.filter.KeyFilter("highway")):
@@ -101,9 +101,9 @@ def main() -> None:
     import psycopg
 
     from app.domain.errors import ScenarioError
-    from app.domain.large_document import validate_scenario
-    from app.domain.network import Network
-    from app.domain.routing import safest_route
+    from app.domain.network.graph import Network
+    from app.domain.routes.engine import safest_route
+    from app.domain.scenario.reading import validate_scenario
     from app.services.osm_import import ImportOptions, import_osm
 
     conn = psycopg.connect(host=args.host, user=args.user, dbname=args.db, autocommit=True)

@@ -133,9 +133,9 @@ def build(network: str, size: int) -> dict[str, Any]:
 
 def run_case(network: str, size: int, method: str, horizon: int | None) -> dict[str, Any]:
     from app.config import Settings
-    from app.domain.evacuation import PlanOptions, plan_evacuation
-    from app.domain.large_document import validate_scenario
-    from app.domain.network import Network
+    from app.domain.network.graph import Network
+    from app.domain.plans.evacuation import PlanOptions, plan_evacuation
+    from app.domain.scenario.reading import validate_scenario
     from app.services.plans import without_cycle_collection
 
     net = Network(validate_scenario(build(network, size)))

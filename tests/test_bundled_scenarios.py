@@ -19,8 +19,8 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from app.domain.large_document import validate_scenario
-from app.domain.profiles import BUILTIN_PROFILES
+from app.domain.scenario.profiles import BUILTIN_PROFILES
+from app.domain.scenario.reading import validate_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 GRAPHS = REPO / "graphs"

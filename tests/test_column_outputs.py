@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from app.config import Settings
-from app.domain.large_document import read_large_scenario, validate_scenario
-from app.domain.network import Network
+from app.domain.network.graph import Network
+from app.domain.scenario.reading import read_large_scenario, validate_scenario
 from app.services.briefs import BriefRequest, compute_brief
 from app.services.incidents import ImportRequest, import_incidents
 from app.services.maps import scenario_geojson

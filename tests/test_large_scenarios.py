@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 
 from app.config import Settings
-from app.domain import large_document
-from app.domain.compact import CompactScenario
-from app.domain.document import parse_document
 from app.domain.errors import DocumentTooLargeError, NoRouteError, ValidationError
-from app.domain.large_document import read_large_scenario, validate_scenario
-from app.domain.network import Network
-from app.domain.routing import RouteOptions, safest_route
+from app.domain.network.graph import Network
+from app.domain.routes.engine import RouteOptions, safest_route
+from app.domain.scenario import reading
+from app.domain.scenario.columns import CompactScenario
+from app.domain.scenario.document import parse_document
+from app.domain.scenario.reading import read_large_scenario, validate_scenario
 from app.services.scenarios import load_scenario_file
 from tests.domain.randomgraphs import random_document
 
@@ -95,7 +95,7 @@ def test_valid_documents_compile_to_the_same_network(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if seed % 2:
-        monkeypatch.setattr(large_document, "BATCH", 1 + seed % 5)
+        monkeypatch.setattr(reading, "BATCH", 1 + seed % 5)
     rng = random.Random(seed)
     doc = with_extras(rng, rng.randint(2, 40), rng.randint(1, 80))
     plain, large = both(doc, rng)
@@ -171,7 +171,7 @@ def test_invalid_documents_list_the_same_problems(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if seed % 2:  # many small batches: positions must still be the document's
-        monkeypatch.setattr(large_document, "BATCH", 1 + seed % 7)
+        monkeypatch.setattr(reading, "BATCH", 1 + seed % 7)
     rng = random.Random(10_000 + seed)
     doc = with_extras(rng, rng.randint(2, 15), rng.randint(1, 30))
     for _ in range(rng.randint(1, 4)):

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
+from app.domain.network.graph import Network
+from app.domain.scenario.reading import validate_scenario
 from app.services.networks import Networks
 
 

@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 
 from app.cli import app
 from app.domain.errors import NoRouteError
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
-from app.domain.osm_rules import ROAD_CLASSES, WALKABLE_AREAS
-from app.domain.routing import RouteOptions, safest_route
+from app.domain.formats.osm import ROAD_CLASSES, WALKABLE_AREAS
+from app.domain.network.graph import Network
+from app.domain.routes.engine import RouteOptions, safest_route
+from app.domain.scenario.reading import validate_scenario
 from app.services.osm_import import District, ImportOptions, import_osm
 
 osmium = pytest.importorskip("osmium")

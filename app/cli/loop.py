@@ -23,11 +23,11 @@ from app.cli.common import (
     settings_from_env,
 )
 from app.cli.negotiation import write_document
-from app.domain.document import parse_document, spliced_document
-from app.domain.edits import apply_edits, diff, touched_ids
 from app.domain.errors import InvalidRequestError, Problem, ScenarioError, ValidationError
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
+from app.domain.network.graph import Network
+from app.domain.scenario.document import parse_document, spliced_document
+from app.domain.scenario.edits import apply_edits, diff, touched_ids
+from app.domain.scenario.reading import validate_scenario
 from app.services.catalog import under
 from app.services.compare import difference, question_of
 from app.services.plans import PlanRequest, compute_plan

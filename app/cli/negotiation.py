@@ -28,9 +28,9 @@ from app.cli.common import (
     request_or_usage_error,
     settings_from_env,
 )
-from app.domain.document import parse_document
 from app.domain.errors import InvalidRequestError, Problem
-from app.domain.network import Network
+from app.domain.network.graph import Network
+from app.domain.scenario.document import parse_document
 from app.services.briefs import BriefRequest, compute_brief
 from app.services.incidents import ImportRequest, import_incidents
 from app.services.requests import PartiesRequest

@@ -25,8 +25,8 @@ from app.cli.common import (
     request_or_usage_error,
     settings_from_env,
 )
-from app.domain.budget import Progress as ProgressCallback
-from app.domain.network import Network
+from app.domain.network.graph import Network
+from app.domain.plans.budget import Progress as ProgressCallback
 from app.services.plans import PlanRequest, compute_plan
 from app.services.scenarios import load_scenario_file
 

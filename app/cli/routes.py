@@ -24,7 +24,7 @@ from app.cli.common import (
     request_or_usage_error,
     settings_from_env,
 )
-from app.domain.network import Network
+from app.domain.network.graph import Network
 from app.services.requests import RouteRequest
 from app.services.routes import compute_routes
 from app.services.scenarios import load_scenario_file

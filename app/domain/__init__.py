@@ -1,6 +1,16 @@
-"""The pure core of safe-passage.
+"""The pure core of safe-passage, one package per feature.
 
-Scenario model and validation, risk, routing and evacuation flow. Nothing in
-this package imports a web framework or a database driver, or does I/O: it
-works on bytes, dictionaries and numbers handed to it.
+- :mod:`app.domain.scenario` — the scenario document: model, reading into columns,
+  validation, edits and differences;
+- :mod:`app.domain.network` — a scenario compiled for questions, and the risk model;
+- :mod:`app.domain.routes` — safest routes, alternatives, disjoint pairs, Pareto fronts,
+  consent;
+- :mod:`app.domain.plans` — evacuation plans, exact and fast;
+- :mod:`app.domain.formats` — incident reports, OpenStreetMap rules, briefs;
+- :mod:`app.domain.errors` — the errors the domain raises, in its own terms.
+
+Nothing in this package imports a web framework or a database driver, reads the clock
+or does I/O: it works on bytes, dictionaries and numbers handed to it.
 """
+
+__all__ = ["errors", "formats", "network", "plans", "routes", "scenario"]

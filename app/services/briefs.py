@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from app.domain.brief import Fallback, Proposal, build_brief, render_markdown
-from app.domain.disjoint import disjoint_pair
 from app.domain.errors import InvalidRequestError, NoAnswerError, Problem
-from app.domain.network import Network
-from app.domain.routing import Route, RouteOptions, resolve_node, safest_route
-from app.domain.scenario import Window
+from app.domain.formats.brief import Fallback, Proposal, build_brief, render_markdown
+from app.domain.network.graph import Network
+from app.domain.routes.disjoint import disjoint_pair
+from app.domain.routes.engine import Route, RouteOptions, resolve_node, safest_route
+from app.domain.scenario.model import Window
 from app.services.errors import in_request_terms
 from app.services.requests import Request
 

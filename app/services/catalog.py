@@ -19,12 +19,12 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from app.config import Settings
-from app.domain.compact import CompactScenario
-from app.domain.document import parse_document, spliced_document
-from app.domain.edits import apply_edits, diff, touched_ids
 from app.domain.errors import Problem, ValidationError
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
+from app.domain.network.graph import Network
+from app.domain.scenario.columns import CompactScenario
+from app.domain.scenario.document import parse_document, spliced_document
+from app.domain.scenario.edits import apply_edits, diff, touched_ids
+from app.domain.scenario.reading import validate_scenario
 from app.services import large_scenarios as large
 from app.services.access import Principal
 from app.services.errors import (
@@ -447,7 +447,7 @@ class Catalog:
 
     def document_bytes(self, scenario_id: str, version: int | None = None) -> bytes:
         """A version's JSON text whole: as stored, or written from the text of the version
-        its edits apply to (:func:`~app.domain.document.spliced_document`)."""
+        its edits apply to (:func:`~app.domain.scenario.document.spliced_document`)."""
         try:
             info, blob = self.repo.document_blob(scenario_id, version)
         except ScenarioMissing:

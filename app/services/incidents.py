@@ -14,14 +14,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from app.domain.compact import CompactScenario, IdIndex
-from app.domain.edits import apply_edits
 from app.domain.errors import Problem, ValidationError
-from app.domain.incidents_import import (
+from app.domain.formats.incidents import (
     ImportDefaults,
     ParsedIncidents,
     parse_incidents,
 )
+from app.domain.scenario.columns import CompactScenario, IdIndex
+from app.domain.scenario.edits import apply_edits
 from app.services.requests import Request
 
 

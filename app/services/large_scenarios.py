@@ -5,7 +5,7 @@ zlib-compressed (what ``GET`` returns, byte for byte) and the columns as a
 compressed ``.npz`` (what a replica compiles from, without parsing JSON). A JSON
 upload at least ``large_scenario_bytes`` long is never held whole in memory: it
 arrives in a temporary file and is read item by item into columns
-(:mod:`app.domain.large_document`); smaller ones and YAML are parsed whole and
+(:mod:`app.domain.scenario.reading`); smaller ones and YAML are parsed whole and
 go through the same collector. Adding incidents touches only the header and
 writes the document anew from the columns.
 """
@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from app.config import Settings
-from app.domain.compact import CompactScenario
-from app.domain.large_document import read_large_scenario
+from app.domain.scenario.columns import CompactScenario
+from app.domain.scenario.reading import read_large_scenario
 from app.storage.repository import EncodedDocument
 
 CHUNK = 1 << 20

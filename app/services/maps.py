@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.domain.compact import NODE_KINDS, ROAD_STATUSES, Ids, Texts
-from app.domain.network import Conditions, IntArray, Network
-from app.domain.routing import Route, RouteOptions, safest_route
+from app.domain.network.graph import Conditions, IntArray, Network
+from app.domain.routes.engine import Route, RouteOptions, safest_route
+from app.domain.scenario.columns import NODE_KINDS, ROAD_STATUSES, Ids, Texts
 from app.services.errors import in_request_terms
 
 

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.domain.network import Network
+from app.domain.network.graph import Network
 
 Key = tuple[str, int]
 

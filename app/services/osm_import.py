@@ -1,7 +1,7 @@
 """Import an OpenStreetMap extract (``.osm.pbf``, ``.osm``) as a scenario's street network.
 
 Reads the file once with pyosmium (node locations cached), keeps the ways that
-make walkable or drivable roads (:func:`app.domain.osm_rules.classify_way`) and
+make walkable or drivable roads (:func:`app.domain.formats.osm.classify_way`) and
 cuts them into roads between graph nodes:
 
 * graph nodes are the ends of ways, nodes shared by two or more ways (junctions),
@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.domain.errors import InvalidRequestError, Problem
-from app.domain.osm_rules import (
+from app.domain.formats.osm import (
     WALK_SPEED_M_PER_MIN,
     BarrierEffect,
     WayRoad,
@@ -53,8 +53,8 @@ from app.domain.osm_rules import (
     classify_way,
     worse,
 )
-from app.domain.risk import EARTH_RADIUS_M
-from app.domain.scenario import SCHEMA_ID, RoadStatus
+from app.domain.network.risk import EARTH_RADIUS_M
+from app.domain.scenario.model import SCHEMA_ID, RoadStatus
 
 OSM_CREDIT = "© OpenStreetMap contributors"
 OSM_LICENCE = (
@@ -314,7 +314,7 @@ def import_osm(
         "name": opts.name or f"Streets of {p.name.split('.')[0]} (OpenStreetMap)",
         "description": f"Street network imported from the OpenStreetMap file {p.name} by "
         "safe-passage import-osm. Widths, speeds and capacities are road-class defaults "
-        "(app/domain/osm_rules.py); risks are not set.",
+        "(app/domain/formats/osm.py); risks are not set.",
         "credits": [OSM_CREDIT, OSM_LICENCE],
         "notes": _header_notes(p, summary, opts),
         "parties": [{"id": pid} for pid in parties],

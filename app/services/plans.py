@@ -16,15 +16,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field
 
-from app.domain.budget import Budget, Progress
 from app.domain.errors import InvalidRequestError, Problem
-from app.domain.evacuation import (
+from app.domain.network.graph import Network
+from app.domain.plans.budget import Budget, Progress
+from app.domain.plans.evacuation import (
     MAX_FAST_CELLS,
     PlanOptions,
     plan_evacuation,
     rank_openings,
 )
-from app.domain.network import Network
 from app.services.errors import in_request_terms
 from app.services.requests import TravelRequest
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.domain.alternatives import alternative_routes
-from app.domain.consent import consent_analysis
-from app.domain.disjoint import disjoint_pair
-from app.domain.network import Network
-from app.domain.pareto import pareto_front
-from app.domain.routing import RouteOptions, safest_route
+from app.domain.network.graph import Network
+from app.domain.routes.alternatives import alternative_routes
+from app.domain.routes.consent import consent_analysis
+from app.domain.routes.disjoint import disjoint_pair
+from app.domain.routes.engine import RouteOptions, safest_route
+from app.domain.routes.pareto import pareto_front
 from app.services.errors import in_request_terms
 from app.services.requests import PartiesRequest, RouteRequest
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.config import Settings
-from app.domain.compact import CompactScenario
-from app.domain.document import parse_document
 from app.domain.errors import DocumentTooLargeError, InvalidRequestError, Problem
-from app.domain.large_document import validate_scenario
+from app.domain.scenario.columns import CompactScenario
+from app.domain.scenario.document import parse_document
+from app.domain.scenario.reading import validate_scenario
 from app.services import large_scenarios as large
 
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from app.domain.errors import NoRouteError, ValidationError
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
-from app.domain.routing import RouteOptions, safest_route
+from app.domain.network.graph import Network
+from app.domain.routes.engine import RouteOptions, safest_route
+from app.domain.scenario.reading import validate_scenario
 from tests.api import add_token, assert_problem, bearer, engine_of
 from tests.test_large_scenarios import same_network, with_extras
 

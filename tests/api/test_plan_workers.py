@@ -30,7 +30,6 @@ from app.api.app import create_app
 from app.api.problems import from_error
 from app.api.schemas import PlanOut
 from app.config import Settings
-from app.domain.disjoint import NoDisjointPairError, disjoint_pair
 from app.domain.errors import (
     Cut,
     CutRoad,
@@ -48,8 +47,9 @@ from app.domain.errors import (
     UnknownProfileError,
     ValidationError,
 )
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
+from app.domain.network.graph import Network
+from app.domain.routes.disjoint import NoDisjointPairError, disjoint_pair
+from app.domain.scenario.reading import validate_scenario
 from app.services.errors import PreconditionFailedError, UnavailableError
 from app.services.plan_workers import PlanAnswer, PlanWorkers
 from app.services.plans import PlanRequest

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from app.api.app import create_app
 from app.config import Settings
-from app.domain.profiles import BUILTIN_PROFILES
+from app.domain.scenario.profiles import BUILTIN_PROFILES
 
 
 def client(tmp_path: Path, tile_url: str | None = None) -> TestClient:

@@ -1,4 +1,4 @@
-"""The Python statements of the compiled loops (``app/domain/_fast_kernel.pyx``): oracles.
+"""The Python statements of the compiled loops (``app/domain/plans/_fast_kernel.pyx``): oracles.
 
 Each function here is the method of one compiled function written in plain Python and
 numpy, step for step; the tests check that both give the same answers on random inputs.
@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from app.domain.evacuation import Plan
-from app.domain.flow_expanded import Movement
-from app.domain.flow_fast import (
+from app.domain.network.graph import FloatArray, IntArray
+from app.domain.plans.evacuation import Plan
+from app.domain.plans.expanded import Movement
+from app.domain.plans.fast import (
     CHECK_EVERY,
     CHUNK,
     SPAN,
@@ -31,8 +32,7 @@ from app.domain.flow_fast import (
     _Table,
     candidate_trees,
 )
-from app.domain.flow_model import FlowModel
-from app.domain.network import FloatArray, IntArray
+from app.domain.plans.model import FlowModel
 
 # --- the fast plan's reservation loop (_fast_kernel.place_all and journeys) ---------------
 
@@ -44,7 +44,7 @@ def fast_movements(
     max_cells: int,
     check: Callable[[int], None] = lambda k: None,
 ) -> list[Movement]:
-    """:func:`app.domain.flow_fast.fast_movements` with the loop below instead of the kernel."""
+    """:func:`app.domain.plans.fast.fast_movements` with the loop below instead of the kernel."""
     start = _reservations(model, horizon, max_cells)
     if start is None:
         return []
@@ -375,7 +375,7 @@ def untangle_free(zone: list[bool], m: Movement) -> Movement:
     """``flow_loops._untangle`` where every node outside the safe zones has unbounded room.
 
     Every loop is then cut, and cutting from the first node that recurs to its last
-    visit, left to right, gives what :func:`app.domain.flow_loops._untangle`'s repeated scans give.
+    visit, left to right, gives what :func:`app.domain.plans.loops._untangle`'s repeated scans give.
     """
     nodes = m.nodes
     last = {v: k for k, v in enumerate(nodes)}
@@ -451,7 +451,7 @@ def journeys(
 
 
 def movement_dict(plan: Plan, m: Movement) -> dict[str, Any]:
-    """One group as :meth:`app.domain.evacuation.Plan.movement_dicts` writes it."""
+    """One group as :meth:`app.domain.plans.evacuation.Plan.movement_dicts` writes it."""
     ids, edge_ids = plan.model.network.node_ids, plan._arc_edge_ids
     return {
         "from": ids[m.nodes[0]],

@@ -6,10 +6,10 @@ import json
 import random
 from typing import Any
 
-from app.domain.compact import CompactScenario
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
-from app.domain.scenario import Edge, Node
+from app.domain.network.graph import Network
+from app.domain.scenario.columns import CompactScenario
+from app.domain.scenario.model import Edge, Node
+from app.domain.scenario.reading import validate_scenario
 
 STATUSES = ["open", "open", "open", "restricted", "damaged", "blocked"]
 

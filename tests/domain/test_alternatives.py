@@ -9,11 +9,11 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from app.domain.alternatives import MAX_OVERLAP, alternative_routes, overlap
 from app.domain.errors import NoRouteError, QuestionError, RiskLimitError
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
-from app.domain.routing import RouteOptions, safest_route
+from app.domain.network.graph import Network
+from app.domain.routes.alternatives import MAX_OVERLAP, alternative_routes, overlap
+from app.domain.routes.engine import RouteOptions, safest_route
+from app.domain.scenario.reading import validate_scenario
 from tests.domain.randomgraphs import document_of, random_scenario, road_objects
 
 

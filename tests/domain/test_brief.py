@@ -9,12 +9,12 @@ from urllib.parse import unquote
 
 import pytest
 
-from app.domain.brief import Fallback, Proposal, build_brief, render_markdown
-from app.domain.disjoint import disjoint_pair
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
-from app.domain.routing import RouteOptions, safest_route
-from app.domain.scenario import Window
+from app.domain.formats.brief import Fallback, Proposal, build_brief, render_markdown
+from app.domain.network.graph import Network
+from app.domain.routes.disjoint import disjoint_pair
+from app.domain.routes.engine import RouteOptions, safest_route
+from app.domain.scenario.model import Window
+from app.domain.scenario.reading import validate_scenario
 from app.services.briefs import BriefRequest, compute_brief
 from tests.domain.randomgraphs import document_of
 

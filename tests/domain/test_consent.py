@@ -8,11 +8,11 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from app.domain.consent import consent_analysis
 from app.domain.errors import NoRouteError
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
-from app.domain.routing import RouteOptions, edge_mask, safest_route
+from app.domain.network.graph import Network
+from app.domain.routes.consent import consent_analysis
+from app.domain.routes.engine import RouteOptions, edge_mask, safest_route
+from app.domain.scenario.reading import validate_scenario
 from tests.domain.randomgraphs import place_objects, random_scenario, road_objects
 
 Key = tuple[float, float]

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from app.domain.errors import NoRouteError
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
-from app.domain.routing import RouteOptions, edge_mask, safest_route
+from app.domain.network.graph import Network
+from app.domain.routes.engine import RouteOptions, edge_mask, safest_route
+from app.domain.scenario.reading import validate_scenario
 from tests.domain.randomgraphs import random_document
 
 PROFILES = ["general", "medical", "military_age_men", "convoy"]

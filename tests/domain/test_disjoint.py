@@ -10,11 +10,11 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from app.domain.disjoint import TIME_RESOLUTION_MIN, NoDisjointPairError, disjoint_pair
 from app.domain.errors import NoRouteError
-from app.domain.large_document import validate_scenario
-from app.domain.network import Conditions, Network
-from app.domain.routing import RouteOptions, edge_mask, safest_route
+from app.domain.network.graph import Conditions, Network
+from app.domain.routes.disjoint import TIME_RESOLUTION_MIN, NoDisjointPairError, disjoint_pair
+from app.domain.routes.engine import RouteOptions, edge_mask, safest_route
+from app.domain.scenario.reading import validate_scenario
 from tests.domain.randomgraphs import document_of, random_scenario, road_objects
 
 
@@ -280,7 +280,7 @@ def test_a_bridge_is_named_when_no_pair_exists() -> None:
 def test_optimum_holds_when_costs_are_too_large_to_break_ties_by_time(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("app.domain.disjoint._EXACT_LIMIT", 0.0)
+    monkeypatch.setattr("app.domain.routes.disjoint._EXACT_LIMIT", 0.0)
     net, options, s, t = random_case(seed)
     expected = min_cost_flow_optimum(net, options, s, t)
     if expected is None:

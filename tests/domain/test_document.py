@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.document import MAX_DEPTH, parse_document
 from app.domain.errors import DocumentTooLargeError, ValidationError
-from app.domain.large_document import validate_scenario
+from app.domain.scenario.document import MAX_DEPTH, parse_document
+from app.domain.scenario.reading import validate_scenario
 
 
 def refusal(raw: bytes | str, **kw: object) -> str:

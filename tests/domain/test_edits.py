@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from app.domain.compact import CompactScenario
-from app.domain.document import spliced_document
-from app.domain.edits import DEFAULTS, apply_edits, diff, touched_ids
 from app.domain.errors import ValidationError
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
+from app.domain.network.graph import Network
+from app.domain.scenario.columns import CompactScenario
+from app.domain.scenario.document import spliced_document
+from app.domain.scenario.edits import DEFAULTS, apply_edits, diff, touched_ids
+from app.domain.scenario.reading import validate_scenario
 from tests.domain.randomgraphs import random_document
 
 LISTS = {"party": "parties", "incident": "incidents", "window": "windows"}

@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from app.domain import routing
 from app.domain.errors import NoRouteError, RiskLimitError
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
-from app.domain.reference import reference_route
-from app.domain.routing import RouteOptions, safest_route
-from app.domain.scenario import Scenario
+from app.domain.network.graph import Network
+from app.domain.routes import engine
+from app.domain.routes.engine import RouteOptions, safest_route
+from app.domain.scenario.model import Scenario
+from app.domain.scenario.reading import validate_scenario
 from tests.domain.randomgraphs import random_document
+from tests.domain.reference import reference_route
 
 T0 = datetime(2016, 12, 13, 9, 0, tzinfo=UTC)
 
@@ -104,7 +104,7 @@ def test_small_random_graphs_agree(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(9))
 def test_larger_random_graphs_agree(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     if seed % 2:  # start the bounded search one road wide: it must widen several times
-        monkeypatch.setattr(routing, "START_HOPS", 1)
+        monkeypatch.setattr(engine, "START_HOPS", 1)
     rng = random.Random(1000 + seed)
     n = rng.randint(200, 800)
     risks = None if seed % 3 else [0.0] * 6 + [0.001, 0.01]  # continuous, or mostly zero risk
@@ -152,7 +152,7 @@ def test_grid_corner_to_corner_and_short_trips_agree(
     start_hops: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Many equally safe routes on a grid: ties to the faster, far and near."""
-    monkeypatch.setattr(routing, "START_HOPS", start_hops)
+    monkeypatch.setattr(engine, "START_HOPS", start_hops)
     rng = random.Random(7)
     doc = grid_document(40, rng)
     scenario = validate_scenario(doc)

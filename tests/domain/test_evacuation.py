@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
-from app.domain.budget import Budget
 from app.domain.errors import PlanTooLargeError
-from app.domain.evacuation import (
+from app.domain.network.graph import Network
+from app.domain.plans.budget import Budget
+from app.domain.plans.evacuation import (
     NothingToEvacuateError,
     PlanOptions,
     plan_evacuation,
     rank_openings,
 )
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
+from app.domain.scenario.reading import validate_scenario
 from tests.domain.evacuation_oracle import flow_document, lp_evacuated, lp_quickest, replay
 
 GRAPHS = Path(__file__).resolve().parents[2] / "graphs"
@@ -179,8 +179,8 @@ def test_progress_is_reported_up_to_the_end() -> None:
 
 @pytest.mark.parametrize("seed", range(10))
 def test_size_guard_counts_the_expanded_network_exactly(seed: int) -> None:
-    from app.domain.flow_expanded import expanded_arcs, solve_horizon
-    from app.domain.flow_model import ModelOptions, compile_model
+    from app.domain.plans.expanded import expanded_arcs, solve_horizon
+    from app.domain.plans.model import ModelOptions, compile_model
 
     rng = random.Random(seed)
     doc = flow_document(rng, rng.randint(4, 9), rng.randint(4, 18))

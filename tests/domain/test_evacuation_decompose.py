@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app.domain.evacuation import PlanOptions, model_options
-from app.domain.flow_expanded import Movement, Solution, decompose, solve_horizon
-from app.domain.flow_model import FlowModel, compile_model, most_evacuable
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
+from app.domain.network.graph import Network
+from app.domain.plans.evacuation import PlanOptions, model_options
+from app.domain.plans.expanded import Movement, Solution, decompose, solve_horizon
+from app.domain.plans.model import FlowModel, compile_model, most_evacuable
+from app.domain.scenario.reading import validate_scenario
 from tests.domain.evacuation_oracle import flow_document
 
 
@@ -112,7 +112,7 @@ def test_numpy_sweep_splits_the_flow_like_the_plain_sweep(seed: int) -> None:
 def test_a_longer_horizon_started_from_a_shorter_ones_flow_is_exact_and_valid(seed: int) -> None:
     """Warm starts: same maximum as solving from nothing (and as the linear program), and the
     flow still splits into groups that respect every capacity when replayed."""
-    from app.domain.evacuation import Plan
+    from app.domain.plans.evacuation import Plan
     from tests.domain.evacuation_oracle import lp_evacuated, replay
 
     rng = random.Random(1000 + seed)
@@ -147,15 +147,15 @@ def test_a_start_must_come_from_a_shorter_horizon_with_its_state() -> None:
 
 @pytest.mark.parametrize("seed", range(20))
 def test_compiled_walk_back_reads_the_same_journeys_as_numpy(seed: int) -> None:
-    from app.domain import flow_expanded
-    from app.domain.compiled import kernel
+    from app.domain.plans import expanded
+    from app.domain.plans.kernel import kernel
     from tests.domain.kernel_statements import journeys
 
     _, model = random_model(random.Random(500 + seed), 16)
     if model is None:
         return
     solution = solve_horizon(model, random.Random(seed).randint(1, 30), keep_flows=True)
-    tree, done, _, left, _ = flow_expanded._sweep(model, solution)
+    tree, done, _, left, _ = expanded._sweep(model, solution)
     ends = np.concatenate([done, left])
     got = kernel.walk_back(ends, *tree)
     assert got == journeys(ends, *tree)

@@ -6,13 +6,13 @@ import random
 
 import pytest
 
-from app.domain.compiled import kernel
-from app.domain.evacuation import PlanOptions, model_options
-from app.domain.flow_expanded import Movement
-from app.domain.flow_loops import _untangle
-from app.domain.flow_model import compile_model
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
+from app.domain.network.graph import Network
+from app.domain.plans.evacuation import PlanOptions, model_options
+from app.domain.plans.expanded import Movement
+from app.domain.plans.kernel import kernel
+from app.domain.plans.loops import _untangle
+from app.domain.plans.model import compile_model
+from app.domain.scenario.reading import validate_scenario
 from tests.domain.evacuation_oracle import flow_document
 from tests.domain.kernel_statements import untangle_free
 

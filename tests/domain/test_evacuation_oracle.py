@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from app.domain.evacuation import NothingToEvacuateError, PlanOptions, plan_evacuation
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
+from app.domain.network.graph import Network
+from app.domain.plans.evacuation import NothingToEvacuateError, PlanOptions, plan_evacuation
+from app.domain.scenario.reading import validate_scenario
 from tests.domain.evacuation_oracle import (
     expected_harm,
     flow_document,

@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
-from app.domain import flow_fast
-from app.domain.budget import Budget
 from app.domain.errors import PlanTooSlowError
-from app.domain.evacuation import Plan, PlanOptions, model_options
-from app.domain.flow_model import FlowModel, compile_model
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
+from app.domain.network.graph import Network
+from app.domain.plans import fast
+from app.domain.plans.budget import Budget
+from app.domain.plans.evacuation import Plan, PlanOptions, model_options
+from app.domain.plans.model import FlowModel, compile_model
+from app.domain.scenario.reading import validate_scenario
 from tests.domain import kernel_statements
 from tests.domain.evacuation_oracle import flow_document, replay
 
@@ -37,7 +37,7 @@ def model_of(doc: dict[str, Any]) -> FlowModel:
 
 
 def both(model: FlowModel, horizon: int | None) -> tuple[list[Any], list[Any]]:
-    compiled = flow_fast.fast_movements(model, horizon, max_cells=10**7)
+    compiled = fast.fast_movements(model, horizon, max_cells=10**7)
     python = kernel_statements.fast_movements(model, horizon, max_cells=10**7)
     return compiled, python
 
@@ -49,12 +49,12 @@ def test_without_the_compiled_loops_the_package_says_how_to_build_them() -> None
 
         class Unbuilt(importlib.abc.MetaPathFinder):
             def find_spec(self, name, path=None, target=None):
-                if name == "app.domain._fast_kernel":
-                    raise ImportError("No module named 'app.domain._fast_kernel'")
+                if name == "app.domain.plans._fast_kernel":
+                    raise ImportError("No module named 'app.domain.plans._fast_kernel'")
                 return None
 
         sys.meta_path.insert(0, Unbuilt())
-        import app.domain.evacuation
+        import app.domain.plans.evacuation
         """
     )
     result = subprocess.run(
@@ -136,14 +136,14 @@ def test_the_time_budget_stops_the_plan() -> None:
     ticks = itertools.count()  # one second passes at every look at the clock
     budget = Budget.start(0.5, ticks.__next__)
     with pytest.raises(PlanTooSlowError) as err:
-        flow_fast.fast_movements(model, None, max_cells=10**7, budget=budget)
+        fast.fast_movements(model, None, max_cells=10**7, budget=budget)
     assert "time budget of 0.5 s" in (err.value.detail or "")
     assert next(ticks) == 2  # started at 0, gave up at its first look (1 s > 0.5 s)
 
 
 @pytest.mark.parametrize("seed", range(10))
 def test_compiled_movement_dicts_are_the_plain_ones(seed: int) -> None:
-    from app.domain.evacuation import NothingToEvacuateError, plan_model
+    from app.domain.plans.evacuation import NothingToEvacuateError, plan_model
 
     rng = random.Random(900 + seed)
     n = rng.randint(5, 20)

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from app.domain.compact import Ids
 from app.domain.errors import ValidationError
-from app.domain.large_document import read_large_scenario
+from app.domain.scenario.columns import Ids
+from app.domain.scenario.reading import read_large_scenario
 
 
 def plain_duplicates(ids: list[str]) -> list[tuple[int, int]]:

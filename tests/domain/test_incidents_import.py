@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from app.domain.errors import ValidationError
-from app.domain.incidents_import import ImportDefaults, parse_incidents
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
-from app.domain.routing import RouteOptions, safest_route
+from app.domain.formats.incidents import ImportDefaults, parse_incidents
+from app.domain.network.graph import Network
+from app.domain.routes.engine import RouteOptions, safest_route
+from app.domain.scenario.reading import validate_scenario
 from app.services.incidents import ImportRequest, apply_incidents, import_incidents
 
 ACLED = (

@@ -8,10 +8,10 @@ import networkx as nx
 import pytest
 
 from app.domain.errors import NoRouteError
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
-from app.domain.pareto import TIME_RESOLUTION_MIN, pareto_front, spread
-from app.domain.routing import Route, RouteOptions, edge_mask, safest_route
+from app.domain.network.graph import Network
+from app.domain.routes.engine import Route, RouteOptions, edge_mask, safest_route
+from app.domain.routes.pareto import TIME_RESOLUTION_MIN, pareto_front, spread
+from app.domain.scenario.reading import validate_scenario
 from tests.domain.randomgraphs import random_scenario, road_objects
 
 Vector = tuple[int, int]

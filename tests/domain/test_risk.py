@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from app.domain.large_document import validate_scenario
-from app.domain.network import Network
-from app.domain.risk import combine, haversine_m, incident_probability
-from app.domain.routing import RouteOptions, safest_route
-from app.domain.scenario import Incident
+from app.domain.network.graph import Network
+from app.domain.network.risk import combine, haversine_m, incident_probability
+from app.domain.routes.engine import RouteOptions, safest_route
+from app.domain.scenario.model import Incident
+from app.domain.scenario.reading import validate_scenario
 
 T0 = datetime(2016, 12, 13, 9, 0, tzinfo=UTC)
 R_EARTH = 6_371_008.8  # metres, the mean radius the service documents

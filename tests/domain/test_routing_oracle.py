@@ -9,8 +9,8 @@ import networkx as nx
 import pytest
 
 from app.domain.errors import NoRouteError
-from app.domain.network import Network
-from app.domain.routing import RouteOptions, edge_mask, safest_route
+from app.domain.network.graph import Network
+from app.domain.routes.engine import RouteOptions, edge_mask, safest_route
 from tests.domain.randomgraphs import random_scenario, road_objects
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from app.domain.compact import NODE_KINDS, ROAD_STATUSES
-from app.domain.document import parse_document
 from app.domain.errors import ValidationError
-from app.domain.large_document import validate_scenario
+from app.domain.scenario.columns import NODE_KINDS, ROAD_STATUSES
+from app.domain.scenario.document import parse_document
+from app.domain.scenario.reading import validate_scenario
 
 SCHEMA = "safe-passage/scenario@1"
 T0 = "2016-12-13T08:00:00+02:00"

@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api import examples
 from app.api.deps import CatalogDep, PlannerDep, RawBody, UploadBody, ViewerDep
 from app.api.preconditions import expected_version
-from app.domain.document import parse_document
 from app.domain.errors import InvalidRequestError, Problem, pointer
-from app.domain.scenario import Incident, Scenario
+from app.domain.scenario.document import parse_document
+from app.domain.scenario.model import Incident, Scenario
 from app.services.catalog import Catalog
 from app.services.errors import UnsupportedMediaTypeError
 from app.services.incidents import ImportRequest, import_incidents

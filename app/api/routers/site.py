@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from app import __version__
 from app.api.deps import SettingsDep
-from app.domain.profiles import BUILTIN_PROFILES, DEFAULT_PROFILE
+from app.domain.scenario.profiles import BUILTIN_PROFILES, DEFAULT_PROFILE
 
 router = APIRouter(tags=["site"])
 

@@ -24,16 +24,20 @@ from threading import Lock
 import numpy as np
 import numpy.typing as npt
 
-from app.domain.compact import ROAD_STATUSES, CompactScenario, IdIndex, Texts
-from app.domain.profiles import WALKING_SPEED_M_PER_MIN, available_profiles, resolve_profile
-from app.domain.risk import (
+from app.domain.network.risk import (
     IncidentEffect,
     default_time,
     haversine_array_m,
     haversine_m,
     incident_effects,
 )
-from app.domain.scenario import Profile, ScenarioHeader
+from app.domain.scenario.columns import ROAD_STATUSES, CompactScenario, IdIndex, Texts
+from app.domain.scenario.model import Profile, ScenarioHeader
+from app.domain.scenario.profiles import (
+    WALKING_SPEED_M_PER_MIN,
+    available_profiles,
+    resolve_profile,
+)
 
 COST_SCALE = 1e9
 """Routing costs are −ln(1 − risk) in units of 1e-9: survival is resolved to 1e-9 relative."""
@@ -165,7 +169,7 @@ class Network:
 
     @property
     def node_kind(self) -> npt.NDArray[np.int8]:
-        """Kind of each node as its position in :data:`~app.domain.compact.NODE_KINDS`."""
+        """Kind of each node as its position in :data:`~app.domain.scenario.columns.NODE_KINDS`."""
         return self.columns.nodes.kind
 
     @property

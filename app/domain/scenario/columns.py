@@ -7,7 +7,7 @@ of distinct strings, numbers as arrays with NaN or 0 for "not given"), for a
 document of ten places as for one of a million; parties, incidents, windows and
 profiles stay ordinary models in ``header``.
 
-:class:`~app.domain.network.Network` compiles from these columns.
+:class:`~app.domain.network.graph.Network` compiles from these columns.
 :meth:`CompactScenario.to_bytes` is the stored form (numpy ``.npz``, compressed);
 :meth:`CompactScenario.json_chunks` writes the document back as JSON.
 """
@@ -24,7 +24,7 @@ from typing import Any, get_args, overload
 import numpy as np
 import numpy.typing as npt
 
-from app.domain.scenario import NodeKind, RoadStatus, ScenarioHeader
+from app.domain.scenario.model import NodeKind, RoadStatus, ScenarioHeader
 
 NODE_KINDS: tuple[NodeKind, ...] = get_args(NodeKind)
 ROAD_STATUSES: tuple[RoadStatus, ...] = get_args(RoadStatus)

@@ -9,7 +9,7 @@ whole (fields it omits take the model defaults, not the built-in values).
 from __future__ import annotations
 
 from app.domain.errors import UnknownProfileError
-from app.domain.scenario import Profile, ScenarioHeader
+from app.domain.scenario.model import Profile, ScenarioHeader
 
 WALKING_SPEED_M_PER_MIN = 64.0
 """Default walking speed: 64 m/min = 1.07 m/s (3.5 ft/s), the pedestrian walking speed

@@ -1,7 +1,7 @@
 """The safest route the plain way: networkx over the scenario's own objects.
 
-This is the readable reference the fast engine (:mod:`app.domain.network`,
-:mod:`app.domain.routing`) is tested against; it is not used to answer requests, and
+This is the readable reference the fast engine (:mod:`app.domain.network.graph`,
+:mod:`app.domain.routes.engine`) is tested against; it is not used to answer requests, and
 networkx is a dependency of the tests only (the ``test`` extra), not of the service.
 It follows SPEC §1–2 directly, one road at a time:
 
@@ -29,9 +29,14 @@ from datetime import datetime
 import networkx as nx
 import numpy as np
 
-from app.domain.profiles import WALKING_SPEED_M_PER_MIN, resolve_profile
-from app.domain.risk import default_time, haversine_m, incident_probability, segment_distances_m
-from app.domain.scenario import Edge, Node, Profile, Scenario
+from app.domain.network.risk import (
+    default_time,
+    haversine_m,
+    incident_probability,
+    segment_distances_m,
+)
+from app.domain.scenario.model import Edge, Node, Profile, Scenario
+from app.domain.scenario.profiles import WALKING_SPEED_M_PER_MIN, resolve_profile
 
 COST_SCALE = 10**9
 TIME_SCALE = 10**6

@@ -7,8 +7,8 @@ An edit list is a document of its own::
 
 :func:`apply_edits` applies it in order, all or nothing, and checks the edited
 scenario by the same rules as a document read from a file (field rules of the
-models, :func:`~app.domain.large_document.column_problems` across places and
-roads, :func:`~app.domain.validation.reference_problems` for the header). Every
+models, :func:`~app.domain.scenario.reading.column_problems` across places and
+roads, :func:`~app.domain.scenario.problems.reference_problems` for the header). Every
 problem points into the edit list (``/2/road``, ``/0/incident/severity``): the
 caller puts it under its own prefix (``/edits``).
 
@@ -28,16 +28,16 @@ import numpy as np
 import numpy.typing as npt
 import pydantic
 
-from app.domain.compact import CompactScenario, IdIndex, Ids
 from app.domain.errors import Problem, ValidationError, escape_pointer_token
-from app.domain.large_document import (
+from app.domain.scenario.columns import CompactScenario, IdIndex, Ids
+from app.domain.scenario.model import Edge, Incident, Node, Party, Profile, ScenarioHeader, Window
+from app.domain.scenario.problems import item_problems, reference_problems
+from app.domain.scenario.reading import (
     Given,
     column_problems,
     item_columns,
     party_ids,
 )
-from app.domain.scenario import Edge, Incident, Node, Party, Profile, ScenarioHeader, Window
-from app.domain.validation import item_problems, reference_problems
 
 OPS = (
     "set_road",
@@ -96,7 +96,7 @@ def apply_edits(scenario: CompactScenario, edits: Any) -> CompactScenario:
     """The scenario with ``edits`` applied in order, or :class:`ValidationError` with every
     problem at its pointer in the edit list.
 
-    >>> from app.domain.large_document import validate_scenario
+    >>> from app.domain.scenario.reading import validate_scenario
     >>> s = validate_scenario({"schema": "safe-passage/scenario@1",
     ...     "nodes": [{"id": "a"}, {"id": "b"}],
     ...     "edges": [{"id": "a-b", "from": "a", "to": "b", "length_m": 640}]})
@@ -131,7 +131,8 @@ def apply_edits(scenario: CompactScenario, edits: Any) -> CompactScenario:
 
 def touched_ids(edits: list[Any]) -> dict[str, set[str]]:
     """The ids of the places (``"nodes"``) and roads (``"edges"``) an edit list names: the
-    items an edited document writes anew (see :func:`~app.domain.document.spliced_document`)."""
+    items an edited document writes anew
+    (see :func:`~app.domain.scenario.document.spliced_document`)."""
     out: dict[str, set[str]] = {"nodes": set(), "edges": set()}
     for edit in edits:
         if not isinstance(edit, dict):

@@ -54,7 +54,7 @@ from typing import Any, Literal
 import pydantic
 
 from app.domain.errors import Problem, pointer
-from app.domain.scenario import Incident
+from app.domain.scenario.model import Incident
 
 Format = Literal["csv", "geojson"]
 

@@ -3,7 +3,7 @@
 Units: metres, minutes, persons; risk is a probability of harm per person per
 pass. These models check types and ranges; cross-references (unknown ids,
 duplicates, population above capacity) are checked in
-:mod:`app.domain.validation`, which reports every problem at once.
+:mod:`app.domain.scenario.problems`, which reports every problem at once.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ class ScenarioHeader(Model):
     """Everything in a scenario document but its places and roads.
 
     The places and roads of a scenario are held as columns
-    (:class:`~app.domain.compact.CompactScenario`), whatever its size; this model
+    (:class:`~app.domain.scenario.columns.CompactScenario`), whatever its size; this model
     holds the rest.
     """
 
@@ -182,7 +182,7 @@ class ScenarioHeader(Model):
 class Scenario(ScenarioHeader):
     """The whole scenario document (SPEC §2): its schema, and a test oracle's reading of it.
 
-    Validating a document is :func:`~app.domain.validation.validate_scenario`'s job (it
+    Validating a document is :func:`~app.domain.scenario.problems.validate_scenario`'s job (it
     reports every problem at once and gives columns); this model states the fields.
     """
 

@@ -2,7 +2,7 @@
 
 Definition. A route *needs* every party whose territory it crosses (a node or
 road it controls) or whose checkpoint it passes — the parties of
-:meth:`~app.domain.routing.Route.consents_needed` once consent is granted.
+:meth:`~app.domain.routes.engine.Route.consents_needed` once consent is granted.
 With a set ``A`` of parties that agree in addition to those that have already
 granted consent, the *open* roads are those every party of which (road
 controller, checkpoint, both end nodes' controllers) has granted consent or is
@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from app.domain.errors import Cut, CutRoad, Fault, NoRouteError, QuestionError
-from app.domain.network import BoolArray, Conditions, Network
-from app.domain.routing import (
+from app.domain.network.graph import BoolArray, Conditions, Network
+from app.domain.routes.engine import (
     Route,
     RouteOptions,
     check_parties,

@@ -3,7 +3,7 @@ writing an edited one from the text it was made from.
 
 Guards: a size limit, a nesting-depth limit, strict UTF-8, and YAML through the
 safe loader with aliases refused (no "billion laughs" expansion). Parsing does
-not validate the scenario; :mod:`app.domain.large_document` does.
+not validate the scenario; :mod:`app.domain.scenario.reading` does.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import yaml
 from app.domain.errors import DocumentTooLargeError, Problem, ValidationError
 
 if TYPE_CHECKING:
-    from app.domain.compact import CompactScenario
+    from app.domain.scenario.columns import CompactScenario
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 """Default largest document accepted (bytes)."""

@@ -36,12 +36,12 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from app.domain.budget import Budget, Progress
-from app.domain.compiled import kernel
 from app.domain.errors import PlanTooLargeError, PlanTooSlowError
-from app.domain.flow_expanded import Movement
-from app.domain.flow_model import UNREACHABLE, FlowModel
-from app.domain.network import FloatArray, IntArray
+from app.domain.network.graph import FloatArray, IntArray
+from app.domain.plans.budget import Budget, Progress
+from app.domain.plans.expanded import Movement
+from app.domain.plans.kernel import kernel
+from app.domain.plans.model import UNREACHABLE, FlowModel
 
 ROUNDS = 4
 """Routing trees per plan (one on travel time, three congestion-aware)."""

@@ -2,7 +2,7 @@
 
 Definition. Route ``q`` *dominates* route ``r`` when ``q`` is at least as safe
 (cost ``Σ −ln(1 − risk)`` no larger, quantised as in
-:data:`~app.domain.network.COST_SCALE`) and at least as fast (travel time
+:data:`~app.domain.network.graph.COST_SCALE`) and at least as fast (travel time
 compared in units of :data:`TIME_RESOLUTION_MIN`), and strictly better on one.
 The *Pareto front* holds one route for each non-dominated (cost, time) pair,
 ordered safest (slowest) first to fastest (riskiest) last. Every route between
@@ -28,7 +28,7 @@ Cap. At most ``cap`` routes (default :data:`DEFAULT_CAP` = 10) are returned:
 when the front is larger, members at evenly spaced ranks are kept, always
 including the safest and the fastest.
 
->>> from app.domain.large_document import validate_scenario
+>>> from app.domain.scenario.reading import validate_scenario
 >>> s = validate_scenario({"schema": "safe-passage/scenario@1",
 ...   "nodes": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
 ...   "edges": [{"id": "a-b", "from": "a", "to": "b", "travel_time_min": 10, "risk": 0.1},
@@ -48,10 +48,10 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from app.domain.alternatives import Question, pose
 from app.domain.errors import Fault, QuestionError
-from app.domain.network import BoolArray, Conditions, FloatArray, IntArray, Network
-from app.domain.routing import Route, RouteOptions, lexicographic_path
+from app.domain.network.graph import BoolArray, Conditions, FloatArray, IntArray, Network
+from app.domain.routes.alternatives import Question, pose
+from app.domain.routes.engine import Route, RouteOptions, lexicographic_path
 
 DEFAULT_CAP = 10
 """Most routes returned from the front."""
@@ -89,7 +89,7 @@ def pareto_front(
 
     Members above ``options.max_risk`` are left out (those within it are
     exactly the front of the routes within it). Raises what
-    :func:`~app.domain.routing.safest_route` raises when no route exists.
+    :func:`~app.domain.routes.engine.safest_route` raises when no route exists.
     """
     if not 1 <= cap <= MAX_CAP:
         raise QuestionError([Fault("pareto_cap", f"cap must be 1 to {MAX_CAP}")])

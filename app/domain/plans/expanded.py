@@ -20,7 +20,7 @@ the flows they return make people wander. Where a node's capacity is unbounded,
 extra waiting arcs of 4, 32, 256… minutes (unbounded too) change no optimum but
 make waiting short in arcs; at 1,000 nodes this cut the road entries per evacuee
 from hundreds to about 13. Loops that remain are tidied afterwards
-(:mod:`app.domain.flow_loops`).
+(:mod:`app.domain.plans.loops`).
 
 Size. Copies that nobody can reach in time (before the earliest minute anybody
 can be there) or from which no safe zone can be reached by ``H`` are left out.
@@ -39,9 +39,9 @@ from typing import Any
 import numpy as np
 from ortools.graph.python import max_flow
 
-from app.domain.compiled import kernel
-from app.domain.flow_model import UNREACHABLE, FlowModel
-from app.domain.network import BoolArray, IntArray
+from app.domain.network.graph import BoolArray, IntArray
+from app.domain.plans.kernel import kernel
+from app.domain.plans.model import UNREACHABLE, FlowModel
 
 SKIP_FIRST, SKIP_FACTOR = 4, 8
 """Waiting arcs of 4, 32, 256… minutes at unbounded nodes (see :func:`solve_horizon`)."""

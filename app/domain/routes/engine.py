@@ -2,7 +2,7 @@
 
 Definition. Survival of a route is ``Π(1 − risk_e)`` over its roads. Minimising
 ``Σ −ln(1 − risk_e)`` maximises it; among routes of equal survival (to 1e-9,
-see :data:`~app.domain.network.COST_SCALE`) the one with the least travel time
+see :data:`~app.domain.network.graph.COST_SCALE`) the one with the least travel time
 wins. Blocked roads, roads the profile cannot use and roads of avoided parties
 are never used.
 
@@ -15,7 +15,7 @@ safest routes. ``O((n + m) log n)`` per query, no graph rebuilt.
 When no route exists, a minimum cut over the closed roads (capacity 1, open
 roads unbounded) names the fewest closures that separate the two places.
 
->>> from app.domain.large_document import validate_scenario
+>>> from app.domain.scenario.reading import validate_scenario
 >>> s = validate_scenario({"schema": "safe-passage/scenario@1",
 ...   "nodes": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
 ...   "edges": [{"id": "a-b", "from": "a", "to": "b", "travel_time_min": 10, "risk": 0.1},
@@ -46,7 +46,7 @@ from app.domain.errors import (
     UnknownPartyError,
     UnknownPlaceError,
 )
-from app.domain.network import (
+from app.domain.network.graph import (
     STATUS_CODES,
     BoolArray,
     Conditions,

@@ -28,8 +28,8 @@ from ortools.graph.python import max_flow
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from app.domain.compact import NODE_KINDS, ROAD_STATUSES
-from app.domain.network import BoolArray, Conditions, FloatArray, IntArray, Network
+from app.domain.network.graph import BoolArray, Conditions, FloatArray, IntArray, Network
+from app.domain.scenario.columns import NODE_KINDS, ROAD_STATUSES
 
 UNREACHABLE = np.iinfo(np.int64).max // 4
 """Distance (minutes) standing for "cannot be reached"."""

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from app.domain.compiled import kernel
-from app.domain.flow_expanded import Movement
-from app.domain.flow_model import FlowModel
-from app.domain.network import IntArray
+from app.domain.network.graph import IntArray
+from app.domain.plans.expanded import Movement
+from app.domain.plans.kernel import kernel
+from app.domain.plans.model import FlowModel
 
 
 def stays(model: FlowModel, m: Movement, horizon: int) -> list[tuple[int, int, int]]:

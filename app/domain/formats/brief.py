@@ -24,10 +24,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from app.domain.compact import ROAD_STATUSES
-from app.domain.network import Network
-from app.domain.routing import Route
-from app.domain.scenario import Window
+from app.domain.network.graph import Network
+from app.domain.routes.engine import Route
+from app.domain.scenario.columns import ROAD_STATUSES
+from app.domain.scenario.model import Window
 
 CORRIDOR_NAMES = "ABCDEFGH"
 

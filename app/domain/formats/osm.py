@@ -85,7 +85,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import get_args
 
-from app.domain.scenario import RoadStatus
+from app.domain.scenario.model import RoadStatus
 
 LANE_WIDTH_M = 3.5
 """Width of one traffic lane, metres (AASHTO Green Book: 3.0–3.6 m)."""

@@ -1,20 +1,20 @@
 """Evacuation plans (SPEC §3 PLAN): how many people, through which roads, by when.
 
-The model is described in :mod:`app.domain.flow_model`. Two methods:
+The model is described in :mod:`app.domain.plans.model`. Two methods:
 
 ``optimal``
     The true minimum egress time, by maximum flow on the time-expanded network
-    (:mod:`app.domain.flow_expanded`) and a search over the horizon. In a window
+    (:mod:`app.domain.plans.expanded`) and a search over the horizon. In a window
     of ``H`` minutes it first finds the most people that can be evacuated by
     ``H``, then the earliest minute by which that many can be. Each probe of the
     search is exact; probes are chosen from lower bounds (distance, throughput of a
     minimum cut, arrivals per minute into the safe zones) and the fast plan's
     egress time, so that few probes are needed.
 ``fast``
-    A capacity-respecting heuristic (:mod:`app.domain.flow_fast`), with the gap
+    A capacity-respecting heuristic (:mod:`app.domain.plans.fast`), with the gap
     to a lower bound reported.
 
->>> from app.domain.large_document import validate_scenario
+>>> from app.domain.scenario.reading import validate_scenario
 >>> s = validate_scenario({"schema": "safe-passage/scenario@1",
 ...   "nodes": [{"id": "home", "population": 30}, {"id": "camp", "kind": "safe_zone"}],
 ...   "edges": [{"id": "road", "from": "home", "to": "camp", "travel_time_min": 5,
@@ -35,13 +35,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from app.domain.budget import Budget, Progress
-from app.domain.compiled import kernel
 from app.domain.errors import NoAnswerError, PlanTooLargeError
-from app.domain.flow_expanded import Movement, Solution, decompose, expanded_arcs, solve_horizon
-from app.domain.flow_fast import fast_movements
-from app.domain.flow_loops import remove_loops
-from app.domain.flow_model import (
+from app.domain.network.graph import STATUS_CODES, Network
+from app.domain.plans.budget import Budget, Progress
+from app.domain.plans.expanded import Movement, Solution, decompose, expanded_arcs, solve_horizon
+from app.domain.plans.fast import fast_movements
+from app.domain.plans.kernel import kernel
+from app.domain.plans.loops import remove_loops
+from app.domain.plans.model import (
     UNREACHABLE,
     FlowModel,
     ModelOptions,
@@ -51,8 +52,7 @@ from app.domain.flow_model import (
     excluded_parties,
     most_evacuable,
 )
-from app.domain.network import STATUS_CODES, Network
-from app.domain.routing import check_parties
+from app.domain.routes.engine import check_parties
 
 Method = Literal["optimal", "fast"]
 

@@ -25,7 +25,7 @@ list short, the safest route sharing no avoidable road with any route kept so
 far is added (repeatedly), so a route fully apart from the others is never
 missed.
 
->>> from app.domain.large_document import validate_scenario
+>>> from app.domain.scenario.reading import validate_scenario
 >>> s = validate_scenario({"schema": "safe-passage/scenario@1",
 ...   "nodes": [{"id": "a"}, {"id": "b"}, {"id": "c"}, {"id": "d"}],
 ...   "edges": [{"id": "a-b", "from": "a", "to": "b", "travel_time_min": 10, "risk": 0.1},
@@ -47,8 +47,14 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_flow
 
 from app.domain.errors import Fault, QuestionError, RiskLimitError
-from app.domain.network import BoolArray, Conditions, FloatArray, Network
-from app.domain.routing import Route, RouteOptions, edge_mask, lexicographic_path, safest_route
+from app.domain.network.graph import BoolArray, Conditions, FloatArray, Network
+from app.domain.routes.engine import (
+    Route,
+    RouteOptions,
+    edge_mask,
+    lexicographic_path,
+    safest_route,
+)
 
 MAX_OVERLAP = 0.5
 """Default largest share of a route's travel time on roads of any safer alternative."""
@@ -68,7 +74,7 @@ class Question:
 
     ``best`` is the safest route; resolving the question computes it first, so an
     unknown node, an unknown party, no route (with its cut) or a risk limit
-    fails exactly as :func:`~app.domain.routing.safest_route` does.
+    fails exactly as :func:`~app.domain.routes.engine.safest_route` does.
     """
 
     network: Network

@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""The reservation loop of the fast plan, compiled (see :mod:`app.domain.flow_fast`).
+"""The reservation loop of the fast plan, compiled (see :mod:`app.domain.plans.fast`).
 
 It is the same method, step for step, as ``place_all`` of
 ``tests/domain/kernel_statements.py`` (its statement in Python; the tests check that both

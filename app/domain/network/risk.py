@@ -24,7 +24,7 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from app.domain.scenario import Incident, ScenarioHeader
+from app.domain.scenario.model import Incident, ScenarioHeader
 
 EARTH_RADIUS_M = 6_371_008.8
 """Mean Earth radius (IUGG), metres."""

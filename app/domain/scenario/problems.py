@@ -6,7 +6,7 @@ the header's lists (incidents, windows, profiles, party ids) are checked on the
 raw data by :func:`reference_problems`, so that a document with a wrong type in
 one item still gets its unknown ids in another reported. Places and roads are
 checked by columns where they are read
-(:mod:`app.domain.large_document`, which also holds ``validate_scenario``).
+(:mod:`app.domain.scenario.reading`, which also holds ``validate_scenario``).
 Each problem carries an RFC 6901 JSON pointer.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 import pydantic
 
 from app.domain.errors import Problem, pointer
-from app.domain.scenario import SCHEMA_ID
+from app.domain.scenario.model import SCHEMA_ID
 
 
 def item_problems(

@@ -4,17 +4,17 @@ A 1M-node document is a few hundred megabytes of JSON; parsed whole it would be
 several gigabytes of Python objects. So a JSON file or upload is read from a
 stream of byte chunks (:func:`read_large_scenario`): ``nodes`` and ``edges`` are
 decoded one item at a time and go into
-:class:`~app.domain.compact.CompactScenario` columns in batches, so memory stays
+:class:`~app.domain.scenario.columns.CompactScenario` columns in batches, so memory stays
 near the size of the columns. A document already parsed (YAML, or JSON read
 whole) goes through the same collector item by item
-(:func:`~app.domain.validation.validate_scenario`).
+(:func:`~app.domain.scenario.problems.validate_scenario`).
 
 Every rule is written once. Field types and ranges come from the models'
-``Field`` definitions (:mod:`app.domain.scenario`): they are checked by columns,
+``Field`` definitions (:mod:`app.domain.scenario.model`): they are checked by columns,
 and an item that fails is validated by its pydantic model on its own, for the
 exact messages. Cross-field rules (duplicate and unknown ids, party references,
 population above capacity, coordinates in pairs) are checked by columns over all
-items; the header's lists by :func:`~app.domain.validation.reference_problems`.
+items; the header's lists by :func:`~app.domain.scenario.problems.reference_problems`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ import numpy as np
 import numpy.typing as npt
 import pydantic
 
-from app.domain.compact import (
+from app.domain.errors import Problem, ValidationError, pointer
+from app.domain.scenario.columns import (
     CompactScenario,
     EdgeColumns,
     IdIndex,
@@ -41,10 +42,9 @@ from app.domain.compact import (
     NodeColumns,
     Texts,
 )
-from app.domain.document import MAX_DEPTH, nesting_depth
-from app.domain.errors import Problem, ValidationError, pointer
-from app.domain.scenario import Edge, Node, Scenario, ScenarioHeader
-from app.domain.validation import (
+from app.domain.scenario.document import MAX_DEPTH, nesting_depth
+from app.domain.scenario.model import Edge, Node, Scenario, ScenarioHeader
+from app.domain.scenario.problems import (
     item_problems,
     party_problem,
     reference_problems,

@@ -5,7 +5,7 @@ common (a road counts as used whichever way it is travelled). Its joint
 survival probability is the product of the two routes' survival
 probabilities; the answer maximises it, i.e. minimises the sum of the two
 routes' costs ``Σ −ln(1 − risk)`` (quantised, see
-:data:`~app.domain.network.COST_SCALE`). Among pairs of equal joint survival
+:data:`~app.domain.network.graph.COST_SCALE`). Among pairs of equal joint survival
 the one with the least total travel time wins whenever the integers involved
 stay exact in float64 (total cost × total time below 2**51, true for city-scale
 networks; time resolution 0.01 min); beyond that any equally safe pair is
@@ -27,7 +27,7 @@ If no disjoint pair exists (at most one road-disjoint route, by Menger's
 theorem a cut of one road), :class:`NoDisjointPairError` names every road that
 all routes from A to B must use.
 
->>> from app.domain.large_document import validate_scenario
+>>> from app.domain.scenario.reading import validate_scenario
 >>> s = validate_scenario({"schema": "safe-passage/scenario@1",
 ...   "nodes": [{"id": "s"}, {"id": "a"}, {"id": "b"}, {"id": "t"}],
 ...   "edges": [{"id": "s-a", "from": "s", "to": "a", "travel_time_min": 5, "risk": 0.01},
@@ -50,10 +50,10 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from app.domain.alternatives import Question, pose, unavoidable_roads, within_risk
 from app.domain.errors import Fault, NoAnswerError, QuestionError
-from app.domain.network import FloatArray, IntArray, Network
-from app.domain.routing import Route, RouteOptions
+from app.domain.network.graph import FloatArray, IntArray, Network
+from app.domain.routes.alternatives import Question, pose, unavoidable_roads, within_risk
+from app.domain.routes.engine import Route, RouteOptions
 
 TIME_RESOLUTION_MIN = 0.01
 """Travel times are compared in units of 0.01 min when breaking survival ties."""

@@ -1,0 +1,16 @@
+"""Formats apart from the algorithms: incident reports from CSV and GeoJSON
+(:mod:`.incidents`), OpenStreetMap road rules (:mod:`.osm`), and the proposal brief with
+its Markdown (:mod:`.brief`)."""
+
+from app.domain.formats.brief import build_brief, render_markdown
+from app.domain.formats.incidents import ImportDefaults, ParsedIncidents, parse_incidents
+from app.domain.formats.osm import classify_way
+
+__all__ = [
+    "ImportDefaults",
+    "ParsedIncidents",
+    "build_brief",
+    "classify_way",
+    "parse_incidents",
+    "render_markdown",
+]
