@@ -42,8 +42,8 @@ from app.domain.scenario.profiles import (
 COST_SCALE = 1e9
 """Routing costs are −ln(1 − risk) in units of 1e-9: survival is resolved to 1e-9 relative."""
 
-STATUS_CODES = {"open": 0, "restricted": 1, "damaged": 2, "blocked": 3}
-assert tuple(STATUS_CODES) == ROAD_STATUSES  # compact columns use the same codes
+STATUS_CODES = {status: code for code, status in enumerate(ROAD_STATUSES)}
+"""Each road status's code in the columns (the order of ``RoadStatus``)."""
 
 CONDITIONS_BUDGET_BYTES = 512 * 1024 * 1024
 """Memory the cached conditions of one network may take (see Network.conditions_kept)."""
