@@ -7,7 +7,7 @@ items of its ``nodes`` and ``edges`` lists are handed out as they are decoded.
 
 Items are decoded in batches of up to a megabyte by msgspec (several times faster
 than the standard library; see ``benchmarks/README-json.md``). A batch is the text
-from the next item up to the last ``}`` of the buffer; if that text, wrapped in
+from the next item up to the last ``},`` of the buffer; if that text, wrapped in
 ``[ ]``, is valid JSON, the cut is necessarily between two items. Anything msgspec
 refuses (a syntax error, ``NaN``, an integer beyond 64 bits, a lone surrogate, or a
 cut that fell inside an item) is retried on a smaller batch and, at worst, read item
@@ -23,6 +23,8 @@ import codecs
 import json
 import re
 from collections.abc import Callable, Iterable
+from itertools import chain, compress, repeat
+from operator import is_
 from typing import Any
 
 import msgspec
@@ -37,6 +39,9 @@ LARGEST_BATCH = 1 << 20
 SMALLEST_BATCH = 1 << 12
 """Below this, a batch msgspec refused is read item by item by :mod:`json`."""
 WHITESPACE = re.compile(r"[ \t\n\r]*")
+ESCAPED = re.compile(r"\\u00(?:3[aA]|5[bB]|7[bB])")
+"""``:``, ``[`` or ``{`` escaped in a string."""
+SCALARS = {str, int, float, bool, type(None)}
 LIST_END = re.compile(r"\][ \t\n\r]*[,}]")
 """A list's end in the document (or in a string: then the batch is just shorter)."""
 LISTS = ("nodes", "edges")
@@ -182,23 +187,47 @@ def _depth_check(value: Any, levels_above: int) -> None:
         )
 
 
+def _flat_and_unique(items: list[Any], text: str) -> bool:
+    """Whether ``items``, decoded from ``text``, are objects of scalars, no key repeated.
+
+    Judged by counting, with no Python code run per item. In ``text``, every ``{``
+    or ``[`` opens an object or list or is inside a string, and every ``:`` follows
+    a key or is inside a string. So if the text has as many of them as the items
+    have objects and keys plus as many as their decoded strings hold, there is no
+    nested value and every key in the text is a key of the decoded objects: none
+    was repeated (a repeated key adds a ``:`` that no decoded key accounts for).
+    Strings holding these characters as ``\\u`` escapes would unbalance the count,
+    so text with such escapes is left to the item-by-item check.
+    """
+    if set(map(type, items)) != {dict}:
+        return False
+    opens = text.count("{") + text.count("[")
+    colons = text.count(":")
+    keys = sum(map(len, items))
+    if opens == len(items) and colons == keys:  # the usual case: no such character in strings
+        return True
+    if ESCAPED.search(text):
+        return False
+    values = list(chain.from_iterable(map(dict.values, items)))
+    if not set(map(type, values)) <= SCALARS:
+        return False
+    strings = compress(values, map(is_, map(type, values), repeat(str)))
+    inside = "".join(chain(chain.from_iterable(items), strings))
+    opens_inside = inside.count("{") + inside.count("[")
+    return opens == len(items) + opens_inside and colons == keys + inside.count(":")
+
+
 def _batch(text: str) -> list[Any] | None:
     """The items of ``text`` (items and commas), or None where msgspec refuses it.
 
-    Items that are flat objects are checked for repeated keys by counting: each
-    member has a ``:`` after its key, so as many colons in the text as keys in the
-    decoded objects means no key was repeated. Items that fail the count (a colon
-    or a bracket inside a string, a nested value) are read again by :mod:`json`.
+    Items that are not flat objects with unique keys (see :func:`_flat_and_unique`)
+    are read again by :mod:`json`, which refuses a repeated key.
     """
     try:
         items: list[Any] = _decode_batch("[" + text + "]")
     except _REFUSED:
         return None
-    if (
-        set(map(type, items)) == {dict}
-        and text.count("{") + text.count("[") == len(items)
-        and text.count(":") == sum(map(len, items))
-    ):
+    if _flat_and_unique(items, text):
         return items
     raws = _decode_raw_items("[" + text + "]")
     for k, (item, raw) in enumerate(zip(items, raws, strict=True)):
@@ -231,7 +260,10 @@ def _read_items(reader: _Reader, key: str, on_item: Callable[[str, int, Any], No
         cut = 0
         if size >= SMALLEST_BATCH:
             end = LIST_END.search(buf, pos, pos + size)  # most likely the end of this list
-            cut = buf.rfind("}", pos, end.start() if end else pos + size) + 1
+            if end:
+                cut = buf.rfind("}", pos, end.start()) + 1
+            else:  # the last item in the buffer is most likely incomplete
+                cut = buf.rfind("},", pos, pos + size) + 1
         items = _batch(buf[pos:cut]) if cut > pos else None
         if items is not None:
             for item in items:

@@ -135,6 +135,34 @@ def test_one_byte_at_a_time_reads_the_same(raw: bytes) -> None:
     assert same(whole, expected(raw))
 
 
+@st.composite
+def objects_with_repeats(draw: st.DrawFn) -> str:
+    """An object's text where a key may appear twice (``json.dumps`` cannot write one)."""
+    keys = draw(st.lists(st.sampled_from(["id", "lat", "a:b", "{", "[x]"]) | TEXTS, max_size=5))
+    members = [json.dumps(k) + ": " + json.dumps(draw(SCALARS | VALUES)) for k in keys]
+    return "{" + ", ".join(members) + "}"
+
+
+@given(
+    items=st.lists(objects_with_repeats() | FLAT_ITEMS.map(json.dumps), min_size=1, max_size=20),
+    sizes=st.lists(st.integers(1, 64), min_size=1, max_size=4),
+    limits=st.sampled_from([(1 << 20, 1 << 12), (64, 16)]),
+)
+@settings(max_examples=200, deadline=None)
+def test_a_repeated_key_is_refused_wherever_it_is(
+    items: list[str], sizes: list[int], limits: tuple[int, int]
+) -> None:
+    raw = ('{"name": "x", "edges": [' + ", ".join(items) + "]}").encode()
+    try:
+        parse_document(raw, fmt="json")
+    except ValidationError as exc:
+        with batches(*limits):
+            assert unreadable(raw, sizes) == exc.problems[0].detail
+        return
+    with batches(*limits):
+        assert same(read(raw, sizes), expected(raw))
+
+
 def test_a_plain_document_goes_through_msgspec(monkeypatch: pytest.MonkeyPatch) -> None:
     """Thousands of items, but the standard library decodes only the top-level keys and
     values (what msgspec decodes in batches, it does not decode again)."""
@@ -224,6 +252,9 @@ SAME_AS_SMALL_DOCUMENTS = [
     b'{"nodes": [' + ITEMS_TEXT + b', {"id": "x", "lat": 1, "id": "y"}]}',
     b'{"nodes": [' + ITEMS_TEXT + b', {"id": "x:y", "lat": 1, "lat": 2}]}',
     b'{"nodes": [' + ITEMS_TEXT + b', {"id": "x", "tags": {"a": 1, "a": 2}}]}',
+    b'{"nodes": [' + ITEMS_TEXT + b', {"id": "[x]", "lat": 1, "lat": 2}]}',
+    b'{"nodes": [' + ITEMS_TEXT + b', {"id:{": "x", "lat": 1, "lat": 2}]}',
+    b'{"nodes": [' + ITEMS_TEXT + b', {"id": "\\u003a", "lat": 1, "lat": 2}]}',
     b'{"nodes": [' + ITEMS_TEXT + b'], "name": "x", "nodes": []}',
     b'{"name": "x", "windows": [{"id": "w", "id": "v"}]}',
     b'{"name": "x", "name": "y"}',
