@@ -3,7 +3,9 @@
 Run:  python3 benchmarks/json_readers.py [--sizes 100k,1M] [--runs 3] [--dir DIR]
 
 For each size a 4-neighbour grid scenario is written as JSON (as in
-``benchmarks/large_scenario.py``: 1M nodes and 2M roads are 209 MB), then each
+``benchmarks/large_scenario.py``: 1M nodes and 2M roads are 209 MB; with ``-text``,
+e.g. ``--sizes 100k-text``, every place also has an Arabic name and notes with
+``:`` and ``{`` in them), then each
 reader runs in a fresh process on the file read in 1 MiB chunks (as an upload
 arrives): its items are counted, nothing is kept. Printed: the best wall time of
 ``--runs`` runs and the process's peak resident memory (the interpreter with the
@@ -52,6 +54,8 @@ READERS = [
     "orjson",
     "json",
 ]
+TEXT = '"name_ar":"حلب","notes":"source: OCHA, 2024 {estimate}",'
+"""Added to every place by the ``-text`` sizes: non-ASCII, ':' and '{' inside strings."""
 COLLECTORS = ["collector_handwritten", "collector_json_stream"]
 CHUNK = 1 << 20
 
@@ -194,7 +198,9 @@ def main() -> None:
         for size in args.sizes.split(","):
             path = folder / f"grid-{size}.json"
             if not path.exists():
-                write_grid(path, SIDES[size])
+                write_grid(path, SIDES[size.removesuffix("-text")])
+                if size.endswith("-text"):
+                    path.write_text(path.read_text().replace('"lat":', TEXT + '"lat":'))
             print(f"\n{size} nodes: {path.stat().st_size / 1e6:.0f} MB")
             print(f"| reader | best of {args.runs} (s) | peak RSS (MiB) |")
             print("|---|---|---|")
