@@ -2,12 +2,12 @@
 
 A 1M-node document is a few hundred megabytes of JSON; parsed whole it would be
 several gigabytes of Python objects. So a JSON file or upload is read from a
-stream of byte chunks (:func:`read_large_scenario`): ``nodes`` and ``edges`` are
-decoded one item at a time and go into
+stream of byte chunks (:func:`read_large_scenario`, decoding with
+:mod:`~app.domain.scenario.json_stream`): ``nodes`` and ``edges`` are handed over
+one item at a time and go into
 :class:`~app.domain.scenario.columns.CompactScenario` columns in batches, so memory stays
 near the size of the columns. A document already parsed (YAML, or JSON read
-whole) goes through the same collector item by item
-(:func:`~app.domain.scenario.problems.validate_scenario`).
+whole) goes through the same collector item by item (:func:`validate_scenario`).
 
 Every rule is written once. Field types and ranges come from the models'
 ``Field`` definitions (:mod:`app.domain.scenario.model`): they are checked by columns,
@@ -19,12 +19,10 @@ items; the header's lists by :func:`~app.domain.scenario.problems.reference_prob
 
 from __future__ import annotations
 
-import codecs
 import json
 import math
-import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -42,7 +40,7 @@ from app.domain.scenario.columns import (
     NodeColumns,
     Texts,
 )
-from app.domain.scenario.document import MAX_DEPTH, nesting_depth
+from app.domain.scenario.json_stream import UnreadableDocument, read_top_level
 from app.domain.scenario.model import Edge, Node, Scenario, ScenarioHeader
 from app.domain.scenario.problems import (
     item_problems,
@@ -50,206 +48,10 @@ from app.domain.scenario.problems import (
     reference_problems,
 )
 
-CHUNK_CHARS = 1 << 20
 BATCH = 16_384
-WHITESPACE = re.compile(r"[ \t\n\r]*")
-
+"""Items checked by columns at a time."""
 BIG = 2**62
 """Whole numbers beyond this (valid, if absurd) are kept as this in the columns."""
-
-
-class _Unreadable(Exception):
-    pass
-
-
-class _Reader:
-    """The document's text from byte chunks, with JSON values decoded at a cursor."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self.chunks = iter(chunks)
-        self.decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        self.json = json.JSONDecoder()
-        self.buf = ""
-        self.pos = 0
-        self.eof = False
-        self.lines_before = 0  # newlines in the text already dropped
-        self.line_start = 0  # buffer offset where the current line starts (may be < 0)
-        self.started = False
-
-    def fill(self, need: int = CHUNK_CHARS) -> None:
-        """Make at least ``need`` characters available after the cursor, unless at the end."""
-        while not self.eof and len(self.buf) - self.pos < need:
-            chunk = next(self.chunks, None)
-            try:
-                text = self.decoder.decode(chunk or b"", final=chunk is None)
-            except UnicodeDecodeError as exc:
-                raise _Unreadable(f"the document is not valid UTF-8 ({exc.reason})") from None
-            if chunk is None:
-                self.eof = True
-            if not self.started and text:
-                self.started = True
-                text = text.removeprefix("\ufeff")
-            dropped = self.buf[: self.pos]
-            newlines = dropped.count("\n")
-            self.lines_before += newlines
-            if newlines:
-                self.line_start = dropped.rfind("\n") + 1 - self.pos
-            else:
-                self.line_start -= self.pos
-            self.buf = self.buf[self.pos :] + text
-            self.pos = 0
-
-    def where(self, pos: int) -> str:
-        line = self.lines_before + self.buf.count("\n", 0, pos) + 1
-        last = self.buf.rfind("\n", 0, pos)
-        column = pos - (last + 1 if last >= 0 else self.line_start) + 1
-        return f"line {line}, column {column}"
-
-    def error(self, message: str, pos: int | None = None) -> _Unreadable:
-        return _Unreadable(
-            f"not valid JSON: {message} at {self.where(self.pos if pos is None else pos)}"
-        )
-
-    def skip_ws(self) -> None:
-        while True:
-            self.pos = WHITESPACE.match(self.buf, self.pos).end()  # type: ignore[union-attr]
-            if self.pos < len(self.buf) or self.eof:
-                return
-            self.fill()
-
-    def peek(self) -> str:
-        self.skip_ws()
-        return self.buf[self.pos] if self.pos < len(self.buf) else ""
-
-    def expect(self, char: str, what: str) -> None:
-        if self.peek() != char:
-            raise self.error(f"Expecting {what}")
-        self.pos += 1
-
-    def value(self) -> Any:
-        self.skip_ws()
-        need = CHUNK_CHARS
-        while True:
-            self.fill(need)
-            try:
-                obj, end = self.json.raw_decode(self.buf, self.pos)
-            except json.JSONDecodeError as exc:
-                if not self.eof:
-                    need *= 2  # the value runs past the buffer: read more and try again
-                    continue
-                raise self.error(exc.msg, exc.pos) from None
-            except RecursionError:
-                raise _Unreadable(
-                    f"the document is nested deeper than {MAX_DEPTH} levels"
-                ) from None
-            except ValueError as exc:  # e.g. an integer of more than 4300 digits
-                raise _Unreadable(f"not valid JSON: {exc}") from None
-            if end == len(self.buf) and not self.eof:
-                need *= 2  # a number may go on in the next chunk
-                continue
-            self.pos = end
-            return obj
-
-    def at_end(self) -> bool:
-        self.skip_ws()
-        return self.pos >= len(self.buf) and self.eof
-
-
-def _depth_check(value: Any, levels_above: int) -> None:
-    if nesting_depth(value) + levels_above > MAX_DEPTH:
-        # As parse_document says: the depth where the limit is first passed.
-        depth = MAX_DEPTH + 1
-        raise _Unreadable(f"the document is nested {depth} levels deep; the limit is {MAX_DEPTH}")
-
-
-MARGIN = 1 << 16
-"""The quick item loop wants this many characters ahead; longer items take the slow path."""
-ITEM_END = re.compile(r"[ \t\n\r]*([,\]])")
-
-
-def _read_items(reader: _Reader, key: str, on_item: Callable[[str, int, Any], None]) -> None:
-    """The items of a list (its ``[`` already read), one by one, up to and with its ``]``."""
-    if reader.peek() == "]":
-        reader.pos += 1
-        return
-    decode = reader.json.raw_decode
-    i = 0
-    while True:
-        if len(reader.buf) - reader.pos < MARGIN and not reader.eof:
-            reader.fill()
-        buf = reader.buf
-        pos = WHITESPACE.match(buf, reader.pos).end()  # type: ignore[union-attr]
-        try:
-            item, end = decode(buf, pos)
-            ends = ITEM_END.match(buf, end) if end < len(buf) - 1 or reader.eof else None
-        except (ValueError, RecursionError):
-            ends = None
-        if ends is None:  # near the end of the buffer, or an error to report: the slow way
-            reader.pos = pos
-            item = reader.value()
-            char = reader.peek()
-            reader.pos += 1
-        else:
-            char = ends.group(1)
-            reader.pos = ends.end()
-        if type(item) is not dict or any(type(v) in (dict, list) for v in item.values()):
-            _depth_check(item, 2)
-        on_item(key, i, item)
-        i += 1
-        if char == "]":
-            return
-        if char != ",":
-            raise reader.error("Expecting ',' delimiter", reader.pos - 1)
-
-
-def read_top_level(
-    chunks: Iterable[bytes],
-    on_item: Callable[[str, int, Any], None],
-    on_list: Callable[[str], None],
-) -> dict[str, Any]:
-    """Read the top-level object; stream ``nodes``/``edges`` items to ``on_item(key, i, item)``.
-
-    Returns every other member. ``on_list(key)`` is called when such a list starts
-    (again, if the key repeats: the last one wins, as in ``json.loads``).
-    """
-    reader = _Reader(chunks)
-    reader.fill()
-    if reader.at_end():
-        raise _Unreadable("the document is empty")
-    if reader.peek() != "{":
-        value = reader.value()
-        return {"": value}  # not an object: reported by the caller
-    reader.pos += 1
-    header: dict[str, Any] = {}
-    first = True
-    while True:
-        char = reader.peek()
-        if char == "}" and first:
-            reader.pos += 1
-            break
-        if char != '"':
-            raise reader.error("Expecting property name enclosed in double quotes")
-        key = reader.value()
-        reader.expect(":", "':' delimiter")
-        if key in ("nodes", "edges") and reader.peek() == "[":
-            reader.pos += 1
-            header.pop(key, None)
-            on_list(key)
-            _read_items(reader, key, on_item)
-        else:
-            value = reader.value()
-            _depth_check(value, 1)
-            header[key] = value
-        first = False
-        char = reader.peek()
-        reader.pos += 1
-        if char == "}":
-            break
-        if char != ",":
-            raise reader.error("Expecting ',' delimiter", reader.pos - 1)
-    if not reader.at_end():
-        raise reader.error("Extra data")
-    return header
 
 
 # Fields ---------------------------------------------------------------------------
@@ -627,7 +429,7 @@ def read_large_scenario(
     collector = _Collector(max_nodes, max_edges)
     try:
         header = read_top_level(chunks, collector.item, collector.reset)
-    except _Unreadable as exc:
+    except UnreadableDocument as exc:
         raise ValidationError([Problem("", str(exc))], detail=str(exc)) from None
     if "" in header:
         raise ValidationError([Problem("", "a scenario document must be a JSON object")])
