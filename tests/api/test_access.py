@@ -71,6 +71,28 @@ OPERATIONS = [
     Operation("POST", "/v1/scenarios/{id}/plans", "planner", 200, {"window": "pause-1"}),
     Operation("POST", "/v1/scenarios/{id}/parties", "planner", 200, {"from": "mill", "to": "camp"}),
     Operation("POST", "/v1/scenarios/{id}/briefs", "planner", 200, {"from": "mill", "to": "camp"}),
+    Operation(
+        "POST",
+        "/v1/scenarios/{id}/edits",
+        "planner",
+        200,
+        {"edits": [{"op": "set_road", "road": "ford--mill", "status": "blocked"}]},
+        if_match=True,
+    ),
+    Operation("GET", "/v1/scenarios/{id}/diff?from=1", "viewer", 200),
+    Operation("POST", "/v1/scenarios/{id}/forks", "planner", 201, {"name": "what if"}),
+    Operation("GET", "/v1/scenarios/{id}/forks", "viewer", 200),
+    Operation(
+        "POST",
+        "/v1/compare",
+        "planner",
+        200,
+        {
+            "a": {"scenario": "{id}"},
+            "b": {"scenario": "{id}"},
+            "question": {"kind": "route", "from": "mill", "to": "camp"},
+        },
+    ),
     Operation("GET", "/v1/tokens", "admin", 200),
     Operation("POST", "/v1/tokens", "admin", 201, body={"role": "viewer", "name": "spare"}),
     Operation("DELETE", "/v1/tokens/{token}", "admin", 200),
@@ -103,7 +125,8 @@ def test_role_matrix(app_client: TestClient, tokens: Tokens, op: Operation) -> N
         if op.if_match:
             sent["If-Match"] = scenario.etag
         before = None if allowed else store_snapshot(engine_of(app_client))
-        response = app_client.request(op.method, path, json=op.body, headers=sent)
+        body = json.loads(json.dumps(op.body).replace("{id}", scenario.id))
+        response = app_client.request(op.method, path, json=body, headers=sent)
 
         if allowed:
             assert response.status_code == op.success, (who, response.text)

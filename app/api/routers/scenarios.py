@@ -45,7 +45,9 @@ class ForkedFrom(BaseModel):
     version: int
 
 
-class VersionOut(BaseModel):
+class VersionSummary(BaseModel):
+    """One version of a scenario, as lists show it (no document, no edits)."""
+
     model_config = ConfigDict(populate_by_name=True)
 
     id: str
@@ -65,11 +67,6 @@ class VersionOut(BaseModel):
     )
     author: str | None = Field(default=None, description="Name of the token that made it.")
     reason: str | None = Field(default=None, description="Why, as its author said.")
-    edits: list[dict[str, Any]] | None = Field(
-        default=None,
-        description="The edits that made it from the version before (edited and incidents "
-        "versions).",
-    )
     stored_as: str = Field(
         default="document",
         description="document: stored whole; edits: stored as its edits on version "
@@ -81,8 +78,18 @@ class VersionOut(BaseModel):
     )
 
 
+class VersionOut(VersionSummary):
+    """One version of a scenario, with the edits that made it."""
+
+    edits: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="The edits that made it from the version before (edited and incidents "
+        "versions).",
+    )
+
+
 class ScenarioPage(BaseModel):
-    items: list[VersionOut]
+    items: list[VersionSummary]
     total: int
     limit: int
     offset: int
@@ -143,6 +150,10 @@ class IncidentBatch(BaseModel):
         description="Incident reports (SPEC §2 `incidents[]`).",
         json_schema_extra={"items": Incident.model_json_schema()},
     )
+
+
+def _summary(info: VersionInfo) -> VersionSummary:
+    return VersionSummary.model_validate(_out(info).model_dump(exclude={"edits"}))
 
 
 def _out(info: VersionInfo) -> VersionOut:
@@ -230,7 +241,7 @@ def list_scenarios(
     following = offset + limit
     nxt = f"/v1/scenarios?limit={limit}&offset={following}" if following < total else None
     return ScenarioPage(
-        items=[_out(i) for i in items], total=total, limit=limit, offset=offset, next=nxt
+        items=[_summary(i) for i in items], total=total, limit=limit, offset=offset, next=nxt
     )
 
 
