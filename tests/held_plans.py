@@ -7,15 +7,17 @@ ends instead of guessing how long a real one takes on this machine.
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.managers import SyncManager
 from queue import Queue
 from threading import Event
-from typing import Any
+from typing import Any, TypeVar
 
 from app.services.plan_workers import PlanAnswer, encode_plan
 from app.services.plans import PlanRequest
@@ -66,3 +68,13 @@ def gates() -> Iterator[Any]:
 
 REQUEST = PlanRequest.model_validate({"window": "afternoon", "rank_openings": True})
 """The plan the held jobs stand for (its fields are named when it is refused as too long)."""
+
+
+T = TypeVar("T")
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to the end in a thread of its own: the browser tests' Playwright
+    keeps an event loop running in the main thread for the whole session."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

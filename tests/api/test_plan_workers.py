@@ -9,7 +9,6 @@ first plan and stop with the application.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import multiprocessing
 import pickle
@@ -66,7 +65,7 @@ from tests.api import (
     store,
     store_snapshot,
 )
-from tests.held_plans import ANSWER, REQUEST, Gate, gates, held_plan
+from tests.held_plans import ANSWER, REQUEST, Gate, gates, held_plan, run_coroutine
 
 PAUSE_3H = "pause-2016-12-15-3h"
 PAUSE_48H = "pause-2016-12-15-48h"
@@ -329,7 +328,7 @@ def test_a_plan_past_the_hard_limit_is_stopped_and_the_next_one_gets_a_new_worke
 
     try:
         with gates() as make:
-            asyncio.run(plans(make))
+            run_coroutine(plans(make))
     finally:
         workers.shutdown()
 

@@ -37,7 +37,7 @@ from app.services.plan_workers import PlanWorkers
 from tests.api import ALEPPO, load
 from tests.deploy import Service, bearer, create_token, service_env, start_service
 from tests.grid_scenario import grid_scenario
-from tests.held_plans import ANSWER, REQUEST, Gate, gates, held_plan
+from tests.held_plans import ANSWER, REQUEST, Gate, gates, held_plan, run_coroutine
 
 MAX_LATENCY_S = 0.5
 """Worst answer time of a health check or an Aleppo route while a plan computes (typically
@@ -232,7 +232,7 @@ def test_plans_beyond_the_queue_are_refused_at_once_and_the_queued_one_is_answer
 
     try:
         with gates() as make:
-            asyncio.run(plans(make))
+            run_coroutine(plans(make))
     finally:
         workers.shutdown()
 
@@ -270,6 +270,6 @@ def test_a_worker_killed_mid_plan_fails_that_plan_only_and_one_killed_idle_none(
 
     try:
         with gates() as make:
-            asyncio.run(plans(make))
+            run_coroutine(plans(make))
     finally:
         workers.shutdown()
