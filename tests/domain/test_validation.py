@@ -513,3 +513,12 @@ def test_every_problem_is_reported_at_once_sorted_by_pointer() -> None:
         "pointer": "/edges/2/to",
         "detail": "unknown node 'zz'",
     }
+
+
+def test_an_item_that_is_not_an_object_is_one_problem_at_its_place() -> None:
+    doc = valid_document()
+    doc["nodes"].append("not an object")
+    doc["edges"].append(None)
+    with pytest.raises(ValidationError) as refused:
+        validate_scenario(doc)
+    assert [p.pointer for p in refused.value.problems] == ["/edges/4", "/nodes/3"]

@@ -325,7 +325,7 @@ class _Collector:
             _, problems = item_problems(model, item, (key, start + i))
             self.problems.extend(problems)
             if type(item) is not dict:
-                out.append((i, {}))
+                out.append((i, dict.fromkeys(fields, INVALID)))  # nothing of it is usable
                 continue
             refused = {p.pointer.split("/")[3] for p in problems if p.pointer.count("/") >= 3}
             refused = {_unescape(r) for r in refused}
