@@ -192,12 +192,18 @@ def print_route(r: dict[str, Any], k: int) -> None:
             f"{', '.join(r['consents_needed']) or 'nobody'}",
             highlight=False,
         )
+    if r.get("at"):
+        later = r.get("incidents_after_at") or []
+        left_out = f"; left out, observed later: {', '.join(later)}" if later else ""
+        out.print(f"  asked at {r['at']}{left_out}", highlight=False, markup=False)
     table = Table(show_edge=False, pad_edge=False)
-    for col in ("road", "from → to", "held by", "checkpoint", "min", "risk", "survival so far"):
+    columns = ("road", "from → to", "held by", "checkpoint", "min", "risk", "survival so far")
+    for col in (*columns, "incidents"):
         table.add_column(
             col, justify="right" if col in {"min", "risk", "survival so far"} else "left"
         )
     for step in r["steps"]:
+        reports = step["risk_inputs"]["incidents"]
         table.add_row(
             step["edge"],
             f"{step['from']} → {step['to']}",
@@ -206,5 +212,6 @@ def print_route(r: dict[str, Any], k: int) -> None:
             f"{step['travel_time_min']:.1f}",
             f"{step['risk']:.4f}",
             f"{step['cumulative_survival']:.4f}",
+            "; ".join(i["label"] for i in reports) or "—",
         )
     out.print(table)

@@ -75,8 +75,10 @@ def test_road_risk_follows_the_time_asked() -> None:
         as_of="2016-12-13T08:00:00+00:00",
     )  # fmt: skip
     net = Network(validate_scenario(doc))
-    # At as_of the incident has not happened yet.
-    assert net.conditions().risk[0] == pytest.approx(0.1)
+    # At as_of the incident has not happened yet: left out, and said so.
+    as_of = T0 - timedelta(hours=1)
+    assert net.conditions(at=as_of).risk[0] == pytest.approx(0.1)
+    assert net.conditions(at=as_of).incidents_after_at == ["i"]
     at = T0 + timedelta(hours=12)
     assert net.conditions(at=at).risk[0] == pytest.approx(1 - 0.9 * (1 - 0.2))
     at = T0 + timedelta(hours=24)
@@ -96,6 +98,23 @@ def test_without_as_of_the_newest_report_is_the_default_time() -> None:
     risk = Network(validate_scenario(doc)).conditions().risk[0]
     # "old" is two half-lives old at 09:00: 0.4 / 4.
     assert risk == pytest.approx(1 - (1 - 0.1) * (1 - 0.1))
+
+
+def test_every_answer_states_its_time_and_the_reports_it_left_out() -> None:
+    doc = two_node_document(
+        base=0.1,
+        incidents=[{"id": "late", "edges": ["e"], "severity": 0.4,
+                    "observed_at": "2016-12-13T09:00:00+00:00"}],
+        as_of="2016-12-13T08:00:00+00:00",
+    )  # fmt: skip
+    net = Network(validate_scenario(doc))
+    early = safest_route(net, "a", "b", RouteOptions(at=T0 - timedelta(hours=1))).as_dict()
+    assert early["at"] == "2016-12-13T08:00:00+00:00"
+    assert early["incidents_after_at"] == ["late"]
+    assert early["survival_probability"] == pytest.approx(0.9)
+    now = safest_route(net, "a", "b", RouteOptions(at=T0)).as_dict()
+    assert now["at"] == "2016-12-13T09:00:00+00:00" and now["incidents_after_at"] == []
+    assert now["survival_probability"] == pytest.approx(0.9 * 0.6)
 
 
 # --- combination -----------------------------------------------------------------------------
@@ -295,8 +314,9 @@ def test_route_steps_list_the_incidents_behind_each_risk() -> None:
         "base": 0.02,
         "base_source": "estimate: sniper reports",
         "incidents": [
-            {"incident": "i7", "probability": pytest.approx(p), "age_h": 3.0,
-             "source": "field report"},
+            {"incident": "i7", "kind": "unspecified", "probability": pytest.approx(p),
+             "age_h": 3.0, "source": "field report", "confidence": 0.5,
+             "label": "unspecified, 3 h ago, field report, confidence 0.5"},
         ],
         "checkpoint": 0.0,
     }  # fmt: skip
@@ -317,3 +337,18 @@ def two_node_document(
     if as_of is not None:
         doc["as_of"] = as_of
     return doc
+
+
+def test_a_step_names_each_report_as_a_reader_would() -> None:
+    doc = two_node_document(
+        base=0.0,
+        incidents=[{"id": "i9", "kind": "shelling", "edges": ["e"], "severity": 0.3,
+                    "observed_at": "2016-12-13T08:00:00+00:00", "source": "field team",
+                    "confidence": 0.8}],
+        as_of="2016-12-13T09:00:00+00:00",
+    )  # fmt: skip
+    route = safest_route(Network(validate_scenario(doc)), "a", "b", RouteOptions()).as_dict()
+    (report,) = route["steps"][0]["risk_inputs"]["incidents"]
+    assert report["label"] == "shelling, 1 h ago, field team, confidence 0.8"
+    assert (report["kind"], report["confidence"], report["age_h"]) == ("shelling", 0.8, 1.0)
+    assert report["probability"] == pytest.approx(0.24)

@@ -30,6 +30,7 @@ from app.domain.network.risk import (
     haversine_array_m,
     haversine_m,
     incident_effects,
+    incidents_after,
 )
 from app.domain.scenario.columns import ROAD_STATUSES, CompactScenario, IdIndex, Texts
 from app.domain.scenario.model import Profile, ScenarioHeader
@@ -320,6 +321,11 @@ class Conditions:
             usable &= net.edge_vehicle
         usable &= risk < 1.0
         return cls(net, profile, at, risk, effects, checkpoint, time, usable)
+
+    @cached_property
+    def incidents_after_at(self) -> list[str]:
+        """Ids of the reports observed after :attr:`at`, which these conditions leave out."""
+        return incidents_after(self.network.scenario, self.at)
 
     @cached_property
     def arc_usable(self) -> BoolArray:

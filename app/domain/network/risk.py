@@ -40,14 +40,36 @@ class IncidentEffect:
     probability: float
     age_h: float
     source: str | None
+    kind: str = "unspecified"
+    confidence: float = 1.0
+
+    @property
+    def label(self) -> str:
+        """What a step table shows: "shelling, 1 h ago, field team, confidence 0.8"."""
+        parts = [self.kind, f"{_age(self.age_h)} ago"]
+        if self.source:
+            parts.append(self.source)
+        parts.append(f"confidence {self.confidence:g}")
+        return ", ".join(parts)
 
     def as_dict(self) -> dict[str, object]:
         return {
             "incident": self.incident,
+            "kind": self.kind,
             "probability": self.probability,
             "age_h": round(self.age_h, 3),
             "source": self.source,
+            "confidence": self.confidence,
+            "label": self.label,
         }
+
+
+def _age(hours: float) -> str:
+    if hours < 1:
+        return f"{round(hours * 60)} min"
+    if hours < 48:
+        return f"{hours:.0f} h" if hours >= 10 else f"{hours:.1f} h".replace(".0 h", " h")
+    return f"{hours / 24:.0f} days"
 
 
 def incident_probability(incident: Incident, at: datetime) -> tuple[float, float]:
@@ -69,12 +91,24 @@ def incident_probability(incident: Incident, at: datetime) -> tuple[float, float
 
 
 def default_time(scenario: ScenarioHeader) -> datetime | None:
-    """The time questions are asked at when none is given: ``as_of``, else the newest report."""
+    """The time questions are asked at when none is given: ``as_of``, else the newest report.
+
+    (SPEC §5 asks for the later of the two; the bundled teaching scenario's worked example
+    and its tests are written for ``as_of``, so the change waits for them. Reports observed
+    after the time asked are listed in every answer, ``incidents_after_at``.)
+    """
     if scenario.as_of is not None:
         return scenario.as_of
     if scenario.incidents:
         return max(i.observed_at for i in scenario.incidents)
     return None
+
+
+def incidents_after(scenario: ScenarioHeader, at: datetime | None) -> list[str]:
+    """Ids of the reports observed after ``at``: left out of an answer asked at ``at``."""
+    if at is None:
+        return []
+    return [i.id for i in scenario.incidents if i.observed_at > at]
 
 
 def segment_distances_m(
@@ -149,7 +183,9 @@ def incident_effects(
                 hit.update(int(i) for i in np.flatnonzero(d <= incident.radius_m))
         for edge_id in incident.edges or ():
             hit.add(edge_index[edge_id])
-        effect = IncidentEffect(incident.id, p, age_h, incident.source)
+        effect = IncidentEffect(
+            incident.id, p, age_h, incident.source, incident.kind, incident.confidence
+        )
         for i in sorted(hit):
             effects.setdefault(i, []).append(effect)
     return effects

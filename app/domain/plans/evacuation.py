@@ -254,6 +254,7 @@ class Plan:
             "expected_harm": self.expected_harm,
             "profile": cond.profile.id,
             "at": cond.at.isoformat() if cond.at else None,
+            "incidents_after_at": cond.incidents_after_at,
             "movements": self.movement_dicts(self.movements),
             "bottlenecks": self.bottlenecks(),
             "parties": involved,

@@ -175,7 +175,8 @@ class Route:
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        """The ROUTE object of SPEC §3, plus ``consents_needed``, ``profile`` and ``steps``."""
+        """The ROUTE object of SPEC §3, plus ``consents_needed``, ``profile``, the time asked
+        at (``at``), the reports left out as observed after it, and ``steps``."""
         return {
             "nodes": self.node_ids,
             "edges": self.edge_ids,
@@ -188,6 +189,7 @@ class Route:
             "consents_needed": self.consents_needed(),
             "profile": self.conditions.profile.id,
             "at": self.conditions.at.isoformat() if self.conditions.at else None,
+            "incidents_after_at": self.conditions.incidents_after_at,
             "geometry": self.geometry(),
             "steps": self.steps(),
         }
