@@ -43,9 +43,12 @@ from app.storage.repository import (
     VersionInfo,
 )
 
-SNAPSHOT_EVERY = 8
-"""A version made by edits is stored whole (document and columns) when it would be the 8th
-in a row stored as edits: reading a version replays at most 7 edit lists."""
+SNAPSHOT_VERSIONS = 64
+SNAPSHOT_EDIT_BYTES = 256 * 1024
+"""A version made by edits is stored whole (document and columns) when it would be the 64th
+in a row stored as edits, or when the edits since the last whole version pass 256 KiB of
+JSON; otherwise it stores its edits alone. Reading one replays the edits since the last
+whole version in one pass (their size, not their number, sets the cost)."""
 
 AUDIT_ACTIONS = {
     "replaced": "scenario.replace",
@@ -331,24 +334,33 @@ class Catalog:
         edited: CompactScenario,
         edits: list[Any],
     ) -> EncodedDocument:
-        """A version made by edits as stored: the edits alone (their size, not the
-        document's), or the whole document and columns when the chain of versions stored as
-        edits behind it is :data:`SNAPSHOT_EVERY` long."""
+        """A version made by edits onto ``version``, as stored: the edits alone (their size,
+        not the document's; the document's digest is taken when it is first read), or the
+        whole document and columns (see :data:`SNAPSHOT_VERSIONS`)."""
+        whole, since, count = self._chain(scenario_id, version)
+        total = since + edits
+        if count + 1 < SNAPSHOT_VERSIONS and len(json.dumps(total)) < SNAPSHOT_EDIT_BYTES:
+            return EncodedDocument(None, None, None, None, version)
         text = spliced_document(
-            self.document_bytes(scenario_id, version), base, edited, touched_ids(edits)
+            self.document_bytes(scenario_id, whole),
+            self._columns(scenario_id, whole),
+            edited,
+            touched_ids(total),
         )
-        if self._edit_chain(scenario_id, version) + 1 >= SNAPSHOT_EVERY:
-            return large.encode_text(text, edited)
-        return EncodedDocument(None, len(text), hashlib.sha256(text).hexdigest(), None, version)
+        return large.encode_text(text, edited)
 
-    def _edit_chain(self, scenario_id: str, version: int) -> int:
-        """How many versions stored as edits lead to ``version`` from a whole one."""
-        depth = 0
-        info = self.version_info(scenario_id, version)
+    def _chain(self, scenario_id: str, version: int) -> tuple[int, list[Any], int]:
+        """``(whole, edits, count)``: the last version stored whole at or before ``version``,
+        the edits from it to ``version`` in order, and how many versions they came in."""
+        infos = {v.version: v for v in self.versions(scenario_id) if v.version <= version}
+        if version not in infos:
+            raise ScenarioNotFoundError(_missing(scenario_id, version))
+        lists: list[list[Any]] = []
+        info = infos[version]
         while info.base_version is not None:
-            depth += 1
-            info = self.version_info(scenario_id, info.base_version)
-        return depth
+            lists.append(info.edits or [])
+            info = infos[info.base_version]
+        return info.version, [e for edits in reversed(lists) for e in edits], len(lists)
 
     def _store(
         self,
@@ -425,13 +437,13 @@ class Catalog:
             raise ScenarioNotFoundError(_missing(scenario_id, version)) from None
 
     def scenario(self, scenario_id: str, version: int | None = None) -> CompactScenario:
-        """A stored version's columns: stored ones, or those of the version its edits apply
-        to with the edits replayed (versions stored before columns were kept are read from
-        their document)."""
+        """A stored version's columns: stored ones, or those of the last version stored whole
+        with the edits since replayed in one pass (versions stored before columns were kept
+        are read from their document)."""
         info = self.version_info(scenario_id, version)
         if info.base_version is not None:
-            base = self._columns(scenario_id, info.base_version)
-            return apply_edits(base, info.edits or [])
+            whole, edits, _ = self._chain(scenario_id, info.version)
+            return apply_edits(self._columns(scenario_id, whole), edits)
         try:
             arrays = self.repo.version_arrays(scenario_id, info.version)
         except ScenarioMissing:
@@ -446,19 +458,26 @@ class Catalog:
         return kept.columns if kept is not None else self.scenario(scenario_id, version)
 
     def document_bytes(self, scenario_id: str, version: int | None = None) -> bytes:
-        """A version's JSON text whole: as stored, or written from the text of the version
-        its edits apply to (:func:`~app.domain.scenario.document.spliced_document`)."""
+        """A version's JSON text whole: as stored, or written from the text of the last
+        version stored whole (:func:`~app.domain.scenario.document.spliced_document`); the
+        first read of such a version records its size and digest."""
         try:
             info, blob = self.repo.document_blob(scenario_id, version)
         except ScenarioMissing:
             raise ScenarioNotFoundError(_missing(scenario_id, version)) from None
         if blob is not None:
             return b"".join(large.decompressed(blob))
-        assert info.base_version is not None
-        base_text = self.document_bytes(scenario_id, info.base_version)
-        base = self._columns(scenario_id, info.base_version)
-        edited = self._columns(scenario_id, info.version)
-        return spliced_document(base_text, base, edited, touched_ids(info.edits or []))
+        whole, edits, _ = self._chain(scenario_id, info.version)
+        text = spliced_document(
+            self.document_bytes(scenario_id, whole),
+            self._columns(scenario_id, whole),
+            self._columns(scenario_id, info.version),
+            touched_ids(edits),
+        )
+        if info.sha256 is None:
+            digest = hashlib.sha256(text).hexdigest()
+            self.repo.record_digest(scenario_id, info.version, len(text), digest)
+        return text
 
     def document_chunks(
         self, scenario_id: str, version: int | None = None
@@ -471,7 +490,8 @@ class Catalog:
             raise ScenarioNotFoundError(_missing(scenario_id, version)) from None
         if blob is not None:
             return info, large.decompressed(blob)
-        return info, iter((self.document_bytes(scenario_id, info.version),))
+        text = self.document_bytes(scenario_id, info.version)
+        return self.version_info(scenario_id, info.version), iter((text,))
 
     def diff(self, scenario_id: str, before: int, after: int) -> list[dict[str, Any]]:
         """What changed from version ``before`` to version ``after``."""

@@ -47,8 +47,9 @@ class ScenarioVersionRow(Base):
     document: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     """The document as JSON, zlib-compressed (loaded only when read); None for a version
     stored as its edits."""
-    size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """None for a version stored as edits until its document is first read."""
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     node_count: Mapped[int] = mapped_column(Integer, nullable=False)
     edge_count: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

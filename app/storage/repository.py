@@ -40,8 +40,9 @@ class VersionInfo:
     created_at: datetime
     created_by: str | None
     change: str
-    size_bytes: int
-    sha256: str
+    size_bytes: int | None
+    """Bytes of the document; None for a version stored as edits until it is first read."""
+    sha256: str | None
     node_count: int
     edge_count: int
     arrays_bytes: int | None = None
@@ -65,9 +66,9 @@ class EncodedDocument:
 
     blob: bytes | None
     """The JSON text, zlib-compressed; None for a version stored as its edits."""
-    size: int
-    """Bytes of the JSON text."""
-    sha256: str
+    size: int | None
+    """Bytes of the JSON text (None with ``blob``: taken when the version is first read)."""
+    sha256: str | None
     """SHA-256 of the JSON text."""
     arrays: bytes | None = None
     """Columns (.npz)."""
@@ -341,6 +342,19 @@ class Repository:
                 .all()
             )
             return [_info(r, head.name, _fork(head)) for r in rows]
+
+    def record_digest(self, scenario_id: str, version: int, size: int, sha256: str) -> None:
+        """The size and digest of a version stored as edits, once its document was written."""
+        with self.writing() as s:
+            s.execute(
+                update(ScenarioVersionRow)
+                .where(
+                    ScenarioVersionRow.scenario_id == scenario_id,
+                    ScenarioVersionRow.version == version,
+                    ScenarioVersionRow.sha256.is_(None),
+                )
+                .values(size_bytes=size, sha256=sha256)
+            )
 
     def list_forks(self, scenario_id: str) -> list[VersionInfo]:
         """The scenarios forked from ``scenario_id`` (their current versions), oldest first."""

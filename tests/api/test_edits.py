@@ -7,8 +7,10 @@ import copy
 import hashlib
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from app.services import catalog as catalog_module
 from tests.api import Stored, Tokens, assert_problem
 
 CLOSE_FORD = {
@@ -72,8 +74,12 @@ def test_an_edit_makes_a_version_that_reads_as_the_document_with_the_edits_made(
         e for e in expected["edges"] if e["id"] != "ford--mill"
     ]
     assert got["nodes"] == expected["nodes"] and got["parties"] == expected["parties"]
-    assert hashlib.sha256(read.content).hexdigest() == body["sha256"]
-    assert len(read.content) == body["size_bytes"]
+    # Stored as its edits, the version's digest is taken when its document is first read.
+    assert body["sha256"] is None and body["size_bytes"] is None
+    listed = app_client.get(f"/v1/scenarios/{teaching.id}/versions", headers=tokens("viewer"))
+    second = listed.json()["versions"][1]
+    assert second["sha256"] == hashlib.sha256(read.content).hexdigest()
+    assert second["size_bytes"] == len(read.content) == int(read.headers["Content-Length"])
     # The first version is unchanged.
     assert document(app_client, tokens, teaching.id, 1).json() == teaching.document
 
@@ -209,22 +215,31 @@ def test_a_fork_starts_at_the_version_asked_and_never_changes_its_parent(
 
 
 def test_a_long_run_of_edits_reads_back_every_version_as_it_was_made(
-    app_client: TestClient, tokens: Tokens, teaching: Stored
+    app_client: TestClient, tokens: Tokens, teaching: Stored, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(catalog_module, "SNAPSHOT_VERSIONS", 8)
     answers = []
     for k in range(12):
         body = {"edits": [{"op": "set_road", "road": "hilltop--mill", "risk": 0.01 + k / 100}]}
         answer = edit(app_client, tokens, teaching.id, body, f'"{k + 1}"')
         assert answer.status_code == 200, answer.text
         answers.append(answer.json())
-    # Every 8th version in a row is stored whole, so a read replays at most 7 edit lists.
+    # Every 8th version in a row is stored whole (here), the others as their edits.
     assert [a["stored_as"] for a in answers].count("document") == 1
     assert answers[7]["version"] == 9 and answers[7]["stored_as"] == "document"
+    first_reads = {}
     for a in answers:
         read = document(app_client, tokens, teaching.id, a["version"])
-        assert hashlib.sha256(read.content).hexdigest() == a["sha256"]
+        first_reads[a["version"]] = hashlib.sha256(read.content).hexdigest()
+        if a["sha256"] is not None:  # stored whole: known from the start
+            assert a["sha256"] == first_reads[a["version"]]
         road = next(e for e in read.json()["edges"] if e["id"] == "hilltop--mill")
         assert road["risk"] == 0.01 + (a["version"] - 2) / 100
+    # A later read gives the same bytes, as the digest recorded at the first read says.
+    listed = app_client.get(f"/v1/scenarios/{teaching.id}/versions", headers=tokens("viewer"))
+    for v in listed.json()["versions"][1:]:
+        again = document(app_client, tokens, teaching.id, v["version"])
+        assert hashlib.sha256(again.content).hexdigest() == v["sha256"] == first_reads[v["version"]]
 
 
 def test_compare_asks_both_sides_and_gives_b_minus_a(

@@ -58,8 +58,13 @@ class VersionSummary(BaseModel):
     change: str
     nodes: int
     edges: int
-    size_bytes: int
-    sha256: str = Field(description="SHA-256 of the version's JSON document.")
+    size_bytes: int | None = Field(
+        description="Bytes of the version's JSON document (null for a version stored as "
+        "edits until its document is first read)."
+    )
+    sha256: str | None = Field(
+        description="SHA-256 of the version's JSON document (null like size_bytes)."
+    )
     kind: str | None = Field(
         default=None,
         description="How the version was made: created, replaced, edited, incidents, forked "

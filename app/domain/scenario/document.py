@@ -14,9 +14,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+import numpy as np
 import yaml
 
 from app.domain.errors import DocumentTooLargeError, Problem, ValidationError
+from app.domain.scenario.columns import Ids
 
 if TYPE_CHECKING:
     from app.domain.scenario.columns import CompactScenario
@@ -174,35 +176,37 @@ def spliced_document(
     except (msgspec.DecodeError, ValueError):
         raise ValueError("the base document is not the JSON object it was stored as") from None
     head_before, head_after = base.header_document(), final.header_document()
-    out: list[bytes] = []
+    pieces: list[Any] = [b"{"]  # bytes, and msgspec.Raw views into base_text (not copied)
     for key, raw in members.items():
         if key in ("nodes", "edges"):
             value = _spliced_items(key, raw, base, final, touched.get(key, set()))
         elif key in head_after:
-            value = raw if head_before.get(key) == head_after[key] else _dumps(head_after[key])
+            value = [raw if head_before.get(key) == head_after[key] else _dumps(head_after[key])]
         else:
             continue  # a member the edits cleared
-        out.append(_dumps(key) + b":" + bytes(value))
+        pieces += [b"," if len(pieces) > 1 else b"", _dumps(key), b":", *value]
     for key, value in head_after.items():
         if key not in members:
-            out.append(_dumps(key) + b":" + _dumps(value))
-    return b"{" + b",".join(out) + b"}"
+            pieces += [b"," if len(pieces) > 1 else b"", _dumps(key), b":", _dumps(value)]
+    pieces.append(b"}")
+    return b"".join(pieces)
 
 
 def _spliced_items(
     key: str, raw: msgspec.Raw, base: CompactScenario, final: CompactScenario, touched: set[str]
-) -> bytes:
+) -> list[Any]:
+    """The pieces of one list's text: each item the edits did not name as it was."""
     if not touched:
-        return bytes(raw)
+        return [raw]
     items = _decode_items(raw)
-    before = getattr(base, key).id
     after = getattr(final, key).id
+    rows = getattr(base, key).id.positions(after)  # each item of final in base, -1 if new
+    named = Ids.from_strings(sorted(touched)).positions(after) >= 0
     write = final.node_item if key == "nodes" else final.edge_item
-    pieces = []
-    for j, ident in enumerate(after):
-        row = before.position(ident) if ident not in touched else None
-        pieces.append(bytes(items[row]) if row is not None else _dumps(write(j)))
-    return b"[" + b",".join(pieces) + b"]"
+    out: list[Any] = [items[r] for r in rows.tolist()]  # -1 (new) is replaced below
+    for j in np.flatnonzero(named | (rows < 0)).tolist():
+        out[j] = _dumps(write(j))
+    return [b"[", b",".join(out), b"]"]
 
 
 _decode_members = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode

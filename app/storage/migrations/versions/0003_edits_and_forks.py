@@ -1,7 +1,8 @@
 """Versions made by edits store the edits, not a copy; who, why and how; forks.
 
 A version made by edits (or by incident reports) keeps its edit list and the version
-it applies to instead of a whole document and columns; reading it replays them. Every
+it applies to instead of a whole document and columns; reading it replays them. Its size
+and digest are taken when its document is first read. Every
 version says how it was made (``kind``), by whom (``author``, the token's name) and why
 (``reason``). A scenario made as a what-if names the scenario and version it was forked
 from.
@@ -23,6 +24,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("scenario_versions") as batch:
         batch.alter_column("document", existing_type=sa.LargeBinary(), nullable=True)
+        batch.alter_column("size_bytes", existing_type=sa.BigInteger(), nullable=True)
+        batch.alter_column("sha256", existing_type=sa.String(64), nullable=True)
         batch.add_column(sa.Column("kind", sa.String(20), nullable=True))
         batch.add_column(sa.Column("author", sa.Text(), nullable=True))
         batch.add_column(sa.Column("reason", sa.Text(), nullable=True))
@@ -43,4 +46,6 @@ def downgrade() -> None:
         batch.drop_column("reason")
         batch.drop_column("author")
         batch.drop_column("kind")
+        batch.alter_column("sha256", existing_type=sa.String(64), nullable=False)
+        batch.alter_column("size_bytes", existing_type=sa.BigInteger(), nullable=False)
         batch.alter_column("document", existing_type=sa.LargeBinary(), nullable=False)
