@@ -161,3 +161,40 @@ def incident(k: int) -> dict[str, Any]:
         "severity": 0.1,
         "observed_at": "2025-03-01T09:00:00+00:00",
     }
+
+
+def test_racing_edits_on_the_same_etag_exactly_one_wins_and_reads_back_whole(
+    app_client: TestClient,
+    make_client: Callable[..., TestClient],
+    tokens: Tokens,
+    teaching: Stored,
+) -> None:
+    replicas = [app_client, make_client()]
+    url = f"/v1/scenarios/{teaching.id}/edits"
+    headers = {**tokens("planner"), "If-Match": teaching.etag}
+    roads = [e["id"] for e in teaching.document["edges"]]
+
+    def edit(client: TestClient, k: int) -> httpx.Response:
+        body = {"reason": f"writer {k}", "edits": [
+            {"op": "set_road", "road": roads[k % len(roads)], "risk": round(0.01 * (k + 1), 2)}
+        ]}  # fmt: skip
+        return client.post(url, json=body, headers=headers)
+
+    responses = race(replicas, edit)
+
+    assert Counter(r.status_code for r in responses) == {200: 1, 412: WRITERS - 1}
+    winner = next(k for k, r in enumerate(responses) if r.status_code == 200)
+    assert responses[winner].headers["ETag"] == '"2"'
+    assert all(r.json()["current_version"] == 2 for r in responses if r.status_code == 412)
+    history = versions(app_client, tokens, teaching.id)
+    assert [(v["version"], v["reason"]) for v in history] == [(1, None), (2, f"writer {winner}")]
+    # Both replicas read the one edited version alike, with only the winner's road changed.
+    reads = [r.get(f"/v1/scenarios/{teaching.id}", headers=tokens("viewer")) for r in replicas]
+    assert reads[0].content == reads[1].content
+    changed = {e["id"]: e for e in reads[0].json()["edges"]}
+    for e in teaching.document["edges"]:
+        expected = round(0.01 * (winner + 1), 2) if e["id"] == roads[winner % len(roads)] else e
+        if e["id"] == roads[winner % len(roads)]:
+            assert changed[e["id"]]["risk"] == expected
+        else:
+            assert changed[e["id"]] == e

@@ -1,9 +1,9 @@
 """Fifty writers at once against a real ``safe-passage serve``, on SQLite and on PostgreSQL.
 
 Each writer has its own connection and they are released together by a barrier.
-Fifty replacements holding the same ETag: exactly one wins, 49 get 412 naming
-the version that won, and the record holds versions 1 and 2 only, version 2
-being the winner's document. Fifty incident reports without If-Match: all are
+Fifty replacements (or fifty edits) holding the same ETag: exactly one wins, 49
+get 412 naming the version that won, and the record holds versions 1 and 2 only,
+version 2 being the winner's document. Fifty incident reports without If-Match: all are
 kept, as versions 2…51 with no gap and no repeat, each report exactly once.
 """
 
@@ -111,6 +111,33 @@ def test_fifty_replacements_with_one_etag_make_one_version(served: Served) -> No
         f"/v1/audit?scenario_id={scenario_id}", headers=served.admin
     ).json()
     assert [e["action"] for e in audit["items"]] == ["scenario.replace", "scenario.create"]
+
+
+def test_fifty_edits_with_one_etag_make_one_version(served: Served) -> None:
+    scenario_id, _ = create(served, "Fifty editors")
+    url = f"/v1/scenarios/{scenario_id}"
+    headers = {**served.planner, "If-Match": '"1"'}
+
+    def edit(client: httpx.Client, k: int) -> httpx.Response:
+        body = {
+            "reason": f"editor {k}",
+            "edits": [{"op": "set_road", "road": "ford--mill", "risk": round(0.001 * k, 3)}],
+        }
+        return client.post(f"{url}/edits", json=body, headers=headers)  # fmt: skip
+
+    responses = at_once(served.service, edit)
+
+    assert Counter(r.status_code for r in responses) == {200: 1, 412: WRITERS - 1}
+    winner = next(k for k, r in enumerate(responses) if r.status_code == 200)
+    assert responses[winner].json()["reason"] == f"editor {winner}"
+    for response in responses:
+        if response.status_code == 412:
+            assert assert_problem(response, 412, "precondition-failed")["current_version"] == 2
+    history = versions(served, scenario_id)
+    assert [(v["version"], v["kind"]) for v in history] == [(1, "created"), (2, "edited")]
+    road = next(e for e in served.service.client.get(url, headers=served.planner).json()["edges"]
+                if e["id"] == "ford--mill")  # fmt: skip
+    assert road["risk"] == round(0.001 * winner, 3)
 
 
 def report(k: int) -> dict[str, Any]:
