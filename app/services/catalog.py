@@ -175,9 +175,13 @@ class Catalog:
                 continue  # another writer took the id between the check and the insert
         raise ConflictError(f"could not find a free id for {base!r}")
 
-    def _keep_compiled(self, info: VersionInfo, compact: CompactScenario) -> None:
-        """Compile a new version now, while its columns are at hand (first route is fast)."""
-        self.networks.put((info.scenario_id, info.version), Network(compact))
+    def _keep_compiled(
+        self, info: VersionInfo, compact: CompactScenario, like: tuple[str, int] | None = None
+    ) -> None:
+        """Compile a new version now, while its columns are at hand (first route is fast);
+        an edited one shares what it can with the version edited (``like``)."""
+        earlier = self.networks.peek(like) if like is not None else None
+        self.networks.put((info.scenario_id, info.version), Network(compact, like=earlier))
 
     def replace(
         self,
@@ -249,7 +253,7 @@ class Catalog:
         change = Change("edited", "edited", principal.name, reason, edits)
         encoded = self._encode_edits(scenario_id, version, base, edited, edits)
         info = self._store(scenario_id, version, edited, principal, change, encoded)
-        self._keep_compiled(info, edited)
+        self._keep_compiled(info, edited, like=(scenario_id, version))
         return info
 
     def add_incidents(
@@ -278,7 +282,7 @@ class Catalog:
                 if expected is not None:
                     raise
                 continue
-            self._keep_compiled(info, merged)
+            self._keep_compiled(info, merged, like=(scenario_id, version))
             return info
         raise ConflictError("the scenario kept changing; try again")
 
@@ -371,7 +375,12 @@ class Catalog:
         change: Change,
         encoded: EncodedDocument,
     ) -> VersionInfo:
+        """Store ``scenario`` as the version after ``expected``. A replaced document names
+        the scenario anew; edits keep the scenario's name (a what-if keeps its own)."""
         action = AUDIT_ACTIONS[change.kind]
+        name = scenario.header.name
+        if change.kind != "replaced":
+            name = self.version_info(scenario_id, expected).name
         detail: dict[str, Any] = {"change": change.detail}
         if change.reason is not None:
             detail["reason"] = change.reason
@@ -381,7 +390,7 @@ class Catalog:
             return self.repo.replace_scenario(
                 scenario_id,
                 expected,
-                scenario.header.name,
+                name,
                 encoded,
                 scenario.counts,
                 principal.token_id,

@@ -297,3 +297,14 @@ def test_a_side_without_a_route_carries_its_problem_with_the_cut(
     assert problem["errors"][0]["pointer"] == "/question/kind"
     missing = {**body, "b": {"scenario": "nowhere"}}
     assert_problem(app_client.post("/v1/compare", json=missing, headers=tokens("planner")), 404)
+
+
+def test_an_edited_fork_keeps_its_own_name(
+    app_client: TestClient, tokens: Tokens, teaching: Stored
+) -> None:
+    fork = app_client.post(
+        f"/v1/scenarios/{teaching.id}/forks", json={"name": "Ford open"}, headers=tokens("planner")
+    ).json()
+    assert edit(app_client, tokens, fork["id"], CLOSE_FORD).status_code == 200
+    listed = app_client.get("/v1/scenarios", headers=tokens("viewer")).json()["items"]
+    assert next(i for i in listed if i["id"] == fork["id"])["name"] == "Ford open"

@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from app.domain.errors import ValidationError
+from app.domain.errors import NoRouteError, ValidationError
 from app.domain.network.graph import Network
+from app.domain.routes.engine import RouteOptions, safest_route
 from app.domain.scenario.columns import CompactScenario
 from app.domain.scenario.document import spliced_document
 from app.domain.scenario.edits import DEFAULTS, apply_edits, diff, touched_ids
@@ -304,3 +305,38 @@ def test_a_header_only_edit_of_a_compact_document_is_the_old_text_with_that_memb
     assert spliced_document(text.encode(), scenario, edited, touched_ids(edits)).decode() == (
         expected
     )
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_an_edited_network_shares_the_arcs_it_can_and_routes_as_one_compiled_anew(
+    seed: int,
+) -> None:
+    rng = random.Random(seed)
+    doc = base(rng)
+    scenario = validate_scenario(doc)
+    before = Network(scenario)
+    edits = [random_edit(rng, doc, k) for k in range(rng.randint(1, 3))]
+    try:
+        edited = apply_edits(scenario, edits)
+    except ValidationError:
+        return
+    shared, fresh = Network(edited, like=before), Network(edited)
+    e0, e1 = scenario.edges, edited.edges
+    structural = len(edited.nodes.id) != len(scenario.nodes.id) or not (
+        len(e0.tail) == len(e1.tail)
+        and (e0.tail == e1.tail).all()
+        and (e0.head == e1.head).all()
+        and (e0.directed == e1.directed).all()
+    )
+    assert (shared.arc_edge is before.arc_edge) == (not structural)
+    for name in ("arc_edge", "arc_tail", "arc_head", "arc_indptr"):
+        assert (getattr(shared, name) == getattr(fresh, name)).all()
+    s, t = rng.sample(list(fresh.node_ids), 2)
+    for net in (shared, fresh):
+        try:
+            answer = safest_route(net, s, t, RouteOptions()).as_dict()
+        except NoRouteError:
+            answer = None
+        if net is shared:
+            expected = answer
+    assert answer == expected

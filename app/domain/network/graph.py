@@ -62,8 +62,13 @@ class Network:
     edge_ids: Sequence[str]
     edge_index: Mapping[str, int]
 
-    def __init__(self, scenario: CompactScenario) -> None:
-        """Compile a scenario's columns (no Python object per node or road)."""
+    def __init__(self, scenario: CompactScenario, like: Network | None = None) -> None:
+        """Compile a scenario's columns (no Python object per node or road).
+
+        ``like``: a network of an earlier version of the scenario; where this one has the
+        same places and the same road ends and directions (the same arrays: an edit of
+        roads' risk, status, capacity or parties), its arcs are taken as they are.
+        """
         c = scenario
         self.columns = c
         self.scenario: ScenarioHeader = c.header
@@ -94,7 +99,10 @@ class Network:
         self.edge_capacity = np.where(e.capacity_per_min > 0, e.capacity_per_min, np.inf).astype(
             np.float64
         )
-        self._build_arcs()
+        if like is not None and _same_structure(like.columns, c):
+            self._share_arcs(like)
+        else:
+            self._build_arcs()
 
     def _build_arcs(self) -> None:
         tail, head = self.edge_tail, self.edge_head
@@ -120,6 +128,14 @@ class Network:
         self.csr_indices = self.arc_head.astype(index_type)
         self.csr_indptr = self.arc_indptr.astype(index_type)
         self._conditions: OrderedDict[tuple[str, datetime | None], Conditions] = OrderedDict()
+        self._lock = Lock()
+
+    def _share_arcs(self, like: Network) -> None:
+        self.arc_edge, self.arc_tail, self.arc_head = like.arc_edge, like.arc_tail, like.arc_head
+        self.n_nodes = like.n_nodes
+        self.arc_indptr = like.arc_indptr
+        self.csr_indices, self.csr_indptr = like.csr_indices, like.csr_indptr
+        self._conditions = OrderedDict()
         self._lock = Lock()
 
     @property
@@ -361,3 +377,13 @@ class Conditions:
         if not reasons and self.risk[edge] >= 1.0:
             reasons.append("risk of harm is certain")
         return reasons
+
+
+def _same_structure(a: CompactScenario, b: CompactScenario) -> bool:
+    """Whether two scenarios' places and road ends are the same arrays."""
+    return (
+        a.nodes.id is b.nodes.id
+        and a.edges.tail is b.edges.tail
+        and a.edges.head is b.edges.head
+        and a.edges.directed is b.edges.directed
+    )

@@ -234,13 +234,22 @@ def _texts_merged(a: Texts, b: Texts) -> tuple[list[str], npt.NDArray[np.int32]]
 
 
 def _scatter(value: Any, rows: npt.NDArray[np.int64], new: Any) -> Any:
+    """``value`` with ``rows`` replaced by ``new``; the same object when nothing changes
+    there (an edit of one road's risk leaves the ids, ends and other columns shared, and
+    what was derived from them — sorted ids, a network's arcs — still holds)."""
     if isinstance(value, Ids):
+        if value.is_bytes and new.is_bytes and np.array_equal(value.raw[rows], new.raw):
+            return value
         return value.scatter(rows, new)
     if isinstance(value, Texts):
         values, codes = _texts_merged(value, new)
+        if values == value.values and np.array_equal(np.asarray(value.codes)[rows], codes):
+            return value
         out = np.array(value.codes, dtype=np.int32)  # a broadcast column becomes writable
         out[rows] = codes
         return Texts(values, out)
+    if np.array_equal(value[rows], new, equal_nan=value.dtype.kind == "f"):
+        return value
     out = value.copy()
     out[rows] = new
     return out
