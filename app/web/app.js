@@ -377,7 +377,7 @@
           icon: L.divIcon({ className: 'checkpoint-icon', html: 'CP', iconSize: [20, 14] }),
           title: 'Checkpoint of ' + partyName(p.checkpoint) + ' on ' + (p.name || p.id),
           keyboard: false,
-        }).addTo(layers.checkpoints);
+        }).on('click', function () { editRoad(p.id); }).addTo(layers.checkpoints);
       }
     });
 
@@ -1165,6 +1165,7 @@
     if (state.readOnly || !docRoad(id)) return;
     state.target = { kind: 'road', id: id };
     renderTarget();
+    $('edit-target').scrollIntoView({ block: 'nearest' });
     say('Road ' + roadLabel(id) + ' chosen: change it or report an incident on it, add the change, then save.');
   }
 
@@ -1172,6 +1173,7 @@
     if (!state.nodes[id]) return;
     state.target = { kind: 'place', id: id };
     renderTarget();
+    $('edit-target').scrollIntoView({ block: 'nearest' });
     say('Place ' + nodeName(id) + ' chosen: report an incident there, add it, then save.');
   }
 
@@ -1245,7 +1247,6 @@
       type: 'button', id: 'target-done', className: 'small',
       onclick: function () { state.target = null; renderTarget(); },
     }, 'Done with this ' + (road ? 'road' : 'place'))));
-    box.scrollIntoView({ block: 'nearest' });
   }
 
   function numberOf(id) {
@@ -1421,6 +1422,7 @@
       box.hidden = false;
       say('Not saved: version ' + to + ' was saved while you edited version ' + had + '. See what changed, then save again.');
       return loadScenario(state.scenarioId, true).then(function () {
+        $('conflict').scrollIntoView({ block: 'nearest' });
         say('Not saved: version ' + to + ' was saved while you edited version ' + had + '. See what changed, then save again.');
       });
     });
@@ -1603,7 +1605,7 @@
     if (ids.indexOf(scenarioId) < 0) ids.unshift(scenarioId);
     ids.forEach(function (id) {
       var s = listing(id);
-      select.appendChild(el('option', { value: id, text: (s && s.name) || id }));
+      select.appendChild(el('option', { value: id, text: id + (s && s.name ? ' — ' + s.name : '') }));
     });
     select.value = scenarioId;
     return fillVersions(side, scenarioId, version);
@@ -1629,8 +1631,7 @@
   }
 
   function sideLabel(v) {
-    var s = listing(v.scenario);
-    return ((s && s.name) || v.scenario) + ', version ' + v.version;
+    return v.scenario + ', version ' + v.version;
   }
 
   function runCompare() {
