@@ -462,7 +462,7 @@
       if (f.properties && f.properties.layer === 'node') pts.push([f.geometry.coordinates[1], f.geometry.coordinates[0]]);
     });
     map.invalidateSize();
-    if (pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.02));
+    if (pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.02), { animate: false });
   }
 
   function midpoint(coords) {
