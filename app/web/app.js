@@ -1415,10 +1415,18 @@
         return el('li', { text: 'Version ' + v.version + ' by ' + (v.author || v.created_by || 'unknown') + ', ' +
           when(v.created_at) + ': ' + (v.reason || v.kind || v.change) });
       })));
-      if (diff.ok) box.appendChild(changesTable(diff.data.changes, 'conflict-changes', 'What changed from version ' + had + ' to ' + to));
+      if (diff.ok) {
+        // A list, not a table: the left column is narrow.
+        var changes = diff.data.changes || [];
+        box.appendChild(el('p', { text: 'What changed from version ' + had + ' to ' + to + ' (' + changes.length + '):' }));
+        box.appendChild(el('ul', { id: 'conflict-changes' }, changes.slice(0, 200).map(function (c) {
+          return el('li', { 'data-kind': c.kind, 'data-id': c.id, text: changeWhat(c) + ': ' + (c.change === 'changed'
+            ? c.field + ' ' + valueText(c.before) + ' → ' + valueText(c.after) : c.change) });
+        })));
+      }
       else box.appendChild(el('p', { text: 'Could not read what changed: ' + ((diff.data && diff.data.detail) || diff.status) }));
       box.appendChild(el('p', { text: 'Your ' + state.pending.length + ' change' + (state.pending.length === 1 ? ' is' : 's are') +
-        ' kept below: check them against version ' + to + ' and save again.' }));
+        ' kept under "Changes to save" above: check them against version ' + to + ' and save again.' }));
       box.hidden = false;
       say('Not saved: version ' + to + ' was saved while you edited version ' + had + '. See what changed, then save again.');
       return loadScenario(state.scenarioId, true).then(function () {

@@ -191,10 +191,10 @@ def test_a_stale_edit_is_not_saved_and_the_page_shows_what_changed_meanwhile(
     text = conflict.inner_text()
     assert "You were editing version 1; version 2 is now the current one" in text
     assert "field desk" in text and "Checkpoint reported at dawn" in text
-    row = page.locator(f'#conflict-changes tr[data-id="{theirs}"]')
-    assert row.locator("td").all_inner_texts() == ["changed", "checkpoint", "—", "ypg"]
+    item = page.locator(f'#conflict-changes li[data-id="{theirs}"]').inner_text()
+    assert item.startswith("road ") and item.endswith(": checkpoint — → ypg")
     expected = service.api("GET", f"/v1/scenarios/{sid}/diff?from=1&to=2").json()["changes"]
-    assert page.locator("#conflict-changes tbody tr").count() == len(expected)
+    assert page.locator("#conflict-changes li").count() == len(expected)
     # Nothing of this page was saved; its change is kept; the page now holds version 2.
     assert len(versions(service, sid)) == 2
     assert page.locator("#pending-list li").count() == 1
@@ -269,10 +269,18 @@ def test_two_versions_compared_on_the_map_with_the_difference_of_the_api(
     page, watch = open_scenario(open_page, service, sid)
     page.select_option("#from", FROM)
     page.select_option("#to", TO)
-    page.locator("#cmp-a-version option").first.wait_for(state="attached")
-    assert (page.input_value("#cmp-a-version"), page.input_value("#cmp-b-version")) == ("1", "2")
+    # This scenario is itself a what-if of Aleppo: A starts as the parent; choose version 1 of
+    # this one instead, against its version 2.
+    page.locator("#cmp-b-version option").first.wait_for(state="attached")
+    assert page.input_value("#cmp-a-scenario") == ALEPPO
+    assert (page.input_value("#cmp-b-scenario"), page.input_value("#cmp-b-version")) == (sid, "2")
+    page.select_option("#cmp-a-scenario", sid)
+    page.locator("#cmp-a-version option", has_text="Bridge down").wait_for(state="attached")
+    page.select_option("#cmp-a-version", "1")
     page.click("#compare-run")
     page.wait_for_selector("#compare-table")
+    heading = page.inner_text("#compare-table thead")
+    assert f"{sid}, version 1" in heading and f"{sid}, version 2" in heading
 
     question = {"kind": "route", "from": FROM, "to": TO, "profile": page.input_value("#profile")}
     body = {"a": {"scenario": sid, "version": 1}, "b": {"scenario": sid, "version": 2}}
