@@ -57,6 +57,15 @@
     selected: 0,
     plan: null,
     seq: 0,
+    role: null,
+    name: null,
+    version: null,
+    etag: null,
+    scenarios: [],
+    versions: [],
+    target: null,
+    pending: [],
+    compare: null,
   };
 
   var $ = function (id) { return document.getElementById(id); };
@@ -165,8 +174,8 @@
 
   /* ---------- API ---------- */
 
-  function api(method, path, body) {
-    var headers = { Accept: 'application/json' };
+  function api(method, path, body, extraHeaders) {
+    var headers = Object.assign({ Accept: 'application/json' }, extraHeaders || {});
     if (state.token) headers.Authorization = 'Bearer ' + state.token;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     return fetch(path, {
@@ -182,7 +191,7 @@
         if (res.status === 401) {
           askForToken('The service did not accept the token (' + ((data && data.detail) || 'unauthorized') + '). Enter another.');
         }
-        return { ok: res.ok, status: res.status, data: data };
+        return { ok: res.ok, status: res.status, data: data, etag: res.headers.get('ETag') };
       });
     }, function () {
       return { ok: false, status: 0, data: { title: 'No answer', detail: 'The service did not answer. Is it running?' } };
@@ -218,11 +227,12 @@
     state.readOnly = true;
     $('find-routes').disabled = true;
     $('make-plan').disabled = true;
+    document.body.classList.add('read-only');
     var note = $('readonly-note');
-    note.textContent = 'Read only: this token may look but not compute (' +
-      ((res.data && res.data.detail) || 'forbidden') + '). Routes and plans need a planner token.';
+    note.textContent = 'Read only: this token may look but not compute or change the scenario (' +
+      ((res.data && res.data.detail) || 'forbidden') + '). Routes, plans, edits and comparisons need a planner token.';
     note.hidden = false;
-    $('who').textContent = 'Read-only token';
+    if (!state.name) $('who').textContent = 'Read-only token';
   }
 
   /* ---------- the map ---------- */
@@ -248,6 +258,8 @@
     checkpoints: L.layerGroup().addTo(map),
     nodes: L.layerGroup().addTo(map),
     pins: L.layerGroup().addTo(map),
+    compare: L.layerGroup().addTo(map),
+    target: L.layerGroup().addTo(map),
   };
   var nodeMarkers = {};
 
@@ -310,7 +322,7 @@
   }
 
   function drawScenario() {
-    Object.keys(layers).forEach(function (k) { if (k !== 'routes' && k !== 'plan') layers[k].clearLayers(); });
+    Object.keys(layers).forEach(function (k) { if (k !== 'routes' && k !== 'plan' && k !== 'compare') layers[k].clearLayers(); });
     nodeMarkers = {};
     state.roads = {};
     var features = (state.geo && state.geo.features) || [];
@@ -355,14 +367,17 @@
         p.checkpoint ? 'Checkpoint: ' + partyName(p.checkpoint) : null,
         p.capacity_per_min ? 'Capacity: ' + p.capacity_per_min + ' people/min' : null,
       ]), { sticky: true });
+      line.on('click', function () { editRoad(p.id); });
       line.addTo(layers.roads);
+      var path = line.getElement();
+      if (path) path.setAttribute('data-road', p.id);
       if (p.checkpoint) {
         var mid = midpoint(f.geometry.coordinates);
         L.marker([mid[1], mid[0]], {
           icon: L.divIcon({ className: 'checkpoint-icon', html: 'CP', iconSize: [20, 14] }),
           title: 'Checkpoint of ' + partyName(p.checkpoint) + ' on ' + (p.name || p.id),
           keyboard: false,
-        }).addTo(layers.checkpoints);
+        }).on('click', function () { editRoad(p.id); }).addTo(layers.checkpoints);
       }
     });
 
@@ -438,6 +453,7 @@
     }
     drawPins();
     drawLegend();
+    highlightTarget();
   }
 
   function fitToScenario() {
@@ -446,7 +462,7 @@
       if (f.properties && f.properties.layer === 'node') pts.push([f.geometry.coordinates[1], f.geometry.coordinates[0]]);
     });
     map.invalidateSize();
-    if (pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.02));
+    if (pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.02), { animate: false });
   }
 
   function midpoint(coords) {
@@ -517,12 +533,16 @@
       el('li', null, lineSwatch(Object.assign({ weight: 4, casing: true }, ROUTE_STYLES.alternative[0])), 'alternatives (2, 3 …)'),
       el('li', null, lineSwatch(Object.assign({ weight: 4, casing: true }, ROUTE_STYLES.pair[0])), 'disjoint pair (A, B)'),
       el('li', null, lineSwatch({ color: MOVEMENT.color, weight: 4 }), 'plan movement (width: people)'),
-      el('li', null, lineSwatch(BOTTLENECK), 'bottleneck (road at capacity)'))));
+      el('li', null, lineSwatch(BOTTLENECK), 'bottleneck (road at capacity)'),
+      el('li', null, lineSwatch(Object.assign({ weight: 4, casing: true }, COMPARE_STYLES.a)), 'comparison: variant A'),
+      el('li', null, lineSwatch(Object.assign({ weight: 4, casing: true }, COMPARE_STYLES.b)), 'comparison: variant B'),
+      el('li', null, lineSwatch({ color: TARGET.color, weight: 8, opacity: TARGET.opacity }), 'road or place being changed'))));
   }
 
   /* ---------- choosing places ---------- */
 
   function pick(id) {
+    if ($('place-mode').checked && !state.readOnly) { editPlace(id); return; }
     if (!state.from || state.to) {
       state.from = id;
       state.to = '';
@@ -612,7 +632,7 @@
     if (wantPair) asks.push(api('POST', scenarioPath('/routes'), Object.assign({}, base, { disjoint: true })));
     say('Computing routes from ' + nodeName(state.from) + ' to ' + nodeName(state.to) + ' …');
     $('find-routes').disabled = true;
-    Promise.all(asks).then(function (answers) {
+    return Promise.all(asks).then(function (answers) {
       if (seq !== state.seq) return;
       $('find-routes').disabled = state.readOnly;
       var main = answers[0];
@@ -862,6 +882,7 @@
   function clearResults() {
     state.routes = null;
     layers.routes.clearLayers();
+    layers.compare.clearLayers();
     layers.cut.clearLayers();
     clear($('routes-out'));
     clear($('steps-out'));
@@ -1079,36 +1100,761 @@
     say('Plan saved as GeoJSON.');
   }
 
+  /* ---------- the negotiation loop: edits, versions, forks, comparisons (SPEC §5) ---------- */
+
+  var STATUSES = ['open', 'restricted', 'damaged', 'blocked'];
+  var COMPARE_STYLES = {
+    a: { color: '#0b3d91', dashArray: null, mark: 'A' },
+    b: { color: '#d95f02', dashArray: '12 8', mark: 'B' },
+  };
+  var TARGET = { color: '#ffbf47', weight: 14, opacity: 0.75, interactive: false };
+
+  function hideBox(id) { var b = $(id); b.hidden = true; clear(b); }
+
+  /** A problem document (detail and every error with its pointer) in the box near the control. */
+  function problemInto(id, heading, res, describe) {
+    var box = $(id);
+    clear(box);
+    var d = res.data || {};
+    box.appendChild(el('h3', { text: heading }));
+    if (d.detail || d.title) box.appendChild(el('p', { text: d.detail || d.title }));
+    if (Array.isArray(d.errors) && d.errors.length) {
+      box.appendChild(el('ul', null, d.errors.map(function (e) {
+        var what = describe ? describe(e.pointer || '') : null;
+        return el('li', null, el('code', { text: e.pointer || '/' }), ' ', e.detail, what ? ' (' + what + ')' : '');
+      })));
+    }
+    box.hidden = false;
+    return box;
+  }
+
+  function docRoad(id) {
+    var roads = (state.doc && state.doc.edges) || [];
+    for (var i = 0; i < roads.length; i++) if (roads[i].id === id) return roads[i];
+    return null;
+  }
+
+  function field(id, label, control, hint) {
+    return el('div', { className: 'field' }, el('label', { for: id, text: label }), control,
+      hint ? el('p', { className: 'hint', text: hint }) : null);
+  }
+
+  function partyOptions(select, value, noneLabel) {
+    clear(select);
+    select.appendChild(el('option', { value: '', text: noneLabel }));
+    Object.keys(state.parties).forEach(function (id) {
+      select.appendChild(el('option', { value: id, text: partyName(id) }));
+    });
+    select.value = value || '';
+    return select;
+  }
+
+  function fillConsentParties() {
+    var select = $('consent-party');
+    var before = select.value;
+    clear(select);
+    Object.keys(state.parties).forEach(function (id) {
+      var p = state.parties[id];
+      select.appendChild(el('option', { value: id, text: partyName(id) + ' (now ' + (p.consent || 'unknown') + ')' }));
+    });
+    if (state.parties[before]) select.value = before;
+    $('consent-set').hidden = !select.options.length;
+  }
+
+  function editRoad(id) {
+    if (state.readOnly || !docRoad(id)) return;
+    state.target = { kind: 'road', id: id };
+    renderTarget();
+    $('edit-target').scrollIntoView({ block: 'nearest' });
+    say('Road ' + roadLabel(id) + ' chosen: change it or report an incident on it, add the change, then save.');
+  }
+
+  function editPlace(id) {
+    if (!state.nodes[id]) return;
+    state.target = { kind: 'place', id: id };
+    renderTarget();
+    $('edit-target').scrollIntoView({ block: 'nearest' });
+    say('Place ' + nodeName(id) + ' chosen: report an incident there, add it, then save.');
+  }
+
+  function highlightTarget() {
+    layers.target.clearLayers();
+    var t = state.target;
+    if (!t) return;
+    if (t.kind === 'road' && state.roads[t.id]) {
+      L.polyline(latLngs(state.roads[t.id].geometry.coordinates), TARGET).addTo(layers.target);
+    } else if (t.kind === 'place' && nodeLonLat(t.id)) {
+      var ll = nodeLonLat(t.id);
+      L.circleMarker([ll[1], ll[0]], { radius: 14, color: TARGET.color, weight: 5, fill: false, interactive: false }).addTo(layers.target);
+    }
+  }
+
+  /** The time a new report defaults to: the time the map is drawn at (not the wall clock, which
+   * would move every question of an old scenario to today). */
+  function defaultObserved() {
+    return (state.geo && state.geo.properties && state.geo.properties.at) || (state.doc && state.doc.as_of) ||
+      new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  }
+
+  function renderTarget() {
+    var box = $('edit-target');
+    clear(box);
+    var t = state.target;
+    if (t && t.kind === 'road' && !docRoad(t.id)) t = state.target = null;
+    if (t && t.kind === 'place' && !state.nodes[t.id]) t = state.target = null;
+    highlightTarget();
+    if (!t) { box.hidden = true; return; }
+    box.hidden = false;
+    var road = t.kind === 'road';
+    if (road) {
+      var r = docRoad(t.id);
+      var status = el('select', { id: 'road-status' }, STATUSES.map(function (v) {
+        return el('option', { value: v, text: v === 'blocked' ? 'blocked (closed)' : v });
+      }));
+      status.value = r.status || 'open';
+      box.appendChild(el('h3', { text: 'Road: ' + roadLabel(t.id) }));
+      box.appendChild(el('p', { className: 'hint', text: nodeName(r.from) + ' – ' + nodeName(r.to) +
+        '. Now: ' + (r.status || 'open') + ', risk ' + G.percent(r.risk || 0) +
+        ', capacity ' + (r.capacity_per_min ? r.capacity_per_min + ' people/min' : 'not limited') +
+        ', controlled by ' + partyName(r.controlled_by) + ', checkpoint: ' + (r.checkpoint ? partyName(r.checkpoint) : 'none') + '.' }));
+      box.appendChild(field('road-status', 'Status', status));
+      box.appendChild(field('road-risk', 'Risk of one passage (%)', el('input', {
+        id: 'road-risk', type: 'number', min: 0, max: 99.99, step: 'any', inputmode: 'decimal',
+        value: String(Number(((r.risk || 0) * 100).toPrecision(10))),
+      })));
+      box.appendChild(field('road-capacity', 'Capacity (people per minute)', el('input', {
+        id: 'road-capacity', type: 'number', min: 1, step: 1, inputmode: 'numeric', placeholder: 'not limited',
+        value: r.capacity_per_min === null || r.capacity_per_min === undefined ? '' : String(r.capacity_per_min),
+      })));
+      box.appendChild(field('road-controller', 'Controlled by', partyOptions(el('select', { id: 'road-controller' }), r.controlled_by, 'no party / contested')));
+      box.appendChild(field('road-checkpoint', 'Checkpoint run by', partyOptions(el('select', { id: 'road-checkpoint' }), r.checkpoint, 'no checkpoint')));
+      box.appendChild(el('div', { className: 'row' }, el('button', { type: 'button', id: 'road-add', onclick: addRoadChange }, 'Add road change')));
+    } else {
+      var n = state.nodes[t.id];
+      box.appendChild(el('h3', { text: 'Place: ' + nodeTitle(n) }));
+    }
+    box.appendChild(el('fieldset', { className: 'field incident-set' },
+      el('legend', { text: 'Report an incident ' + (road ? 'on this road' : 'at this place') }),
+      field('inc-kind', 'What happened', el('input', { id: 'inc-kind', type: 'text', value: 'shelling' })),
+      field('inc-severity', 'Severity (%)', el('input', { id: 'inc-severity', type: 'number', min: 0, max: 99.99, step: 'any', value: '20' }),
+        'Added risk of one passage, before confidence and decay.'),
+      field('inc-confidence', 'Confidence (%)', el('input', { id: 'inc-confidence', type: 'number', min: 0, max: 100, step: 'any', value: '80' })),
+      road ? null : field('inc-radius', 'Radius (m)', el('input', { id: 'inc-radius', type: 'number', min: 0, step: 'any', value: '300' })),
+      field('inc-observed', 'Seen at (ISO 8601 with offset)', el('input', { id: 'inc-observed', type: 'text', spellcheck: 'false', value: defaultObserved() })),
+      field('inc-source', 'Source', el('input', { id: 'inc-source', type: 'text', placeholder: 'e.g. field team' })),
+      el('div', { className: 'row' }, el('button', { type: 'button', id: 'incident-add', onclick: addIncident }, 'Add incident'))));
+    box.appendChild(el('div', { className: 'row' }, el('button', {
+      type: 'button', id: 'target-done', className: 'small',
+      onclick: function () { state.target = null; renderTarget(); },
+    }, 'Done with this ' + (road ? 'road' : 'place'))));
+  }
+
+  function numberOf(id) {
+    var text = $(id).value.trim();
+    return text === '' ? null : Number(text);
+  }
+
+  function tidy(x) { return Number(x.toPrecision(12)); }
+
+  function addPending(edit, text) {
+    state.pending.push({ edit: edit, text: text });
+    hideBox('edit-problem');
+    renderPending();
+    say('Added: ' + text + '. ' + state.pending.length + ' change' + (state.pending.length === 1 ? '' : 's') +
+      ' to save; give a reason and save.');
+  }
+
+  function editProblem(text) {
+    problemInto('edit-problem', text, { data: {} });
+  }
+
+  function addRoadChange() {
+    var id = state.target.id;
+    var r = docRoad(id);
+    var edit = { op: 'set_road', road: id };
+    var said = [];
+    var status = $('road-status').value;
+    if (status !== (r.status || 'open')) { edit.status = status; said.push('status ' + (r.status || 'open') + ' → ' + status); }
+    var risk = numberOf('road-risk');
+    if (risk === null) risk = 0;
+    risk = tidy(risk / 100);
+    if (risk !== (r.risk || 0)) { edit.risk = risk; said.push('risk ' + G.percent(r.risk || 0) + ' → ' + G.percent(risk)); }
+    var cap = numberOf('road-capacity');
+    var capBefore = r.capacity_per_min === undefined ? null : r.capacity_per_min;
+    if (cap !== capBefore) {
+      edit.capacity_per_min = cap;
+      said.push('capacity ' + (capBefore === null ? 'not limited' : capBefore) + ' → ' + (cap === null ? 'not limited' : cap + ' people/min'));
+    }
+    [['controlled_by', 'road-controller', 'controlled by'], ['checkpoint', 'road-checkpoint', 'checkpoint']].forEach(function (f) {
+      var value = $(f[1]).value || null;
+      var before = r[f[0]] || null;
+      if (value !== before) { edit[f[0]] = value; said.push(f[2] + ' ' + partyName(before) + ' → ' + partyName(value)); }
+    });
+    if (!said.length) { editProblem('Nothing changed on this road: change a field first.'); return; }
+    addPending(edit, 'Road ' + roadLabel(id) + ': ' + said.join(', '));
+  }
+
+  function addIncident() {
+    var t = state.target;
+    var kind = $('inc-kind').value.trim() || 'unspecified';
+    var incident = {
+      id: 'report-' + Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 6),
+      kind: kind,
+      severity: tidy((numberOf('inc-severity') || 0) / 100),
+      confidence: tidy((numberOf('inc-confidence') === null ? 100 : numberOf('inc-confidence')) / 100),
+      observed_at: $('inc-observed').value.trim(),
+    };
+    var where;
+    if (t.kind === 'road') {
+      incident.edges = [t.id];
+      where = 'on road ' + roadLabel(t.id);
+    } else {
+      var ll = nodeLonLat(t.id);
+      if (ll) {
+        incident.lat = ll[1];
+        incident.lon = ll[0];
+        incident.radius_m = numberOf('inc-radius') === null ? 0 : numberOf('inc-radius');
+        where = 'within ' + G.distance(incident.radius_m) + ' of ' + nodeName(t.id);
+      } else {
+        // A place without coordinates: the report names the roads that touch it.
+        incident.edges = ((state.doc && state.doc.edges) || []).filter(function (e) {
+          return e.from === t.id || e.to === t.id;
+        }).map(function (e) { return e.id; });
+        where = 'on the roads of ' + nodeName(t.id);
+      }
+    }
+    var source = $('inc-source').value.trim();
+    if (source) incident.source = source;
+    addPending({ op: 'add_incident', incident: incident }, 'Incident "' + kind + '" ' + where + ', severity ' +
+      G.percent(incident.severity, 0) + ', confidence ' + G.percent(incident.confidence, 0) + ', seen ' + incident.observed_at);
+  }
+
+  function addConsent() {
+    var id = $('consent-party').value;
+    if (!id) return;
+    var value = $('consent-value').value;
+    var before = (state.parties[id] && state.parties[id].consent) || 'unknown';
+    if (value === before) { editProblem(partyName(id) + ' already has consent "' + value + '".'); return; }
+    addPending({ op: 'set_party', party: id, consent: value }, 'Consent of ' + partyName(id) + ': ' + before + ' → ' + value);
+  }
+
+  function renderPending() {
+    var list = $('pending-list');
+    clear(list);
+    $('pending-h').textContent = 'Changes to save (' + state.pending.length + ')';
+    $('pending-empty').hidden = state.pending.length > 0;
+    state.pending.forEach(function (p, i) {
+      list.appendChild(el('li', null, el('span', { text: p.text }), ' ', el('button', {
+        type: 'button', className: 'small', 'aria-label': 'Remove change ' + (i + 1),
+        onclick: function () { state.pending.splice(i, 1); renderPending(); },
+      }, 'Remove')));
+    });
+  }
+
+  /** "change 2: Road …" for a pointer into the edits sent (/edits/1/risk). */
+  function describePointer(ptr) {
+    var m = /^\/edits\/(\d+)/.exec(ptr);
+    if (!m || !state.pending[Number(m[1])]) return null;
+    return 'change ' + (Number(m[1]) + 1) + ': ' + state.pending[Number(m[1])].text;
+  }
+
+  function readyToSave() {
+    hideBox('edit-problem');
+    if (!state.pending.length) { editProblem('No changes to save: click a road or a place, or change a consent, and add the change.'); return null; }
+    var reason = $('edit-reason').value.trim();
+    if (!reason) { editProblem('Say why (the news or report behind the change) before saving.'); $('edit-reason').focus(); return null; }
+    return { reason: reason, edits: state.pending.map(function (p) { return p.edit; }) };
+  }
+
+  function afterSave(version) {
+    state.pending = [];
+    $('edit-reason').value = '';
+    $('fork-name').value = '';
+    renderPending();
+    hideBox('edit-problem');
+    hideBox('conflict');
+    return 'version ' + version.version + ' of ' + version.id + ' by ' + (version.author || 'unknown') +
+      (version.reason ? ' (' + version.reason + ')' : '');
+  }
+
+  function saveVersion() {
+    var body = readyToSave();
+    if (!body) return Promise.resolve();
+    var had = state.version;
+    var button = $('save-version');
+    button.disabled = true;
+    say('Saving ' + body.edits.length + ' change' + (body.edits.length === 1 ? '' : 's') + ' as a new version …');
+    return api('POST', scenarioPath('/edits'), body, { 'If-Match': state.etag || '"' + had + '"' }).then(function (res) {
+      button.disabled = false;
+      if (res.ok) {
+        var saved = afterSave(res.data);
+        return loadScenario(state.scenarioId, true).then(function () { say('Saved as ' + saved + '.'); });
+      }
+      if (res.status === 412) return conflict(res, had);
+      if (res.status === 403) setReadOnly(res);
+      say('The changes were not saved.');
+      problemInto('edit-problem', 'The changes were not saved', res, describePointer);
+    });
+  }
+
+  /** Someone saved a version since this page read the scenario: say who, when, why and what,
+   * show the current version and keep the changes not saved. */
+  function conflict(res, had) {
+    var current = res.data && res.data.current_version;
+    var q = '/diff?from=' + had + (current ? '&to=' + current : '');
+    return Promise.all([api('GET', scenarioPath(q)), api('GET', scenarioPath('/versions'))]).then(function (got) {
+      var diff = got[0];
+      var versions = got[1].ok ? got[1].data.versions || [] : [];
+      var to = diff.ok ? diff.data.to : current;
+      var box = $('conflict');
+      clear(box);
+      box.appendChild(el('h3', { text: 'Not saved: the scenario changed meanwhile' }));
+      box.appendChild(el('p', { text: 'You were editing version ' + had + '; version ' + to +
+        ' is now the current one. The map now shows it. Saved meanwhile:' }));
+      box.appendChild(el('ul', null, versions.filter(function (v) { return v.version > had; }).map(function (v) {
+        return el('li', { text: 'Version ' + v.version + ' by ' + (v.author || v.created_by || 'unknown') + ', ' +
+          when(v.created_at) + ': ' + (v.reason || v.kind || v.change) });
+      })));
+      if (diff.ok) {
+        // A list, not a table: the left column is narrow.
+        var changes = diff.data.changes || [];
+        box.appendChild(el('p', { text: 'What changed from version ' + had + ' to ' + to + ' (' + changes.length + '):' }));
+        box.appendChild(el('ul', { id: 'conflict-changes' }, changes.slice(0, 200).map(function (c) {
+          return el('li', { 'data-kind': c.kind, 'data-id': c.id, text: changeWhat(c) + ': ' + (c.change === 'changed'
+            ? c.field + ' ' + valueText(c.before) + ' → ' + valueText(c.after) : c.change) });
+        })));
+      }
+      else box.appendChild(el('p', { text: 'Could not read what changed: ' + ((diff.data && diff.data.detail) || diff.status) }));
+      box.appendChild(el('p', { text: 'Your ' + state.pending.length + ' change' + (state.pending.length === 1 ? ' is' : 's are') +
+        ' kept under "Changes to save" above: check them against version ' + to + ' and save again.' }));
+      box.hidden = false;
+      say('Not saved: version ' + to + ' was saved while you edited version ' + had + '. See what changed, then save again.');
+      return loadScenario(state.scenarioId, true).then(function () {
+        $('conflict').scrollIntoView({ block: 'nearest' });
+        say('Not saved: version ' + to + ' was saved while you edited version ' + had + '. See what changed, then save again.');
+      });
+    });
+  }
+
+  function saveFork() {
+    var body = readyToSave();
+    if (!body) return Promise.resolve();
+    var parent = state.scenarioId;
+    var version = state.version;
+    var name = $('fork-name').value.trim() || (state.doc.name || parent) + ' — what-if';
+    var button = $('save-fork');
+    button.disabled = true;
+    say('Making the what-if "' + name + '" …');
+    return api('POST', scenarioPath('/forks'), { name: name, version: version }).then(function (res) {
+      if (!res.ok) {
+        button.disabled = false;
+        if (res.status === 403) setReadOnly(res);
+        problemInto('edit-problem', 'The what-if was not made', res);
+        return;
+      }
+      var fork = res.data.id;
+      var forkPath = '/v1/scenarios/' + encodeURIComponent(fork);
+      return api('POST', forkPath + '/edits', body, { 'If-Match': res.etag || '"1"' }).then(function (ed) {
+        button.disabled = false;
+        if (!ed.ok) {
+          // A what-if without its changes would only mislead: it goes again.
+          api('DELETE', forkPath);
+          problemInto('edit-problem', 'The what-if was not made: its changes were refused', ed, describePointer);
+          say('The what-if was not made.');
+          return;
+        }
+        var saved = afterSave(ed.data);
+        var q = new URLSearchParams(window.location.search);
+        q.set('scenario', fork);
+        history.replaceState(null, '', window.location.pathname + '?' + q.toString());
+        return loadScenarios(fork).then(function () {
+          say('What-if made from ' + parent + ' version ' + version + ': ' + saved + '. ' + parent + ' is unchanged.');
+        });
+      });
+    });
+  }
+
+  /* History and diffs */
+
+  function when(iso) {
+    if (!iso) return '—';
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return iso;
+    var pad = function (n) { return (n < 10 ? '0' : '') + n; };
+    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' + pad(d.getHours()) + ':' + pad(d.getMinutes());
+  }
+
+  function valueText(v) {
+    if (v === null || v === undefined) return '—';
+    if (typeof v === 'object') return JSON.stringify(v);
+    return String(v);
+  }
+
+  function editText(e) {
+    var rest = Object.keys(e).filter(function (k) { return k !== 'op' && k !== e.op.split('_').slice(1).join('_'); });
+    var fields = function () { return rest.map(function (k) { return k + ' ' + valueText(e[k]); }).join(', '); };
+    switch (e.op) {
+      case 'set_road': return 'road ' + roadLabel(e.road) + ': ' + fields();
+      case 'set_place': return 'place ' + nodeName(e.place) + ': ' + fields();
+      case 'set_party': return 'party ' + partyName(e.party) + ': ' + fields();
+      case 'add_incident': return 'incident "' + ((e.incident && e.incident.kind) || 'unspecified') + '" reported' +
+        (e.incident && e.incident.edges ? ' on ' + e.incident.edges.map(roadLabel).join(', ') : '');
+      default: {
+        var target = e.road || e.place || e.incident || e.window;
+        return e.op.replace('_', ' ') + ' ' + (target && typeof target === 'object' ? target.id : valueText(target));
+      }
+    }
+  }
+
+  function editsText(edits) {
+    if (!edits || !edits.length) return '—';
+    var shown = edits.slice(0, 4).map(editText);
+    if (edits.length > 4) shown.push('and ' + (edits.length - 4) + ' more');
+    return shown.join('; ');
+  }
+
+  function loadHistory() {
+    var id = state.scenarioId;
+    return api('GET', scenarioPath('/versions')).then(function (res) {
+      if (id !== state.scenarioId) return;
+      if (!res.ok) { problemInto('diff-problem', 'Could not list the versions', res); return; }
+      state.versions = res.data.versions || [];
+      renderHistory();
+    });
+  }
+
+  function renderHistory() {
+    var out = $('history-out');
+    clear(out);
+    var versions = state.versions.slice().reverse();
+    out.appendChild(el('div', { className: 'table-wrap' }, el('table', { id: 'history-table' },
+      el('caption', { text: 'Versions of ' + ((state.doc && state.doc.name) || state.scenarioId) + ' (' + versions.length + '), newest first' }),
+      el('thead', null, el('tr', null,
+        el('th', { scope: 'col', className: 'num', text: 'Version' }),
+        el('th', { scope: 'col', text: 'Who' }),
+        el('th', { scope: 'col', text: 'When' }),
+        el('th', { scope: 'col', text: 'Why' }),
+        el('th', { scope: 'col', text: 'What' }))),
+      el('tbody', null, versions.map(function (v) {
+        var forked = v.forked_from && v.version === 1 ? 'what-if of ' + v.forked_from.scenario + ' version ' + v.forked_from.version : null;
+        return el('tr', { 'data-version': v.version, className: v.version === state.version ? 'current' : null },
+          el('th', { scope: 'row', className: 'num', text: v.version + (v.version === state.version ? ' (shown)' : '') }),
+          el('td', { className: 'who-col', text: v.author || v.created_by || '—' }),
+          el('td', { className: 'when-col', text: when(v.created_at) }),
+          el('td', { className: 'why-col', text: v.reason || forked || v.change || '—' }),
+          el('td', { className: 'what-col', text: (v.kind || '') + (v.edits && v.edits.length ? ': ' + editsText(v.edits) : '') }));
+      })))));
+    ['diff-from', 'diff-to'].forEach(function (which) {
+      var select = $(which);
+      clear(select);
+      state.versions.forEach(function (v) { select.appendChild(el('option', { value: v.version, text: 'version ' + v.version })); });
+    });
+    var last = state.versions.length ? state.versions[state.versions.length - 1].version : 1;
+    $('diff-from').value = String(Math.max(1, last - 1));
+    $('diff-to').value = String(last);
+  }
+
+  function changeWhat(c) {
+    var name = c.kind === 'road' ? roadLabel(c.id) : c.kind === 'place' ? nodeName(c.id) : c.kind === 'party' ? partyName(c.id) : c.id;
+    return c.kind + ' ' + (name || '');
+  }
+
+  function changesTable(changes, id, caption) {
+    var shown = changes.slice(0, 500);
+    return el('div', { className: 'table-wrap' }, el('table', { id: id, className: 'changes' },
+      el('caption', { text: caption + ' (' + changes.length + (shown.length < changes.length ? ', first 500 listed' : '') + ')' }),
+      el('thead', null, el('tr', null,
+        el('th', { scope: 'col', text: 'What' }),
+        el('th', { scope: 'col', text: 'Change' }),
+        el('th', { scope: 'col', text: 'Field' }),
+        el('th', { scope: 'col', text: 'Before' }),
+        el('th', { scope: 'col', text: 'After' }))),
+      el('tbody', null, shown.length ? shown.map(function (c) {
+        return el('tr', { 'data-kind': c.kind, 'data-id': c.id },
+          el('th', { scope: 'row', text: changeWhat(c) }),
+          el('td', { text: c.change }),
+          el('td', { text: c.field || '' }),
+          el('td', { text: c.change === 'changed' ? valueText(c.before) : '' }),
+          el('td', { text: c.change === 'changed' ? valueText(c.after) : '' }));
+      }) : el('tr', null, el('td', { colspan: 5, text: 'No differences.' })))));
+  }
+
+  function showDiff() {
+    hideBox('diff-problem');
+    var from = $('diff-from').value;
+    var to = $('diff-to').value;
+    if (!from || !to) return Promise.resolve();
+    return api('GET', scenarioPath('/diff?from=' + encodeURIComponent(from) + '&to=' + encodeURIComponent(to))).then(function (res) {
+      var out = $('diff-out');
+      clear(out);
+      if (!res.ok) { problemInto('diff-problem', 'Could not compare the versions', res); return; }
+      out.appendChild(changesTable(res.data.changes || [], 'diff-table', 'Changes from version ' + res.data.from + ' to ' + res.data.to));
+    });
+  }
+
+  /* Comparisons */
+
+  function listing(id) {
+    for (var i = 0; i < state.scenarios.length; i++) if (state.scenarios[i].id === id) return state.scenarios[i];
+    return null;
+  }
+
+  function fillCompareSides() {
+    var me = listing(state.scenarioId);
+    var parent = me && me.forked_from;
+    fillSide('a', parent ? parent.scenario : state.scenarioId, parent ? parent.version : Math.max(1, (state.version || 1) - 1));
+    fillSide('b', state.scenarioId, state.version);
+  }
+
+  function fillSide(side, scenarioId, version) {
+    var select = $('cmp-' + side + '-scenario');
+    clear(select);
+    var ids = state.scenarios.map(function (s) { return s.id; });
+    if (ids.indexOf(scenarioId) < 0) ids.unshift(scenarioId);
+    ids.forEach(function (id) {
+      var s = listing(id);
+      select.appendChild(el('option', { value: id, text: id + (s && s.name ? ' — ' + s.name : '') }));
+    });
+    select.value = scenarioId;
+    return fillVersions(side, scenarioId, version);
+  }
+
+  function fillVersions(side, scenarioId, version) {
+    var select = $('cmp-' + side + '-version');
+    return api('GET', '/v1/scenarios/' + encodeURIComponent(scenarioId) + '/versions').then(function (res) {
+      if ($('cmp-' + side + '-scenario').value !== scenarioId) return;
+      clear(select);
+      var versions = res.ok ? res.data.versions || [] : [];
+      versions.slice().reverse().forEach(function (v) {
+        var why = v.reason || v.kind || v.change || '';
+        select.appendChild(el('option', { value: v.version, text: 'version ' + v.version + (why ? ' — ' + (why.length > 40 ? why.slice(0, 39) + '…' : why) : '') }));
+      });
+      var wanted = versions.some(function (v) { return v.version === version; });
+      if (wanted) select.value = String(version);
+    });
+  }
+
+  function sideOf(side) {
+    return { scenario: $('cmp-' + side + '-scenario').value, version: Number($('cmp-' + side + '-version').value) || undefined };
+  }
+
+  function sideLabel(v) {
+    return v.scenario + ', version ' + v.version;
+  }
+
+  function runCompare() {
+    hideBox('compare-problem');
+    var kind = $('cmp-kind').value;
+    var question;
+    if (kind === 'route') {
+      if (!state.from || !state.to) {
+        problemInto('compare-problem', 'Choose From and To first (click two places or use the lists on the left).', { data: {} });
+        return Promise.resolve();
+      }
+      question = Object.assign({ kind: 'route', from: state.from, to: state.to }, routeOptions());
+    } else {
+      question = { kind: 'plan', method: $('method').value };
+      if ($('window').value) question.window = $('window').value;
+      else {
+        question.start = $('plan-start').value.trim();
+        question.end = $('plan-end').value.trim();
+      }
+    }
+    var body = { a: sideOf('a'), b: sideOf('b'), question: question };
+    var button = $('compare-run');
+    button.disabled = true;
+    say('Comparing …');
+    return api('POST', '/v1/compare', body).then(function (res) {
+      button.disabled = false;
+      if (!res.ok) {
+        if (res.status === 403) setReadOnly(res);
+        say('No comparison.');
+        problemInto('compare-problem', 'No comparison', res);
+        return;
+      }
+      state.compare = res.data;
+      state.routes = null;
+      layers.routes.clearLayers();
+      layers.plan.clearLayers();
+      clear($('routes-out'));
+      clear($('steps-out'));
+      drawCompare();
+      renderCompare();
+      say('Compared A (' + sideLabel(res.data.versions.a) + ') with B (' + sideLabel(res.data.versions.b) + ').');
+    });
+  }
+
+  function answered(answer) { return answer && !answer.type; }
+
+  function drawCompare() {
+    layers.compare.clearLayers();
+    var c = state.compare;
+    if (!c) return;
+    var all = [];
+    ['a', 'b'].forEach(function (side, k) {
+      var answer = c[side];
+      if (!answered(answer)) return;
+      var style = COMPARE_STYLES[side];
+      var label = side.toUpperCase() + ' (' + sideLabel(c.versions[side]) + ')';
+      var paths = [];
+      if (c.kind === 'route') {
+        var first = (answer.routes || [])[0];
+        if (first) paths.push({ coords: routeCoords(first), weight: 6, tip: label + ': survival ' + G.percent(first.survival_probability) + ', ' + G.duration(first.travel_time_min) });
+      } else {
+        var byPath = {};
+        (answer.movements || []).forEach(function (m) {
+          var nodes = m.nodes || [m.from, m.to];
+          var key = nodes.join('>');
+          byPath[key] = byPath[key] || { nodes: nodes, count: 0 };
+          byPath[key].count += m.count;
+        });
+        Object.keys(byPath).forEach(function (key) {
+          var p = byPath[key];
+          paths.push({ coords: p.nodes.map(nodeLonLat).filter(Boolean), weight: 5, tip: label + ': ' + G.count(p.count) + ' people, ' + p.nodes.map(nodeName).join(' → ') });
+        });
+      }
+      paths.forEach(function (p) {
+        if (p.coords.length < 2) return;
+        var line = latLngs(p.coords);
+        all = all.concat(line);
+        L.polyline(line, { pane: 'routes', color: '#fff', weight: p.weight + 4, opacity: 0.8, interactive: false }).addTo(layers.compare);
+        L.polyline(line, { pane: 'routes', color: style.color, weight: p.weight, dashArray: style.dashArray, lineCap: 'butt', className: 'compare-line compare-' + side })
+          .bindTooltip(p.tip, { sticky: true }).addTo(layers.compare);
+        L.marker(pointAlong(line, k === 0 ? 0.33 : 0.66), {
+          pane: 'pins', interactive: false, keyboard: false,
+          icon: L.divIcon({ className: 'pin compare-pin compare-pin-' + side, html: el('span', { text: style.mark }), iconSize: [20, 20] }),
+        }).addTo(layers.compare);
+      });
+    });
+    if (all.length >= 2) map.fitBounds(L.latLngBounds(all).pad(0.25), { maxZoom: 16, animate: false });
+  }
+
+  function signed(x, digits, unit) {
+    if (x === null || x === undefined) return '—';
+    var r = Number(x.toFixed(digits));
+    if (r === 0) return '±' + (0).toFixed(digits) + unit;
+    return (r > 0 ? '+' : '−') + Math.abs(r).toFixed(digits) + unit;
+  }
+
+  function renderCompare() {
+    var out = $('compare-out');
+    clear(out);
+    var c = state.compare;
+    if (!c) return;
+    var d = c.difference || {};
+    var head = el('tr', null, el('th', { scope: 'col', text: '' }),
+      ['a', 'b'].map(function (side) {
+        var style = COMPARE_STYLES[side];
+        return el('th', { scope: 'col', className: 'num' }, lineSwatch(Object.assign({ weight: 4, casing: true }, style)), ' ' + style.mark,
+          el('div', { className: 'side-name', text: sideLabel(c.versions[side]) }));
+      }),
+      el('th', { scope: 'col', className: 'num', text: 'B − A' }));
+    var rows = [];
+    function row(key, label, a, b, diff, aValue, bValue) {
+      rows.push(el('tr', { 'data-key': key },
+        el('th', { scope: 'row', text: label }),
+        el('td', { className: 'num', 'data-side': 'a', 'data-value': aValue === undefined ? null : JSON.stringify(aValue), text: a }),
+        el('td', { className: 'num', 'data-side': 'b', 'data-value': bValue === undefined ? null : JSON.stringify(bValue), text: b }),
+        diff));
+    }
+    function diffCell(value, text) {
+      return el('td', { className: 'num diff', 'data-side': 'diff', 'data-value': JSON.stringify(value === undefined ? null : value), text: text });
+    }
+    var problems = [];
+    ['a', 'b'].forEach(function (side) {
+      if (!answered(c[side])) problems.push(el('p', { className: 'note', text: side.toUpperCase() + ': ' + ((c[side] && (c[side].detail || c[side].title)) || 'no answer') }));
+    });
+    if (c.kind === 'route') {
+      var ra = answered(c.a) ? (c.a.routes || [])[0] : null;
+      var rb = answered(c.b) ? (c.b.routes || [])[0] : null;
+      var sa = ra ? ra.survival_probability : null;
+      var sb = rb ? rb.survival_probability : null;
+      row('survival_probability', 'Survival probability', G.percent(sa), G.percent(sb),
+        diffCell(d.survival_probability, signed(d.survival_probability === null || d.survival_probability === undefined ? null : d.survival_probability * 100, 2, '\u00a0points')), sa, sb);
+      var ta = ra ? ra.travel_time_min : null;
+      var tb = rb ? rb.travel_time_min : null;
+      row('travel_time_min', 'Travel time', G.duration(ta), G.duration(tb), diffCell(d.travel_time_min, signed(d.travel_time_min, 1, '\u00a0min')), ta, tb);
+      var consents = d.consents_needed || {};
+      row('consents_needed', 'Parties to agree', consents.a ? partyList(consents.a) : '—', consents.b ? partyList(consents.b) : '—', el('td', null));
+      var onlyA = d.roads_only_in_a || [];
+      var onlyB = d.roads_only_in_b || [];
+      row('roads_only', 'Roads only on this side', onlyA.length ? onlyA.map(roadLabel).join('; ') : 'none',
+        onlyB.length ? onlyB.map(roadLabel).join('; ') : 'none', el('td', null), onlyA, onlyB);
+    } else {
+      [['evacuated', 'People evacuated', function (v) { return G.count(v); }, 0, ''],
+        ['egress_time_min', 'Last evacuee safe after', function (v) { return v + '\u00a0min'; }, 0, '\u00a0min'],
+        ['expected_harm', 'Expected harm (people)', function (v) { return v.toFixed(2); }, 2, '']].forEach(function (f) {
+        var va = answered(c.a) ? c.a[f[0]] : null;
+        var vb = answered(c.b) ? c.b[f[0]] : null;
+        var show = function (v) { return v === null || v === undefined ? '—' : f[2](v); };
+        row(f[0], f[1], show(va), show(vb), diffCell(d[f[0]], signed(d[f[0]], f[3], f[4])), va, vb);
+      });
+    }
+    out.appendChild(el('div', { className: 'table-wrap' }, el('table', { id: 'compare-table' },
+      el('caption', { text: (c.kind === 'route' ? 'Safest route' : 'Evacuation plan') + ': A and B side by side' }),
+      el('thead', null, head), el('tbody', null, rows))));
+    append(out, problems);
+  }
+
   /* ---------- loading ---------- */
 
-  function loadScenarios() {
-    return api('GET', '/v1/scenarios?limit=200').then(function (res) {
+  /** Who the token is: viewers see no editing controls at all (GET /v1/whoami). */
+  function learnRole() {
+    return api('GET', '/v1/whoami').then(function (res) {
+      // A service without /v1/whoami: the controls show, and a 403 makes the page read only.
+      if (res.status === 404) document.body.classList.remove('role-unknown');
+      if (!res.ok) return;
+      state.role = res.data.role;
+      state.name = res.data.name;
+      if (res.data.role !== 'viewer') document.body.classList.remove('role-unknown');
+      $('who').textContent = (res.data.name || 'unnamed token') + ' (' + res.data.role + ')';
+      if (res.data.role === 'viewer') {
+        setReadOnly({ data: { detail: 'the token is a viewer token' } });
+      }
+    });
+  }
+
+  function loadScenarios(wanted) {
+    return learnRole().then(function () {
+      return api('GET', '/v1/scenarios?limit=200');
+    }).then(function (res) {
       if (!res.ok) {
         if (res.status !== 401) showProblem('Could not list scenarios', res);
         return;
       }
       $('token-panel').hidden = true;
       $('forget-token').hidden = false;
-      if (!state.readOnly) $('who').textContent = 'Token set for this tab';
+      if (!state.readOnly && !state.name) $('who').textContent = 'Token set for this tab';
       var select = $('scenario');
       clear(select);
       var items = res.data.items || [];
+      state.scenarios = items;
       items.forEach(function (s) {
         select.appendChild(el('option', { value: s.id, text: (s.name || s.id) + ' (' + s.nodes + ' places, ' + s.edges + ' roads)' }));
       });
       select.disabled = !items.length;
       if (!items.length) { say('No scenarios stored yet: POST one to /v1/scenarios.'); return; }
-      var wanted = new URLSearchParams(window.location.search).get('scenario');
+      wanted = wanted || new URLSearchParams(window.location.search).get('scenario');
       var chosen = items.some(function (s) { return s.id === wanted; }) ? wanted : items[0].id;
       select.value = chosen;
       return loadScenario(chosen);
     });
   }
 
-  function loadScenario(id) {
+  /** Read a scenario and draw it. keep: the same scenario again (after an edit): From, To
+   * and the changes not yet saved stay, and the routes shown are asked again. */
+  function loadScenario(id, keep) {
+    var again = keep && state.routes && state.from && state.to;
+    if (!keep) {
+      state.from = '';
+      state.to = '';
+      state.pending = [];
+      state.target = null;
+      renderPending();
+      renderTarget();
+      hideBox('conflict');
+    }
     state.scenarioId = id;
-    state.from = '';
-    state.to = '';
     state.plan = null;
     layers.plan.clearLayers();
     clear($('plan-out'));
@@ -1116,6 +1862,8 @@
     say('Loading ' + id + ' …');
     return api('GET', scenarioPath('')).then(function (res) {
       if (!res.ok) { showProblem('Could not read the scenario', res); return; }
+      state.etag = res.etag;
+      state.version = res.etag ? Number(res.etag.replace(/^W\//, '').replace(/"/g, '')) : null;
       state.doc = res.data;
       state.nodes = {};
       (state.doc.nodes || []).forEach(function (n) { state.nodes[n.id] = n; });
@@ -1129,8 +1877,14 @@
       fillWindows();
       $('at').placeholder = state.doc.as_of || 'ISO 8601, e.g. 2016-12-15T10:00:00+02:00';
       renderAbout();
-      return loadMap(true).then(function () {
-        say((state.doc.name || id) + ' loaded: ' + Object.keys(state.nodes).length + ' places. Click a place to start.');
+      fillConsentParties();
+      if (state.target) renderTarget();
+      loadHistory();
+      fillCompareSides();
+      return loadMap(!keep).then(function () {
+        say((state.doc.name || id) + ' loaded (version ' + state.version + '): ' + Object.keys(state.nodes).length +
+          ' places. ' + (keep ? '' : 'Click a place to start.'));
+        if (again) return findRoutes();
       });
     });
   }
@@ -1214,6 +1968,10 @@
     sessionStorage.setItem(TOKEN_KEY, t);
     state.token = t;
     state.readOnly = false;
+    state.role = null;
+    state.name = null;
+    document.body.classList.remove('read-only');
+    document.body.classList.add('role-unknown');
     $('find-routes').disabled = false;
     $('make-plan').disabled = false;
     $('readonly-note').hidden = true;
@@ -1248,6 +2006,19 @@
   });
   $('profile').addEventListener('change', function () { describeProfile(); loadMap(false); });
   $('at').addEventListener('change', function () { loadMap(false); });
+  $('consent-add').addEventListener('click', addConsent);
+  $('save-version').addEventListener('click', saveVersion);
+  $('save-fork').addEventListener('click', saveFork);
+  $('diff-run').addEventListener('click', showDiff);
+  $('compare-run').addEventListener('click', runCompare);
+  ['a', 'b'].forEach(function (side) {
+    $('cmp-' + side + '-scenario').addEventListener('change', function () {
+      fillVersions(side, $('cmp-' + side + '-scenario').value, null);
+    });
+  });
+  $('place-mode').addEventListener('change', function () {
+    say($('place-mode').checked ? 'Click a place to report an incident there.' : 'Click a place to choose From and To.');
+  });
   $('window').addEventListener('change', function () {
     document.querySelector('.custom-window').hidden = $('window').value !== '';
   });

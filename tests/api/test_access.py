@@ -93,6 +93,7 @@ OPERATIONS = [
             "question": {"kind": "route", "from": "mill", "to": "camp"},
         },
     ),
+    Operation("GET", "/v1/whoami", "viewer", 200),
     Operation("GET", "/v1/tokens", "admin", 200),
     Operation("POST", "/v1/tokens", "admin", 201, body={"role": "viewer", "name": "spare"}),
     Operation("DELETE", "/v1/tokens/{token}", "admin", 200),
@@ -177,6 +178,14 @@ def test_admin_creates_lists_and_revokes_tokens(app_client: TestClient, tokens: 
     listed_again = {t["id"]: t for t in app_client.get("/v1/tokens", headers=admin).json()}
     assert listed_again[new["id"]]["revoked_at"] == revoked.json()["revoked_at"]
     assert_problem(app_client.delete("/v1/tokens/tok_nothing", headers=admin), 404)
+
+
+def test_whoami_tells_each_token_its_name_and_role(app_client: TestClient, tokens: Tokens) -> None:
+    for role, name in (("viewer", "vera"), ("planner", "petra"), ("admin", "ada")):
+        answer = app_client.get("/v1/whoami", headers=tokens(role))
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"name": name, "role": role}
+    assert_problem(app_client.get("/v1/whoami"), 401, "unauthorized")
 
 
 def test_a_token_with_an_unknown_role_is_refused_at_its_pointer(

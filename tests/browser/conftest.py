@@ -52,9 +52,10 @@ class Service:
     env: dict[str, str]
     process: subprocess.Popen[str]
 
-    def create_token(self, role: str) -> str:
+    def create_token(self, role: str, name: str | None = None) -> str:
+        named = ["--name", name] if name else []
         done = subprocess.run(
-            [sys.executable, "-m", "app.cli", "token", "create", "--role", role],
+            [sys.executable, "-m", "app.cli", "token", "create", "--role", role, *named],
             env=self.env,
             cwd=ROOT,
             capture_output=True,
@@ -64,10 +65,17 @@ class Service:
         )
         return done.stdout.strip()
 
-    def api(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+    def api(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         """The service's own answer, to compare the page with."""
-        headers = {"Authorization": f"Bearer {token or self.token}"}
-        response = httpx.request(method, self.base_url + path, json=body, headers=headers)
+        sent = {"Authorization": f"Bearer {token or self.token}", **(headers or {})}
+        response = httpx.request(method, self.base_url + path, json=body, headers=sent)
         return response
 
 

@@ -1,4 +1,4 @@
-"""Tokens and the audit log (admin role)."""
+"""Tokens and the audit log (admin role); who the caller is (any role)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import AdminDep, CatalogDep
+from app.api.deps import AdminDep, CatalogDep, ViewerDep
 from app.services.access import create_token
 from app.services.errors import ScenarioNotFoundError
 from app.services.requests import MAX_STORED_INT
@@ -35,6 +35,11 @@ class CreatedToken(TokenOut):
     token: str = Field(description="The secret, shown this once; only its hash is stored.")
 
 
+class Me(BaseModel):
+    name: str | None = Field(description="The token's name (the author of versions it makes).")
+    role: str = Field(description="viewer, planner or admin.")
+
+
 class AuditPage(BaseModel):
     items: list[dict[str, Any]]
     total: int
@@ -50,6 +55,11 @@ def _out(t: TokenInfo) -> dict[str, Any]:
         "created_at": t.created_at.isoformat(),
         "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
     }
+
+
+@router.get("/whoami", response_model=Me, summary="The calling token's name and role (any role)")
+def whoami(principal: ViewerDep) -> Me:
+    return Me(name=principal.name, role=principal.role)
 
 
 @router.get("/tokens", response_model=list[TokenOut], summary="List tokens (never the secrets)")
