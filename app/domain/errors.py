@@ -72,7 +72,8 @@ class ValidationError(ScenarioError):
     slug = "invalid-document"
 
     def __init__(self, problems: list[Problem], detail: str | None = None) -> None:
-        self.problems = sorted(problems, key=lambda p: (_pointer_key(p.pointer), p.detail))
+        unique = list(dict.fromkeys(problems))  # the same problem found twice is one problem
+        self.problems = sorted(unique, key=lambda p: (_pointer_key(p.pointer), p.detail))
         n = len(self.problems)
         if detail is None:
             detail = _problems_found(n)

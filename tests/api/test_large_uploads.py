@@ -12,6 +12,7 @@ import json
 import random
 from typing import Any
 
+import msgspec
 import pytest
 
 from app.domain.errors import NoRouteError, ValidationError
@@ -92,7 +93,16 @@ def test_large_upload_is_stored_as_sent_and_routes_like_the_plain_engine(
     assert added.status_code == 201, added.text
     version2 = large_client.get(f"/v1/scenarios/{sid}", headers=planner)
     assert version2.headers["etag"] == '"2"'
-    assert added.json()["sha256"] == hashlib.sha256(version2.content).hexdigest()
+    # Stored as its edits: the digest is taken when the document is first read.
+    assert added.json()["stored_as"] == "edits" and added.json()["sha256"] is None
+    listed = large_client.get(f"/v1/scenarios/{sid}/versions", headers=planner).json()
+    assert listed["versions"][1]["sha256"] == hashlib.sha256(version2.content).hexdigest()
+    # The document as sent, with only `incidents` written anew: places and roads keep their text.
+    members = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
+    sent, now = members(raw), members(version2.content)
+    assert bytes(now["nodes"]) == bytes(sent["nodes"]) and bytes(now["edges"]) == bytes(
+        sent["edges"]
+    )
     with_shelling = validate_scenario(version2.json())
     assert [i.id for i in with_shelling.header.incidents] == ["s1"]
     same_network(

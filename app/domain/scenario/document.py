@@ -19,15 +19,13 @@ import yaml
 
 from app.domain.errors import DocumentTooLargeError, Problem, ValidationError
 from app.domain.scenario.columns import Ids
+from app.domain.scenario.json_stream import MAX_DEPTH, DuplicateKey, nesting_depth, unique_keys
 
 if TYPE_CHECKING:
     from app.domain.scenario.columns import CompactScenario
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 """Default largest document accepted (bytes)."""
-
-MAX_DEPTH = 64
-"""Deepest nesting accepted; a scenario needs about 5 levels."""
 
 
 class _NoAliasSafeLoader(yaml.SafeLoader):
@@ -85,20 +83,9 @@ def _parse_json(text: str) -> Any:
         # Keep NaN/Infinity so validation can point at the field that holds them.
         return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[name]
 
-    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        # A repeated key would silently keep its last value (a typo could change a route).
-        obj = dict(pairs)
-        if len(obj) != len(pairs):
-            seen: set[str] = set()
-            for key, _ in pairs:
-                if key in seen:
-                    raise _DuplicateKey(key)
-                seen.add(key)
-        return obj
-
     try:
         return json.loads(text, parse_constant=constant, object_pairs_hook=unique_keys)
-    except _DuplicateKey as exc:
+    except DuplicateKey as exc:
         raise _unreadable(f"the key {exc.key!r} appears twice in one object") from None
     except RecursionError:
         raise _unreadable(f"the document is nested deeper than {MAX_DEPTH} levels") from None
@@ -108,12 +95,6 @@ def _parse_json(text: str) -> Any:
         ) from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise _unreadable(f"not valid JSON: {exc}") from None
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
 
 
 def _parse_yaml(text: str) -> Any:
@@ -131,26 +112,6 @@ def _yaml_message(exc: yaml.YAMLError | ValueError) -> str:
     if mark is not None:
         return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
     return str(problem)
-
-
-def nesting_depth(data: Any) -> int:
-    """Depth of nested lists/dicts (a scalar is 0), computed without recursion."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(data, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        depth += 1
-        deepest = max(deepest, depth)
-        if depth > MAX_DEPTH:
-            return depth
-        stack.extend((child, depth) for child in children)
-    return deepest
 
 
 def _unreadable(detail: str) -> ValidationError:

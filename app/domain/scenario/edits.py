@@ -402,7 +402,7 @@ def _finish(state: _Edited) -> CompactScenario:
     )
     if problems or model is None:
         removed = {s.edges.id[r]: where for r, where in state.removed_edges.items()}
-        raise ValidationError(_unique([_repointed(p, origins, removed) for p in problems]))
+        raise ValidationError([_repointed(p, origins, removed) for p in problems])
     return CompactScenario(model, nodes, edges, header)
 
 
@@ -421,16 +421,6 @@ def _repointed(
     return Problem(
         "", f"the edited document would be invalid at {problem.pointer}: {problem.detail}"
     )
-
-
-def _unique(problems: list[Problem]) -> list[Problem]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for p in problems:
-        if (p.pointer, p.detail) not in seen:
-            seen.add((p.pointer, p.detail))
-            out.append(p)
-    return out
 
 
 # Differences -------------------------------------------------------------------------

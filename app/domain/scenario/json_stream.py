@@ -29,8 +29,6 @@ from typing import Any
 
 import msgspec
 
-from app.domain.scenario.document import MAX_DEPTH, nesting_depth
-
 CHUNK_CHARS = 1 << 20
 """Characters read ahead at a time."""
 MARGIN = 1 << 16
@@ -56,28 +54,56 @@ class UnreadableDocument(Exception):
     """The document is not JSON that can be read; ``str(exc)`` says why and where."""
 
 
-class _DuplicateKey(Exception):
+class DuplicateKey(Exception):
+    """A key repeated in one JSON object (a typo could otherwise change a route: the last
+    value would silently win)."""
+
     def __init__(self, key: str) -> None:
         super().__init__(key)
         self.key = key
+
+
+MAX_DEPTH = 64
+"""Deepest nesting accepted; a scenario needs about 5 levels."""
+
+
+def nesting_depth(data: Any) -> int:
+    """Depth of nested lists/dicts (a scalar is 0), computed without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            return depth
+        stack.extend((child, depth) for child in children)
+    return deepest
 
 
 def _duplicate(key: str) -> UnreadableDocument:
     return UnreadableDocument(f"the key {key!r} appears twice in one object")
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` of :mod:`json` that refuses a key repeated in one object."""
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise _DuplicateKey(key)
+                raise DuplicateKey(key)
             seen.add(key)
     return obj
 
 
-_STRICT = json.JSONDecoder(object_pairs_hook=_unique_keys)
+_STRICT = json.JSONDecoder(object_pairs_hook=unique_keys)
 """The standard library's decoder, refusing repeated keys (NaN and Infinity kept)."""
 
 
@@ -159,7 +185,7 @@ class _Reader:
                     need *= 2  # the value runs past the buffer: read more and try again
                     continue
                 raise self.error(exc.msg, exc.pos) from None
-            except _DuplicateKey as exc:
+            except DuplicateKey as exc:
                 raise _duplicate(exc.key) from None
             except RecursionError:
                 raise UnreadableDocument(
@@ -237,7 +263,7 @@ def _batch(text: str) -> list[Any] | None:
             if not (flat and piece.count(b":") == len(item)):
                 try:
                     items[k] = _STRICT.decode(piece.decode("utf-8"))
-                except _DuplicateKey as exc:
+                except DuplicateKey as exc:
                     raise _duplicate(exc.key) from None
                 except (ValueError, RecursionError):
                     return None  # read item by item, where the error gets its position

@@ -512,7 +512,7 @@ def _assemble(header_data: dict[str, Any], c: _Collector) -> CompactScenario:
         )
     )
     if problems or whole is None:
-        raise ValidationError(_unique(problems))
+        raise ValidationError(problems)
     values = {name: getattr(whole, name) for name in ScenarioHeader.model_fields}
     header = ScenarioHeader.model_construct(_fields_set=whole.model_fields_set, **values)
     return CompactScenario(header, nodes, edges, _json_ready(header_data))
@@ -694,13 +694,3 @@ def _edge_problems(
     for key in ("controlled_by", "checkpoint"):
         problems.extend(_party_problems("edges", getattr(edges, key), key, parties))
     return problems
-
-
-def _unique(problems: list[Problem]) -> list[Problem]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for p in problems:
-        if (p.pointer, p.detail) not in seen:
-            seen.add((p.pointer, p.detail))
-            out.append(p)
-    return out
