@@ -217,7 +217,8 @@ ROUTE_B = ["hilltop", "mill", "ford", "camp"]
 ROUTE_C = ["hilltop", "mill", "square", "camp"]
 CASES: dict[str, tuple[str | None, str | None, list[str], float, float]] = {
     # name: (--at, --profile, route nodes, survival probability, travel time) as in README.md
-    "as_of": (None, None, ROUTE_B, 0.941094, 40.0),
+    "as_of": ("2025-03-01T08:00:00+00:00", None, ROUTE_B, 0.941094, 40.0),
+    "default-time": (None, None, ROUTE_C, 0.8379, 33.0),
     "incident-fresh": ("2025-03-01T10:00:00+00:00", None, ROUTE_C, 0.8379, 33.0),
     "one-half-life": ("2025-03-01T16:00:00+00:00", None, ROUTE_B, 0.8469846, 40.0),
     "military-age-men": (None, "military_age_men", ROUTE_C, 0.8379, 33.0),
@@ -235,7 +236,9 @@ def brute_force(
     doc: dict[str, Any], source: str, target: str, at: str | None, profile: str | None
 ) -> tuple[list[str], float, float, float]:
     """(nodes, survival, minutes, runner-up survival) of the safest simple path, by enumeration."""
-    when = datetime.fromisoformat(at or doc["as_of"])
+    # Without a time: the later of as_of and the newest report (SPEC §5).
+    newest = max(datetime.fromisoformat(i["observed_at"]) for i in doc["incidents"])
+    when = datetime.fromisoformat(at) if at else max(datetime.fromisoformat(doc["as_of"]), newest)
     detains = {p["id"] for p in doc["parties"] if p.get("detention_record")}
     extra_risk: dict[str, float] = {}
     for incident in doc["incidents"]:

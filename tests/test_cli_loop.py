@@ -72,7 +72,7 @@ def test_compare_gives_each_side_and_b_minus_a(tmp_path: Path) -> None:
     b = tmp_path / "closed.json"
     shutil.copy(a, b)
     edits = tmp_path / "edits.json"
-    edits.write_text(json.dumps([{"op": "set_road", "road": "ford--mill", "status": "blocked"}]))
+    edits.write_text(json.dumps([{"op": "set_road", "road": "mill--square", "status": "blocked"}]))
     assert run("edit", str(b), str(edits)).exit_code == 0
     result = run("compare", str(a), str(b), "--from", "mill", "--to", "camp", "--json")
     assert result.exit_code == 0, result.output
@@ -84,10 +84,10 @@ def test_compare_gives_each_side_and_b_minus_a(tmp_path: Path) -> None:
     assert got["a"] == single["a"] and got["b"] == single["b"]
     ra, rb = single["a"]["routes"][0], single["b"]["routes"][0]
     assert got["difference"]["travel_time_min"] == rb["travel_time_min"] - ra["travel_time_min"]
-    assert "ford--mill" in got["difference"]["roads_only_in_a"]
+    assert "mill--square" in got["difference"]["roads_only_in_a"]
     plans = run("compare", str(a), str(b), "--window", "pause-1", "--method", "fast", "--json")
     assert plans.exit_code == 0, plans.output
     p = json.loads(plans.stdout)
     assert p["difference"]["evacuated"] == p["b"]["evacuated"] - p["a"]["evacuated"]
     table = run("compare", str(a), str(b), "--from", "mill", "--to", "camp")
-    assert "roads only in a: " in table.stdout and "ford--mill" in table.stdout
+    assert "roads only in a: " in table.stdout and "mill--square" in table.stdout

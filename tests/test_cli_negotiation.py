@@ -19,7 +19,14 @@ TEACHING = str(ROOT / "graphs" / "teaching.json")
 runner = CliRunner()
 
 
+AS_OF = "2025-03-01T08:00:00+00:00"
+"""The teaching scenario's own time: its shelling report (10:00) has not happened yet, which
+these answers are written for (without --at a question is asked at the newest report)."""
+
+
 def run(*args: str) -> tuple[int, Any]:
+    if args[0] in ("route", "parties") and "--at" not in args:
+        args = (*args, "--at", AS_OF)
     result = runner.invoke(app, [*args, "--json"])
     return result.exit_code, json.loads(result.stdout)
 

@@ -122,7 +122,8 @@ def test_a_route_over_the_socket(server: Server) -> None:
         listed = client.get("/v1/scenarios").json()
         assert {i["id"] for i in listed["items"]} >= {"teaching", "aleppo-2016-12"}
         response = client.post(
-            "/v1/scenarios/teaching/routes", json={"from": "hilltop", "to": "camp"}
+            "/v1/scenarios/teaching/routes",
+            json={"from": "hilltop", "to": "camp", "at": "2025-03-01T08:00:00+00:00"},
         )
         assert response.status_code == 200, response.text
         (route,) = response.json()["routes"]

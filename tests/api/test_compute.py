@@ -121,13 +121,19 @@ def test_routes_are_the_clis_answers(
             assert {k: v for k, v in problem.items() if k not in ("status", "instance")} == expected
 
 
+AS_OF = "2025-03-01T08:00:00+00:00"
+"""The teaching scenario's as_of, before its shelling report (10:00)."""
+
+
 def test_the_worked_example_by_hand(
     app_client: TestClient, tokens: Tokens, teaching: Stored
 ) -> None:
-    """graphs/README.md: B at as_of, C at 10:00 and for military-age men, B again at 16:00."""
+    """graphs/README.md: B at as_of, C at 10:00 (also the default time: the newest report) and
+    for military-age men, B again at 16:00."""
     url = f"/v1/scenarios/{teaching.id}/routes"
     expected = [
-        ({}, ["hilltop", "mill", "ford", "camp"], 0.98 * 0.97 * 0.99, 40.0),
+        ({"at": AS_OF}, ["hilltop", "mill", "ford", "camp"], 0.98 * 0.97 * 0.99, 40.0),
+        ({}, ["hilltop", "mill", "square", "camp"], 0.8379, 33.0),
         ({"at": "2025-03-01T10:00:00+00:00"}, ["hilltop", "mill", "square", "camp"], 0.8379, 33.0),
         ({"at": "2025-03-01T16:00:00+00:00"}, ["hilltop", "mill", "ford", "camp"], 0.8469846, 40.0),
         ({"profile": "military_age_men"}, ["hilltop", "mill", "square", "camp"], 0.8379, 33.0),
@@ -199,7 +205,7 @@ def test_routes_use_the_version_asked_for_on_every_replica(
     other = make_client()
     planner = tokens("planner")
     url = f"/v1/scenarios/{teaching.id}"
-    question = {"from": "hilltop", "to": "camp"}
+    question = {"from": "hilltop", "to": "camp", "at": AS_OF}
     before = other.post(f"{url}/routes", json=question, headers=planner).json()["routes"][0]
     assert before["nodes"] == ["hilltop", "mill", "ford", "camp"]
 
@@ -318,7 +324,7 @@ def test_the_disjoint_pair_by_hand(
     """graphs/README.md: with camp--hilltop blocked, B and A are the only disjoint pair."""
     response = app_client.post(
         f"/v1/scenarios/{teaching.id}/routes",
-        json={"from": "hilltop", "to": "camp", "disjoint": True},
+        json={"from": "hilltop", "to": "camp", "disjoint": True, "at": AS_OF},
         headers=tokens("planner"),
     )
     answer = response.json()

@@ -13,6 +13,9 @@ from fastapi.testclient import TestClient
 from app.services import catalog as catalog_module
 from tests.api import Stored, Tokens, assert_problem
 
+AS_OF = "2025-03-01T08:00:00+00:00"
+"""The teaching scenario's as_of: before its own shelling report (10:00), the ford is open."""
+
 CLOSE_FORD = {
     "reason": "Ford shelled 09:10, field team report",
     "edits": [
@@ -86,14 +89,14 @@ def test_an_edit_makes_a_version_that_reads_as_the_document_with_the_edits_made(
     # Routes on the new version no longer use the closed road.
     route = app_client.post(
         f"/v1/scenarios/{teaching.id}/routes",
-        json={"from": "mill", "to": "camp"},
+        json={"from": "mill", "to": "camp", "at": AS_OF},
         headers=tokens("planner"),
     )
     assert route.status_code == 200, route.text
     assert "ford--mill" not in route.json()["routes"][0]["edges"]
     old = app_client.post(
         f"/v1/scenarios/{teaching.id}/routes?version=1",
-        json={"from": "mill", "to": "camp"},
+        json={"from": "mill", "to": "camp", "at": AS_OF},
         headers=tokens("planner"),
     )
     assert old.json()["routes"][0]["edges"] != route.json()["routes"][0]["edges"]
@@ -246,7 +249,7 @@ def test_compare_asks_both_sides_and_gives_b_minus_a(
     app_client: TestClient, tokens: Tokens, teaching: Stored
 ) -> None:
     assert edit(app_client, tokens, teaching.id, CLOSE_FORD).status_code == 200
-    question = {"kind": "route", "from": "mill", "to": "camp"}
+    question = {"kind": "route", "from": "mill", "to": "camp", "at": AS_OF}
     body = {"a": {"scenario": teaching.id, "version": 1}, "b": {"scenario": teaching.id},
             "question": question}  # fmt: skip
     answer = app_client.post("/v1/compare", json=body, headers=tokens("planner"))
@@ -255,7 +258,7 @@ def test_compare_asks_both_sides_and_gives_b_minus_a(
     single = {
         v: app_client.post(
             f"/v1/scenarios/{teaching.id}/routes?version={v}",
-            json={"from": "mill", "to": "camp"},
+            json={"from": "mill", "to": "camp", "at": AS_OF},
             headers=tokens("planner"),
         ).json()
         for v in (1, 2)

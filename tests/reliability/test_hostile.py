@@ -359,7 +359,7 @@ def still_serving(served: Served) -> None:
     assert served.service.process.poll() is None, "the server died"
     response = served.service.client.post(
         f"/v1/scenarios/{served.teaching_id}/routes",
-        json={"from": "hilltop", "to": "camp"},
+        json={"from": "hilltop", "to": "camp", "at": "2025-03-01T08:00:00+00:00"},  # as_of
         headers=served.planner,
         timeout=HANG_GUARD_S,
     )
