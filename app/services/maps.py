@@ -10,6 +10,7 @@ joined are the text ``json.dumps`` would give for the whole document with
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from datetime import datetime
 from itertools import chain
@@ -20,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.domain.network.graph import Conditions, IntArray, Network
+from app.domain.network.risk import IncidentEffect
 from app.domain.routes.engine import Route, RouteOptions, safest_route
 from app.domain.scenario.columns import NODE_KINDS, ROAD_STATUSES, Ids, Texts
 from app.services.errors import in_request_terms
@@ -200,27 +202,47 @@ def _check_finite(*columns: npt.NDArray[np.float64]) -> None:
 
 
 def _incident_features(net: Network, cond: Conditions) -> Iterator[dict[str, Any]]:
+    """A point per located report, and one at the middle of each located road a report
+    names without a location (a road-attached report), each with its reader's label."""
     when = cond.at
     for incident in net.scenario.incidents:
-        if incident.lat is None or incident.lon is None:
-            continue
         age_h = (when - incident.observed_at).total_seconds() / 3600 if when else None
-        yield {
-            "type": "Feature",
-            "id": f"incident:{incident.id}",
-            "geometry": {"type": "Point", "coordinates": [incident.lon, incident.lat]},
-            "properties": {
-                "layer": "incident",
-                "id": incident.id,
-                "kind": incident.kind,
-                "radius_m": incident.radius_m,
-                "severity": incident.severity,
-                "confidence": incident.confidence,
-                "observed_at": incident.observed_at.isoformat(),
-                "age_h": None if age_h is None else round(age_h, 2),
-                "source": incident.source,
-            },
+        properties: dict[str, Any] = {
+            "layer": "incident",
+            "id": incident.id,
+            "kind": incident.kind,
+            "radius_m": incident.radius_m,
+            "severity": incident.severity,
+            "confidence": incident.confidence,
+            "observed_at": incident.observed_at.isoformat(),
+            "age_h": None if age_h is None else round(age_h, 2),
+            "source": incident.source,
         }
+        if age_h is not None and age_h >= 0:
+            effect = IncidentEffect(
+                incident.id, 0.0, age_h, incident.source, incident.kind, incident.confidence
+            )
+            properties["label"] = effect.label
+        points: list[tuple[str, list[float], str | None]] = []
+        if incident.lat is not None and incident.lon is not None:
+            points.append((f"incident:{incident.id}", [incident.lon, incident.lat], None))
+        else:
+            for road in incident.edges or ():
+                e = net.edge_index[road]
+                t, h = int(net.edge_tail[e]), int(net.edge_head[e])
+                lat1, lon1 = float(net.node_lat[t]), float(net.node_lon[t])
+                lat2, lon2 = float(net.node_lat[h]), float(net.node_lon[h])
+                if any(math.isnan(c) for c in (lat1, lon1, lat2, lon2)):
+                    continue
+                middle = [(lon1 + lon2) / 2, (lat1 + lat2) / 2]
+                points.append((f"incident:{incident.id}:{road}", middle, road))
+        for feature_id, coordinates, on_road in points:
+            yield {
+                "type": "Feature",
+                "id": feature_id,
+                "geometry": {"type": "Point", "coordinates": coordinates},
+                "properties": properties if on_road is None else {**properties, "road": on_road},
+            }
 
 
 def _route_features(routes: list[Route]) -> Iterator[dict[str, Any]]:

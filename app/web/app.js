@@ -391,6 +391,8 @@
         'Radius ' + G.distance(p.radius_m) + ', severity ' + G.percent(p.severity, 0) +
           ', confidence ' + G.percent(p.confidence, 0),
         p.source ? 'Source: ' + p.source : null,
+        p.road ? 'On road ' + p.road + ' (drawn at its middle)' : null,
+        p.label ? 'As a route step shows it: ' + p.label : null,
       ];
       if (p.radius_m) {
         L.circle(at, { radius: p.radius_m, color: '#7a4a00', weight: 1.5, dashArray: '4 4', fillColor: '#ffd166', fillOpacity: 0.18 })

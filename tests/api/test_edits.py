@@ -311,3 +311,23 @@ def test_an_edited_fork_keeps_its_own_name(
     assert edit(app_client, tokens, fork["id"], CLOSE_FORD).status_code == 200
     listed = app_client.get("/v1/scenarios", headers=tokens("viewer")).json()["items"]
     assert next(i for i in listed if i["id"] == fork["id"])["name"] == "Ford open"
+
+
+def test_a_road_attached_report_is_drawn_at_its_road_with_its_label(
+    app_client: TestClient, tokens: Tokens
+) -> None:
+    located = {
+        "schema": "safe-passage/scenario@1",
+        "as_of": "2016-12-15T10:00:00+02:00",
+        "nodes": [{"id": "a", "lat": 36.0, "lon": 37.0}, {"id": "b", "lat": 36.02, "lon": 37.04}],
+        "edges": [{"id": "a-b", "from": "a", "to": "b", "length_m": 4000}],
+        "incidents": [{"id": "i1", "kind": "shelling", "edges": ["a-b"], "severity": 0.3,
+                       "observed_at": "2016-12-15T09:00:00+02:00", "source": "field team",
+                       "confidence": 0.8}],
+    }  # fmt: skip
+    sid = app_client.post("/v1/scenarios", json=located, headers=tokens("planner")).json()["id"]
+    geo = app_client.get(f"/v1/scenarios/{sid}/map.geojson", headers=tokens("viewer")).json()
+    (point,) = [f for f in geo["features"] if f["properties"].get("layer") == "incident"]
+    assert point["geometry"]["coordinates"] == pytest.approx([37.02, 36.01])
+    assert point["properties"]["road"] == "a-b"
+    assert point["properties"]["label"] == "shelling, 1 h ago, field team, confidence 0.8"
