@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's code, whichever one is installed
 GRAPHS = ROOT / "graphs"
 DIGESTS = ROOT / "benchmarks" / "corpus-digests.json"
 
