@@ -328,6 +328,50 @@ def test_two_versions_compared_on_the_map_with_the_difference_of_the_api(
     assert watch.page_errors == []
 
 
+def test_two_plans_compared_on_the_map_with_the_difference_of_the_api(
+    open_page: OpenPage, service: Service, artifacts: Path
+) -> None:
+    sid = fresh_copy(service)
+    # Close every road out of al-Amiriyeh, where most of the people who get out leave from.
+    out_of = [e["id"] for e in service.api("GET", f"/v1/scenarios/{sid}").json()["edges"]
+              if "al-amiriyeh" in e["id"].split("--")]  # fmt: skip
+    edits = [{"op": "set_road", "road": r, "status": "blocked"} for r in out_of]
+    closed = service.api("POST", f"/v1/scenarios/{sid}/edits", {"reason": "Amiriyeh cut off",
+                         "edits": edits}, headers={"If-Match": '"1"'})  # fmt: skip
+    assert closed.status_code == 200, closed.text
+    page, _ = open_scenario(open_page, service, sid)
+    page.locator("#cmp-b-version option").first.wait_for(state="attached")
+    page.select_option("#cmp-a-scenario", sid)
+    page.locator("#cmp-a-version option", has_text="Amiriyeh cut off").wait_for(state="attached")
+    page.select_option("#cmp-a-version", "1")
+    page.select_option("#cmp-kind", "plan")
+    page.select_option("#window", "pause-2016-12-15-3h")
+    page.select_option("#method", "fast")
+    page.click("#compare-run")
+    page.wait_for_selector("#compare-table")
+    assert "Evacuation plan" in page.inner_text("#compare-table caption")
+
+    question = {"kind": "plan", "method": "fast", "window": "pause-2016-12-15-3h"}
+    body = {"a": {"scenario": sid, "version": 1}, "b": {"scenario": sid, "version": 2}}
+    expected = service.api("POST", "/v1/compare", {**body, "question": question}).json()
+    diff = expected["difference"]
+    assert diff["evacuated"] < 0  # the cut-off variant gets fewer people out
+
+    def cell(key: str, side: str) -> Any:
+        return page.locator(f'#compare-table tr[data-key="{key}"] td[data-side="{side}"]')
+
+    for key in ("evacuated", "egress_time_min", "expected_harm"):
+        for side in ("a", "b"):
+            assert json.loads(cell(key, side).get_attribute("data-value")) == expected[side][key]
+        assert json.loads(cell(key, "diff").get_attribute("data-value")) == diff[key]
+    # Both plans drawn, each in its own colour.
+    a_lines = page.locator(".leaflet-routes-pane path.compare-a")
+    b_lines = page.locator(".leaflet-routes-pane path.compare-b")
+    assert a_lines.count() >= 1 and b_lines.count() >= 1
+    assert a_lines.first.get_attribute("stroke") != b_lines.first.get_attribute("stroke")
+    page.screenshot(path=str(artifacts / "map-loop-compare-plans.png"))
+
+
 def test_an_edit_the_service_refuses_shows_its_pointers_beside_the_controls(
     open_page: OpenPage, service: Service
 ) -> None:
