@@ -152,7 +152,7 @@ def run_case(network: str, size: int, method: str, horizon: int | None) -> dict[
     return {
         "network": network,
         "nodes": net.n_nodes,
-        "roads": len(net.edges),
+        "roads": len(net.edge_ids),
         "method": method,
         "horizon": horizon,
         "seconds": round(seconds, 2),
