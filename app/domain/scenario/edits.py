@@ -191,56 +191,60 @@ def _checked(
     return None if problems else item
 
 
-def _set_road(state: _Edited, edit: dict[str, Any], k: int) -> None:
-    rid = _target(state, edit, k, "road")
-    if rid is None:
-        return
-    for n, (item, _) in enumerate(state.added_edges):
-        if item["id"] == rid:
-            new = _updated(state, item, edit, k, "road")
-            if new is not None and _checked(state, Edge, new, _ptr(k)) is not None:
-                state.added_edges[n] = (new, _ptr(k))
+@dataclass(frozen=True)
+class _Items:
+    """Where an edit list keeps the places or the roads it changes."""
+
+    kind: str
+    """``place`` or ``road``: the member naming the item in an edit."""
+    model: type[pydantic.BaseModel]
+    changed: str
+    added: str
+    index: str
+    item: str
+    """The scenario's method writing one row as a document item."""
+
+
+PLACES = _Items("place", Node, "nodes", "added_nodes", "node_index", "node_item")
+ROADS = _Items("road", Edge, "edges", "added_edges", "edge_index", "edge_item")
+
+
+def _setter(items: _Items) -> Any:
+    """``set_place`` / ``set_road``: set fields of an item, one added earlier included."""
+
+    def apply(state: _Edited, edit: dict[str, Any], k: int) -> None:
+        ident = _target(state, edit, k, items.kind)
+        if ident is None:
             return
-    row = state.edge_index.get(rid)
-    if row is None or row in state.removed_edges:
-        state.problems.append(Problem(_ptr(k, "road"), f"unknown road {rid!r}"))
-        return
-    current = state.edges[row][0] if row in state.edges else state.scenario.edge_item(row)
-    new = _updated(state, current, edit, k, "road")
-    if new is not None and _checked(state, Edge, new, _ptr(k)) is not None:
-        state.edges[row] = (new, _ptr(k))
-
-
-def _set_place(state: _Edited, edit: dict[str, Any], k: int) -> None:
-    pid = _target(state, edit, k, "place")
-    if pid is None:
-        return
-    for n, (item, _) in enumerate(state.added_nodes):
-        if item["id"] == pid:
-            new = _updated(state, item, edit, k, "place")
-            if new is not None and _checked(state, Node, new, _ptr(k)) is not None:
-                state.added_nodes[n] = (new, _ptr(k))
+        added: list[tuple[dict[str, Any], str]] = getattr(state, items.added)
+        for n, (item, _) in enumerate(added):
+            if item["id"] == ident:
+                new = _updated(state, item, edit, k, items.kind)
+                if new is not None and _checked(state, items.model, new, _ptr(k)) is not None:
+                    added[n] = (new, _ptr(k))
+                return
+        row = getattr(state, items.index).get(ident)
+        if row is None or (items is ROADS and row in state.removed_edges):
+            state.problems.append(Problem(_ptr(k, items.kind), f"unknown {items.kind} {ident!r}"))
             return
-    row = state.node_index.get(pid)
-    if row is None:
-        state.problems.append(Problem(_ptr(k, "place"), f"unknown place {pid!r}"))
-        return
-    current = state.nodes[row][0] if row in state.nodes else state.scenario.node_item(row)
-    new = _updated(state, current, edit, k, "place")
-    if new is not None and _checked(state, Node, new, _ptr(k)) is not None:
-        state.nodes[row] = (new, _ptr(k))
+        changed: dict[int, tuple[dict[str, Any], str]] = getattr(state, items.changed)
+        current = changed[row][0] if row in changed else getattr(state.scenario, items.item)(row)
+        new = _updated(state, current, edit, k, items.kind)
+        if new is not None and _checked(state, items.model, new, _ptr(k)) is not None:
+            changed[row] = (new, _ptr(k))
+
+    return apply
 
 
-def _add_road(state: _Edited, edit: dict[str, Any], k: int) -> None:
-    item = _checked(state, Edge, edit.get("road"), _ptr(k, "road"))
-    if item is not None:
-        state.added_edges.append((dict(item), _ptr(k, "road")))
+def _item_adder(items: _Items) -> Any:
+    """``add_place`` / ``add_road``: a new item, checked by its model."""
 
+    def apply(state: _Edited, edit: dict[str, Any], k: int) -> None:
+        item = _checked(state, items.model, edit.get(items.kind), _ptr(k, items.kind))
+        if item is not None:
+            getattr(state, items.added).append((dict(item), _ptr(k, items.kind)))
 
-def _add_place(state: _Edited, edit: dict[str, Any], k: int) -> None:
-    item = _checked(state, Node, edit.get("place"), _ptr(k, "place"))
-    if item is not None:
-        state.added_nodes.append((dict(item), _ptr(k, "place")))
+    return apply
 
 
 def _remove_road(state: _Edited, edit: dict[str, Any], k: int) -> None:
@@ -310,14 +314,14 @@ def _remover(kind: str) -> Any:
 
 
 _APPLY = {
-    "set_road": _set_road,
-    "set_place": _set_place,
+    "set_road": _setter(ROADS),
+    "set_place": _setter(PLACES),
     "set_party": _set_party,
     "add_incident": _adder("incident"),
     "remove_incident": _remover("incident"),
-    "add_road": _add_road,
+    "add_road": _item_adder(ROADS),
     "remove_road": _remove_road,
-    "add_place": _add_place,
+    "add_place": _item_adder(PLACES),
     "set_window": _adder("window"),
     "remove_window": _remover("window"),
 }
