@@ -32,7 +32,7 @@ from app.services.errors import (
     PreconditionFailedError,
     ScenarioNotFoundError,
 )
-from app.services.incidents import apply_incidents
+from app.services.incidents import apply_incidents, incident_edits
 from app.services.networks import Networks
 from app.storage.repository import (
     Change,
@@ -251,10 +251,7 @@ class Catalog:
         except ValidationError as exc:
             raise under(pointer_prefix, exc) from None
         change = Change("edited", "edited", principal.name, reason, edits)
-        encoded = self._encode_edits(scenario_id, version, base, edited, edits)
-        info = self._store(scenario_id, version, edited, principal, change, encoded)
-        self._keep_compiled(info, edited, like=(scenario_id, version))
-        return info
+        return self._store_edited(scenario_id, version, base, edited, principal, change)
 
     def add_incidents(
         self,
@@ -265,7 +262,7 @@ class Catalog:
     ) -> VersionInfo:
         """Append incident reports as a new version (``add_incident`` edits) onto version
         ``expected``; with ``None`` onto whichever is current, retrying on races."""
-        edits: list[Any] = [{"op": "add_incident", "incident": i} for i in incidents]
+        edits = incident_edits(incidents)
         change = Change(
             "incidents", f"{len(incidents)} incident(s) added", principal.name, None, edits
         )
@@ -275,16 +272,28 @@ class Catalog:
             version = self._expected_current(scenario_id, expected)
             base = self._columns(scenario_id, version)
             merged = apply_incidents(base, incidents)
-            encoded = self._encode_edits(scenario_id, version, base, merged, edits)
             try:
-                info = self._store(scenario_id, version, merged, principal, change, encoded)
+                return self._store_edited(scenario_id, version, base, merged, principal, change)
             except PreconditionFailedError:
                 if expected is not None:
                     raise
-                continue
-            self._keep_compiled(info, merged, like=(scenario_id, version))
-            return info
         raise ConflictError("the scenario kept changing; try again")
+
+    def _store_edited(
+        self,
+        scenario_id: str,
+        version: int,
+        base: CompactScenario,
+        edited: CompactScenario,
+        principal: Principal,
+        change: Change,
+    ) -> VersionInfo:
+        """Store ``edited`` (``base`` with ``change.edits`` made) as the version after
+        ``version``, and keep it compiled, sharing what it can with ``version``."""
+        encoded = self._encode_edits(scenario_id, version, base, edited, change.edits or [])
+        info = self._store(scenario_id, version, edited, principal, change, encoded)
+        self._keep_compiled(info, edited, like=(scenario_id, version))
+        return info
 
     def fork(
         self,

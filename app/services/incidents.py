@@ -141,11 +141,16 @@ def apply_incidents(
     to the list given), not at their place in the merged document.
     """
     try:
-        return apply_edits(scenario, [{"op": "add_incident", "incident": i} for i in incidents])
+        return apply_edits(scenario, incident_edits(incidents))
     except ValidationError as exc:
         raise ValidationError(
             [_at_origin(p, origins) for p in exc.problems], detail=exc.detail
         ) from None
+
+
+def incident_edits(incidents: list[dict[str, Any]]) -> list[Any]:
+    """Incident reports as the edits that add them."""
+    return [{"op": "add_incident", "incident": i} for i in incidents]
 
 
 def _at_origin(problem: Problem, origins: list[str] | None) -> Problem:

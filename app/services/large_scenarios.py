@@ -67,7 +67,7 @@ def encode_upload(file: IO[bytes], compact: CompactScenario) -> EncodedDocument:
 def encode_parsed(document: dict[str, Any], compact: CompactScenario) -> EncodedDocument:
     """A document parsed whole, as stored: its JSON text compressed, and the columns."""
     raw = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-    return _encode(iter((raw,)), compact)
+    return encode_text(raw, compact)
 
 
 def encode_text(text: bytes, compact: CompactScenario) -> EncodedDocument:
