@@ -357,7 +357,8 @@ class _Collector:
                 for rule in fields.values():
                     columns[rule.key][i] = d.get(rule.key, rule.default)
         n = len(batch)
-        given = {k: [v is not None and v is not INVALID for v in c] for k, c in columns.items()}
+        ids = ("id", "from", "to") if key == "edges" else ("id",)
+        given = {k: [v is not None and v is not INVALID for v in columns[k]] for k in ids}
         cols.ids.append(Ids.from_strings(_placeholder_ids(columns["id"], start, given["id"])))
         for k in cols.texts:
             cols.texts[k].add(columns[k])
