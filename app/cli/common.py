@@ -53,6 +53,27 @@ AtOpt = Annotated[str | None, typer.Option(help="ISO 8601 time asked about.")]
 ConsentingOpt = Annotated[
     bool, typer.Option("--consenting-only", help="Only roads of consenting parties.")
 ]
+UnknownRiskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--unknown-risk",
+        metavar="P|highest",
+        help="Risk assumed for roads without an estimate: a probability, or 'highest' "
+        "(default: the scenario's unknown_risk, else highest).",
+    ),
+]
+
+
+def unknown_risk_value(text: str | None) -> float | str | None:
+    """``--unknown-risk`` as the request takes it: a number, or the word (validated there)."""
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 ScenarioArg = Annotated[str, typer.Argument(metavar="SCENARIO", help="Scenario file (JSON/YAML).")]
 
 

@@ -133,6 +133,7 @@ def compute_plan(
         avoid_parties=tuple(request.avoid_parties),
         consenting_only=request.consenting_only,
         max_risk=request.max_risk,
+        unknown_risk=request.unknown_risk,
         horizon=horizon,
         method=request.method,
         max_expanded_arcs=max_expanded_arcs,
