@@ -77,6 +77,16 @@ def unknown_risk_value(text: str | None) -> float | str | None:
 ScenarioArg = Annotated[str, typer.Argument(metavar="SCENARIO", help="Scenario file (JSON/YAML).")]
 
 
+def print_assumptions(assumptions: list[dict[str, Any]]) -> None:
+    """Every assumed figure an answer rests on, one per line."""
+    from app.domain.formats.figures import assumption_line
+
+    if assumptions:
+        out.print("  assumed figures:", highlight=False)
+        for a in assumptions:
+            out.print(f"   - {assumption_line(a)}", highlight=False, markup=False)
+
+
 def print_json(document: Any) -> None:
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
 

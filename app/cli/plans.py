@@ -16,15 +16,19 @@ from app.cli.common import (
     JsonOpt,
     ProfileOpt,
     ScenarioArg,
+    UnknownRiskOpt,
     app,
     err,
     out,
     parse_time,
+    print_assumptions,
     print_json,
     reported,
     request_or_usage_error,
     settings_from_env,
+    unknown_risk_value,
 )
+from app.domain.formats.figures import unknown_sentence
 from app.domain.network.graph import Network
 from app.domain.plans.budget import Progress as ProgressCallback
 from app.services.plans import PlanRequest, compute_plan
@@ -59,6 +63,7 @@ def plan(
         typer.Option("--max-risk", min=0.0, max=1.0, help="Do not use roads riskier than this."),
     ] = None,
     at: Annotated[str | None, typer.Option(help="ISO 8601 time the risks are taken at.")] = None,
+    unknown_risk: UnknownRiskOpt = None,
     rank_openings: Annotated[
         bool,
         typer.Option(
@@ -91,6 +96,7 @@ def plan(
                 "consenting_only": consenting_only,
                 "max_risk": max_risk,
                 "at": parse_time(at, "--at"),
+                "unknown_risk": unknown_risk_value(unknown_risk),
                 "rank_openings": rank_openings,
             }
         )
@@ -126,6 +132,12 @@ def _progress_bar() -> Iterator[ProgressCallback]:
         yield report
 
 
+def _people_range(point: float, low_high: list[float]) -> str:
+    if abs(low_high[1] - low_high[0]) < 0.05:
+        return f"{point:,.1f}"
+    return f"{point:,.1f} (range {low_high[0]:,.1f}–{low_high[1]:,.1f})"
+
+
 def print_plan(p: dict[str, Any]) -> None:
     window = p["window"]
     span = (
@@ -139,10 +151,15 @@ def print_plan(p: dict[str, Any]) -> None:
         f"[bold]Plan[/] ({kind}; profile {p['profile']}; {span})\n"
         f"  evacuated [bold]{p['evacuated']:,}[/] of {p['total_population']:,}, "
         f"stranded {p['stranded']:,}; last arrival at minute [bold]{p['egress_time_min']}[/]\n"
-        f"  expected harm {p['expected_harm']:,.1f} people "
-        f"(people × risk of their route)",
+        f"  expected harm {_people_range(p['expected_harm'], p['expected_harm_range'])} "
+        f"(people × chance of harm on their route); expected detained at checkpoints "
+        f"{p['expected_detained']:,.1f}",
         highlight=False,
     )
+    unknown = unknown_sentence(p["unknown_risk"])
+    if unknown:
+        out.print(f"  [yellow]{unknown}[/]", highlight=False)
+    print_assumptions(p["assumptions"])
     if not p["optimal"] and p["lower_bound_min"] is not None:
         out.print(f"  lower bound on the egress time: {p['lower_bound_min']} min", highlight=False)
     if p["note"]:

@@ -20,13 +20,14 @@ from app.cli.common import (
     app,
     out,
     parse_time,
+    print_assumptions,
     print_json,
     reported,
     request_or_usage_error,
     settings_from_env,
     unknown_risk_value,
 )
-from app.domain.formats.figures import assumption_line, probability, unknown_sentence, with_range
+from app.domain.formats.figures import probability, unknown_sentence, with_range
 from app.domain.network.graph import Network
 from app.services.requests import RouteRequest
 from app.services.routes import compute_routes
@@ -195,14 +196,6 @@ OBJECTIVE_WORDS = {
     "harm": "the chance of harm on the way",
     "detention": "the chance of detention at checkpoints",
 }
-
-
-def print_assumptions(assumptions: list[dict[str, Any]]) -> None:
-    """Every assumed figure an answer rests on, one per line."""
-    if assumptions:
-        out.print("  assumed figures:", highlight=False)
-        for a in assumptions:
-            out.print(f"   - {assumption_line(a)}", highlight=False, markup=False)
 
 
 def print_route(r: dict[str, Any], k: int) -> None:
