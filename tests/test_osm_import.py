@@ -11,6 +11,7 @@ import io
 import itertools
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,14 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
+from app.cli.common import progress_bar
 from app.domain.errors import NoRouteError
 from app.domain.formats.osm import ROAD_CLASSES, WALKABLE_AREAS
 from app.domain.network.graph import Network
 from app.domain.routes.engine import RouteOptions, safest_route
 from app.domain.scenario.reading import validate_scenario
 from app.services.osm_import import District, ImportOptions, import_osm
+from tests.terminal import Screen
 
 osmium = pytest.importorskip("osmium")
 
@@ -281,6 +284,34 @@ def test_districts_spread_population_and_control(tmp_path: Path) -> None:
     assert summary["districts"] == [
         {"id": "west", "nodes": len(members), "population": 1001, "placed": 1001}
     ]
+
+
+def test_progress_bar_shows_each_phase_to_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    screen = Screen(monkeypatch)
+    out = tmp_path / "s.json"
+    result = CliRunner().invoke(app, ["import-osm", str(DATA / "test.osm.pbf"), "-o", str(out),
+                                      "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    ends = {}
+    for line in screen.lines():
+        m = re.fullmatch(r"(\S.*?) +━+╸?━* ([\d,]+)/([\d,]+) 0:00:\d\d", line)
+        assert m, line
+        ends[m[1]] = (m[2], m[3])
+    ways, written = summary["ways_read"], summary["nodes"] + summary["edges"]
+    assert list(ends) == ["reading", "building roads", "writing"]
+    assert ends["building roads"] == (f"{ways:,}", f"{ways:,}")
+    assert ends["writing"] == (f"{written:,}", f"{written:,}")
+    assert ends["reading"][0] == ends["reading"][1]
+
+
+def test_a_phase_of_unknown_length_shows_its_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    screen = Screen(monkeypatch)
+    with progress_bar() as progress:
+        progress("reading", 40_000, None)
+    assert re.fullmatch(r"reading +━+ 40,000 0:00:\d\d", screen.lines()[-1])
 
 
 def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:

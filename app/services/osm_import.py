@@ -36,7 +36,7 @@ import json
 import math
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, get_args
@@ -54,6 +54,7 @@ from app.domain.formats.osm import (
     worse,
 )
 from app.domain.network.risk import EARTH_RADIUS_M
+from app.domain.progress import Progress, no_progress
 from app.domain.scenario.model import SCHEMA_ID, RoadStatus
 
 OSM_CREDIT = "© OpenStreetMap contributors"
@@ -81,16 +82,9 @@ TAG_KEYS = ("highway", "barrier", "abandoned:highway", "disused:highway")
 STATUS_NAMES: tuple[RoadStatus, ...] = get_args(RoadStatus)
 STATUS_CODE = {s: i for i, s in enumerate(STATUS_NAMES)}
 
-Progress = Callable[[str, int, int | None], None]
-"""``progress(phase, done, total)``: called now and then while importing."""
-
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-
-
-def _no_progress(phase: str, done: int, total: int | None) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -268,7 +262,7 @@ class ImportResult:
                 parts.append(f'"notes": {notes[nt]}')
             yield "{" + ", ".join(parts) + "}"
 
-    def write(self, out: IO[str], progress: Progress = _no_progress) -> None:
+    def write(self, out: IO[str], progress: Progress = no_progress) -> None:
         """Write the document as JSON, one node or road per line, without building it whole."""
         total = len(self.node_ref) + len(self.roads.way)
         head = json.dumps(self.header, ensure_ascii=False, indent=1)[:-2]
@@ -289,7 +283,7 @@ class ImportResult:
 
 
 def import_osm(
-    path: str | Path, options: ImportOptions | None = None, progress: Progress = _no_progress
+    path: str | Path, options: ImportOptions | None = None, progress: Progress = no_progress
 ) -> ImportResult:
     """Read an OSM file and build the street network (see the module docstring)."""
     opts = options or ImportOptions()
