@@ -90,7 +90,9 @@ def import_osm_command(
         return
     out.print(
         f"[green]wrote[/] {output}: {summary['nodes']:,} nodes, {summary['edges']:,} roads "
-        f"({summary['length_m'] / 1000:,.1f} km) from {summary['ways']:,} ways of {file.name}",
+        f"({summary['length_m'] / 1000:,.1f} km) from {summary['ways']:,} ways"
+        + (f" and {summary['relations']:,} squares" if summary["relations"] else "")
+        + f" of {file.name}",
         highlight=False,
     )
     status = ", ".join(f"{k} {v:,}" for k, v in summary["status"].items() if v)
