@@ -151,6 +151,9 @@ def test_every_node_import_matches_independent_count(path: Path) -> None:
     expected = independent(path)
     roads = forward(doc)
     assert len(roads) == expected.segments
+    assert result.summary["relations"] + result.summary["relations_left_out"] == len(
+        expected.squares
+    )
     assert {int(n["id"][1:]) for n in doc["nodes"]} == expected.nodes
     assert result.summary["ways"] == len(expected.way_ids)
     # Equal up to the summary's rounding and the 0.1 m given to nodes mapped at one point.
@@ -465,7 +468,7 @@ def test_walkers_cross_a_pedestrian_square_drawn_as_its_outline(tmp_path: Path) 
 # A square mapped as a multipolygon relation (900): its outer ring is two untagged ways,
 # a hole (a kiosk) in its middle; streets meet it at the middle of each side. A square
 # walkers may not use (901, foot=no). A square whose outline way is a footway too (902).
-# A relation whose member way is not in the file (903).
+# A relation whose member way is not in the file (903); one whose ring does not close (904).
 MULTIPOLYGON_XML = """<?xml version='1.0' encoding='UTF-8'?>
 <osm version="0.6" generator="test">
  <node id="801" lat="60.1805" lon="24.9500" version="1"/>
@@ -524,6 +527,12 @@ MULTIPOLYGON_XML = """<?xml version='1.0' encoding='UTF-8'?>
   <tag k="type" v="multipolygon"/><tag k="highway" v="pedestrian"/></relation>
  <relation id="903" version="1"><member type="way" ref="999" role="outer"/>
   <tag k="type" v="multipolygon"/><tag k="highway" v="pedestrian"/></relation>
+ <node id="861" lat="60.1870" lon="24.9500" version="1"/>
+ <node id="862" lat="60.1870" lon="24.9510" version="1"/>
+ <node id="863" lat="60.1875" lon="24.9510" version="1"/>
+ <way id="771" version="1"><nd ref="861"/><nd ref="862"/><nd ref="863"/></way>
+ <relation id="904" version="1"><member type="way" ref="771" role="outer"/>
+  <tag k="type" v="multipolygon"/><tag k="highway" v="pedestrian"/></relation>
 </osm>
 """
 
@@ -581,7 +590,10 @@ def test_walkers_cross_a_pedestrian_square_mapped_as_a_multipolygon(tmp_path: Pa
     assert {edges["r902-0x"]["from"], edges["r902-0x"]["to"]} == {"n851", "n853"}
     assert len([e for e in doc["edges"] if e["id"].startswith("w751-")]) == 4
 
-    # A relation whose member is missing from the extract is left out; others are counted.
-    assert not any(e["id"].startswith("r903-") for e in doc["edges"])
-    assert result.summary["relations"] == 3
+    # A relation whose member is missing from the extract, or whose ring does not close,
+    # is left out, and counted.
+    assert not any(e["id"].startswith(("r903-", "r904-")) for e in doc["edges"])
+    assert result.summary["relations"] == 3 and result.summary["relations_left_out"] == 2
+    assert any("2 pedestrian squares mapped as multipolygon relations were left out" in note
+               for note in doc["notes"])  # fmt: skip
     assert any("multipolygon relations" in note for note in doc["notes"])

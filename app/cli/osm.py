@@ -97,6 +97,12 @@ def import_osm_command(
     )
     status = ", ".join(f"{k} {v:,}" for k, v in summary["status"].items() if v)
     out.print(f"  status: {status}", highlight=False)
+    if summary["relations_left_out"]:
+        out.print(
+            f"  {summary['relations_left_out']:,} squares (multipolygon relations) left out: "
+            "incomplete in the file or not closed",
+            highlight=False,
+        )
     for d in summary["districts"]:
         out.print(
             f"  district {d['id']}: {d['nodes']:,} nodes, population {d['placed']:,}"

@@ -135,6 +135,9 @@ class _Ways:
     """Inner rings (lon, lat) of an outer ring, by its position in ``ids``."""
     members: dict[int, list[int]] = field(default_factory=dict)
     """Member way ids of each multipolygon square, by relation id."""
+    assembled: set[int] = field(default_factory=set)
+    """Relation ids of the squares libosmium made rings of (the others are incomplete in
+    the file or their rings do not close)."""
 
     def add(self, ident: int, road: WayRoad, nodes: Any) -> None:
         """One way, or outer ring, from its pyosmium node references."""
@@ -412,7 +415,8 @@ def _read(path: Path, progress: Progress) -> tuple[_Ways, dict[int, BarrierEffec
                 road = classify_area({**tags, "type": "multipolygon"})
                 if road is None:
                     continue
-                for outer in obj.outer_rings():
+                for outer in obj.outer_rings():  # none when the rings do not close
+                    ways.assembled.add(obj.orig_id())
                     holes = [_ring_lon_lat(inner) for inner in obj.inner_rings(outer)]
                     ways.add(-obj.orig_id(), road, outer)
                     if holes:
@@ -1004,6 +1008,7 @@ def _summary(
         "sha256": _file_sha256(path),
         "ways": len(np.unique(way_ids[way_ids > 0])),
         "relations": len(np.unique(way_ids[way_ids < 0])),
+        "relations_left_out": len(ways.members.keys() - ways.assembled),
         "ways_read": len(ways.ids),
         "nodes": len(nodes),
         "edges": len(roads.way),
@@ -1037,6 +1042,12 @@ def _header_notes(path: Path, summary: dict[str, Any], opts: ImportOptions) -> l
         "join the places where other ways meet them (id ending in 'x'); 'length_m' above is "
         "the mapped length, without them.",
     ]
+    if summary["relations_left_out"]:
+        notes.append(
+            f"{summary['relations_left_out']} pedestrian squares mapped as multipolygon "
+            "relations were left out: a member way or node is missing from the file, or "
+            "their rings do not close."
+        )
     if opts.bbox is not None:
         notes.append("Clipped to bbox (lon/lat) " + ",".join(f"{v:g}" for v in opts.bbox) + ".")
     return notes
