@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from app.cli.common import (
@@ -18,11 +15,11 @@ from app.cli.common import (
     ScenarioArg,
     UnknownRiskOpt,
     app,
-    err,
     out,
     parse_time,
     print_assumptions,
     print_json,
+    progress_bar,
     reported,
     request_or_usage_error,
     settings_from_env,
@@ -30,7 +27,6 @@ from app.cli.common import (
 )
 from app.domain.formats.figures import unknown_sentence
 from app.domain.network.graph import Network
-from app.domain.plans.budget import Progress as ProgressCallback
 from app.services.plans import PlanRequest, compute_plan
 from app.services.scenarios import load_scenario_file
 
@@ -103,33 +99,13 @@ def plan(
     )
     settings = settings_from_env()
     limit = settings.max_expanded_arcs if max_arcs is None else max_arcs
-    with reported(as_json), _progress_bar() as progress:
+    with reported(as_json), progress_bar() as progress:
         network = Network(load_scenario_file(scenario, settings))
         answer = compute_plan(network, request, max_expanded_arcs=limit, progress=progress)
     if as_json:
         print_json(answer)
     else:
         print_plan(answer)
-
-
-@contextmanager
-def _progress_bar() -> Iterator[ProgressCallback]:
-    """A progress bar on stderr (never stdout); silent when stderr is not a terminal."""
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-    task = bar.add_task("planning", total=1.0)
-
-    def report(stage: str, fraction: float) -> None:
-        bar.update(task, description=stage, completed=fraction)
-
-    with bar:
-        yield report
 
 
 def _people_range(point: float, low_high: list[float]) -> str:

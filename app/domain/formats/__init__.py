@@ -4,12 +4,13 @@ its Markdown (:mod:`.brief`)."""
 
 from app.domain.formats.brief import build_brief, render_markdown
 from app.domain.formats.incidents import ImportDefaults, ParsedIncidents, parse_incidents
-from app.domain.formats.osm import classify_way
+from app.domain.formats.osm import classify_area, classify_way
 
 __all__ = [
     "ImportDefaults",
     "ParsedIncidents",
     "build_brief",
+    "classify_area",
     "classify_way",
     "parse_incidents",
     "render_markdown",

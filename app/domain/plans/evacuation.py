@@ -38,7 +38,7 @@ import numpy as np
 from app.domain.errors import NoAnswerError, PlanTooLargeError
 from app.domain.network.assumptions import Assumption, population_assumptions, route_assumptions
 from app.domain.network.graph import STATUS_CODES, IntArray, Network
-from app.domain.plans.budget import Budget, Progress
+from app.domain.plans.budget import Budget
 from app.domain.plans.expanded import Movement, Solution, decompose, expanded_arcs, solve_horizon
 from app.domain.plans.fast import fast_movements
 from app.domain.plans.kernel import kernel
@@ -53,6 +53,7 @@ from app.domain.plans.model import (
     excluded_parties,
     most_evacuable,
 )
+from app.domain.progress import Progress
 from app.domain.routes.engine import check_parties
 from app.domain.scenario.model import UnknownRisk
 
@@ -451,7 +452,7 @@ class _Search:
         if budget is not None and arcs * rate > budget.remaining():
             raise _OverBudget(lo)
         if opts.progress is not None:
-            opts.progress(f"optimal plan: trying {horizon} minutes", min(0.95, self.probes / 8))
+            opts.progress(f"optimal plan: trying {horizon} minutes", min(0.95, self.probes / 8), 1)
         left = 0.0 if budget is None else budget.remaining()
         solution = solve_horizon(self.model, horizon, keep_flows=True, start=start, keep_state=True)
         if budget is not None:
@@ -526,7 +527,7 @@ def _optimal(model: FlowModel, options: PlanOptions, most: int) -> Plan:
     if best is None or best.horizon != hi:
         best = search.probe(hi, lo)
     if options.progress is not None:
-        options.progress("optimal plan: splitting into groups", 0.97)
+        options.progress("optimal plan: splitting into groups", 0.97, 1)
     movements, stranded = remove_loops(model, best.horizon, *decompose(model, best))
     plan = Plan(model, "optimal", True, cap, movements, stranded)
     plan.lower_bound_min = plan.egress_time_min
@@ -609,7 +610,7 @@ def rank_openings(net: Network, options: PlanOptions, base: Plan) -> list[Openin
     quiet = replace(options, progress=None)
     for k, (kind, ident, opts, reasons) in enumerate(candidates):
         if options.progress is not None:
-            options.progress(f"pricing opening {ident}", k / max(1, len(candidates)))
+            options.progress(f"pricing opening {ident}", k, len(candidates))
         opened = compile_model(net, cond, opts)
         plan = base
         if _may_help(model, opened):
