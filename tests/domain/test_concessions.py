@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from app.domain.network.graph import Network
+from app.domain.plans.budget import Budget
 from app.domain.plans.concessions import nothing_gains, rank_concessions
 from app.domain.plans.evacuation import Plan, PlanOptions, plan_evacuation
 from app.domain.plans.model import most_evacuable
@@ -257,3 +258,18 @@ def test_the_candidate_field_is_kept_in_json_and_the_stored_form() -> None:
         False,
         False,
     ]
+
+
+def test_an_exhausted_time_budget_leaves_concessions_unpriced_and_says_so() -> None:
+    doc = line(("town", 100, 1, 1))
+    net = Network(validate_scenario(doc))
+    base = plan_evacuation(net, PlanOptions(horizon=10))
+    # The budget is gone before ranking starts (a clock that stands past it): no re-plan
+    # is compared with a plan of another method, and none is reported as if priced.
+    overrun = Budget(seconds=0.0, clock=lambda: 1.0, started=0.0)
+    ranked = rank_concessions(net, PlanOptions(horizon=10, budget=overrun), base)
+    assert (ranked.priced, ranked.skipped, ranked.not_priced) == (0, 0, 4)
+    assert ranked.nothing_gains is not None
+    assert ranked.nothing_gains.startswith(
+        "no concession could be priced (4 left unpriced by the limits or the time budget)"
+    )

@@ -158,6 +158,7 @@ def rank_concessions(net: Network, options: PlanOptions, base: Plan) -> Concessi
     quiet = replace(options, progress=None)
     rows: list[Concession] = []
     skipped = 0
+    out_of_time = False
     for k, cand in enumerate(considered):
         if options.progress is not None:
             options.progress(f"pricing {cand.kind} {cand.what}", k / max(1, len(considered)))
@@ -169,7 +170,8 @@ def rank_concessions(net: Network, options: PlanOptions, base: Plan) -> Concessi
         if not _may_help(base, changed, cand, horizon, most):
             skipped += 1
             continue
-        if len(rows) >= MAX_REPLANS or (options.budget is not None and options.budget.expired()):
+        out_of_time = out_of_time or (options.budget is not None and options.budget.expired())
+        if len(rows) >= MAX_REPLANS or out_of_time:
             not_priced += 1
             continue
         try:
@@ -177,13 +179,14 @@ def rank_concessions(net: Network, options: PlanOptions, base: Plan) -> Concessi
         except NothingToEvacuateError:  # pragma: no cover - a concession never removes a way
             raise
         if plan.optimal != base.optimal:  # fell back to the fast plan: not comparable
+            out_of_time = True
             not_priced += 1
             continue
         rows.append(_row(cand, base, plan))
     rows.sort(key=lambda r: r.order_key)
     why = None
     if not any(r.people_gained > 0 for r in rows):
-        why = nothing_gains(base, most, rows)
+        why = nothing_gains(base, most, rows, not_priced)
     return Concessions(rows, len(candidates), len(rows), skipped, not_priced, why)
 
 
@@ -366,7 +369,7 @@ def _sentence(cand: _Candidate, base: Plan, plan: Plan) -> str:
     )
 
 
-def nothing_gains(base: Plan, most: int, rows: list[Concession]) -> str:
+def nothing_gains(base: Plan, most: int, rows: list[Concession], not_priced: int = 0) -> str:
     """Why no concession priced gets anybody more out, from the model's bounds."""
     model = base.model
     total = model.total_population
@@ -414,6 +417,8 @@ def nothing_gains(base: Plan, most: int, rows: list[Concession]) -> str:
     priced = (
         f"none of the {len(rows)} concessions priced gets anybody more out"
         if rows
-        else ("no concession could be priced")
+        else "no concession could be priced"
     )
+    if not_priced:
+        priced += f" ({not_priced} left unpriced by the limits or the time budget)"
     return f"{priced}: " + "; ".join(reasons)
