@@ -46,7 +46,7 @@ from typing import Any, Literal
 import numpy as np
 
 from app.domain.network.graph import STATUS_CODES, Network
-from app.domain.plans.evacuation import NothingToEvacuateError, Plan, PlanOptions, plan_model
+from app.domain.plans.evacuation import Plan, PlanOptions, plan_model
 from app.domain.plans.model import (
     UNREACHABLE,
     FlowModel,
@@ -174,10 +174,8 @@ def rank_concessions(net: Network, options: PlanOptions, base: Plan) -> Concessi
         if len(rows) >= MAX_REPLANS or out_of_time:
             not_priced += 1
             continue
-        try:
-            plan = plan_model(changed, replace(quiet, horizon=horizon))
-        except NothingToEvacuateError:  # pragma: no cover - a concession never removes a way
-            raise
+        # Never "nothing to evacuate": a concession only adds roads, time or capacity.
+        plan = plan_model(changed, replace(quiet, horizon=horizon))
         if plan.optimal != base.optimal:  # fell back to the fast plan: not comparable
             out_of_time = True
             not_priced += 1
