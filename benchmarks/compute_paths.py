@@ -26,10 +26,10 @@ Then, each as the HTTP endpoint does it (the same service functions):
   edits), and compiling the new version (``Network``, sharing the arcs of the version
   edited);
 - a fast plan in a 45-minute window (``compute_plan``, method fast; see :data:`WINDOW`);
-- ranking the openings of that plan (``rank_openings``, with ``consenting_only``:
+- ranking the concessions of that plan (``rank_concessions``, with ``consenting_only``:
   the two blocked roads and the party ``north``).
 
-Times are medians of ``--repeat`` runs (plans and openings: one run), wall clock and
+Times are medians of ``--repeat`` runs (plans and concessions: one run), wall clock and
 CPU time of this process; the machine is shared, CPU time is the steadier figure and
 the ratios to one route are of CPU times.
 """
@@ -54,7 +54,8 @@ sys.path.insert(0, str(ROOT))
 
 from app.config import Settings  # noqa: E402
 from app.domain.network.graph import Network  # noqa: E402
-from app.domain.plans.evacuation import PlanOptions, plan_evacuation, rank_openings  # noqa: E402
+from app.domain.plans.concessions import rank_concessions  # noqa: E402
+from app.domain.plans.evacuation import PlanOptions, plan_evacuation  # noqa: E402
 from app.domain.scenario.reading import read_large_scenario  # noqa: E402
 from app.services.incidents import ImportRequest, import_incidents  # noqa: E402
 from app.services.maps import scenario_geojson  # noqa: E402
@@ -254,13 +255,13 @@ def main() -> None:
     window_start = compact.header.windows[0].start
     options = PlanOptions(horizon=45, method="fast", consenting_only=True, at=window_start)
     base = plan_evacuation(net, options)
-    wall, cpu, openings = timed(lambda: rank_openings(net, options, base), 1)
+    wall, cpu, ranked = timed(lambda: rank_concessions(net, options, base), 1)
     rows.append(
         (
-            f"rank openings ({BLOCKED} blocked roads, 1 party)",
+            f"rank concessions ({BLOCKED} blocked roads, 1 party)",
             wall,
             cpu,
-            f"{len(openings)} openings priced",
+            f"{ranked.priced} concessions priced, {ranked.skipped} skipped",
         )
     )
 

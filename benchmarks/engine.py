@@ -95,7 +95,8 @@ def compact_grid(side: int, tail: Any, head: Any, risk: Any) -> CompactScenario:
         directed=np.zeros(m, bool), length_m=np.full(m, 100.0),
         travel_time_min=np.full(m, np.nan), capacity_per_min=np.zeros(m, np.int64),
         status=np.zeros(m, np.int8), risk=risk, risk_source=none_m, controlled_by=none_m,
-        checkpoint=none_m, vehicle_passable=np.ones(m, bool), notes=none_m,
+        checkpoint=none_m, vehicle_passable=np.ones(m, bool), candidate=np.zeros(m, bool),
+        notes=none_m,
     )  # fmt: skip
     header = Scenario.model_validate({"schema": "safe-passage/scenario@1", "nodes": []})
     return CompactScenario(header, nodes, edges)

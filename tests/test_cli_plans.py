@@ -17,6 +17,9 @@ from tests.terminal import Screen
 
 ROOT = Path(__file__).resolve().parents[1]
 TEACHING = ROOT / "graphs" / "teaching.json"
+ALEPPO = ROOT / "graphs" / "aleppo-2016-12.json"
+KINDS = ("crossing", "road", "checkpoint", "party", "pause", "capacity")
+"""The documented tie-break between kinds (docs/plans.md)."""
 PLAN_KEYS = {
     "egress_time_min",
     "total_population",
@@ -91,12 +94,46 @@ def test_fast_method_never_beats_optimal_and_reports_its_bound() -> None:
 def test_rank_openings_lists_what_to_negotiate_first() -> None:
     result = run("plan", str(TEACHING), "--consenting-only", "--rank-openings", "--json")
     assert result.exit_code == 0, result.stderr
-    plan = json.loads(result.stdout)
-    ranked = [(o["kind"], o["id"]) for o in plan["openings"]]
-    assert set(ranked) == {("road", "camp--hilltop"), ("party", "north")}
-    assert plan["openings"][0]["minutes_sooner"] >= plan["openings"][1]["minutes_sooner"] > 0
-    human = run("plan", str(TEACHING), "--consenting-only", "--rank-openings")
+    concessions = json.loads(result.stdout)["concessions"]
+    ranked = {(r["kind"], r["what"]) for r in concessions["rows"]}
+    assert {("road", "camp--hilltop"), ("party", "north")} <= ranked
+    # Everybody gets out without a window: nothing gains people, and the answer says why.
+    assert all(r["people_gained"] == 0 for r in concessions["rows"])
+    assert concessions["nothing_gains"].endswith("all 1,800 people are already evacuated")
+    human = run("plan", str(TEACHING), "--consenting-only", "--rank-concessions")
     assert "What to negotiate first" in human.stdout and "road camp--hilltop" in human.stdout
+    assert "No concession gets more people out" in human.stdout
+
+
+def test_aleppo_concessions_are_best_first_in_the_stated_order() -> None:
+    result = run(
+        "plan", str(ALEPPO), "--window", "pause-2016-12-15-3h", "--rank-openings", "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    plan = json.loads(result.stdout)
+    c = plan["concessions"]
+    rows = c["rows"]
+    keys = [
+        (-r["people_gained"], r["expected_harm"], KINDS.index(r["kind"]), r["what"]) for r in rows
+    ]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert (
+        c["priced"] == len(rows) and c["priced"] + c["skipped"] + c["not_priced"] == c["considered"]
+    )
+    # The three-hour pause is held back by the one crossing: a longer pause, and more
+    # capacity on the road every evacuee shares, get more people out; nothing else does.
+    gaining = {(r["kind"], r["what"]): r["people_gained"] for r in rows if r["people_gained"] > 0}
+    assert set(gaining) == {
+        ("pause", "+30 min"),
+        ("pause", "+60 min"),
+        ("pause", "+120 min"),
+        ("capacity", "al-rashideen--ramouseh-crossing"),
+    }
+    assert rows[0]["kind"] == "pause" and rows[0]["what"] == "+120 min"
+    for r in rows:
+        assert r["evacuated"] == plan["evacuated"] + r["people_gained"]
+        assert r["expected_harm"] == pytest.approx(plan["expected_harm"] + r["harm_change"])
+    assert c["nothing_gains"] is None
 
 
 def test_human_output_summarises_the_plan() -> None:
@@ -167,7 +204,7 @@ def test_progress_bar_shows_the_phase_and_how_far(monkeypatch: pytest.MonkeyPatc
     shares = [int(line.rsplit("%", 1)[0].rsplit(" ", 1)[1]) for line in trying]
     assert shares == sorted(shares) and shares[-1] < 100
     assert any(line.startswith("optimal plan: splitting into groups ") for line in seen)
-    assert seen[-1].startswith("pricing opening camp--hilltop ")  # the one blocked road
+    assert seen[-1].startswith("pricing road camp--hilltop ")  # the one blocked road
 
     screen = Screen(monkeypatch)
     assert run("plan", str(TEACHING), "--method", "fast").exit_code == 0

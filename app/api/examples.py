@@ -155,7 +155,7 @@ PLAN_REQUEST: dict[str, Any] = {
         },
     },
     "openings": {
-        "summary": "What to negotiate first: rank closures and pending consents",
+        "summary": "What to negotiate first: roads, checkpoints, consent, pause, capacity",
         "value": {"window": "pause-2016-12-15-3h", "rank_openings": True},
     },
 }

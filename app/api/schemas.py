@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -122,6 +122,39 @@ class Bottleneck(BaseModel):
     saturated_minutes: int
 
 
+class ConcessionRow(BaseModel):
+    """One concession priced by planning again (b: with it, a: the plan as asked)."""
+
+    kind: Literal["crossing", "road", "checkpoint", "party", "pause", "capacity"]
+    what: str = Field(description="The road, the party, or the minutes added ('+30 min').")
+    people_gained: int = Field(description="Evacuated b − a.")
+    harm_change: float = Field(description="Expected harm b − a (people).")
+    detained_change: float = Field(description="Expected detained b − a (people).")
+    egress_change_min: int = Field(description="Egress time b − a (minutes; < 0: sooner).")
+    evacuated: int
+    expected_harm: float
+    expected_detained: float
+    egress_time_min: int
+    optimal: bool
+    sentence: str
+
+
+class Concessions(BaseModel):
+    """What to negotiate first (``rank_openings``), best first in ``order``."""
+
+    order: str
+    rows: list[ConcessionRow]
+    considered: int = Field(description="Concessions found for this plan.")
+    priced: int = Field(description="Planned again (one row each).")
+    skipped: int = Field(description="Not planned again: provably change nothing.")
+    not_priced: int = Field(description="Beyond the limits (or the time budget).")
+    max_candidates: int
+    max_replans: int
+    nothing_gains: str | None = Field(
+        description="When no row gains people: why, from the flow model's bounds."
+    )
+
+
 class PlanOut(BaseModel):
     """SPEC §3 PLAN; times in whole minutes from the start of the plan."""
 
@@ -147,6 +180,9 @@ class PlanOut(BaseModel):
     movements: list[Movement]
     bottlenecks: list[Bottleneck]
     consents_needed: list[str]
+    concessions: Concessions | None = Field(
+        default=None, description="With rank_openings: what to negotiate first."
+    )
 
 
 class ProblemItem(BaseModel):

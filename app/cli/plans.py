@@ -64,8 +64,10 @@ def plan(
         bool,
         typer.Option(
             "--rank-openings",
-            help="Price each blocked road and excluded non-consenting party: what opening "
-            "it would gain.",
+            "--rank-concessions",
+            help="What to negotiate first: price each concession (candidate crossing or "
+            "blocked road opened, checkpoint lifted, party's consent, longer pause, more "
+            "capacity at a bottleneck) by planning again.",
         ),
     ] = False,
     max_arcs: Annotated[
@@ -172,8 +174,8 @@ def print_plan(p: dict[str, Any]) -> None:
                 f"{b['first_min']} – {b['last_min']}",
             )
         out.print(table)
-    if "openings" in p:
-        print_openings(p["openings"])
+    if "concessions" in p:
+        print_concessions(p["concessions"])
 
 
 def _by_route(movements: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -199,22 +201,30 @@ def _by_route(movements: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(routes.values(), key=lambda r: (-r["count"], r["nodes"]))
 
 
-def print_openings(openings: list[dict[str, Any]]) -> None:
-    if not openings:
+def print_concessions(c: dict[str, Any]) -> None:
+    rows = c["rows"]
+    if rows:
+        table = Table(title=f"What to negotiate first ({c['order']})", show_edge=False)
+        for col in ("concession", "people gained", "harm change", "egress change (min)"):
+            table.add_column(col, justify="left" if col == "concession" else "right")
+        for r in rows:
+            table.add_row(
+                f"{r['kind']} {r['what']}",
+                f"{r['people_gained']:+,}",
+                f"{r['harm_change']:+,.1f}",
+                f"{r['egress_change_min']:+}",
+            )
+        out.print(table)
+        best = rows[0]
+        if best["people_gained"] > 0 or best["harm_change"] < 0 or best["egress_change_min"] < 0:
+            out.print(f"  first: {best['sentence']}", highlight=False)
+    out.print(
+        f"  {c['priced']} concessions priced by planning again, {c['skipped']} skipped "
+        f"(they cannot change who gets out or when), {c['not_priced']} not priced "
+        f"(at most {c['max_replans']} plans, {c['max_candidates']} considered)",
+        highlight=False,
+    )
+    if c["nothing_gains"]:
         out.print(
-            "No closures to price: no blocked road and no excluded non-consenting party "
-            "(use --consenting-only to price each party's consent).",
-            highlight=False,
+            f"  [bold]No concession gets more people out[/]: {c['nothing_gains']}", highlight=False
         )
-        return
-    table = Table(title="What to negotiate first", show_edge=False)
-    for col in ("opening", "more people", "minutes sooner", "expected harm"):
-        table.add_column(col, justify="left" if col == "opening" else "right")
-    for o in openings:
-        table.add_row(
-            f"{o['kind']} {o['id']}",
-            f"{o['additional_evacuated']:+,}",
-            f"{o['minutes_sooner']:+}",
-            f"{o['expected_harm']:,.1f}",
-        )
-    out.print(table)

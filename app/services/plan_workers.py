@@ -265,7 +265,7 @@ class PlanWorkers:
             problems.append(Problem(where, "the plan takes too long: use a shorter window"))
         if request.rank_openings:
             problems.append(
-                Problem("/rank_openings", "ranking openings plans once more for each opening")
+                Problem("/rank_openings", "ranking concessions plans once more for each one")
             )
         if not problems:
             problems.append(Problem("/method", "the plan takes too long to compute"))
@@ -273,7 +273,7 @@ class PlanWorkers:
             problems,
             detail=f"the plan did not finish within {settings.plan_hard_limit_s:g} s (twice the "
             f"time budget of {settings.plan_time_budget_s:g} s, plus {settings.plan_grace_s:g} "
-            "s) and was stopped: ask for method fast, a shorter window or no ranking of openings",
+            "s) and was stopped: ask for method fast, a shorter window or no concessions ranked",
         )
 
     def shutdown(self) -> None:

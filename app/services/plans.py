@@ -19,12 +19,8 @@ from pydantic import AwareDatetime, Field
 from app.domain.errors import InvalidRequestError, Problem
 from app.domain.network.graph import Network
 from app.domain.plans.budget import Budget
-from app.domain.plans.evacuation import (
-    MAX_FAST_CELLS,
-    PlanOptions,
-    plan_evacuation,
-    rank_openings,
-)
+from app.domain.plans.concessions import rank_concessions
+from app.domain.plans.evacuation import MAX_FAST_CELLS, PlanOptions, plan_evacuation
 from app.domain.progress import Progress
 from app.services.errors import in_request_terms
 from app.services.requests import TravelRequest
@@ -57,8 +53,10 @@ class PlanRequest(TravelRequest):
     )
     rank_openings: bool = Field(
         default=False,
-        description="Also price each blocked road and each excluded non-consenting party: "
-        "how many more people, or how many minutes sooner, if it were opened.",
+        description="Also price what to negotiate first: each concession (a candidate "
+        "crossing or blocked road opened, a checkpoint lifted, a party's consent, a longer "
+        "pause, more capacity at a bottleneck) planned again: people gained, expected harm "
+        "and egress time changed. Answered in `concessions`.",
     )
 
 
@@ -152,8 +150,8 @@ def compute_plan(
             ranking_options = options
             if not plan.optimal:
                 ranking_options = PlanOptions(**{**options.__dict__, "method": "fast"})
-            openings = rank_openings(network, ranking_options, plan)
-            document["openings"] = [o.as_dict() for o in openings]
+            concessions = rank_concessions(network, ranking_options, plan)
+            document["concessions"] = concessions.as_dict()
     return document
 
 

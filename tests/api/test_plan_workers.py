@@ -70,7 +70,7 @@ from tests.held_plans import ANSWER, REQUEST, Gate, gates, held_plan, run_corout
 PAUSE_3H = "pause-2016-12-15-3h"
 PAUSE_48H = "pause-2016-12-15-48h"
 MAX_ARCS = 400_000
-"""Openings over the 3-hour pause can be ranked, over the 48-hour pause they cannot."""
+"""Concessions over the 3-hour pause can be ranked, over the 48-hour pause they cannot."""
 
 
 # --- every scenario error crosses the process boundary whole ------------------------------
@@ -198,7 +198,7 @@ PLANS = {
         "consenting_only": True,
     },
     "fast for everyone, no window": {"method": "fast"},
-    "openings ranked, 3-hour pause": {"window": PAUSE_3H, "rank_openings": True},
+    "concessions ranked, 3-hour pause": {"window": PAUSE_3H, "rank_openings": True},
 }
 
 
@@ -213,9 +213,11 @@ def test_a_plan_from_the_worker_is_the_plan_computed_in_the_server(
     document = pooled.json()
     assert document == inline.json()
     assert document["evacuated"] > 0
-    assert ("openings" in document) == bool(body.get("rank_openings"))
-    # Sent as the worker encoded it: still exactly the documented shape (PlanOut).
-    assert PlanOut.model_validate(document).model_dump(mode="json", by_alias=True) == document
+    assert ("concessions" in document) == bool(body.get("rank_openings"))
+    # Sent as the worker encoded it: still exactly the documented shape (PlanOut; the
+    # concessions only when asked for).
+    shaped = PlanOut.model_validate(document)
+    assert shaped.model_dump(mode="json", by_alias=True, exclude_unset=True) == document
 
 
 REFUSED = {
@@ -238,7 +240,7 @@ REFUSED = {
         "invalid-request",
         {"/end"},
     ),
-    "openings over 48 hours are too large to rank": (
+    "concessions over 48 hours are too large to rank": (
         {"window": PAUSE_48H, "rank_openings": True},
         None,
         422,
@@ -300,7 +302,7 @@ def gone(pid: int) -> bool:
 def test_a_plan_past_the_hard_limit_is_stopped_and_the_next_one_gets_a_new_worker(
     tmp_path: Path,
 ) -> None:
-    """A plan that never answers (ranking hundreds of openings can take minutes; the time
+    """A plan that never answers (ranking hundreds of concessions can take minutes; the time
     budget cannot stop that, each opening being a plan with a budget of its own) is stopped
     at the hard limit, refused at the fields that make it expensive, and its worker killed."""
     limits = settings(tmp_path, plan_workers=1, plan_time_budget_s=0.2, plan_grace_s=0.1)

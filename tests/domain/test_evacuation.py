@@ -1,4 +1,5 @@
-"""Evacuation plans: what negotiators see (openings, limits, budget, errors, consent)."""
+"""Evacuation plans: what negotiators see (limits, budget, errors, consent); concessions are
+tested in test_concessions.py."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from app.domain.plans.evacuation import (
     NothingToEvacuateError,
     PlanOptions,
     plan_evacuation,
-    rank_openings,
 )
 from app.domain.scenario.reading import validate_scenario
 from tests.domain.evacuation_oracle import flow_document, lp_evacuated, lp_quickest, replay
@@ -46,58 +46,6 @@ def test_teaching_plan_is_the_linear_programs_optimum() -> None:
     assert window["evacuated"] == lp_evacuated(doc, 60) < 1800
     assert window["stranded"] == 1800 - window["evacuated"]
     assert sum(s["count"] for s in window["stranded_at"]) == window["stranded"]
-
-
-def _open(doc: dict[str, Any], kind: str, ident: str) -> dict[str, Any]:
-    opened = copy.deepcopy(doc)
-    if kind == "road":
-        next(e for e in opened["edges"] if e["id"] == ident)["status"] = "open"
-    else:
-        next(p for p in opened["parties"] if p["id"] == ident)["consent"] = "granted"
-    return opened
-
-
-@pytest.mark.parametrize("method", ["optimal", "fast"])
-@pytest.mark.parametrize("horizon", [None, 45])
-def test_opening_the_top_ranked_closure_gains_what_was_reported(
-    method: str, horizon: int | None
-) -> None:
-    doc = teaching()
-    options = PlanOptions(method=method, horizon=horizon, consenting_only=True)  # type: ignore[arg-type]
-    net = Network(validate_scenario(doc))
-    base = plan_evacuation(net, options)
-    ranking = rank_openings(net, options, base)
-    assert {(o.kind, o.id) for o in ranking} == {("road", "camp--hilltop"), ("party", "north")}
-    top = ranking[0]
-    assert top.additional_evacuated > 0 or top.minutes_sooner > 0
-    after = plan_evacuation(Network(validate_scenario(_open(doc, top.kind, top.id))), options)
-    assert after.evacuated - base.evacuated == top.additional_evacuated
-    assert base.egress_time_min - after.egress_time_min == top.minutes_sooner
-    assert after.expected_harm == pytest.approx(top.expected_harm)
-
-
-@pytest.mark.parametrize("seed", range(12))
-def test_every_reported_opening_is_what_replanning_gives(seed: int) -> None:
-    rng = random.Random(seed)
-    doc = flow_document(rng, rng.randint(4, 8), rng.randint(6, 16))
-    doc["parties"] = [{"id": "p", "consent": "pending"}]
-    for e in doc["edges"]:
-        if rng.random() < 0.3:
-            e["controlled_by"] = "p"
-    horizon = rng.choice([None, 8])
-    options = PlanOptions(horizon=horizon, consenting_only=True)
-    net = Network(validate_scenario(doc))
-    try:
-        base = plan_evacuation(net, options)
-    except NothingToEvacuateError:
-        return
-    for o in rank_openings(net, options, base):
-        try:
-            after = plan_evacuation(Network(validate_scenario(_open(doc, o.kind, o.id))), options)
-        except NothingToEvacuateError:  # pragma: no cover - opening never removes people
-            raise
-        assert (o.evacuated, o.egress_time_min) == (after.evacuated, after.egress_time_min)
-        assert o.additional_evacuated >= 0  # the optimum never gets worse with more roads
 
 
 def test_nothing_to_evacuate_is_a_no_answer_with_a_reason() -> None:

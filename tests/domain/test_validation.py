@@ -254,6 +254,7 @@ def test_risk_given_as_a_string_is_a_type_error(value: str) -> None:
         ("/edges/0/length_m", "900", "number"),
         ("/edges/0/directed", "yes", "boolean"),
         ("/edges/0/vehicle_passable", 0, "boolean"),
+        ("/edges/0/candidate", "yes", "boolean"),
         ("/nodes/0/population", "100", "integer"),
         ("/nodes/0/population", True, "integer"),
     ],

@@ -28,7 +28,7 @@ def test_the_cycle_collector_is_paused_while_planning_and_restored_after() -> No
         max_expanded_arcs=LIMIT,
         progress=lambda _phase, _done, _total: during.append(gc.isenabled()),
     )
-    assert plan["evacuated"] == 1800 and "openings" in plan
+    assert plan["evacuated"] == 1800 and "concessions" in plan
     assert during and not any(during)
     assert gc.isenabled()
     gc.disable()

@@ -27,7 +27,7 @@ The model is described in :mod:`app.domain.plans.model`. Two methods:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from itertools import chain
@@ -37,20 +37,18 @@ import numpy as np
 
 from app.domain.errors import NoAnswerError, PlanTooLargeError
 from app.domain.network.assumptions import Assumption, population_assumptions, route_assumptions
-from app.domain.network.graph import STATUS_CODES, IntArray, Network
+from app.domain.network.graph import IntArray, Network
 from app.domain.plans.budget import Budget
 from app.domain.plans.expanded import Movement, Solution, decompose, expanded_arcs, solve_horizon
 from app.domain.plans.fast import fast_movements
 from app.domain.plans.kernel import kernel
 from app.domain.plans.loops import remove_loops
 from app.domain.plans.model import (
-    UNREACHABLE,
     FlowModel,
     ModelOptions,
     compile_model,
     egress_lower_bound,
     evacuable_upper_bound,
-    excluded_parties,
     most_evacuable,
 )
 from app.domain.progress import Progress
@@ -549,98 +547,3 @@ def _next_probe(
     if len(direction) >= 2 and direction[-1] == direction[-2]:
         guess = (lo + hi) // 2
     return min(max(lo, guess), hi - 1)
-
-
-@dataclass
-class Opening:
-    """What lifting one closure would change: a blocked road, or a party's consent."""
-
-    kind: Literal["road", "party"]
-    id: str
-    evacuated: int
-    additional_evacuated: int
-    egress_time_min: int
-    minutes_sooner: int
-    expected_harm: float
-    reasons: list[str]
-    optimal: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "id": self.id,
-            "evacuated": self.evacuated,
-            "additional_evacuated": self.additional_evacuated,
-            "egress_time_min": self.egress_time_min,
-            "minutes_sooner": self.minutes_sooner,
-            "expected_harm": self.expected_harm,
-            "reasons": self.reasons,
-            "optimal": self.optimal,
-        }
-
-
-def rank_openings(net: Network, options: PlanOptions, base: Plan) -> list[Opening]:
-    """Each blocked road and each excluded non-consenting party, by what opening it gains.
-
-    A party counts as closed when the plan excludes its roads (``consenting_only``
-    or ``avoid_parties``) and its consent is not granted. Every opening is planned
-    with the same method, window and restrictions; ranked by more people
-    evacuated, then by minutes sooner.
-    """
-    model = base.model
-    cond = model.conditions
-    mopts = model.options
-    candidates: list[tuple[Literal["road", "party"], str, ModelOptions, list[str]]] = []
-    for e in np.flatnonzero(net.edge_status == STATUS_CODES["blocked"]).tolist():
-        candidates.append(
-            ("road", net.edge_ids[e], replace(mopts, open_edges=frozenset({e})), ["blocked"])
-        )
-    for pid in excluded_parties(net, mopts):
-        consent = net.parties[pid].consent
-        if consent != "granted":
-            candidates.append(
-                (
-                    "party",
-                    pid,
-                    replace(mopts, open_parties=frozenset({pid})),
-                    [f"consent {consent}"],
-                )
-            )
-    out = []
-    quiet = replace(options, progress=None)
-    for k, (kind, ident, opts, reasons) in enumerate(candidates):
-        if options.progress is not None:
-            options.progress(f"pricing opening {ident}", k, len(candidates))
-        opened = compile_model(net, cond, opts)
-        plan = base
-        if _may_help(model, opened):
-            try:
-                plan = plan_model(opened, quiet)
-            except NothingToEvacuateError:
-                plan = base
-        out.append(
-            Opening(
-                kind,
-                ident,
-                plan.evacuated,
-                plan.evacuated - base.evacuated,
-                plan.egress_time_min,
-                base.egress_time_min - plan.egress_time_min,
-                plan.expected_harm,
-                reasons,
-                plan.optimal,
-            )
-        )
-    out.sort(key=lambda o: (-o.additional_evacuated, -o.minutes_sooner, o.kind, o.id))
-    return out
-
-
-def _may_help(base: FlowModel, opened: FlowModel) -> bool:
-    """Whether an opening adds an arc on some way from people to a safe zone."""
-    if len(opened.arc_tail) == len(base.arc_tail):
-        return False
-    # An arc is its road and the node it leaves (the road's other end is its head).
-    n = base.n_nodes
-    added = ~np.isin(opened.arc_edge * n + opened.arc_tail, base.arc_edge * n + base.arc_tail)
-    u, v = opened.arc_tail[added], opened.arc_head[added]
-    return bool(np.any((opened.from_people[u] < UNREACHABLE) & (opened.to_zone[v] < UNREACHABLE)))

@@ -19,9 +19,12 @@ evacuated, and lower bounds on the egress time.
 
 from __future__ import annotations
 
+import copy
 import math
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from threading import Lock
 
 import numpy as np
 from ortools.graph.python import max_flow
@@ -47,6 +50,12 @@ class ModelOptions:
     """Blocked roads to treat as open (used to price openings)."""
     open_parties: frozenset[str] = frozenset()
     """Parties whose roads are not excluded even if avoided or not consenting."""
+    lifted_checkpoints: frozenset[int] = frozenset()
+    """Roads planned as if they had no checkpoint: without its extra risk, and its party
+    no longer holding them (used to price lifting a checkpoint)."""
+    capacity_factor_edges: tuple[tuple[int, float], ...] = ()
+    """``(road, factor)``: the road's ``capacity_per_min`` multiplied by ``factor`` (used
+    to price more capacity at a bottleneck)."""
 
 
 def excluded_parties(net: Network, options: ModelOptions) -> set[str]:
@@ -131,8 +140,15 @@ class FlowModel:
 
 def compile_model(net: Network, cond: Conditions, options: ModelOptions) -> FlowModel:
     """The plan's :class:`FlowModel` under ``cond`` (profile, time) and ``options``."""
+    if options.lifted_checkpoints:
+        net, cond = _without_checkpoints(cond, options.lifted_checkpoints)
     usable = road_mask(cond, options)
-    cap_edge = np.floor(net.edge_capacity * cond.profile.capacity_factor + 1e-9)
+    capacity = net.edge_capacity
+    if options.capacity_factor_edges:
+        capacity = capacity.copy()
+        for e, factor in options.capacity_factor_edges:
+            capacity[e] *= factor
+    cap_edge = np.floor(capacity * cond.profile.capacity_factor + 1e-9)
     ok = usable[net.arc_edge] & (cap_edge[net.arc_edge] >= 1)
     is_zone = net.node_kind == NODE_KINDS.index("safe_zone")
     population = net.node_population.astype(np.int64)  # a copy: zones are zeroed below
@@ -159,6 +175,21 @@ def compile_model(net: Network, cond: Conditions, options: ModelOptions) -> Flow
         reception=reception,
         big=big,
     )
+
+
+def _without_checkpoints(cond: Conditions, edges: frozenset[int]) -> tuple[Network, Conditions]:
+    """The network as if ``edges`` had no checkpoint, and its conditions for the same
+    profile and time (built by the same rules as every other: risks, usability).
+
+    A shallow copy of the network with its own checkpoint column; the arrays it shares
+    are read-only, and its conditions are built here, not cached in the original.
+    """
+    net = copy.copy(cond.network)
+    net.edge_checkpoint = cond.network.edge_checkpoint.copy()
+    net.edge_checkpoint[np.fromiter(edges, dtype=np.int64, count=len(edges))] = -1
+    net._conditions = OrderedDict()
+    net._lock = Lock()
+    return net, Conditions.build(net, cond.profile, cond.at)
 
 
 def _multi_source_minutes(

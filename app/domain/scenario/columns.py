@@ -29,6 +29,8 @@ from app.domain.scenario.model import NodeKind, RoadStatus, ScenarioHeader
 NODE_KINDS: tuple[NodeKind, ...] = get_args(NodeKind)
 ROAD_STATUSES: tuple[RoadStatus, ...] = get_args(RoadStatus)
 FORMAT = "safe-passage/compact@1"
+ADDED_FLAGS = frozenset({"edges.candidate"})
+"""Columns added after the stored form was fixed, false in versions stored before."""
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -327,6 +329,8 @@ class EdgeColumns(_Rows):
     controlled_by: Texts
     checkpoint: Texts
     vehicle_passable: BoolArray
+    candidate: BoolArray
+    """Closed today but could be negotiated open (``candidate: true``)."""
     notes: Texts
 
 
@@ -412,6 +416,8 @@ class CompactScenario:
                 item[key] = text
         if not c.vehicle_passable[i]:
             item["vehicle_passable"] = False
+        if c.candidate[i]:
+            item["candidate"] = True
         if c.notes[i] is not None:
             item["notes"] = c.notes[i]
         return item
@@ -478,6 +484,8 @@ class CompactScenario:
                     values[f.name] = Ids(data[key]) if f.name == "id" else data[key]
                 elif key + ".json" in data:
                     values[f.name] = Ids(np.array(json.loads(_text(data[key + ".json"])), object))
+                elif key in ADDED_FLAGS:  # stored before the field existed: its default
+                    values[f.name] = np.zeros(len(data[f"{prefix}.tail"]), dtype=bool)
                 else:
                     values[f.name] = Texts(
                         json.loads(_text(data[key + ".values"])), data[key + ".codes"]

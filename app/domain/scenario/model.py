@@ -111,6 +111,11 @@ class Edge(Model):
     vehicle_passable: bool = Field(
         default=True, description="Whether buses and ambulances can use this road."
     )
+    candidate: bool = Field(
+        default=False,
+        description="A road or crossing closed today (status blocked) that could be negotiated "
+        "open: plans price opening it as a second crossing. No effect on a road not blocked.",
+    )
     notes: Text | None = None
 
 

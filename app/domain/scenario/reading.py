@@ -557,6 +557,7 @@ def _edge_columns(c: _Collector, tail: IntArray, head: IntArray) -> EdgeColumns:
         controlled_by=texts["controlled_by"],
         checkpoint=texts["checkpoint"],
         vehicle_passable=e.number("vehicle_passable", bool),
+        candidate=e.number("candidate", bool),
         notes=texts["notes"],
     )
 

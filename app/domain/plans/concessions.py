@@ -1,0 +1,442 @@
+"""What to negotiate first: concessions priced by planning again (``rank_openings``).
+
+A concession is one thing negotiators can trade for. Each kind changes the plan's
+model in one way:
+
+``crossing``
+    open a road the scenario lists as a candidate (``edges[].candidate``, blocked today);
+``road``
+    open another blocked road;
+``checkpoint``
+    lift a checkpoint: the road as if it had none (without the checkpoint's extra risk,
+    and its party no longer holding the road);
+``party``
+    a party's consent, where the plan excludes its roads (``consenting_only`` or
+    ``avoid_parties``) and its consent is not granted;
+``pause``
+    extend the pause by 30, 60 or 120 minutes (only for a plan with a window);
+``capacity``
+    double ``capacity_per_min`` on one of the base plan's top bottleneck roads.
+
+Each is priced by planning again with the same method, window and restrictions as
+the base plan: people gained (evacuated after − before), expected harm changed and
+egress time changed (after − before). Rows are ordered by most people gained, then
+lower expected harm after, then kind (in the order above) and what — best first in
+that order.
+
+Affordable: a concession that provably cannot help is not planned again (its model has
+no new arc on a way from people to a safe zone and nothing else changed; a longer pause
+whose bound on evacuees is what the plan already gets out); at most
+:data:`MAX_CANDIDATES` are considered and :data:`MAX_REPLANS` planned again, in the
+order above (pauses and capacity first, then candidate crossings, parties,
+checkpoints, blocked roads nearest the people and safe zones first). The answer says
+how many were priced, skipped and left unpriced.
+
+When no concession priced gets anybody more out, the answer says why, from the flow
+model's bounds: everybody is out; people who cannot reach a safe zone at all; people
+farther from a safe zone than the window; people held back by capacity (the roads of
+a minimum cut admit no more within the window), or the safe zones full.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import numpy as np
+
+from app.domain.network.graph import STATUS_CODES, Network
+from app.domain.plans.evacuation import Plan, PlanOptions, plan_model
+from app.domain.plans.model import (
+    UNREACHABLE,
+    FlowModel,
+    ModelOptions,
+    compile_model,
+    evacuable_upper_bound,
+    excluded_parties,
+    most_evacuable,
+)
+
+Kind = Literal["crossing", "road", "checkpoint", "party", "pause", "capacity"]
+KINDS: tuple[Kind, ...] = ("crossing", "road", "checkpoint", "party", "pause", "capacity")
+"""Kinds in the order that breaks ties between rows."""
+
+PAUSE_EXTENSIONS_MIN = (30, 60, 120)
+"""Minutes a pause is priced longer by."""
+BOTTLENECKS_PRICED = 3
+"""Top bottleneck roads (most minutes full) whose capacity is priced doubled."""
+CAPACITY_FACTOR = 2.0
+MAX_CANDIDATES = 200
+"""Most concessions considered (each costs a compiled model: two shortest-path trees)."""
+MAX_REPLANS = 40
+"""Most concessions planned again (each costs a plan)."""
+ORDER = (
+    "most people gained first, then lower expected harm, then fewer expected detained, "
+    "then kind and what"
+)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    kind: Kind
+    what: str
+    detail: str
+    """What the sentence says is conceded, e.g. "opening the blocked road x"."""
+    options: ModelOptions | None = None
+    """The model's options, for concessions that change the model."""
+    extra_minutes: int = 0
+    road: int | None = None
+
+
+@dataclass
+class Concession:
+    """One concession and what planning with it gives, against the base plan."""
+
+    kind: Kind
+    what: str
+    evacuated: int
+    people_gained: int
+    expected_harm: float
+    harm_change: float
+    expected_detained: float
+    detained_change: float
+    egress_time_min: int
+    egress_change_min: int
+    optimal: bool
+    sentence: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "what": self.what,
+            "people_gained": self.people_gained,
+            "harm_change": self.harm_change,
+            "detained_change": self.detained_change,
+            "egress_change_min": self.egress_change_min,
+            "evacuated": self.evacuated,
+            "expected_harm": self.expected_harm,
+            "expected_detained": self.expected_detained,
+            "egress_time_min": self.egress_time_min,
+            "optimal": self.optimal,
+            "sentence": self.sentence,
+        }
+
+    @property
+    def order_key(self) -> tuple[int, float, float, int, str]:
+        return (
+            -self.people_gained,
+            self.expected_harm,
+            self.expected_detained,
+            KINDS.index(self.kind),
+            self.what,
+        )
+
+
+@dataclass
+class Concessions:
+    """The ranked concessions and what was done to price them."""
+
+    rows: list[Concession]
+    considered: int
+    priced: int
+    skipped: int
+    not_priced: int
+    nothing_gains: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "order": ORDER,
+            "rows": [r.as_dict() for r in self.rows],
+            "considered": self.considered,
+            "priced": self.priced,
+            "skipped": self.skipped,
+            "not_priced": self.not_priced,
+            "max_candidates": MAX_CANDIDATES,
+            "max_replans": MAX_REPLANS,
+            "nothing_gains": self.nothing_gains,
+        }
+
+
+def rank_concessions(net: Network, options: PlanOptions, base: Plan) -> Concessions:
+    """Every concession (see the module docstring), priced against ``base``, best first.
+
+    ``options`` are those ``base`` was planned with (its method: ``fast`` if the base
+    plan fell back to it).
+    """
+    model = base.model
+    candidates = _candidates(net, options, base)
+    considered = candidates[:MAX_CANDIDATES]
+    not_priced = len(candidates) - len(considered)
+    most = most_evacuable(model)
+    quiet = replace(options, progress=None)
+    rows: list[Concession] = []
+    skipped = 0
+    out_of_time = False
+    for k, cand in enumerate(considered):
+        if options.progress is not None:
+            options.progress(f"pricing {cand.kind} {cand.what}", k, len(considered))
+        changed, horizon = model, options.horizon
+        if cand.options is not None:
+            changed = compile_model(net, model.conditions, cand.options)
+        if horizon is not None:
+            horizon += cand.extra_minutes
+        if not _may_help(base, changed, cand, horizon, most):
+            skipped += 1
+            continue
+        out_of_time = out_of_time or (options.budget is not None and options.budget.expired())
+        if len(rows) >= MAX_REPLANS or out_of_time:
+            not_priced += 1
+            continue
+        # Never "nothing to evacuate": a concession only adds roads, time or capacity.
+        plan = plan_model(changed, replace(quiet, horizon=horizon))
+        if plan.optimal != base.optimal:  # fell back to the fast plan: not comparable
+            out_of_time = True
+            not_priced += 1
+            continue
+        rows.append(_row(cand, base, plan))
+    rows.sort(key=lambda r: r.order_key)
+    why = None
+    if not any(r.people_gained > 0 for r in rows):
+        why = nothing_gains(base, most, rows, not_priced)
+    return Concessions(rows, len(candidates), len(rows), skipped, not_priced, why)
+
+
+def _candidates(net: Network, options: PlanOptions, base: Plan) -> list[_Candidate]:
+    """Every concession for ``base``, in the order they are considered."""
+    model = base.model
+    mopts = model.options
+    out: list[_Candidate] = []
+    if options.horizon is not None:
+        for m in PAUSE_EXTENSIONS_MIN:
+            out.append(
+                _Candidate(
+                    "pause",
+                    f"+{m} min",
+                    f"extending the pause by {m} minutes (to {options.horizon + m})",
+                    extra_minutes=m,
+                )
+            )
+    cap = np.floor(net.edge_capacity * model.conditions.profile.capacity_factor + 1e-9)
+    for b in base.bottlenecks()[:BOTTLENECKS_PRICED]:
+        e = net.edge_index[b["edge"]]
+        doubled = (*mopts.capacity_factor_edges, (e, CAPACITY_FACTOR))
+        before = int(cap[e])
+        out.append(
+            _Candidate(
+                "capacity",
+                b["edge"],
+                f"doubling the capacity of {b['edge']} ({before:,} → "
+                f"{int(np.floor(before * CAPACITY_FACTOR)):,} a minute)",
+                replace(mopts, capacity_factor_edges=doubled),
+                road=e,
+            )
+        )
+    blocked = net.edge_status == STATUS_CODES["blocked"]
+    candidate = net.columns.edges.candidate
+    nearest = _nearest_first(net, model)
+    for e in nearest[(blocked & candidate)[nearest]].tolist():
+        out.append(
+            _Candidate(
+                "crossing",
+                net.edge_ids[e],
+                f"opening the candidate crossing {net.edge_ids[e]}",
+                replace(mopts, open_edges=mopts.open_edges | {e}),
+                road=e,
+            )
+        )
+    for pid in excluded_parties(net, mopts):
+        consent = net.parties[pid].consent
+        if consent != "granted":
+            out.append(
+                _Candidate(
+                    "party",
+                    pid,
+                    f"the consent of {pid} (now {consent})",
+                    replace(mopts, open_parties=mopts.open_parties | {pid}),
+                )
+            )
+    held = (net.edge_checkpoint >= 0) & ~blocked
+    for e in nearest[held[nearest]].tolist():
+        party = net.party_ids[int(net.edge_checkpoint[e])]
+        out.append(
+            _Candidate(
+                "checkpoint",
+                net.edge_ids[e],
+                f"lifting the {party} checkpoint on {net.edge_ids[e]}",
+                replace(mopts, lifted_checkpoints=mopts.lifted_checkpoints | {e}),
+                road=e,
+            )
+        )
+    for e in nearest[(blocked & ~candidate)[nearest]].tolist():
+        out.append(
+            _Candidate(
+                "road",
+                net.edge_ids[e],
+                f"opening the blocked road {net.edge_ids[e]}",
+                replace(mopts, open_edges=mopts.open_edges | {e}),
+                road=e,
+            )
+        )
+    return out
+
+
+def _nearest_first(net: Network, model: FlowModel) -> np.ndarray:
+    """Road positions by the least minutes from people over it to a safe zone, in the base
+    model (roads no way reaches last; ties by position)."""
+    time = np.maximum(np.ceil(model.conditions.time - 1e-9), 1).astype(np.int64)
+    tail, head = net.edge_tail, net.edge_head
+    fp, tz = model.from_people, model.to_zone
+    forward = np.minimum(fp[tail] + time + tz[head], UNREACHABLE)
+    backward = np.where(
+        net.edge_directed, UNREACHABLE, np.minimum(fp[head] + time + tz[tail], UNREACHABLE)
+    )
+    return np.lexsort((np.arange(len(tail)), np.minimum(forward, backward)))
+
+
+def _may_help(
+    base: Plan, changed: FlowModel, cand: _Candidate, horizon: int | None, most: int
+) -> bool:
+    """Whether planning with ``cand`` might get more people out, sooner, or more safely.
+
+    A longer pause cannot get out more people than the bound of evacuees within it (and
+    with the same people out, the last arrives at the same minute). A changed model with
+    the same arcs gives the same flows: only a lifted checkpoint on a road the plan uses,
+    with a risk of its own, changes the harm. New arcs help only on a way from people to a
+    safe zone short enough to end by the window's end (or, when everybody who can ever be
+    is out, by the base plan's last arrival).
+    """
+    model = base.model
+    if cand.kind == "pause":
+        assert horizon is not None
+        return base.evacuated < evacuable_upper_bound(model, horizon, most)
+    if cand.kind == "capacity":
+        return True
+    same_arcs = len(changed.arc_tail) == len(model.arc_tail) and bool(
+        np.array_equal(changed.arc_edge, model.arc_edge)
+        and np.array_equal(changed.arc_tail, model.arc_tail)
+    )
+    if same_arcs:
+        road = cand.road
+        return (
+            cand.kind == "checkpoint"
+            and road is not None
+            and changed.conditions.risk[road] != model.conditions.risk[road]
+            and bool(np.isin(road, model.arc_edge[_used_arcs(base)]))
+        )
+    n = model.n_nodes
+    added = ~np.isin(changed.arc_edge * n + changed.arc_tail, model.arc_edge * n + model.arc_tail)
+    u, v = changed.arc_tail[added], changed.arc_head[added]
+    through = np.minimum(
+        changed.from_people[u] + changed.arc_time[added] + changed.to_zone[v], UNREACHABLE
+    )
+    if not np.any(through < UNREACHABLE):
+        return False
+    limit = horizon
+    if limit is None and base.evacuated >= most_evacuable(changed):
+        limit = base.egress_time_min
+    return limit is None or bool(np.any(through <= limit))
+
+
+def _used_arcs(plan: Plan) -> np.ndarray:
+    arcs = {a for m in [*plan.movements, *plan.stranded_moves] for a in m.arcs}
+    return np.fromiter(arcs, dtype=np.int64, count=len(arcs))
+
+
+def _row(cand: _Candidate, base: Plan, plan: Plan) -> Concession:
+    gained = plan.evacuated - base.evacuated
+    harm = plan.expected_harm - base.expected_harm
+    egress = plan.egress_time_min - base.egress_time_min
+    return Concession(
+        kind=cand.kind,
+        what=cand.what,
+        evacuated=plan.evacuated,
+        people_gained=gained,
+        expected_harm=plan.expected_harm,
+        harm_change=harm,
+        expected_detained=plan.expected_detained,
+        detained_change=plan.expected_detained - base.expected_detained,
+        egress_time_min=plan.egress_time_min,
+        egress_change_min=egress,
+        optimal=plan.optimal,
+        sentence=_sentence(cand, base, plan),
+    )
+
+
+def _sentence(cand: _Candidate, base: Plan, plan: Plan) -> str:
+    what = cand.detail[0].upper() + cand.detail[1:]
+    gained = plan.evacuated - base.evacuated
+    if gained > 0:
+        people = f"gets {gained:,} more people out ({base.evacuated:,} → {plan.evacuated:,})"
+    elif gained < 0:
+        people = f"gets {-gained:,} fewer people out ({base.evacuated:,} → {plan.evacuated:,})"
+    else:
+        people = f"gets nobody more out ({plan.evacuated:,})"
+    egress = plan.egress_time_min - base.egress_time_min
+    if egress < 0:
+        people += f", {-egress} minutes sooner"
+    elif egress > 0:
+        people += f", the last arriving {egress} minutes later"
+    detained = ""
+    if abs(plan.expected_detained - base.expected_detained) >= 0.05:
+        detained = (
+            f"; expected detained {base.expected_detained:,.1f} → {plan.expected_detained:,.1f}"
+        )
+    return (
+        f"{what} {people}; expected harm {base.expected_harm:,.1f} → "
+        f"{plan.expected_harm:,.1f} people{detained}."
+    )
+
+
+def nothing_gains(base: Plan, most: int, rows: list[Concession], not_priced: int = 0) -> str:
+    """Why no concession priced gets anybody more out, from the model's bounds."""
+    model = base.model
+    total = model.total_population
+    if base.evacuated >= total:
+        return f"all {total:,} people are already evacuated"
+    reasons: list[str] = []
+    homes = np.flatnonzero(model.population > 0)
+    d = model.to_zone[homes]
+    pop = model.population[homes]
+    cut_off = int(pop[d >= UNREACHABLE].sum())
+    if cut_off:
+        reasons.append(
+            f"{cut_off:,} people cannot reach a safe zone at all over the roads this plan may use"
+        )
+    horizon = base.horizon
+    if horizon is not None:
+        far = (d > horizon) & (d < UNREACHABLE)
+        if far.any():
+            reasons.append(
+                f"{int(pop[far].sum()):,} people live farther than the window allows: the "
+                f"window ({horizon} min) is shorter than the shortest walk from their "
+                f"districts to a safe zone ({int(d[far].min())} min)"
+            )
+    within = int(pop[d <= (horizon if horizon is not None else UNREACHABLE - 1)].sum())
+    held = within - base.evacuated
+    if held > 0:
+        received = model.reception[model.is_zone]
+        bound = evacuable_upper_bound(model, horizon, most) if horizon is not None else most
+        if np.all(received < model.big) and base.evacuated >= int(received.sum()):
+            reasons.append(f"the safe zones are full ({int(received.sum()):,} places)")
+        elif bound <= base.evacuated:
+            reasons.append(
+                f"{held:,} more could reach a safe zone in time but every usable way out is "
+                f"saturated: the roads of a minimum cut admit at most {bound:,} people "
+                "within the window; capacity is the limit"
+            )
+        else:
+            reasons.append(
+                f"{held:,} more could reach a safe zone in time alone, but the roads' "
+                "capacity and the room to wait along the way let no more through "
+                f"(the plan is the most possible; a simple bound allows {bound:,})"
+            )
+    if not reasons:  # pragma: no cover - stranded people are cut off, far or held back
+        reasons.append("the plan already gets out everybody who can be")
+    priced = (
+        f"none of the {len(rows)} concessions priced gets anybody more out"
+        if rows
+        else "no concession could be priced"
+    )
+    if not_priced:
+        priced += f" ({not_priced} left unpriced by the limits or the time budget)"
+    return f"{priced}: " + "; ".join(reasons)

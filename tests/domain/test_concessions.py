@@ -1,0 +1,281 @@
+"""What to negotiate first: every concession's figures are what planning the changed
+scenario document again gives, rows are best first, and "nothing gains" says why."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.domain.network.graph import Network
+from app.domain.plans.budget import Budget
+from app.domain.plans.concessions import nothing_gains, rank_concessions
+from app.domain.plans.evacuation import Plan, PlanOptions, plan_evacuation
+from app.domain.plans.model import most_evacuable
+from app.domain.scenario.columns import CompactScenario
+from app.domain.scenario.reading import validate_scenario
+from tests.domain.evacuation_oracle import flow_document
+
+GRAPHS = Path(__file__).resolve().parents[2] / "graphs"
+KINDS = ("crossing", "road", "checkpoint", "party", "pause", "capacity")
+"""The documented tie-break between kinds (docs/plans.md)."""
+
+
+def plan_doc(doc: dict[str, Any], options: PlanOptions) -> Plan:
+    return plan_evacuation(Network(validate_scenario(doc)), options)
+
+
+def conceded(
+    doc: dict[str, Any], options: PlanOptions, kind: str, what: str
+) -> tuple[dict[str, Any], PlanOptions]:
+    """The scenario document and question with the concession made by hand."""
+    doc = copy.deepcopy(doc)
+    road = {e["id"]: e for e in doc["edges"]}.get(what)
+    if kind in ("road", "crossing"):
+        assert road is not None and road["status"] == "blocked"
+        road["status"] = "open"
+    elif kind == "checkpoint":
+        assert road is not None
+        del road["checkpoint"]
+    elif kind == "capacity":
+        assert road is not None
+        road["capacity_per_min"] *= 2
+    elif kind == "party":
+        next(p for p in doc["parties"] if p["id"] == what)["consent"] = "granted"
+    else:
+        assert kind == "pause" and options.horizon is not None
+        minutes = int(what.removeprefix("+").removesuffix(" min"))
+        options = PlanOptions(**{**options.__dict__, "horizon": options.horizon + minutes})
+    return doc, options
+
+
+def negotiable(rng: random.Random) -> dict[str, Any]:
+    """A small random scenario with a pending party, checkpoints that cost risk, and
+    candidate crossings among the blocked roads."""
+    doc = flow_document(rng, rng.randint(4, 8), rng.randint(6, 16))
+    doc["parties"] = [{"id": "p", "consent": "pending"}, {"id": "g", "consent": "granted"}]
+    doc["profiles"] = [{"id": "general", "checkpoint_risk": {"g": 0.1, "p": 0.05}}]
+    for e in doc["edges"]:
+        if rng.random() < 0.3:
+            e["controlled_by"] = "p"
+        if rng.random() < 0.3:
+            e["checkpoint"] = rng.choice(["g", "p"])
+        if e["status"] == "blocked" and rng.random() < 0.5:
+            e["candidate"] = True
+    return doc
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_every_concession_is_what_replanning_the_changed_document_gives(seed: int) -> None:
+    rng = random.Random(seed)
+    doc = negotiable(rng)
+    method = rng.choice(["optimal", "fast"])
+    options = PlanOptions(horizon=rng.choice([None, 6, 10]), method=method, consenting_only=True)  # type: ignore[arg-type]
+    net = Network(validate_scenario(doc))
+    try:
+        base = plan_evacuation(net, options)
+    except Exception:  # nothing to evacuate: no plan to negotiate over
+        return
+    ranked = rank_concessions(net, options, base)
+    assert ranked.priced == len(ranked.rows)
+    assert ranked.priced + ranked.skipped + ranked.not_priced == ranked.considered
+    for row in ranked.rows:
+        after = plan_doc(*conceded(doc, options, row.kind, row.what))
+        assert row.people_gained == after.evacuated - base.evacuated
+        assert row.harm_change == after.expected_harm - base.expected_harm
+        assert row.detained_change == after.expected_detained - base.expected_detained
+        assert row.egress_change_min == after.egress_time_min - base.egress_time_min
+        assert (row.evacuated, row.expected_harm) == (after.evacuated, after.expected_harm)
+        if method == "optimal":  # the optimum never gets worse with more roads or time
+            assert row.people_gained >= 0
+    keys = [
+        (-r.people_gained, r.expected_harm, r.expected_detained, KINDS.index(r.kind), r.what)
+        for r in ranked.rows
+    ]
+    assert keys == sorted(keys)
+    if method != "optimal" or ranked.not_priced:
+        return
+    # Every concession not planned again provably changes neither who gets out nor when.
+    priced = {(r.kind, r.what) for r in ranked.rows}
+    for kind, what in every_concession(doc, options, base):
+        if (kind, what) not in priced:
+            after = plan_doc(*conceded(doc, options, kind, what))
+            assert (after.evacuated, after.egress_time_min) == (
+                base.evacuated,
+                base.egress_time_min,
+            ), (kind, what)
+
+
+def every_concession(
+    doc: dict[str, Any], options: PlanOptions, base: Plan
+) -> list[tuple[str, str]]:
+    """Every concession the documentation lists, read from the document and the plan."""
+    out = [("pause", f"+{m} min") for m in (30, 60, 120) if options.horizon is not None]
+    out += [("capacity", b["edge"]) for b in base.bottlenecks()[:3]]
+    out += [("party", "p")]
+    for e in doc["edges"]:
+        if e["status"] == "blocked":
+            out.append(("crossing" if e.get("candidate") else "road", e["id"]))
+        elif e.get("checkpoint"):
+            out.append(("checkpoint", e["id"]))
+    return out
+
+
+def line(*legs: tuple[str, int, int | None, int | None]) -> dict[str, Any]:
+    """Districts each joined to one camp: (id, population, minutes, capacity per minute);
+    minutes None: no road at all."""
+    nodes: list[dict[str, Any]] = [{"id": "camp", "kind": "safe_zone"}]
+    edges = []
+    for ident, people, minutes, cap in legs:
+        nodes.append({"id": ident, "kind": "district", "population": people})
+        if minutes is not None:
+            edge: dict[str, Any] = {
+                "id": f"{ident}-camp",
+                "from": ident,
+                "to": "camp",
+                "travel_time_min": minutes,
+            }
+            if cap is not None:
+                edge["capacity_per_min"] = cap
+            edges.append(edge)
+    return {"schema": "safe-passage/scenario@1", "nodes": nodes, "edges": edges}
+
+
+def ranked_for(doc: dict[str, Any], horizon: int | None) -> tuple[Plan, Any]:
+    net = Network(validate_scenario(doc))
+    options = PlanOptions(horizon=horizon)
+    base = plan_evacuation(net, options)
+    return base, rank_concessions(net, options, base)
+
+
+def test_a_window_shorter_than_the_walk_is_why_nothing_gains() -> None:
+    # 5 people 4 minutes away get out in a 20-minute pause; 10 live 200 minutes away, 7 have
+    # no road: not even 120 more minutes reach them.
+    doc = line(("near", 5, 4, None), ("far", 10, 200, None), ("cut", 7, None, None))
+    base, ranked = ranked_for(doc, 20)
+    assert base.evacuated == 5
+    assert ranked.rows == [] and ranked.skipped == 3  # the three longer pauses
+    assert ranked.nothing_gains == (
+        "no concession could be priced: 7 people cannot reach a safe zone at all over the "
+        "roads this plan may use; 10 people live farther than the window allows: the window "
+        "(20 min) is shorter than the shortest walk from their districts to a safe zone "
+        "(200 min)"
+    )
+
+
+def test_full_safe_zones_are_why_nothing_gains() -> None:
+    doc = line(("town", 10, 2, None))
+    doc["nodes"][0]["capacity"] = 4
+    base, ranked = ranked_for(doc, 30)
+    assert base.evacuated == 4
+    assert ranked.rows == [] and ranked.skipped == 3
+    assert ranked.nothing_gains is not None
+    assert ranked.nothing_gains.endswith("the safe zones are full (4 places)")
+
+
+def test_everybody_out_is_why_nothing_gains() -> None:
+    base, ranked = ranked_for(line(("town", 10, 2, 5)), None)
+    assert base.evacuated == 10
+    assert ranked.nothing_gains is not None
+    assert ranked.nothing_gains.endswith("all 10 people are already evacuated")
+
+
+def test_saturated_roads_are_why_nothing_more_gets_out_in_the_window() -> None:
+    # One road admits 1 person a minute and takes 1 minute: entries at minutes 0…9 arrive by
+    # minute 10, so 10 of the 100 get out, and only a longer pause or capacity helps.
+    base, ranked = ranked_for(line(("town", 100, 1, 1)), 10)
+    assert base.evacuated == 10
+    gained = {(r.kind, r.what): r.people_gained for r in ranked.rows}
+    assert gained == {
+        ("pause", "+30 min"): 30,
+        ("pause", "+60 min"): 60,
+        ("pause", "+120 min"): 90,
+        ("capacity", "town-camp"): 10,
+    }
+    assert [r.what for r in ranked.rows][:2] == ["+120 min", "+60 min"]
+    why = nothing_gains(base, most_evacuable(base.model), [])
+    assert why == (
+        "no concession could be priced: 90 more could reach a safe zone in time but every "
+        "usable way out is saturated: the roads of a minimum cut admit at most 10 people "
+        "within the window; capacity is the limit"
+    )
+
+
+def test_a_candidate_crossing_is_priced_as_a_second_crossing() -> None:
+    doc = line(("town", 100, 1, 1))
+    doc["edges"].append(
+        {
+            "id": "second",
+            "from": "town",
+            "to": "camp",
+            "travel_time_min": 3,
+            "capacity_per_min": 2,
+            "status": "blocked",
+            "candidate": True,
+        }
+    )
+    _, ranked = ranked_for(doc, 10)
+    row = next(r for r in ranked.rows if r.kind == "crossing")
+    # Entries at minutes 0…7 arrive by minute 10, 2 a minute.
+    assert (row.what, row.people_gained) == ("second", 16)
+    assert row.sentence.startswith("Opening the candidate crossing second gets 16 more people")
+
+
+def test_lifting_a_checkpoint_lowers_the_detentions_of_the_people_passing_it() -> None:
+    doc = line(("town", 10, 2, None))
+    doc["parties"] = [{"id": "g", "consent": "granted"}]
+    doc["profiles"] = [{"id": "general", "checkpoint_risk": {"g": 0.1}}]
+    doc["edges"][0]["checkpoint"] = "g"
+    base, ranked = ranked_for(doc, None)
+    (row,) = ranked.rows
+    assert (row.kind, row.people_gained, row.egress_change_min) == ("checkpoint", 0, 0)
+    # A checkpoint's risk is detention, counted apart from harm on the road.
+    assert base.expected_detained == pytest.approx(1.0)
+    assert row.detained_change == pytest.approx(-1.0)
+    assert row.harm_change == pytest.approx(0.0)
+
+
+def test_the_candidate_field_is_kept_in_json_and_the_stored_form() -> None:
+    doc = line(("town", 10, 2, None))
+    doc["edges"].append(
+        {"id": "x", "from": "town", "to": "camp", "length_m": 9, "status": "blocked",
+         "candidate": True}
+    )  # fmt: skip
+    compact = validate_scenario(doc)
+    assert compact.edges.candidate.tolist() == [False, True]
+    written = json.loads("".join(compact.json_chunks()))
+    assert [e.get("candidate") for e in written["edges"]] == [None, True]
+    assert CompactScenario.from_bytes(compact.to_bytes()).edges.candidate.tolist() == [
+        False,
+        True,
+    ]
+    # A version stored before the field existed reads as no candidates.
+    with np.load(io.BytesIO(compact.to_bytes())) as archive:
+        older = {k: archive[k] for k in archive.files if k != "edges.candidate"}
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **older)
+    assert CompactScenario.from_bytes(buffer.getvalue()).edges.candidate.tolist() == [
+        False,
+        False,
+    ]
+
+
+def test_an_exhausted_time_budget_leaves_concessions_unpriced_and_says_so() -> None:
+    doc = line(("town", 100, 1, 1))
+    net = Network(validate_scenario(doc))
+    base = plan_evacuation(net, PlanOptions(horizon=10))
+    # The budget is gone before ranking starts (a clock that stands past it): no re-plan
+    # is compared with a plan of another method, and none is reported as if priced.
+    overrun = Budget(seconds=0.0, clock=lambda: 1.0, started=0.0)
+    ranked = rank_concessions(net, PlanOptions(horizon=10, budget=overrun), base)
+    assert (ranked.priced, ranked.skipped, ranked.not_priced) == (0, 0, 4)
+    assert ranked.nothing_gains is not None
+    assert ranked.nothing_gains.startswith(
+        "no concession could be priced (4 left unpriced by the limits or the time budget)"
+    )
