@@ -13,7 +13,7 @@ import re
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import networkx as nx
 import pytest
@@ -254,7 +254,7 @@ class Checker(HTMLParser):
     """Well-formedness: every element closed in order (void elements excepted); collects
     text and the figures' cells."""
 
-    VOID = {"meta", "br", "hr", "img", "link", "input"}
+    VOID: ClassVar[set[str]] = {"meta", "br", "hr", "img", "link", "input"}
 
     def __init__(self) -> None:
         super().__init__()
