@@ -104,8 +104,9 @@ def verdict_text(b: dict[str, Any]) -> list[str]:
         )
         out.append(need + ".")
     elif status == "fits":
+        who = "people" if v["receivable"] == b["people"] else f"people {dst} can receive"
         out.append(
-            f"All {value(v['people_moved'], 'people')} people can reach {dst} within the window: "
+            f"All {value(v['people_moved'], 'people')} {who} can reach {dst} within the window: "
             f"the last arrives at {when(v['egress']['at'])}, window ends {when(w['end'])}."
         )
         out.append(f"Recommended window: {minutes(v['recommended_window_min'])}.")
