@@ -43,6 +43,9 @@ DETOUR_FACTOR = 1.3
 HAZARD_PER_KM_PER_DENSITY = 2e-5
 """Assumption: per-km hazard per damage point/km²; 500 points/km² → about 1 % per km."""
 
+HAZARD_UNCERTAINTY = 3.0
+"""Assumption: the hazard factor is uncertain by this factor either way (the risk range)."""
+
 WIDTH_PER_M_OF_BORDER = 0.02
 """Assumption: 2 m of walkable street width per 100 m of shared neighbourhood border."""
 
@@ -203,19 +206,37 @@ def border_capacity(shared_border_m: float) -> int:
 SINGLE_ROAD_CAPACITY = round_half_up(SINGLE_ROAD_WIDTH_M * FLOW_PER_M_WIDTH_PER_MIN)
 
 
-def road_risk(a: Place, b: Place, length_m: int) -> tuple[float, str]:
-    """Base risk of a road and how it was computed: 1 − exp(−h·L), always < 1."""
+def road_risk(a: Place, b: Place, length_m: int) -> tuple[Json, str]:
+    """Base risk of a road, its range and how they were computed: 1 − exp(−h·L), always < 1.
+
+    Both ends without any damage point: no estimate (``risk`` left out, i.e. unknown — zero
+    damage there means the surveys say nothing, not that the road is safe)."""
     mean = (a.density + b.density) / 2
+    if mean == 0:
+        return {}, (
+            f"unknown: no damage point at either end ({a.id}: {a.density_how}; {b.id}: "
+            f"{b.density_how}); the surveys say nothing about this road"
+        )
     hazard = HAZARD_PER_KM_PER_DENSITY * mean
-    risk = round(1.0 - math.exp(-hazard * length_m / 1000.0), 6)
+    km = length_m / 1000.0
+
+    def risk_at(h: float) -> float:
+        return round(1.0 - math.exp(-h * km), 6)
+
     how = (
-        f"estimate: 1 − exp(−h·L) with L = {length_m / 1000:.3f} km and "
+        f"estimate: 1 − exp(−h·L) with L = {km:.3f} km and "
         f"h = {HAZARD_PER_KM_PER_DENSITY:g} per km per damage point/km² × mean damage density "
         f"{mean:.1f}/km² ({a.id}: {a.density:.1f}, {a.density_how}; "
-        f"{b.id}: {b.density:.1f}, {b.density_how}); damage points are UNOSAT 2015 + HRW "
+        f"{b.id}: {b.density:.1f}, {b.density_how}); range: h ÷ {HAZARD_UNCERTAINTY:g} to "
+        f"h × {HAZARD_UNCERTAINTY:g} (assumption); damage points are UNOSAT 2015 + HRW "
         "2013–2015, a proxy for exposure to bombardment, not a December 2016 measurement"
     )
-    return risk, how
+    figures: Json = {
+        "risk": risk_at(hazard),
+        "risk_low": risk_at(hazard / HAZARD_UNCERTAINTY),
+        "risk_high": risk_at(hazard * HAZARD_UNCERTAINTY),
+    }
+    return figures, how
 
 
 def density_around(lat: float, lon: float, points: Iterable[tuple[float, float]]) -> int:
@@ -443,7 +464,7 @@ def build_aleppo(data: Path) -> Json:
             "length_m": length_m,
             "capacity_per_min": capacity,
             "status": status,
-            "risk": risk,
+            **risk,
             "risk_source": risk_how,
             "controlled_by": owner,
         }
@@ -646,7 +667,10 @@ def aleppo_notes(ramouseh_id: str) -> list[str]:
         "mean damage density of the two ends (UNOSAT 2015 + HRW damage points per km² of the "
         "polygon; for places outside the polygons, points within 1 km per km²). Always below 1. "
         "Old damage stands in for exposure to bombardment; it is not a casualty rate. Places "
-        "outside the damage surveys get 0 damage: that means unknown, not safe.",
+        "outside the damage surveys get 0 damage: that means unknown, not safe, so a road with no "
+        "damage point at either end has no risk estimate (risk left out: unknown; answers "
+        f"state what they assume for it). Range (assumption): h ÷ {HAZARD_UNCERTAINTY:g} to "
+        f"h × {HAZARD_UNCERTAINTY:g}, given as risk_low and risk_high.",
         "Connectivity: adjacency.csv has 4 components; the generator joins them with bridging "
         "roads at the closest pair of centroids between components (each says so in notes).",
         f"Crossing: placed by rule at the midpoint of the al-amiriyeh and {ramouseh_id} "

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
 from tests.domain.evacuation_oracle import lp_evacuated, lp_quickest, replay
+from tests.terminal import Screen
 
 ROOT = Path(__file__).resolve().parents[1]
 TEACHING = ROOT / "graphs" / "teaching.json"
@@ -153,3 +156,21 @@ def test_invalid_scenario_exits_1(tmp_path: Path) -> None:
     doc = copy.deepcopy(teaching())
     doc["nodes"][0]["population"] = -5
     assert run("plan", write(tmp_path, doc), "--json").exit_code == 1
+
+
+def test_progress_bar_shows_the_phase_and_how_far(monkeypatch: pytest.MonkeyPatch) -> None:
+    screen = Screen(monkeypatch)
+    assert run("plan", str(TEACHING), "--rank-openings").exit_code == 0
+    seen = screen.lines()
+    trying = [line for line in seen if line.startswith("optimal plan: trying ")]
+    assert trying and all(re.search(r" \d+% 0:00:\d\d$", line) for line in trying)
+    shares = [int(line.rsplit("%", 1)[0].rsplit(" ", 1)[1]) for line in trying]
+    assert shares == sorted(shares) and shares[-1] < 100
+    assert any(line.startswith("optimal plan: splitting into groups ") for line in seen)
+    assert seen[-1].startswith("pricing opening camp--hilltop ")  # the one blocked road
+
+    screen = Screen(monkeypatch)
+    assert run("plan", str(TEACHING), "--method", "fast").exit_code == 0
+    populated = sum(1 for n in teaching()["nodes"] if n.get("population"))
+    assert populated == 2
+    assert re.fullmatch(r"fast plan +━+ 2/2 0:00:\d\d", screen.lines()[-1])  # every district

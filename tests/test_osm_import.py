@@ -11,6 +11,7 @@ import io
 import itertools
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,14 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
+from app.cli.common import progress_bar
 from app.domain.errors import NoRouteError
 from app.domain.formats.osm import ROAD_CLASSES, WALKABLE_AREAS
 from app.domain.network.graph import Network
 from app.domain.routes.engine import RouteOptions, safest_route
 from app.domain.scenario.reading import validate_scenario
 from app.services.osm_import import District, ImportOptions, import_osm
+from tests.terminal import Screen
 
 osmium = pytest.importorskip("osmium")
 
@@ -51,11 +54,37 @@ def haversine(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
-class IndependentCount(osmium.SimpleHandler):  # type: ignore[misc]
-    """Road segments counted straight from the file: every consecutive pair of located nodes."""
+def walkable_squares(path: Path) -> dict[int, list[tuple[int, str]]]:
+    """Multipolygon relations of a walkable class: their member ways and roles."""
+    squares = {}
+    for rel in osmium.FileProcessor(str(path), osmium.osm.RELATION):
+        tags = {t.k: t.v for t in rel.tags}
+        if tags.get("type") == "multipolygon" and tags.get("highway") in WALKABLE_AREAS:
+            squares[rel.id] = [(m.ref, m.role) for m in rel.members if m.type == "w"]
+    return squares
 
-    def __init__(self, bbox: tuple[float, float, float, float] | None = None) -> None:
+
+def counted_as_road(tags: dict[str, str]) -> bool:
+    kind = tags.get("highway")
+    if kind == "construction":
+        kind = tags.get("construction", "road")
+    kind = kind or tags.get("abandoned:highway") or tags.get("disused:highway")
+    area = tags.get("area") in ("yes", "true", "1")
+    return kind in ROAD_CLASSES and not (area and kind not in WALKABLE_AREAS)
+
+
+class IndependentCount(osmium.SimpleHandler):  # type: ignore[misc]
+    """Road segments counted straight from the file: every consecutive pair of located nodes
+    of a road, and of an outer member way of a walkable multipolygon square whose member
+    ways are all in the file with every node (and is no road itself: its segments are
+    counted once)."""
+
+    def __init__(self, path: Path, bbox: tuple[float, float, float, float] | None = None) -> None:
         super().__init__()
+        self.squares = walkable_squares(path)
+        self.members = {ref for members in self.squares.values() for ref, _ in members}
+        self.member_ways: dict[int, tuple[dict[str, str], list[Any]]] = {}
+        self.complete: set[int] = set()
         self.bbox = bbox
         self.segments = 0
         self.length_m = 0.0
@@ -73,29 +102,40 @@ class IndependentCount(osmium.SimpleHandler):  # type: ignore[misc]
 
     def way(self, w: Any) -> None:
         tags = {t.k: t.v for t in w.tags}
-        kind = tags.get("highway")
-        if kind == "construction":
-            kind = tags.get("construction", "road")
-        kind = kind or tags.get("abandoned:highway") or tags.get("disused:highway")
-        area = tags.get("area") in ("yes", "true", "1")
-        if kind not in ROAD_CLASSES or (area and kind not in WALKABLE_AREAS):
-            return
-        nodes = [n for n in w.nodes]
+        nodes = [(n.ref, n.lon, n.lat) if self._inside(n) else (n.ref,) for n in w.nodes]
+        if w.id in self.members:
+            self.member_ways[w.id] = (tags, nodes)
+            if all(n.location.valid() for n in w.nodes):
+                self.complete.add(w.id)
+        if counted_as_road(tags):
+            self._count(nodes, w.id)
+
+    def _count(self, nodes: list[tuple[Any, ...]], way_id: int | None) -> None:
         for a, b in itertools.pairwise(nodes):
-            if a.ref == b.ref or not (self._inside(a) and self._inside(b)):
+            if a[0] == b[0] or len(a) == 1 or len(b) == 1:
                 continue
             self.segments += 1
-            self.length_m += geodesic(a.lon, a.lat, b.lon, b.lat)
-            self.nodes.update((a.ref, b.ref))
-            self.way_ids.add(w.id)
-        for ref in {n.ref for n in nodes if self._inside(n)}:
+            self.length_m += geodesic(*a[1:], *b[1:])
+            self.nodes.update((a[0], b[0]))
+            if way_id is not None:
+                self.way_ids.add(way_id)
+        for ref in {n[0] for n in nodes if len(n) > 1}:
             self.use[ref] = self.use.get(ref, 0) + 1
+
+    def count_squares(self) -> None:
+        for members in self.squares.values():
+            if all(ref in self.complete for ref, _ in members):
+                for ref, role in members:
+                    tags, nodes = self.member_ways[ref]
+                    if role == "outer" and not counted_as_road(tags):
+                        self._count(nodes, None)
 
 
 @functools.cache
 def independent(path: Path, bbox: tuple[float, float, float, float] | None = None) -> Any:
-    count = IndependentCount(bbox)
+    count = IndependentCount(path, bbox)
     count.apply_file(str(path), locations=True)
+    count.count_squares()
     return count
 
 
@@ -111,6 +151,9 @@ def test_every_node_import_matches_independent_count(path: Path) -> None:
     expected = independent(path)
     roads = forward(doc)
     assert len(roads) == expected.segments
+    assert result.summary["relations"] + result.summary["relations_left_out"] == len(
+        expected.squares
+    )
     assert {int(n["id"][1:]) for n in doc["nodes"]} == expected.nodes
     assert result.summary["ways"] == len(expected.way_ids)
     # Equal up to the summary's rounding and the 0.1 m given to nodes mapped at one point.
@@ -283,6 +326,34 @@ def test_districts_spread_population_and_control(tmp_path: Path) -> None:
     ]
 
 
+def test_progress_bar_shows_each_phase_to_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    screen = Screen(monkeypatch)
+    out = tmp_path / "s.json"
+    result = CliRunner().invoke(app, ["import-osm", str(DATA / "test.osm.pbf"), "-o", str(out),
+                                      "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    ends = {}
+    for line in screen.lines():
+        m = re.fullmatch(r"(\S.*?) +━+╸?━* ([\d,]+)/([\d,]+) 0:00:\d\d", line)
+        assert m, line
+        ends[m[1]] = (m[2], m[3])
+    ways, written = summary["ways_read"], summary["nodes"] + summary["edges"]
+    assert list(ends) == ["reading", "building roads", "writing"]
+    assert ends["building roads"] == (f"{ways:,}", f"{ways:,}")
+    assert ends["writing"] == (f"{written:,}", f"{written:,}")
+    assert ends["reading"][0] == ends["reading"][1]
+
+
+def test_a_phase_of_unknown_length_shows_its_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    screen = Screen(monkeypatch)
+    with progress_bar() as progress:
+        progress("reading", 40_000, None)
+    assert re.fullmatch(r"reading +━+ 40,000 0:00:\d\d", screen.lines()[-1])
+
+
 def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app, ["import-osm", str(tmp_path / "none.osm.pbf"), "-o", str(tmp_path / "x.json")]
@@ -392,3 +463,137 @@ def test_walkers_cross_a_pedestrian_square_drawn_as_its_outline(tmp_path: Path) 
     closed = [e for e in doc["edges"] if e["id"].startswith("w501-")]
     assert closed and all(e["status"] == "restricted" and "foot=no" in e["notes"] for e in closed)
     assert not any(e["id"].startswith("w601-") for e in doc["edges"])
+
+
+# A square mapped as a multipolygon relation (900): its outer ring is two untagged ways,
+# a hole (a kiosk) in its middle; streets meet it at the middle of each side. A square
+# walkers may not use (901, foot=no). A square whose outline way is a footway too (902).
+# A relation whose member way is not in the file (903); one whose ring does not close (904).
+MULTIPOLYGON_XML = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="test">
+ <node id="801" lat="60.1805" lon="24.9500" version="1"/>
+ <node id="811" lat="60.1800" lon="24.9500" version="1"/>
+ <node id="802" lat="60.1800" lon="24.9510" version="1"/>
+ <node id="812" lat="60.1800" lon="24.9520" version="1"/>
+ <node id="803" lat="60.1805" lon="24.9520" version="1"/>
+ <node id="813" lat="60.1810" lon="24.9520" version="1"/>
+ <node id="804" lat="60.1810" lon="24.9510" version="1"/>
+ <node id="814" lat="60.1810" lon="24.9500" version="1"/>
+ <node id="821" lat="60.18045" lon="24.95095" version="1"/>
+ <node id="822" lat="60.18045" lon="24.95105" version="1"/>
+ <node id="823" lat="60.18055" lon="24.95105" version="1"/>
+ <node id="824" lat="60.18055" lon="24.95095" version="1"/>
+ <node id="1" lat="60.1805" lon="24.9490" version="1"/>
+ <node id="2" lat="60.1805" lon="24.9530" version="1"/>
+ <node id="3" lat="60.1790" lon="24.9510" version="1"/>
+ <node id="4" lat="60.1820" lon="24.9510" version="1"/>
+ <way id="701" version="1"><nd ref="801"/><nd ref="811"/><nd ref="802"/><nd ref="812"/>
+  <nd ref="803"/></way>
+ <way id="702" version="1"><nd ref="803"/><nd ref="813"/><nd ref="804"/><nd ref="814"/>
+  <nd ref="801"/></way>
+ <way id="703" version="1"><nd ref="821"/><nd ref="822"/><nd ref="823"/><nd ref="824"/>
+  <nd ref="821"/><tag k="building" v="kiosk"/></way>
+ <way id="711" version="1"><nd ref="1"/><nd ref="801"/><tag k="highway" v="residential"/></way>
+ <way id="712" version="1"><nd ref="803"/><nd ref="2"/><tag k="highway" v="residential"/></way>
+ <way id="713" version="1"><nd ref="802"/><nd ref="3"/><tag k="highway" v="footway"/></way>
+ <way id="714" version="1"><nd ref="804"/><nd ref="4"/><tag k="highway" v="footway"/></way>
+ <relation id="900" version="1">
+  <member type="way" ref="701" role="outer"/><member type="way" ref="702" role="outer"/>
+  <member type="way" ref="703" role="inner"/>
+  <tag k="type" v="multipolygon"/><tag k="highway" v="pedestrian"/>
+  <tag k="name" v="Monikulmiotori"/></relation>
+ <node id="841" lat="60.1830" lon="24.9500" version="1"/>
+ <node id="842" lat="60.1830" lon="24.9510" version="1"/>
+ <node id="843" lat="60.1835" lon="24.9505" version="1"/>
+ <node id="5" lat="60.1830" lon="24.9490" version="1"/>
+ <node id="6" lat="60.1830" lon="24.9520" version="1"/>
+ <way id="731" version="1"><nd ref="841"/><nd ref="842"/><nd ref="843"/><nd ref="841"/></way>
+ <way id="741" version="1"><nd ref="5"/><nd ref="841"/><tag k="highway" v="residential"/></way>
+ <way id="742" version="1"><nd ref="842"/><nd ref="6"/><tag k="highway" v="residential"/></way>
+ <relation id="901" version="1"><member type="way" ref="731" role="outer"/>
+  <tag k="type" v="multipolygon"/><tag k="highway" v="pedestrian"/><tag k="foot" v="no"/>
+ </relation>
+ <node id="851" lat="60.1850" lon="24.9500" version="1"/>
+ <node id="852" lat="60.1850" lon="24.9510" version="1"/>
+ <node id="853" lat="60.1855" lon="24.9510" version="1"/>
+ <node id="854" lat="60.1855" lon="24.9500" version="1"/>
+ <node id="7" lat="60.1850" lon="24.9490" version="1"/>
+ <node id="8" lat="60.1855" lon="24.9520" version="1"/>
+ <way id="751" version="1"><nd ref="851"/><nd ref="852"/><nd ref="853"/><nd ref="854"/>
+  <nd ref="851"/><tag k="highway" v="footway"/></way>
+ <way id="761" version="1"><nd ref="7"/><nd ref="851"/><tag k="highway" v="residential"/></way>
+ <way id="762" version="1"><nd ref="853"/><nd ref="8"/><tag k="highway" v="residential"/></way>
+ <relation id="902" version="1"><member type="way" ref="751" role="outer"/>
+  <tag k="type" v="multipolygon"/><tag k="highway" v="pedestrian"/></relation>
+ <relation id="903" version="1"><member type="way" ref="999" role="outer"/>
+  <tag k="type" v="multipolygon"/><tag k="highway" v="pedestrian"/></relation>
+ <node id="861" lat="60.1870" lon="24.9500" version="1"/>
+ <node id="862" lat="60.1870" lon="24.9510" version="1"/>
+ <node id="863" lat="60.1875" lon="24.9510" version="1"/>
+ <way id="771" version="1"><nd ref="861"/><nd ref="862"/><nd ref="863"/></way>
+ <relation id="904" version="1"><member type="way" ref="771" role="outer"/>
+  <tag k="type" v="multipolygon"/><tag k="highway" v="pedestrian"/></relation>
+</osm>
+"""
+
+
+def test_walkers_cross_a_pedestrian_square_mapped_as_a_multipolygon(tmp_path: Path) -> None:
+    path = tmp_path / "multipolygons.osm"
+    path.write_text(MULTIPOLYGON_XML)
+    result = import_osm(path, ImportOptions(max_deviation_m=None))
+    doc = result.document()
+    net = Network(validate_scenario(doc))
+    edges = {e["id"]: e for e in doc["edges"]}
+
+    # The outer ring, assembled from its two ways, is eight walkable roads along the
+    # outline, joined to the four streets at the middle of each side.
+    ring = [801, 811, 802, 812, 803, 813, 804, 814, 801]
+    outline = [e for e in doc["edges"] if e["id"].startswith("r900-") and e["id"][-1] != "x"]
+    assert {frozenset((e["from"], e["to"])) for e in outline} == {
+        frozenset((f"n{a}", f"n{b}")) for a, b in itertools.pairwise(ring)
+    }
+    assert all(e["name"] == "Monikulmiotori" and e["vehicle_passable"] is False for e in outline)
+    where = {n["id"]: (n["lon"], n["lat"]) for n in doc["nodes"]}
+    for e in outline:
+        assert e["length_m"] == pytest.approx(
+            geodesic(*where[e["from"]], *where[e["to"]]), abs=0.01
+        )
+    assert not any(n["id"] in ("n821", "n822", "n823", "n824") for n in doc["nodes"])  # the hole
+
+    # Straight across between the streets' entries, but not through the kiosk in the middle:
+    # the four corner-cutting lines; west–east and south–north would cross the hole.
+    across = {frozenset((e["from"], e["to"])) for e in doc["edges"] if e["id"].startswith("r900-")
+              and e["id"].endswith("x")}  # fmt: skip
+    assert across == {frozenset((f"n{a}", f"n{b}")) for a, b in
+                      [(801, 802), (802, 803), (803, 804), (804, 801)]}  # fmt: skip
+
+    # From the west street to the east one a walker cuts two corners of the square.
+    walk = safest_route(net, "n1", "n2")
+    assert walk.edge_ids[0] == "w711-0" and walk.edge_ids[-1] == "w712-0"
+    assert len(walk.edge_ids) == 4 and all(e.endswith("x") for e in walk.edge_ids[1:3])
+    corner = geodesic(24.95, 60.1805, 24.951, 60.18)
+    streets = edges["w711-0"]["length_m"] + edges["w712-0"]["length_m"]
+    assert sum(edges[e]["length_m"] for e in walk.edge_ids) == pytest.approx(
+        streets + 2 * corner, abs=0.02
+    )
+    with pytest.raises(NoRouteError):  # a square is no road for vehicles
+        safest_route(net, "n1", "n2", RouteOptions(profile="convoy"))
+
+    # foot=no restricts a square mapped as a relation too, outline and crossing.
+    closed = [e for e in doc["edges"] if e["id"].startswith("r901-")]
+    assert len(closed) == 4 and any(e["id"].endswith("x") for e in closed)
+    assert all(e["status"] == "restricted" and "foot=no" in e["notes"] for e in closed)
+
+    # An outline that is a footway itself is drawn once (by the footway); the square adds
+    # only the crossing between the two streets that meet it.
+    assert [e["id"] for e in doc["edges"] if e["id"].startswith("r902-")] == ["r902-0x"]
+    assert {edges["r902-0x"]["from"], edges["r902-0x"]["to"]} == {"n851", "n853"}
+    assert len([e for e in doc["edges"] if e["id"].startswith("w751-")]) == 4
+
+    # A relation whose member is missing from the extract, or whose ring does not close,
+    # is left out, and counted.
+    assert not any(e["id"].startswith(("r903-", "r904-")) for e in doc["edges"])
+    assert result.summary["relations"] == 3 and result.summary["relations_left_out"] == 2
+    assert any("2 pedestrian squares mapped as multipolygon relations were left out" in note
+               for note in doc["notes"])  # fmt: skip
+    assert any("multipolygon relations" in note for note in doc["notes"])

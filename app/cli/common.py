@@ -17,6 +17,16 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.progress import Progress as ProgressBar
+from rich.text import Text
 
 from app.config import Settings, get_settings
 from app.domain.errors import (
@@ -27,6 +37,7 @@ from app.domain.errors import (
     ValidationError,
     problem_type,
 )
+from app.domain.progress import Progress, fraction
 from app.services.errors import request_error
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_NO_ANSWER = 0, 1, 2, 3
@@ -53,7 +64,38 @@ AtOpt = Annotated[str | None, typer.Option(help="ISO 8601 time asked about.")]
 ConsentingOpt = Annotated[
     bool, typer.Option("--consenting-only", help="Only roads of consenting parties.")
 ]
+UnknownRiskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--unknown-risk",
+        metavar="P|highest",
+        help="Risk assumed for roads without an estimate: a probability, or 'highest' "
+        "(default: the scenario's unknown_risk, else highest).",
+    ),
+]
+
+
+def unknown_risk_value(text: str | None) -> float | str | None:
+    """``--unknown-risk`` as the request takes it: a number, or the word (validated there)."""
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 ScenarioArg = Annotated[str, typer.Argument(metavar="SCENARIO", help="Scenario file (JSON/YAML).")]
+
+
+def print_assumptions(assumptions: list[dict[str, Any]]) -> None:
+    """Every assumed figure an answer rests on, one per line."""
+    from app.domain.formats.figures import assumption_line
+
+    if assumptions:
+        out.print("  assumed figures:", highlight=False)
+        for a in assumptions:
+            out.print(f"   - {assumption_line(a)}", highlight=False, markup=False)
 
 
 def print_json(document: Any) -> None:
@@ -139,3 +181,51 @@ def request_or_usage_error(factory: Callable[[], Any]) -> Any:
         first = exc.errors(include_url=False)[0]
         where = "/".join(str(p) for p in first["loc"])
         raise typer.BadParameter(f"{where}: {first['msg']}") from None
+
+
+class _HowFar(ProgressColumn):
+    """``12,345`` while the total is not known, ``45%`` of a fraction, ``2,000/4,400`` of a
+    count (see :mod:`app.domain.progress`)."""
+
+    def render(self, task: Task) -> Text:
+        share = fraction(task.completed, task.total)
+        if share is None:
+            return Text(f"{task.completed:,.0f}")
+        if task.total == 1:
+            return Text(f"{share:.0%}")
+        return Text(f"{task.completed:,.0f}/{task.total:,.0f}")
+
+
+@contextmanager
+def progress_bar() -> Iterator[Progress]:
+    """A progress bar on stderr (never stdout) showing the phase a computation reports
+    and how far it is; silent when stderr is not a terminal, gone when the block ends.
+
+    Each phase gets a bar of its own, shown at once in place of the one before.
+    """
+    bar = ProgressBar(
+        TextColumn("{task.description:<15}"),
+        BarColumn(),
+        _HowFar(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    phases: dict[str, TaskID] = {}
+    shown: list[TaskID] = []
+
+    def report(phase: str, done: float, total: float | None) -> None:
+        task = phases.get(phase)
+        if task is None:  # a new phase
+            task = phases[phase] = bar.add_task(phase, total=total, visible=False)
+        bar.update(task, completed=done, total=total)
+        if shown != [task]:
+            for old in shown:
+                bar.update(old, visible=False)
+            bar.update(task, visible=True)
+            shown[:] = [task]
+            bar.refresh()
+
+    with bar:
+        yield report

@@ -29,7 +29,7 @@ from app.domain.scenario.document import parse_document, spliced_document
 from app.domain.scenario.edits import apply_edits, diff, touched_ids
 from app.domain.scenario.reading import validate_scenario
 from app.services.catalog import under
-from app.services.compare import difference, question_of
+from app.services.compare import PLAN_FIGURES, ROUTE_FIGURES, difference, question_of
 from app.services.plans import PlanRequest, compute_plan
 from app.services.routes import compute_routes
 from app.services.scenarios import load_scenario_file
@@ -176,11 +176,7 @@ def _print_comparison(result: dict[str, Any], solved: dict[str, Any]) -> None:
         value = answer.get(key)
         return "—" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
 
-    keys = (
-        ("survival_probability", "travel_time_min")
-        if result["kind"] == "route"
-        else ("evacuated", "egress_time_min", "expected_harm")
-    )
+    keys = ROUTE_FIGURES if result["kind"] == "route" else PLAN_FIGURES
     for key in keys:
         change = d.get(key)
         shown = "—" if change is None else f"{change:+.4g}"

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from app.cli.common import JsonOpt, app, err, out, print_json, reported
+from app.cli.common import JsonOpt, app, out, print_json, progress_bar, reported
 
 
 def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
@@ -80,22 +79,7 @@ def import_osm_command(
             populations=read_populations(populations) if populations else {},
             population_source=populations.name if populations else None,
         )
-        with Progress(
-            TextColumn("{task.description:<15}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        ) as bar:
-            tasks: dict[str, int] = {}
-
-            def progress(phase: str, done: int, total: int | None) -> None:
-                if phase not in tasks:
-                    tasks[phase] = int(bar.add_task(phase, total=total))
-                bar.update(tasks[phase], completed=done, total=total)  # type: ignore[arg-type]
-
+        with progress_bar() as progress:
             result = import_osm(file, options, progress)
             output.parent.mkdir(parents=True, exist_ok=True)
             with output.open("w", encoding="utf-8") as f:
@@ -106,11 +90,19 @@ def import_osm_command(
         return
     out.print(
         f"[green]wrote[/] {output}: {summary['nodes']:,} nodes, {summary['edges']:,} roads "
-        f"({summary['length_m'] / 1000:,.1f} km) from {summary['ways']:,} ways of {file.name}",
+        f"({summary['length_m'] / 1000:,.1f} km) from {summary['ways']:,} ways"
+        + (f" and {summary['relations']:,} squares" if summary["relations"] else "")
+        + f" of {file.name}",
         highlight=False,
     )
     status = ", ".join(f"{k} {v:,}" for k, v in summary["status"].items() if v)
     out.print(f"  status: {status}", highlight=False)
+    if summary["relations_left_out"]:
+        out.print(
+            f"  {summary['relations_left_out']:,} squares (multipolygon relations) left out: "
+            "incomplete in the file or not closed",
+            highlight=False,
+        )
     for d in summary["districts"]:
         out.print(
             f"  district {d['id']}: {d['nodes']:,} nodes, population {d['placed']:,}"

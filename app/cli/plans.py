@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from app.cli.common import (
@@ -16,17 +13,20 @@ from app.cli.common import (
     JsonOpt,
     ProfileOpt,
     ScenarioArg,
+    UnknownRiskOpt,
     app,
-    err,
     out,
     parse_time,
+    print_assumptions,
     print_json,
+    progress_bar,
     reported,
     request_or_usage_error,
     settings_from_env,
+    unknown_risk_value,
 )
+from app.domain.formats.figures import unknown_sentence
 from app.domain.network.graph import Network
-from app.domain.plans.budget import Progress as ProgressCallback
 from app.services.plans import PlanRequest, compute_plan
 from app.services.scenarios import load_scenario_file
 
@@ -59,6 +59,7 @@ def plan(
         typer.Option("--max-risk", min=0.0, max=1.0, help="Do not use roads riskier than this."),
     ] = None,
     at: Annotated[str | None, typer.Option(help="ISO 8601 time the risks are taken at.")] = None,
+    unknown_risk: UnknownRiskOpt = None,
     rank_openings: Annotated[
         bool,
         typer.Option(
@@ -91,13 +92,14 @@ def plan(
                 "consenting_only": consenting_only,
                 "max_risk": max_risk,
                 "at": parse_time(at, "--at"),
+                "unknown_risk": unknown_risk_value(unknown_risk),
                 "rank_openings": rank_openings,
             }
         )
     )
     settings = settings_from_env()
     limit = settings.max_expanded_arcs if max_arcs is None else max_arcs
-    with reported(as_json), _progress_bar() as progress:
+    with reported(as_json), progress_bar() as progress:
         network = Network(load_scenario_file(scenario, settings))
         answer = compute_plan(network, request, max_expanded_arcs=limit, progress=progress)
     if as_json:
@@ -106,24 +108,10 @@ def plan(
         print_plan(answer)
 
 
-@contextmanager
-def _progress_bar() -> Iterator[ProgressCallback]:
-    """A progress bar on stderr (never stdout); silent when stderr is not a terminal."""
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-    task = bar.add_task("planning", total=1.0)
-
-    def report(stage: str, fraction: float) -> None:
-        bar.update(task, description=stage, completed=fraction)
-
-    with bar:
-        yield report
+def _people_range(point: float, low_high: list[float]) -> str:
+    if abs(low_high[1] - low_high[0]) < 0.05:
+        return f"{point:,.1f}"
+    return f"{point:,.1f} (range {low_high[0]:,.1f}–{low_high[1]:,.1f})"
 
 
 def print_plan(p: dict[str, Any]) -> None:
@@ -139,10 +127,15 @@ def print_plan(p: dict[str, Any]) -> None:
         f"[bold]Plan[/] ({kind}; profile {p['profile']}; {span})\n"
         f"  evacuated [bold]{p['evacuated']:,}[/] of {p['total_population']:,}, "
         f"stranded {p['stranded']:,}; last arrival at minute [bold]{p['egress_time_min']}[/]\n"
-        f"  expected harm {p['expected_harm']:,.1f} people "
-        f"(people × risk of their route)",
+        f"  expected harm {_people_range(p['expected_harm'], p['expected_harm_range'])} "
+        f"(people × chance of harm on their route); expected detained at checkpoints "
+        f"{p['expected_detained']:,.1f}",
         highlight=False,
     )
+    unknown = unknown_sentence(p["unknown_risk"])
+    if unknown:
+        out.print(f"  [yellow]{unknown}[/]", highlight=False)
+    print_assumptions(p["assumptions"])
     if not p["optimal"] and p["lower_bound_min"] is not None:
         out.print(f"  lower bound on the egress time: {p['lower_bound_min']} min", highlight=False)
     if p["note"]:

@@ -16,14 +16,18 @@ from app.cli.common import (
     ProfileOpt,
     ScenarioArg,
     ToOpt,
+    UnknownRiskOpt,
     app,
     out,
     parse_time,
+    print_assumptions,
     print_json,
     reported,
     request_or_usage_error,
     settings_from_env,
+    unknown_risk_value,
 )
+from app.domain.formats.figures import probability, unknown_sentence, with_range
 from app.domain.network.graph import Network
 from app.services.requests import RouteRequest
 from app.services.routes import compute_routes
@@ -69,6 +73,15 @@ def route(
         float | None, typer.Option("--max-risk", min=0.0, max=1.0, help="Largest route risk.")
     ] = None,
     at: AtOpt = None,
+    objective: Annotated[
+        str,
+        typer.Option(
+            "--objective",
+            help="What the route minimises: survival (harm or detention, default), harm, "
+            "or detention.",
+        ),
+    ] = "survival",
+    unknown_risk: UnknownRiskOpt = None,
     alternatives: Annotated[
         int,
         typer.Option(
@@ -114,6 +127,8 @@ def route(
                 "consenting_only": consenting_only,
                 "max_risk": max_risk,
                 "at": when,
+                "objective": objective,
+                "unknown_risk": unknown_risk_value(unknown_risk),
                 "alternatives": alternatives,
                 "max_overlap": max_overlap,
                 "disjoint": disjoint,
@@ -176,15 +191,29 @@ def print_front(answer: dict[str, Any]) -> None:
     out.print(table)
 
 
+OBJECTIVE_WORDS = {
+    "survival": "the chance of harm or detention",
+    "harm": "the chance of harm on the way",
+    "detention": "the chance of detention at checkpoints",
+}
+
+
 def print_route(r: dict[str, Any], k: int) -> None:
     length = f"{r['length_m'] / 1000:.2f} km" if r["length_m"] is not None else "length unknown"
     out.print(
         f"[bold]Route {k + 1}[/]: {' → '.join(r['nodes'])}\n"
-        f"  survival probability [bold]{r['survival_probability']:.4f}[/] "
-        f"(risk {r['risk']:.4f}), {r['travel_time_min']:.1f} min, {length}, "
-        f"profile {r['profile']}",
+        f"  survival probability (unharmed and free) "
+        f"[bold]{with_range(r['survival_probability'], r['survival_range'])}[/]\n"
+        f"  harmed on the way {with_range(r['harm_probability'], r['harm_range'])}; "
+        f"detained at checkpoints {probability(r['detention_probability'])}\n"
+        f"  {r['travel_time_min']:.1f} min, {length}, profile {r['profile']}, "
+        f"minimising {OBJECTIVE_WORDS[r['objective']]}",
         highlight=False,
     )
+    unknown = unknown_sentence(r["unknown_risk"])
+    if unknown:
+        out.print(f"  [yellow]{unknown}[/]", highlight=False)
+    print_assumptions(r["assumptions"])
     if r["parties"] or r["checkpoints"]:
         out.print(
             f"  parties: {', '.join(r['parties']) or '—'}; checkpoints: "
@@ -197,11 +226,19 @@ def print_route(r: dict[str, Any], k: int) -> None:
         left_out = f"; left out, observed later: {', '.join(later)}" if later else ""
         out.print(f"  asked at {r['at']}{left_out}", highlight=False, markup=False)
     table = Table(show_edge=False, pad_edge=False)
-    columns = ("road", "from → to", "held by", "checkpoint", "min", "risk", "survival so far")
+    columns = (
+        "road",
+        "from → to",
+        "held by",
+        "checkpoint",
+        "min",
+        "harm",
+        "detention",
+        "survival so far",
+    )
+    numeric = {"min", "harm", "detention", "survival so far"}
     for col in (*columns, "incidents"):
-        table.add_column(
-            col, justify="right" if col in {"min", "risk", "survival so far"} else "left"
-        )
+        table.add_column(col, justify="right" if col in numeric else "left")
     for step in r["steps"]:
         reports = step["risk_inputs"]["incidents"]
         table.add_row(
@@ -210,7 +247,8 @@ def print_route(r: dict[str, Any], k: int) -> None:
             step["controlled_by"] or "—",
             step["checkpoint"] or "—",
             f"{step['travel_time_min']:.1f}",
-            f"{step['risk']:.4f}",
+            "unknown" if step["risk_inputs"]["base_unknown"] else f"{step['harm']:.4f}",
+            f"{step['detention']:.4f}" if step["detention"] else "—",
             f"{step['cumulative_survival']:.4f}",
             "; ".join(i["label"] for i in reports) or "—",
         )

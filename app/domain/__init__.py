@@ -7,10 +7,11 @@
   consent;
 - :mod:`app.domain.plans` — evacuation plans, exact and fast;
 - :mod:`app.domain.formats` — incident reports, OpenStreetMap rules, briefs;
-- :mod:`app.domain.errors` — the errors the domain raises, in its own terms.
+- :mod:`app.domain.errors` — the errors the domain raises, in its own terms;
+- :mod:`app.domain.progress` — how a long computation reports how far it is.
 
 Nothing in this package imports a web framework or a database driver, reads the clock
 or does I/O: it works on bytes, dictionaries and numbers handed to it.
 """
 
-__all__ = ["errors", "formats", "network", "plans", "routes", "scenario"]
+__all__ = ["errors", "formats", "network", "plans", "progress", "routes", "scenario"]

@@ -77,12 +77,7 @@ def route_difference(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict
     ra, rb = _first_route(a), _first_route(b)
     roads_a, roads_b = (ra or {}).get("edges", []), (rb or {}).get("edges", [])
     return {
-        "survival_probability": _minus(
-            (rb or {}).get("survival_probability"), (ra or {}).get("survival_probability")
-        ),
-        "travel_time_min": _minus(
-            (rb or {}).get("travel_time_min"), (ra or {}).get("travel_time_min")
-        ),
+        **{key: _minus((rb or {}).get(key), (ra or {}).get(key)) for key in ROUTE_FIGURES},
         "roads_only_in_a": [e for e in roads_a if e not in set(roads_b)],
         "roads_only_in_b": [e for e in roads_b if e not in set(roads_a)],
         "consents_needed": {
@@ -92,14 +87,22 @@ def route_difference(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict
     }
 
 
+ROUTE_FIGURES = (
+    "survival_probability",
+    "harm_probability",
+    "detention_probability",
+    "travel_time_min",
+)
+"""Figures of the first routes whose difference (b − a) a route comparison gives."""
+
+PLAN_FIGURES = ("evacuated", "egress_time_min", "expected_harm", "expected_detained")
+"""Figures of two plans whose difference (b − a) a plan comparison gives."""
+
+
 def plan_difference(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any]:
-    """``b − a`` of people evacuated, egress time and expected harm (``None`` where a side
-    has no plan or the figure)."""
+    """``b − a`` of :data:`PLAN_FIGURES` (``None`` where a side has no plan or the figure)."""
     pa, pb = a or {}, b or {}
-    return {
-        key: _minus(pb.get(key), pa.get(key))
-        for key in ("evacuated", "egress_time_min", "expected_harm")
-    }
+    return {key: _minus(pb.get(key), pa.get(key)) for key in PLAN_FIGURES}
 
 
 def difference(

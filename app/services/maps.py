@@ -57,10 +57,17 @@ NODE_FEATURE = (
 EDGE_FEATURE = (
     '{"type":"Feature","id":"edge:%s,"geometry":{"type":"LineString",'
     '"coordinates":[[%r,%r],[%r,%r]]},"properties":{"layer":"road","id":%s,"name":%s,'
-    '"from":%s,"to":%s,"directed":%s,"status":%s,"base_risk":%r,"risk":%r,"usable":%s,'
+    '"from":%s,"to":%s,"directed":%s,"status":%s,"base_risk":%s,"risk":%r,"harm":%r,'
+    '"detention":%r,"usable":%s,'
     '"travel_time_min":%r,"capacity_per_min":%s,"controlled_by":%s,"checkpoint":%s}}'
 )
 """One road; ``%s`` after ``edge:`` is the id's JSON string without its opening quote."""
+
+
+def _optional_floats(values: npt.NDArray[np.float64]) -> list[str]:
+    """Each value's JSON text; ``null`` where it is NaN (not given: a road without a risk
+    estimate has ``base_risk`` null)."""
+    return ["null" if math.isnan(v) else repr(v) for v in values.tolist()]
 
 
 def _dumps(value: Any) -> str:
@@ -162,8 +169,10 @@ def _edge_pieces(net: Network, cond: Conditions) -> Iterator[str]:
             _id_strings(node_ids, head),
             truth[net.edge_directed[rows].astype(np.int64)].tolist(),
             statuses[net.edge_status[rows]].tolist(),
-            net.edge_base_risk[rows].tolist(),
+            _optional_floats(net.edge_base_risk[rows]),
             risk.tolist(),
+            cond.harm[rows].tolist(),
+            cond.detention[rows].tolist(),
             truth[cond.usable[rows].astype(np.int64)].tolist(),
             time.tolist(),
             _optional_ints(capacity),

@@ -13,14 +13,21 @@ cuts them into roads between graph nodes:
   segment;
 * a one-way street for vehicles becomes two one-way roads: the legal direction
   for everyone, the other direction for walkers only (``vehicle_passable`` false);
-* a walkable area (a pedestrian square drawn as its outline, ``area=yes``) becomes
-  the roads of its outline, plus a straight road across it between each two of its
-  entries (outline nodes where other ways meet it) whose line stays inside the
-  outline; areas with more than :data:`MAX_AREA_ENTRIES` entries get the outline only.
+* a walkable area (a pedestrian square, :data:`~app.domain.formats.osm.WALKABLE_AREAS`)
+  drawn as its outline (a closed way with ``area=yes``) or as a multipolygon relation
+  becomes the roads of its outline (each outer ring of a relation, cut at the nodes it
+  shares with other ways, so the square joins the streets), plus a straight road across
+  it between each two of its entries (outline nodes where other ways meet it) whose line
+  stays inside it (crossing no side, nor an inner ring: a hole such as a building);
+  areas with more than :data:`MAX_AREA_ENTRIES` entries get the outline only.
+  Relations are assembled into rings by libosmium's multipolygon assembler (pyosmium's
+  ``with_areas``): only complete relations, whose member ways are all in the file, are.
 
 Node ids are ``n<OSM node id>``; road ids ``w<OSM way id>-<k>`` for the k-th
 piece of the way, with ``r`` appended for the walkers-only reverse direction;
-``w<OSM way id>-<k>x`` for the k-th straight road across a walkable area.
+``w<OSM way id>-<k>x`` for the k-th straight road across a walkable area;
+``r<OSM relation id>-<k>`` and ``r<OSM relation id>-<k>x`` for the outline of a
+multipolygon square and the roads across it.
 
 Data © OpenStreetMap contributors, under the Open Database License (ODbL) 1.0;
 the scenario carries that credit in ``credits``.
@@ -36,7 +43,7 @@ import json
 import math
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, get_args
@@ -50,10 +57,12 @@ from app.domain.formats.osm import (
     BarrierEffect,
     WayRoad,
     barrier_effect,
+    classify_area,
     classify_way,
     worse,
 )
 from app.domain.network.risk import EARTH_RADIUS_M
+from app.domain.progress import Progress, no_progress
 from app.domain.scenario.model import SCHEMA_ID, RoadStatus
 
 OSM_CREDIT = "© OpenStreetMap contributors"
@@ -81,16 +90,9 @@ TAG_KEYS = ("highway", "barrier", "abandoned:highway", "disused:highway")
 STATUS_NAMES: tuple[RoadStatus, ...] = get_args(RoadStatus)
 STATUS_CODE = {s: i for i, s in enumerate(STATUS_NAMES)}
 
-Progress = Callable[[str, int, int | None], None]
-"""``progress(phase, done, total)``: called now and then while importing."""
-
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-
-
-def _no_progress(phase: str, done: int, total: int | None) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,8 @@ class ImportOptions:
 
 @dataclass
 class _Ways:
-    """Selected ways with their node references and coordinates, flattened."""
+    """Selected ways with their node references and coordinates, flattened; the outer
+    rings of multipolygon squares are ways too, with the relation's id negated."""
 
     ids: list[int] = field(default_factory=list)
     roads: list[WayRoad] = field(default_factory=list)
@@ -128,6 +131,33 @@ class _Ways:
     refs: array[int] = field(default_factory=lambda: array("q"))
     lon: array[float] = field(default_factory=lambda: array("d"))
     lat: array[float] = field(default_factory=lambda: array("d"))
+    holes: dict[int, list[tuple[FloatArray, FloatArray]]] = field(default_factory=dict)
+    """Inner rings (lon, lat) of an outer ring, by its position in ``ids``."""
+    members: dict[int, list[int]] = field(default_factory=dict)
+    """Member way ids of each multipolygon square, by relation id."""
+    assembled: set[int] = field(default_factory=set)
+    """Relation ids of the squares libosmium made rings of (the others are incomplete in
+    the file or their rings do not close)."""
+
+    def add(self, ident: int, road: WayRoad, nodes: Any) -> None:
+        """One way, or outer ring, from its pyosmium node references."""
+        self.ids.append(ident)
+        self.roads.append(road)
+        for n in nodes:
+            self.refs.append(n.ref)
+            loc = n.location
+            if loc.valid():
+                self.lon.append(loc.lon)
+                self.lat.append(loc.lat)
+            else:
+                self.lon.append(math.nan)
+                self.lat.append(math.nan)
+        self.starts.append(len(self.refs))
+
+
+def _way_key(way: int) -> str:
+    """``w<way id>``, or ``r<relation id>`` for a multipolygon square's ring."""
+    return f"w{way}" if way > 0 else f"r{-way}"
 
 
 @dataclass
@@ -189,7 +219,7 @@ class ImportResult:
         r = self.roads
         for i in range(len(r.way)):
             item: dict[str, Any] = {
-                "id": f"w{r.way[i]}-{r.piece[i]}{ID_SUFFIX[r.kind[i]]}",
+                "id": f"{_way_key(r.way[i])}-{r.piece[i]}{ID_SUFFIX[r.kind[i]]}",
                 "from": f"n{r.tail[i]}",
                 "to": f"n{r.head[i]}",
             }
@@ -251,7 +281,8 @@ class ImportResult:
             nm,
             nt,
         ) in columns:
-            parts = [f'"id": "w{way}-{piece}{ID_SUFFIX[kind]}", "from": "n{tail}", "to": "n{head}"']
+            key = f"w{way}" if way > 0 else _way_key(way)
+            parts = [f'"id": "{key}-{piece}{ID_SUFFIX[kind]}", "from": "n{tail}", "to": "n{head}"']
             if directed:
                 parts.append('"directed": true')
             parts.append(f'"length_m": {round(length, 2)!r}')
@@ -268,7 +299,7 @@ class ImportResult:
                 parts.append(f'"notes": {notes[nt]}')
             yield "{" + ", ".join(parts) + "}"
 
-    def write(self, out: IO[str], progress: Progress = _no_progress) -> None:
+    def write(self, out: IO[str], progress: Progress = no_progress) -> None:
         """Write the document as JSON, one node or road per line, without building it whole."""
         total = len(self.node_ref) + len(self.roads.way)
         head = json.dumps(self.header, ensure_ascii=False, indent=1)[:-2]
@@ -289,7 +320,7 @@ class ImportResult:
 
 
 def import_osm(
-    path: str | Path, options: ImportOptions | None = None, progress: Progress = _no_progress
+    path: str | Path, options: ImportOptions | None = None, progress: Progress = no_progress
 ) -> ImportResult:
     """Read an OSM file and build the street network (see the module docstring)."""
     opts = options or ImportOptions()
@@ -352,6 +383,9 @@ def _read(path: Path, progress: Progress) -> tuple[_Ways, dict[int, BarrierEffec
     processor = (
         osmium.FileProcessor(str(path))
         .with_locations()
+        .with_areas(  # the relations to assemble into rings: multipolygons of a road class
+            osmium.filter.TagFilter(("type", "multipolygon")), osmium.filter.KeyFilter(*TAG_KEYS)
+        )
         .with_filter(osmium.filter.KeyFilter(*TAG_KEYS))
     )
     seen = 0
@@ -366,27 +400,37 @@ def _read(path: Path, progress: Progress) -> tuple[_Ways, dict[int, BarrierEffec
                     if effect is not None:
                         barriers[obj.id] = effect
                 continue
-            if not isinstance(obj, osmium.osm.Way):
-                continue
-            road = classify_way({t.k: t.v for t in obj.tags})
-            if road is None:
-                continue
-            ways.ids.append(obj.id)
-            ways.roads.append(road)
-            for n in obj.nodes:
-                ways.refs.append(n.ref)
-                loc = n.location
-                if loc.valid():
-                    ways.lon.append(loc.lon)
-                    ways.lat.append(loc.lat)
-                else:
-                    ways.lon.append(math.nan)
-                    ways.lat.append(math.nan)
-            ways.starts.append(len(ways.refs))
+            if isinstance(obj, osmium.osm.Way):
+                road = classify_way({t.k: t.v for t in obj.tags})
+                if road is not None:
+                    ways.add(obj.id, road, obj.nodes)
+            elif isinstance(obj, osmium.osm.Relation):
+                if classify_area({t.k: t.v for t in obj.tags}) is not None:
+                    ways.members[obj.id] = [m.ref for m in obj.members if m.type == "w"]
+            elif isinstance(obj, osmium.osm.Area) and not obj.from_way():
+                # Closed ways came as ways; this is an assembled multipolygon relation
+                # (only those are assembled: with_areas above), whose tags the assembler
+                # copies without 'type'.
+                tags = {t.k: t.v for t in obj.tags}
+                road = classify_area({**tags, "type": "multipolygon"})
+                if road is None:
+                    continue
+                for outer in obj.outer_rings():  # none when the rings do not close
+                    ways.assembled.add(obj.orig_id())
+                    holes = [_ring_lon_lat(inner) for inner in obj.inner_rings(outer)]
+                    ways.add(-obj.orig_id(), road, outer)
+                    if holes:
+                        ways.holes[len(ways.ids) - 1] = holes
     except RuntimeError as exc:  # libosmium reports unreadable input this way
         raise InvalidRequestError([Problem("", f"cannot read {path.name}: {exc}")]) from None
     progress("reading", seen, seen)
     return ways, barriers
+
+
+def _ring_lon_lat(ring: Any) -> tuple[FloatArray, FloatArray]:
+    points = [(n.location.lon, n.location.lat) for n in ring]
+    xy = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    return xy[:, 0].copy(), xy[:, 1].copy()
 
 
 # Cutting ways into roads ------------------------------------------------------
@@ -460,28 +504,74 @@ def _cut(
     roads = _Roads()
     node_pos: dict[int, tuple[float, float]] = {}
     n_ways = len(ways.ids)
+    index: dict[int, int] | None = None
+    """Position of each way in ``ways``, by OSM way id (made for the first relation)."""
+    pieces_of: Counter[int] = Counter()
+    """Pieces of each way or relation so far (a relation may have several outer rings)."""
+    crossings_of: Counter[int] = Counter()
     for w in range(n_ways):
         if w % 5_000 == 0:
             progress("building roads", w, n_ways)
         a, b = int(starts[w]), int(starts[w + 1])
         ok = valid[a:b]
-        pieces = 0
-        run_start = None
-        for i in range(b - a + 1):
-            inside = i < b - a and bool(ok[i])
-            if inside and run_start is None:
-                run_start = i
-            elif not inside and run_start is not None:
-                if i - run_start >= 2:
-                    pieces = _cut_run(
-                        ways, w, pieces, (a + run_start, a + i), (refs, lon, lat),
-                        junction, barriers, opts, roads, node_pos,
-                    )  # fmt: skip
-                run_start = None
+        way_id = ways.ids[w]
+        usable = ok[:-1] & ok[1:]  # segments between two located nodes
+        own: Counter[int] | None = None
+        if way_id < 0:
+            if index is None:
+                index = {ident: m for m, ident in enumerate(ways.ids) if ident > 0}
+            own, drawn = _drawn_by_members(ways, way_id, index, (refs, valid, starts))
+            r = refs[a:b].tolist()
+            usable &= np.array([(p, q) not in drawn for p, q in itertools.pairwise(r)], bool)
+        pieces = pieces_of[way_id]
+        for s, e in _runs(usable):
+            pieces = _cut_run(
+                ways, w, pieces, (a + s, a + e + 1), (refs, lon, lat),
+                junction, barriers, opts, roads, node_pos,
+            )  # fmt: skip
+        pieces_of[way_id] = pieces
         if ways.roads[w].area and bool(ok.all()) and b - a >= 4 and refs[a] == refs[b - 1]:
-            _cross_area(ways, w, (refs[a:b], lon[a:b], lat[a:b]), uses, barriers, roads)
+            ring = (refs[a:b], lon[a:b], lat[a:b])
+            crossings_of[way_id] += _cross_area(
+                ways, w, ring, uses, barriers, roads, crossings_of[way_id], own
+            )
     progress("building roads", n_ways, n_ways)
     return roads, node_pos
+
+
+def _runs(usable: BoolArray) -> Iterator[tuple[int, int]]:
+    """``(s, e)`` for each longest run of usable segments ``s .. e - 1`` (nodes ``s .. e``).
+
+    >>> list(_runs(np.array([True, True, False, True, False, False, True])))
+    [(0, 2), (3, 4), (6, 7)]
+    """
+    flags = np.zeros(len(usable) + 2, dtype=np.int8)
+    flags[1:-1] = usable
+    edges = np.flatnonzero(np.diff(flags))
+    yield from zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True)
+
+
+def _drawn_by_members(
+    ways: _Ways,
+    way_id: int,
+    index: dict[int, int],
+    flat: tuple[IntArray, BoolArray, IntArray],
+) -> tuple[Counter[int], set[tuple[int, int]]]:
+    """What the relation's member ways that are roads themselves (an outline also tagged
+    ``highway=footway``, say) already draw: how often they use each node (such uses
+    make no entry), and their segments both ways (the ring does not draw them twice)."""
+    refs, valid, starts = flat
+    uses: Counter[int] = Counter()
+    drawn: set[tuple[int, int]] = set()
+    for member in ways.members.get(-way_id, ()):
+        m = index.get(member)
+        if m is None:
+            continue
+        a, b = int(starts[m]), int(starts[m + 1])
+        uses.update(refs[a:b][valid[a:b]].tolist())
+        for p, q in itertools.pairwise(refs[a:b].tolist()):
+            drawn.update(((p, q), (q, p)))
+    return uses, drawn
 
 
 def _cross_area(
@@ -491,16 +581,22 @@ def _cross_area(
     uses: tuple[IntArray, IntArray],
     barriers: dict[int, BarrierEffect],
     roads: _Roads,
-) -> None:
-    """Straight roads across a walkable area between its entries (ids ending in ``x``).
+    first_piece: int = 0,
+    own: Counter[int] | None = None,
+) -> int:
+    """Straight roads across a walkable area between its entries (ids ending in ``x``,
+    numbered from ``first_piece``); returns how many.
 
-    An entry is an outline node that another way uses too. Two entries are joined when
-    the straight line between them crosses no side of the outline and its middle lies
-    inside (so it does not cut across a notch of a concave square).
+    An entry is an outline node that another way uses too (``own``: uses by ways that
+    only draw the same outline). Two entries are joined when the straight line between
+    them crosses no side of the outline nor of an inner ring (a hole), and its middle
+    lies inside (so it does not cut across a notch of a concave square, nor a hole).
     """
     r, x, y = ring
     uniq, counts = uses
     local = Counter(r.tolist())
+    if own:
+        local.update(own)
     total = counts[np.searchsorted(uniq, r)]
     first: dict[int, int] = {}
     for i, ref in enumerate(r.tolist()[:-1]):
@@ -508,23 +604,26 @@ def _cross_area(
             first.setdefault(ref, i)
     entries = sorted(first.values())
     if len(entries) < 2 or len(entries) > MAX_AREA_ENTRIES:
-        return
+        return 0
     k = math.pi / 180.0 * EARTH_RADIUS_M
-    px = (x - x[0]) * k * math.cos(math.radians(float(y[0])))
+    cos = math.cos(math.radians(float(y[0])))
+    px = (x - x[0]) * k * cos
     py = (y - y[0]) * k
+    holes = [((hx - x[0]) * k * cos, (hy - y[0]) * k) for hx, hy in ways.holes.get(w, [])]
     tails, heads, lengths = [], [], []
     for i, j in itertools.combinations(entries, 2):
-        if _inside_outline(px, py, i, j):
+        if _inside_outline(px, py, i, j, holes):
             tails.append(int(r[i]))
             heads.append(int(r[j]))
             chord = _segment_lengths_m(x[[i, j]], y[[i, j]])
             lengths.append(max(float(chord[0]), MIN_LENGTH_M))
     road, way_id = ways.roads[w], ways.ids[w]
     if not any(t in barriers or h in barriers for t, h in zip(tails, heads, strict=True)):
-        _add_roads(roads, road, way_id, 0, tails, heads, lengths, ACROSS)
-        return
+        _add_roads(roads, road, way_id, first_piece, tails, heads, lengths, ACROSS)
+        return len(tails)
     for k, (t, h, length) in enumerate(zip(tails, heads, lengths, strict=True)):
-        _add_road(roads, road, way_id, k, (t, h), length, barriers, ACROSS)
+        _add_road(roads, road, way_id, first_piece + k, (t, h), length, barriers, ACROSS)
+    return len(tails)
 
 
 def _turn(ox: Any, oy: Any, qx: Any, qy: Any, rx: Any, ry: Any) -> FloatArray:
@@ -533,14 +632,24 @@ def _turn(ox: Any, oy: Any, qx: Any, qy: Any, rx: Any, ry: Any) -> FloatArray:
     return turned
 
 
-def _inside_outline(px: FloatArray, py: FloatArray, i: int, j: int) -> bool:
+def _inside_outline(
+    px: FloatArray,
+    py: FloatArray,
+    i: int,
+    j: int,
+    holes: list[tuple[FloatArray, FloatArray]] | None = None,
+) -> bool:
     """Whether the segment between outline points ``i`` and ``j`` lies inside the closed
-    outline ``px, py`` (metres; last point = first): it properly crosses no side not
-    ending at ``i`` or ``j``, and its middle is inside (even-odd rule)."""
+    outline ``px, py`` (metres; last point = first) and outside its ``holes`` (closed
+    rings, same frame): it properly crosses no side not ending at ``i`` or ``j``, and
+    its middle is inside (even-odd rule over the outline and the holes)."""
     ax, ay, bx, by = px[i], py[i], px[j], py[j]
-    sx, sy, ex, ey = px[:-1], py[:-1], px[1:], py[1:]
-    n = len(sx)
-    sides = np.ones(n, dtype=bool)
+    rings = [(px, py), *(holes or [])]
+    sx, sy, ex, ey = (np.concatenate(part) for part in zip(
+        *((rx[:-1], ry[:-1], rx[1:], ry[1:]) for rx, ry in rings), strict=True
+    ))  # fmt: skip
+    n = len(px) - 1
+    sides = np.ones(len(sx), dtype=bool)
     for end in (i, j):
         sides[end % n] = False
         sides[(end - 1) % n] = False
@@ -897,7 +1006,9 @@ def _summary(
     return {
         "file": path.name,
         "sha256": _file_sha256(path),
-        "ways": len(np.unique(way_ids)),
+        "ways": len(np.unique(way_ids[way_ids > 0])),
+        "relations": len(np.unique(way_ids[way_ids < 0])),
+        "relations_left_out": len(ways.members.keys() - ways.assembled),
         "ways_read": len(ways.ids),
         "nodes": len(nodes),
         "edges": len(roads.way),
@@ -918,16 +1029,25 @@ def _header_notes(path: Path, summary: dict[str, Any], opts: ImportOptions) -> l
         if opts.max_deviation_m is None
         else f"shape points kept where a road bends more than {opts.max_deviation_m:g} m"
     )
+    squares = summary["relations"]
+    sources = f"{summary['ways']} ways" + (f", {squares} multipolygon squares" if squares else "")
     notes = [
-        f"Imported from {path.name} (sha256 {summary['sha256']}): {summary['ways']} ways, "
+        f"Imported from {path.name} (sha256 {summary['sha256']}): {sources}, "
         f"{summary['nodes']} nodes, {summary['edges']} roads, "
         f"{summary['length_m'] / 1000:.1f} km; {shape}.",
         "One-way streets are one-way for vehicles only: the reverse direction is a separate "
         "road for walkers ('vehicle_passable': false, id ending in 'r').",
-        "Pedestrian squares drawn as outlines (area=yes) are walkable across: straight roads "
+        "Pedestrian squares drawn as outlines (area=yes) or as multipolygon relations (roads "
+        "'r<relation id>-<k>' along their outer rings) are walkable across: straight roads "
         "join the places where other ways meet them (id ending in 'x'); 'length_m' above is "
         "the mapped length, without them.",
     ]
+    if summary["relations_left_out"]:
+        notes.append(
+            f"{summary['relations_left_out']} pedestrian squares mapped as multipolygon "
+            "relations were left out: a member way or node is missing from the file, or "
+            "their rings do not close."
+        )
     if opts.bbox is not None:
         notes.append("Clipped to bbox (lon/lat) " + ",".join(f"{v:g}" for v in opts.bbox) + ".")
     return notes

@@ -18,13 +18,14 @@ from pydantic import AwareDatetime, Field
 
 from app.domain.errors import InvalidRequestError, Problem
 from app.domain.network.graph import Network
-from app.domain.plans.budget import Budget, Progress
+from app.domain.plans.budget import Budget
 from app.domain.plans.evacuation import (
     MAX_FAST_CELLS,
     PlanOptions,
     plan_evacuation,
     rank_openings,
 )
+from app.domain.progress import Progress
 from app.services.errors import in_request_terms
 from app.services.requests import TravelRequest
 
@@ -133,6 +134,7 @@ def compute_plan(
         avoid_parties=tuple(request.avoid_parties),
         consenting_only=request.consenting_only,
         max_risk=request.max_risk,
+        unknown_risk=request.unknown_risk,
         horizon=horizon,
         method=request.method,
         max_expanded_arcs=max_expanded_arcs,

@@ -6,6 +6,9 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from app.domain.network.graph import Objective
+from app.domain.scenario.model import UnknownRisk
+
 MAX_STORED_INT = 2**31 - 1
 """Largest version number or list offset the store can hold (a 32-bit column); larger ones
 are refused before they reach the database, which would fail on them."""
@@ -15,7 +18,18 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
 
 
-class TravelRequest(Request):
+class Assuming(Request):
+    """What a question assumes where the scenario has no estimate."""
+
+    unknown_risk: UnknownRisk | None = Field(
+        default=None,
+        description="What to assume for roads without a risk estimate: a probability, or "
+        "'highest' (the highest estimate of any road). Default: the scenario's unknown_risk, "
+        "else 'highest'. Answers say how much of a route is unknown and what was assumed.",
+    )
+
+
+class TravelRequest(Assuming):
     """Who travels and which parties' roads may be used: shared by routes and plans."""
 
     profile: str | None = Field(
@@ -43,6 +57,12 @@ class RouteRequest(TravelRequest):
     )
     at: AwareDatetime | None = Field(
         default=None, description="Time the question is about (incident decay); default as_of."
+    )
+    objective: Objective = Field(
+        default="survival",
+        description="What the safest route minimises: 'survival' (the chance of not arriving "
+        "unharmed and free, default), 'harm' (harm on the way only) or 'detention' "
+        "(detention or disappearance at checkpoints only). Ties go to the shorter time.",
     )
     alternatives: Annotated[int, Field(ge=1, le=10)] = Field(
         default=1,
@@ -84,7 +104,7 @@ class RouteRequest(TravelRequest):
         return self
 
 
-class PartiesRequest(Request):
+class PartiesRequest(Assuming):
     """Whose agreement would open the safest route between two places (``safe-passage parties``)."""
 
     from_: str = Field(alias="from", min_length=1, description="Node id to leave from.")

@@ -27,6 +27,8 @@ def options_of(request: RouteRequest) -> RouteOptions:
         avoid_parties=tuple(request.avoid_parties),
         consenting_only=request.consenting_only,
         max_risk=request.max_risk,
+        objective=request.objective,
+        unknown_risk=request.unknown_risk,
     )
 
 
@@ -71,7 +73,10 @@ def _routes(network: Network, request: RouteRequest) -> dict[str, Any]:
 def compute_parties(network: Network, request: PartiesRequest) -> dict[str, Any]:
     """Whose agreement opens the safest route, and how much safer than today it is."""
     options = RouteOptions(
-        profile=request.profile, at=request.at, avoid_parties=tuple(request.avoid_parties)
+        profile=request.profile,
+        at=request.at,
+        avoid_parties=tuple(request.avoid_parties),
+        unknown_risk=request.unknown_risk,
     )
     with in_request_terms():
         return consent_analysis(network, request.from_, request.to, options).as_dict()

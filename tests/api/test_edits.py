@@ -272,6 +272,8 @@ def test_compare_asks_both_sides_and_gives_b_minus_a(
     diff = got["difference"]
     assert diff["survival_probability"] == rb["survival_probability"] - ra["survival_probability"]
     assert diff["travel_time_min"] == rb["travel_time_min"] - ra["travel_time_min"]
+    for key in ("harm_probability", "detention_probability"):
+        assert diff[key] == rb[key] - ra[key]
     assert diff["roads_only_in_a"] == [e for e in ra["edges"] if e not in rb["edges"]]
     assert "ford--mill" in diff["roads_only_in_a"]
     assert diff["consents_needed"] == {"a": ra["consents_needed"], "b": rb["consents_needed"]}
@@ -292,7 +294,8 @@ def test_a_side_without_a_route_carries_its_problem_with_the_cut(
     assert got["difference"]["consents_needed"]["b"] is None
     plan = {**body, "question": {"kind": "plan", "window": "pause-1", "method": "fast"}}
     plans = app_client.post("/v1/compare", json=plan, headers=tokens("planner")).json()
-    assert plans["difference"]["evacuated"] == plans["b"]["evacuated"] - plans["a"]["evacuated"]
+    for key in ("evacuated", "expected_harm", "expected_detained"):
+        assert plans["difference"][key] == plans["b"][key] - plans["a"][key]
     bad = {**body, "question": {"kind": "walk"}}
     problem = assert_problem(
         app_client.post("/v1/compare", json=bad, headers=tokens("planner")), 422

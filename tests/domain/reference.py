@@ -5,7 +5,9 @@ This is the readable reference the fast engine (:mod:`app.domain.network.graph`,
 networkx is a dependency of the tests only (the ``test`` extra), not of the service.
 It follows SPEC §1–2 directly, one road at a time:
 
-* a road's risk at time ``at`` is ``1 − (1 − base) × Π(1 − p_incident) × (1 − checkpoint)``;
+* a road's harm at time ``at`` is ``1 − (1 − base) × Π(1 − p_incident)`` (``base``: what is
+  assumed where the road has no estimate), its detention the profile's checkpoint figure,
+  and its risk ``1 − (1 − harm) × (1 − detention)``;
 * a road is usable unless blocked, of a status the profile excludes, not passable by
   the profile's vehicles, held (or checkpointed) by an avoided or, with
   ``consenting_only``, a non-consenting party, or certain to harm;
@@ -53,13 +55,31 @@ class ReferenceRoute:
     """Σ round(−ln(1 − risk) × 1e9) over its roads."""
     travel_time_min: float
     survival_probability: float
+    harm_probability: float = 0.0
+    detention_probability: float = 0.0
 
 
-def road_risk(
-    scenario: Scenario, nodes: dict[str, Node], edge: Edge, profile: Profile, at: datetime | None
-) -> float:
-    """Final probability of harm on one road for ``profile`` at ``at``."""
-    survive = 1.0 - edge.risk
+def assumed_unknown(scenario: Scenario, rule: float | str | None = None) -> float:
+    """What is assumed for a road without an estimate: the rule (the request's, else the
+    scenario's, else "highest"), "highest" being the highest estimate of any road."""
+    rule = rule if rule is not None else scenario.unknown_risk
+    if rule is None or rule == "highest":
+        known = [e.risk for e in scenario.edges if e.risk is not None]
+        return max(known, default=0.0)
+    return float(rule)
+
+
+def road_risks(
+    scenario: Scenario,
+    nodes: dict[str, Node],
+    edge: Edge,
+    profile: Profile,
+    at: datetime | None,
+    unknown: float = 0.0,
+) -> tuple[float, float]:
+    """Probability of harm and of detention on one road for ``profile`` at ``at``
+    (``unknown``: the risk assumed where the road has no estimate)."""
+    survive = 1.0 - (unknown if edge.risk is None else edge.risk)
     a, b = nodes[edge.from_], nodes[edge.to]
     if at is not None:
         for incident in scenario.incidents:
@@ -80,13 +100,14 @@ def road_risk(
                 hit = bool(d[0] <= incident.radius_m)
             if hit:
                 survive *= 1.0 - p
+    detention = 0.0
     if edge.checkpoint is not None:
         party = next(p for p in scenario.parties if p.id == edge.checkpoint)
         extra = profile.checkpoint_risk.get(party.id)
         if extra is None and party.detention_record:
             extra = profile.detention_checkpoint_risk
-        survive *= 1.0 - (extra or 0.0)
-    return 1.0 - survive
+        detention = extra or 0.0
+    return 1.0 - survive, detention
 
 
 def road_time(nodes: dict[str, Node], edge: Edge, profile: Profile) -> float:
@@ -129,29 +150,37 @@ def reference_route(
     at: datetime | None = None,
     avoid_parties: tuple[str, ...] = (),
     consenting_only: bool = False,
+    objective: str = "survival",
+    unknown_risk: float | str | None = None,
 ) -> ReferenceRoute | None:
-    """The safest route (ties to the faster), or None when no usable route exists."""
+    """The safest route (ties to the faster), or None when no usable route exists.
+
+    ``objective``: the probability minimised — of being harmed or detained (``survival``),
+    harmed (``harm``) or detained (``detention``)."""
     prof = resolve_profile(scenario, profile)
     when = at if at is not None else default_time(scenario)
     nodes = {n.id: n for n in scenario.nodes}
+    assumed = assumed_unknown(scenario, unknown_risk)
     roads = []
     for edge in scenario.edges:
-        risk = road_risk(scenario, nodes, edge, prof, when)
+        harm, detention = road_risks(scenario, nodes, edge, prof, when, assumed)
+        risk = 1.0 - (1.0 - harm) * (1.0 - detention)
         if not road_usable(scenario, edge, prof, risk, avoid_parties, consenting_only):
             continue
-        cost = round(-math.log1p(-risk) * COST_SCALE)
+        minimised = {"survival": risk, "harm": harm, "detention": detention}[objective]
+        cost = round(-math.log1p(-minimised) * COST_SCALE)
         time = road_time(nodes, edge, prof)
-        roads.append((edge, risk, cost, time))
-    big = sum(round(time * TIME_SCALE) for *_, time in roads) + 1
+        roads.append((edge, risk, cost, time, harm, detention))
+    big = sum(round(time * TIME_SCALE) for _, _, _, time, _, _ in roads) + 1
     graph = nx.DiGraph()
     graph.add_nodes_from(n.id for n in scenario.nodes)
-    best: dict[tuple[str, str], tuple[int, Edge, float, float]] = {}
-    for edge, risk, cost, time in roads:
+    best: dict[tuple[str, str], tuple[int, Edge, float, float, float, float]] = {}
+    for edge, risk, cost, time, harm, detention in roads:
         weight = cost * big + round(time * TIME_SCALE)
         ends = [(edge.from_, edge.to)] + ([] if edge.directed else [(edge.to, edge.from_)])
         for u, v in ends:
             if (u, v) not in best or weight < best[(u, v)][0]:
-                best[(u, v)] = (weight, edge, risk, time)
+                best[(u, v)] = (weight, edge, risk, time, harm, detention)
     for (u, v), (weight, *_) in best.items():
         graph.add_edge(u, v, weight=weight)
     try:
@@ -161,8 +190,10 @@ def reference_route(
     hops = [best[(u, v)] for u, v in itertools.pairwise(path)]
     return ReferenceRoute(
         nodes=path,
-        edges=[edge.id for _, edge, _, _ in hops],
-        cost=sum(w // big for w, *_ in hops),
-        travel_time_min=sum(time for *_, time in hops),
-        survival_probability=math.prod(1.0 - risk for _, _, risk, _ in hops),
+        edges=[h[1].id for h in hops],
+        cost=sum(h[0] // big for h in hops),
+        travel_time_min=sum(h[3] for h in hops),
+        survival_probability=math.prod(1.0 - h[2] for h in hops),
+        harm_probability=1.0 - math.prod(1.0 - h[4] for h in hops),
+        detention_probability=1.0 - math.prod(1.0 - h[5] for h in hops),
     )

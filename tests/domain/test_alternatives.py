@@ -101,7 +101,9 @@ def ladder() -> Network:
         edges.append({"id": f"main{i}", "from": a, "to": b, "travel_time_min": 5, "risk": 0.01})
         if i >= 2:
             continue
-        edges.append({"id": f"side{i}a", "from": a, "to": f"j{i}", "travel_time_min": 3})
+        edges.append(
+            {"id": f"side{i}a", "from": a, "to": f"j{i}", "travel_time_min": 3, "risk": 0.0}
+        )
         edges.append(
             {"id": f"side{i}b", "from": f"j{i}", "to": b, "travel_time_min": 3, "risk": 0.011}
         )

@@ -66,6 +66,8 @@ def options(rng: random.Random, parties: list[str]) -> dict[str, Any]:
         "at": rng.choice([None, T0 + timedelta(hours=rng.randint(-6, 36))]),
         "avoid_parties": tuple(rng.sample(parties, min(len(parties), rng.randint(0, 1)))),
         "consenting_only": rng.random() < 0.2,
+        "objective": rng.choice(["survival", "survival", "harm", "detention"]),
+        "unknown_risk": rng.choice([None, None, 0.0, 0.2, "highest"]),
     }
 
 
@@ -91,6 +93,22 @@ def check(doc: dict[str, Any], rng: random.Random, queries: int = 3) -> None:
         assert route.cost == expected.cost
         assert route.travel_time_min == pytest.approx(expected.travel_time_min, rel=1e-9)
         assert route.survival_probability == pytest.approx(expected.survival_probability, rel=1e-9)
+        # Harm and detention apart, and their product the chance of arriving unharmed and free.
+        harm, detention = expected.harm_probability, expected.detention_probability
+        assert route.harm_probability == pytest.approx(harm, rel=1e-9, abs=1e-12)
+        assert route.detention_probability == pytest.approx(detention, rel=1e-9, abs=1e-12)
+        assert (1 - harm) * (1 - detention) == pytest.approx(route.survival_probability, rel=1e-9)
+
+
+def without_some_risks(rng: random.Random, doc: dict[str, Any]) -> dict[str, Any]:
+    """Leave a random share of the roads without a risk estimate (unknown)."""
+    share = rng.choice([0.0, 0.3, 1.0])
+    for edge in doc["edges"]:
+        if rng.random() < share:
+            edge.pop("risk", None)
+    if rng.random() < 0.3:
+        doc["unknown_risk"] = rng.choice([0.0, 0.05, "highest"])
+    return doc
 
 
 @pytest.mark.parametrize("seed", range(200))
@@ -98,7 +116,7 @@ def test_small_random_graphs_agree(seed: int) -> None:
     rng = random.Random(seed)
     n = rng.randint(2, 12)
     doc = random_document(rng, n, rng.randint(1, 30), risks=[0.0, 0.0, 0.01, 0.02, 0.05, 0.1])
-    check(with_options(rng, doc), rng)
+    check(without_some_risks(rng, with_options(rng, doc)), rng)
 
 
 @pytest.mark.parametrize("seed", range(9))

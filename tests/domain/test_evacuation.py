@@ -172,13 +172,15 @@ def test_time_budget_answers_with_the_fast_plan_and_a_valid_bound() -> None:
 
 
 def test_progress_is_reported_up_to_the_end() -> None:
-    seen: list[tuple[str, float]] = []
-    plan_evacuation(
-        Network(validate_scenario(teaching())),
-        PlanOptions(progress=lambda stage, done: seen.append((stage, done))),
-    )
-    assert seen and all(0.0 <= done <= 1.0 for _, done in seen)
-    assert any(stage.startswith("optimal plan") for stage, _ in seen)
+    seen: list[tuple[str, float, float | None]] = []
+    net = Network(validate_scenario(teaching()))
+    plan_evacuation(net, PlanOptions(progress=lambda *report: seen.append(report)))
+    assert seen and all(total is not None and 0 <= done <= total for _, done, total in seen)
+    assert any(stage.startswith("optimal plan") for stage, _, _ in seen)
+    fast: list[tuple[str, float, float | None]] = []
+    plan_evacuation(net, PlanOptions(method="fast", progress=lambda *report: fast.append(report)))
+    districts = sum(1 for n in teaching()["nodes"] if n.get("population"))
+    assert fast[-1] == ("fast plan", districts, districts)  # counted in districts, to the end
 
 
 @pytest.mark.parametrize("seed", range(10))

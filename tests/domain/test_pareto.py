@@ -96,7 +96,13 @@ def chain_of_choices(n: int) -> Network:
     edges = []
     for i in range(n):
         edges.append(
-            {"id": f"slow{i}", "from": f"x{i}", "to": f"x{i + 1}", "travel_time_min": 20 + i}
+            {
+                "id": f"slow{i}",
+                "from": f"x{i}",
+                "to": f"x{i + 1}",
+                "travel_time_min": 20 + i,
+                "risk": 0.0,
+            }
         )
         edges.append(
             {

@@ -267,10 +267,12 @@ def test_checkpoint_risk_for_military_age_men_only_at_parties_with_detention_rec
     net = Network(validate_scenario(checkpoint_document()))
     men = net.conditions("military_age_men")
     assert men.risk.tolist() == pytest.approx([1 - 0.9 * 0.8, 0.1, 0.1])
-    assert men.checkpoint_risk.tolist() == [0.2, 0.0, 0.0]
+    # Detention is counted apart from harm on the road; risk combines both.
+    assert men.detention.tolist() == [0.2, 0.0, 0.0]
+    assert men.harm.tolist() == pytest.approx([0.1, 0.1, 0.1])
     general = net.conditions("general")
     assert general.risk.tolist() == pytest.approx([0.1, 0.1, 0.1])
-    assert general.checkpoint_risk.tolist() == [0.0, 0.0, 0.0]
+    assert general.detention.tolist() == [0.0, 0.0, 0.0]
 
 
 def test_a_scenario_profile_names_its_own_checkpoint_risk() -> None:
@@ -312,13 +314,15 @@ def test_route_steps_list_the_incidents_behind_each_risk() -> None:
     [step] = route["steps"]
     assert step["risk_inputs"] == {
         "base": 0.02,
+        "base_unknown": False,
         "base_source": "estimate: sniper reports",
         "incidents": [
             {"incident": "i7", "kind": "unspecified", "probability": pytest.approx(p),
              "age_h": 3.0, "source": "field report", "confidence": 0.5,
+             "range": [pytest.approx(p * 0.5), pytest.approx(p / 0.5)],
              "label": "unspecified, 3 h ago, field report, confidence 0.5"},
         ],
-        "checkpoint": 0.0,
+        "detention": 0.0,
     }  # fmt: skip
     assert step["risk"] == pytest.approx(1 - 0.98 * (1 - p))
     assert route["survival_probability"] == pytest.approx(0.98 * (1 - p))

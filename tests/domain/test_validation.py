@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 import pytest
@@ -85,11 +86,9 @@ def test_the_base_document_is_valid() -> None:
     assert NODE_KINDS[nodes.kind[1]] == "junction"
     assert (nodes.population[1], nodes.controlled_by[1]) == (0, None)
     assert nodes.capacity[1] == 0  # 0 stands for "not given": unbounded
-    assert (edges.risk[1], ROAD_STATUSES[edges.status[1]], edges.directed[1]) == (
-        0.0,
-        "open",
-        False,
-    )
+    assert (ROAD_STATUSES[edges.status[1]], edges.directed[1]) == ("open", False)
+    # A road without a risk estimate is unknown, not safe (issue 16; SPEC §2 extended).
+    assert math.isnan(edges.risk[1])
     assert edges.capacity_per_min[1] == 0  # unbounded
 
 

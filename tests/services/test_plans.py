@@ -26,7 +26,7 @@ def test_the_cycle_collector_is_paused_while_planning_and_restored_after() -> No
         network,
         request,
         max_expanded_arcs=LIMIT,
-        progress=lambda _s, _f: during.append(gc.isenabled()),
+        progress=lambda _phase, _done, _total: during.append(gc.isenabled()),
     )
     assert plan["evacuated"] == 1800 and "openings" in plan
     assert during and not any(during)

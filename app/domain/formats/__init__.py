@@ -5,12 +5,13 @@ its Markdown and HTML (:mod:`.brief`, :mod:`.brief_render`)."""
 from app.domain.formats.brief import build_brief
 from app.domain.formats.brief_render import render_html, render_markdown
 from app.domain.formats.incidents import ImportDefaults, ParsedIncidents, parse_incidents
-from app.domain.formats.osm import classify_way
+from app.domain.formats.osm import classify_area, classify_way
 
 __all__ = [
     "ImportDefaults",
     "ParsedIncidents",
     "build_brief",
+    "classify_area",
     "classify_way",
     "parse_incidents",
     "render_html",

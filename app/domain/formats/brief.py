@@ -365,7 +365,7 @@ def _inputs(routes: list[Route]) -> dict[str, Any]:
                 "status": ROAD_STATUSES[int(net.edge_status[e])],
                 "base_risk": float(net.edge_base_risk[e]),
                 "base_source": net.edge_text(e, "risk_source"),
-                "checkpoint_risk": float(cond.checkpoint_risk[e]),
+                "checkpoint_risk": float(cond.detention[e]),
                 "risk": float(cond.risk[e]),
             }
             for eff in cond.incident_risk.get(e, []):

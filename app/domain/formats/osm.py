@@ -164,7 +164,8 @@ RUIN_PREFIXES = ("abandoned:", "disused:")
 YES = {"yes", "true", "1"}
 FOOT_ALLOWED = {"yes", "designated", "permissive", "official"}
 WALKABLE_AREAS = {"pedestrian", "footway"}
-"""``highway=*`` values whose ``area=yes`` outlines walkers may cross."""
+"""``highway=*`` values of areas walkers may cross: a closed way with ``area=yes``, or a
+``type=multipolygon`` relation (:func:`classify_area`)."""
 CLOSED_ACCESS = {"no", "private"}
 BLOCKING_BARRIERS = {
     "wall",
@@ -362,6 +363,23 @@ def classify_way(tags: Mapping[str, str]) -> WayRoad | None:
         reasons=tuple(reasons),
         area=area,
     )
+
+
+def classify_area(tags: Mapping[str, str]) -> WayRoad | None:
+    """The walkable area a relation makes (a square mapped as a ``type=multipolygon``
+    relation: no ``area=yes`` needed), or None; the same rules as :func:`classify_way`.
+
+    >>> square = classify_area({"type": "multipolygon", "highway": "pedestrian", "foot": "no"})
+    >>> square.area, square.vehicle_passable, square.status, square.reasons
+    (True, False, 'restricted', ('foot=no',))
+    >>> classify_area({"type": "multipolygon", "highway": "residential"}) is None
+    True
+    >>> classify_area({"type": "route", "highway": "pedestrian"}) is None
+    True
+    """
+    if tags.get("type") != "multipolygon" or tags.get("area") == "no":
+        return None
+    return classify_way({**tags, "area": "yes"})
 
 
 def barrier_effect(tags: Mapping[str, str]) -> BarrierEffect | None:

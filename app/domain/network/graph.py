@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from threading import Lock
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +34,7 @@ from app.domain.network.risk import (
     incidents_after,
 )
 from app.domain.scenario.columns import ROAD_STATUSES, CompactScenario, IdIndex, Texts
-from app.domain.scenario.model import Profile, ScenarioHeader
+from app.domain.scenario.model import Party, Profile, ScenarioHeader, UnknownRisk
 from app.domain.scenario.profiles import (
     WALKING_SPEED_M_PER_MIN,
     available_profiles,
@@ -127,7 +128,7 @@ class Network:
         index_type = np.int32 if small else np.int64
         self.csr_indices = self.arc_head.astype(index_type)
         self.csr_indptr = self.arc_indptr.astype(index_type)
-        self._conditions: OrderedDict[tuple[str, datetime | None], Conditions] = OrderedDict()
+        self._conditions: OrderedDict[ConditionsKey, Conditions] = OrderedDict()
         self._lock = Lock()
 
     def _share_arcs(self, like: Network) -> None:
@@ -160,10 +161,10 @@ class Network:
     def conditions_kept(self) -> int:
         """How many profile/time conditions stay cached: 32, fewer for big networks.
 
-        Each holds about 33 bytes per road and 25 per arc; the cache stays under
+        Each holds about 41 bytes per road and 25 per arc; the cache stays under
         :data:`CONDITIONS_BUDGET_BYTES` but keeps at least two.
         """
-        each = 33 * len(self.edge_tail) + 25 * len(self.arc_edge) + 1
+        each = 41 * len(self.edge_tail) + 25 * len(self.arc_edge) + 1
         return max(2, min(32, CONDITIONS_BUDGET_BYTES // each))
 
     @cached_property
@@ -251,17 +252,30 @@ class Network:
     def has_geometry(self) -> bool:
         return bool(self.n_nodes) and not bool(np.isnan(self.node_lat).any())
 
-    def conditions(self, profile_id: str | None = None, at: datetime | None = None) -> Conditions:
-        """Risk, time and usability of every road for one profile at one time (cached)."""
+    def conditions(
+        self,
+        profile_id: str | None = None,
+        at: datetime | None = None,
+        *,
+        objective: Objective = "survival",
+        unknown_risk: UnknownRisk | None = None,
+    ) -> Conditions:
+        """Risk, time and usability of every road for one profile at one time (cached).
+
+        ``objective``: which probability routing costs minimise (see :class:`Conditions`);
+        ``unknown_risk``: what to assume for roads without an estimate, overriding the
+        scenario's policy (see :class:`UnknownPolicy`).
+        """
         profile = resolve_profile(self.scenario, profile_id)
         when = at if at is not None else default_time(self.scenario)
-        key = (profile.id, when)
+        policy = self.unknown_policy(unknown_risk)
+        key = (profile.id, when, objective, policy.assumed)
         with self._lock:
             cached = self._conditions.get(key)
             if cached is not None:
                 self._conditions.move_to_end(key)
                 return cached
-        built = Conditions.build(self, profile, when)
+        built = Conditions.build(self, profile, when, objective, policy)
         with self._lock:
             self._conditions[key] = built
             while len(self._conditions) > self.conditions_kept:
@@ -271,38 +285,115 @@ class Network:
     def profiles(self) -> dict[str, Profile]:
         return available_profiles(self.scenario)
 
+    @cached_property
+    def edge_unknown(self) -> BoolArray:
+        """Roads without a risk estimate."""
+        unknown: BoolArray = np.isnan(self.edge_base_risk)
+        return unknown
+
+    @cached_property
+    def highest_risk(self) -> tuple[float, float]:
+        """The highest base risk estimated on any road, and the highest high end of any
+        estimate (0 when no road has one)."""
+        known = self.edge_base_risk[~self.edge_unknown]
+        if len(known) == 0:
+            return 0.0, 0.0
+        high = np.where(
+            np.isnan(self.columns.edges.risk_high),
+            self.edge_base_risk,
+            self.columns.edges.risk_high,
+        )[~self.edge_unknown]
+        return float(known.max()), float(high.max())
+
+    def unknown_policy(self, override: UnknownRisk | None = None) -> UnknownPolicy:
+        """What a question assumes for roads without an estimate: ``override`` (the
+        request's), else the scenario's ``unknown_risk``, else ``"highest"``."""
+        if override is not None:
+            rule, given_by = override, "request"
+        elif self.scenario.unknown_risk is not None:
+            rule, given_by = self.scenario.unknown_risk, "scenario"
+        else:
+            rule, given_by = "highest", "default"
+        assumed = self.highest_risk[0] if rule == "highest" else float(rule)
+        return UnknownPolicy(rule, assumed, given_by)
+
+
+Objective = Literal["survival", "harm", "detention"]
+"""What the safest route minimises: the chance of being harmed or detained (``survival``, the
+default: arriving unharmed and free), of being harmed on the way (``harm``), or of being
+detained or disappeared at checkpoints (``detention``)."""
+
+OBJECTIVES: tuple[Objective, ...] = ("survival", "harm", "detention")
+
+ConditionsKey = tuple[str, datetime | None, Objective, float]
+
+
+@dataclass(frozen=True)
+class UnknownPolicy:
+    """What an answer assumes for a road without a risk estimate, and who said so."""
+
+    rule: UnknownRisk
+    """A probability, or ``"highest"``: the highest estimate of any road in the scenario."""
+    assumed: float
+    """The probability assumed."""
+    given_by: str
+    """``request``, ``scenario`` or ``default``."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {"rule": self.rule, "assumed": self.assumed, "given_by": self.given_by}
+
 
 @dataclass
 class Conditions:
-    """Per-road figures for one profile at one time. Arrays are indexed by edge position."""
+    """Per-road figures for one profile at one time. Arrays are indexed by edge position.
+
+    Harm (the road's base risk combined with incidents) and detention (the profile's risk
+    at the road's checkpoint) are kept apart; ``risk`` combines them: one minus the chance
+    of passing unharmed and free.
+    """
 
     network: Network
     profile: Profile
     at: datetime | None
-    risk: FloatArray
-    """Final probability of harm on each road: base, incidents and checkpoint combined."""
+    harm: FloatArray
+    """Probability of harm on each road: base risk (or what is assumed where unknown) and
+    incidents combined."""
     incident_risk: dict[int, list[IncidentEffect]]
-    checkpoint_risk: FloatArray
+    detention: FloatArray
+    """Probability of detention or disappearance at each road's checkpoint, for this profile."""
     time: FloatArray
     """Travel time in minutes for this profile."""
     usable: BoolArray
     """Roads this profile may use at all (not blocked, allowed status, vehicle rule)."""
+    objective: Objective = "survival"
+    unknown: UnknownPolicy = field(default_factory=lambda: UnknownPolicy("highest", 0.0, "default"))
+    risk: FloatArray = field(init=False)
+    """Probability of being harmed or detained on each road: 1 − (1 − harm)(1 − detention)."""
     cost: FloatArray = field(init=False)
-    """Quantised −ln(1 − risk) per road (integers stored as floats)."""
+    """Quantised −ln(1 − p) per road of the objective's probability p (integers as floats)."""
     arc_cost: FloatArray = field(init=False)
     """``cost`` per arc (see :attr:`Network.arc_edge`)."""
     arc_time: FloatArray = field(init=False)
     """``time`` per arc, minutes."""
 
     def __post_init__(self) -> None:
+        self.risk = 1.0 - (1.0 - self.harm) * (1.0 - self.detention)
+        minimised = {"survival": self.risk, "harm": self.harm, "detention": self.detention}
         with np.errstate(divide="ignore"):
-            self.cost = np.rint(-np.log1p(-self.risk) * COST_SCALE)
+            self.cost = np.rint(-np.log1p(-minimised[self.objective]) * COST_SCALE)
         self.arc_cost = self.cost[self.network.arc_edge]
         self.arc_time = self.time[self.network.arc_edge]
 
     @classmethod
-    def build(cls, net: Network, profile: Profile, at: datetime | None) -> Conditions:
-        n = len(net.edge_tail)
+    def build(
+        cls,
+        net: Network,
+        profile: Profile,
+        at: datetime | None,
+        objective: Objective = "survival",
+        unknown: UnknownPolicy | None = None,
+    ) -> Conditions:
+        unknown = unknown or net.unknown_policy()
         seg = (
             net.node_lat[net.edge_tail],
             net.node_lon[net.edge_tail],
@@ -310,19 +401,11 @@ class Conditions:
             net.node_lon[net.edge_head],
         )
         effects = incident_effects(net.scenario, at, net.edge_index, seg)
-        survive = 1.0 - net.edge_base_risk
+        survive = 1.0 - np.where(net.edge_unknown, unknown.assumed, net.edge_base_risk)
         for i, items in effects.items():
             for eff in items:
                 survive[i] *= 1.0 - eff.probability
-        checkpoint = np.zeros(n)
-        for code, pid in enumerate(net.party_ids):
-            extra = profile.checkpoint_risk.get(pid)
-            if extra is None and net.parties[pid].detention_record:
-                extra = profile.detention_checkpoint_risk
-            if extra:
-                checkpoint[net.edge_checkpoint == code] = extra
-        survive = survive * (1.0 - checkpoint)
-        risk = 1.0 - survive
+        harm = 1.0 - survive
 
         speed_ratio = WALKING_SPEED_M_PER_MIN / profile.speed_m_per_min
         time = np.where(
@@ -335,8 +418,31 @@ class Conditions:
             usable &= net.edge_status != STATUS_CODES[status]
         if profile.vehicle:
             usable &= net.edge_vehicle
-        usable &= risk < 1.0
-        return cls(net, profile, at, risk, effects, checkpoint, time, usable)
+        detention = detention_at_checkpoints(net, profile)
+        usable &= (harm < 1.0) & (detention < 1.0)
+        return cls(net, profile, at, harm, effects, detention, time, usable, objective, unknown)
+
+    def harm_range(self, edges: IntArray | list[int]) -> tuple[FloatArray, FloatArray]:
+        """Low and high ends of the probability of harm on ``edges`` (computed along a
+        route, not for every road): base risk between ``risk_low`` and ``risk_high`` (a
+        point where not given; a road without an estimate between 0 and the larger of what
+        is assumed and the highest estimate's high end), each incident between its
+        :attr:`~app.domain.network.risk.IncidentEffect.low` and ``high``."""
+        net = self.network
+        rows = np.asarray(edges, dtype=np.int64)
+        base = net.edge_base_risk[rows]
+        cols = net.columns.edges
+        low = np.where(np.isnan(cols.risk_low[rows]), base, cols.risk_low[rows])
+        high = np.where(np.isnan(cols.risk_high[rows]), base, cols.risk_high[rows])
+        unknown = net.edge_unknown[rows]
+        low[unknown] = 0.0
+        high[unknown] = max(self.unknown.assumed, net.highest_risk[1])
+        survive_low, survive_high = 1.0 - high, 1.0 - low
+        for k, e in enumerate(rows.tolist()):
+            for eff in self.incident_risk.get(e, ()):
+                survive_low[k] *= 1.0 - eff.high
+                survive_high[k] *= 1.0 - eff.low
+        return 1.0 - survive_high, 1.0 - survive_low
 
     @cached_property
     def incidents_after_at(self) -> list[str]:
@@ -374,9 +480,31 @@ class Conditions:
             reasons.append(f"controlled by avoided party {controlled_by!r}")
         if checkpoint in avoided:
             reasons.append(f"checkpoint of avoided party {checkpoint!r}")
-        if not reasons and self.risk[edge] >= 1.0:
+        if not reasons and self.harm[edge] >= 1.0:
             reasons.append("risk of harm is certain")
+        if not reasons and self.detention[edge] >= 1.0:
+            reasons.append("detention at its checkpoint is certain")
         return reasons
+
+
+def detention_at_checkpoints(net: Network, profile: Profile) -> FloatArray:
+    """The profile's probability of detention or disappearance at each road's checkpoint:
+    ``checkpoint_risk`` of the checkpoint's party, else ``detention_checkpoint_risk`` when the
+    party has a detention record, else 0."""
+    detention = np.zeros(len(net.edge_tail))
+    for code, pid in enumerate(net.party_ids):
+        extra = checkpoint_figure(profile, net.parties[pid])
+        if extra:
+            detention[net.edge_checkpoint == code] = extra
+    return detention
+
+
+def checkpoint_figure(profile: Profile, party: Party) -> float:
+    """The profile's probability of detention at one checkpoint of ``party``."""
+    extra = profile.checkpoint_risk.get(party.id)
+    if extra is None:
+        extra = profile.detention_checkpoint_risk if party.detention_record else 0.0
+    return extra
 
 
 def _same_structure(a: CompactScenario, b: CompactScenario) -> bool:

@@ -10,6 +10,12 @@ Definitions (SPEC §1, §2):
   from the point to the straight segment between the road's end nodes), and to
   every road it names in ``edges``.
 * A road's risk is ``1 − (1 − base) × Π(1 − p_i)``; risks are never summed.
+* Ranges: a report of confidence ``c`` counts between ``p × c`` (its point value discounted
+  once more by how far it is trusted) and ``p / c`` (the report entirely true:
+  ``severity`` decayed). A road's base risk counts between its ``risk_low`` and
+  ``risk_high`` (its point value where they are not given); a road without an estimate
+  between 0 and the larger of what is assumed for it and the highest estimate in the
+  scenario.
 
 Distances use an equirectangular projection around each incident, which is
 accurate to well under a metre at city scale.
@@ -42,6 +48,19 @@ class IncidentEffect:
     source: str | None
     kind: str = "unspecified"
     confidence: float = 1.0
+    full: float | None = None
+    """The effect if the report is entirely true (``severity`` decayed, confidence 1)."""
+
+    @property
+    def low(self) -> float:
+        """Low end of the effect's range: the point value discounted once more by the
+        report's confidence (see :func:`incident_probability`)."""
+        return self.probability * self.confidence
+
+    @property
+    def high(self) -> float:
+        """High end of the effect's range: the report entirely true."""
+        return self.probability if self.full is None else self.full
 
     @property
     def label(self) -> str:
@@ -60,6 +79,7 @@ class IncidentEffect:
             "age_h": round(self.age_h, 3),
             "source": self.source,
             "confidence": self.confidence,
+            "range": [self.low, self.high],
             "label": self.label,
         }
 
@@ -179,8 +199,9 @@ def incident_effects(
                 hit.update(int(i) for i in np.flatnonzero(d <= incident.radius_m))
         for edge_id in incident.edges or ():
             hit.add(edge_index[edge_id])
+        full = p / incident.confidence if incident.confidence > 0 else p
         effect = IncidentEffect(
-            incident.id, p, age_h, incident.source, incident.kind, incident.confidence
+            incident.id, p, age_h, incident.source, incident.kind, incident.confidence, full
         )
         for i in sorted(hit):
             effects.setdefault(i, []).append(effect)

@@ -2,7 +2,7 @@
 time-expanded network (:mod:`.expanded`), the fast plan (:mod:`.fast`, its loops compiled
 in ``_fast_kernel.pyx``), loop removal, and ranking what to open (:mod:`.evacuation`)."""
 
-from app.domain.plans.budget import Budget, Progress
+from app.domain.plans.budget import Budget
 from app.domain.plans.evacuation import (
     NothingToEvacuateError,
     Opening,
@@ -18,7 +18,6 @@ __all__ = [
     "Opening",
     "Plan",
     "PlanOptions",
-    "Progress",
     "plan_evacuation",
     "rank_openings",
 ]

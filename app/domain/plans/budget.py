@@ -1,4 +1,5 @@
-"""What a long computation is given by its caller: a time budget and a progress callback.
+"""What a long computation is given by its caller: a time budget (and a progress callback,
+:mod:`app.domain.progress`).
 
 The domain reads no clock. A caller that wants a computation to give up creates a
 :class:`Budget` with the seconds allowed and the clock to count them on; the
@@ -14,10 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-Progress = Callable[[str, float], None]
-"""``progress(stage, fraction)``: a computation reports what it does and how far it is
-(0 to 1); a caller shows it (a progress bar) or ignores it."""
 
 
 @dataclass(frozen=True)

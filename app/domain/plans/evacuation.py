@@ -36,8 +36,9 @@ from typing import Any, Literal
 import numpy as np
 
 from app.domain.errors import NoAnswerError, PlanTooLargeError
-from app.domain.network.graph import STATUS_CODES, Network
-from app.domain.plans.budget import Budget, Progress
+from app.domain.network.assumptions import Assumption, population_assumptions, route_assumptions
+from app.domain.network.graph import STATUS_CODES, IntArray, Network
+from app.domain.plans.budget import Budget
 from app.domain.plans.expanded import Movement, Solution, decompose, expanded_arcs, solve_horizon
 from app.domain.plans.fast import fast_movements
 from app.domain.plans.kernel import kernel
@@ -52,7 +53,9 @@ from app.domain.plans.model import (
     excluded_parties,
     most_evacuable,
 )
+from app.domain.progress import Progress
 from app.domain.routes.engine import check_parties
+from app.domain.scenario.model import UnknownRisk
 
 Method = Literal["optimal", "fast"]
 
@@ -78,6 +81,8 @@ class PlanOptions:
     avoid_parties: tuple[str, ...] = ()
     consenting_only: bool = False
     max_risk: float | None = None
+    unknown_risk: UnknownRisk | None = None
+    """What to assume for roads without a risk estimate (None: the scenario's policy)."""
     horizon: int | None = None
     """Minutes of the window; ``None``: as long as it takes."""
     method: Method = "optimal"
@@ -122,31 +127,93 @@ class Plan:
         return max((m.arrive or 0 for m in self.movements), default=0)
 
     @cached_property
-    def _arc_log_survival(self) -> list[float]:
-        risk = self.model.conditions.risk[self.model.arc_edge]
-        out: list[float] = np.log1p(-risk).tolist()
-        return out
+    def _arc_log_keep(self) -> dict[str, list[float]]:
+        """ln(1 − p) per usable arc of the probability of being harmed or detained
+        (``risk``), harmed (``harm``) and detained (``detention``)."""
+        cond, arcs = self.model.conditions, self.model.arc_edge
+        return {
+            key: np.log1p(-getattr(cond, key)[arcs]).tolist()
+            for key in ("risk", "harm", "detention")
+        }
 
-    def route_risk(self, mv: Movement) -> float:
-        """Probability that one person of the group is harmed on its route."""
+    def route_risk(self, mv: Movement, key: str = "risk") -> float:
+        """Probability that one person of the group is harmed or detained on its route
+        (``key``: ``harm`` or ``detention`` for either alone)."""
         # Keyed by the object: hashing a long route costs as much as summing it.
-        known = self._route_risks.get(id(mv))
+        known = self._route_risks.get((id(mv), key))
         if known is not None and known[0] is mv:
             return known[1]
-        risk = -math.expm1(math.fsum(map(self._arc_log_survival.__getitem__, mv.arcs)))
-        self._route_risks[id(mv)] = (mv, risk)
+        risk = -math.expm1(math.fsum(map(self._arc_log_keep[key].__getitem__, mv.arcs)))
+        self._route_risks[(id(mv), key)] = (mv, risk)
         return risk
 
     @cached_property
-    def _route_risks(self) -> dict[int, tuple[Movement, float]]:
+    def _route_risks(self) -> dict[tuple[int, str], tuple[Movement, float]]:
         """Risk of each group already asked about (the document asks twice)."""
         return {}
 
     @property
+    def _moves(self) -> list[Movement]:
+        return [*self.movements, *self.stranded_moves]
+
+    @property
     def expected_harm(self) -> float:
-        """Expected number of people harmed: Σ people × (1 − survival of their route)."""
-        return math.fsum(
-            m.count * self.route_risk(m) for m in [*self.movements, *self.stranded_moves]
+        """Expected number of people harmed on the way: Σ people × harm of their route."""
+        return math.fsum(m.count * self.route_risk(m, "harm") for m in self._moves)
+
+    @property
+    def expected_detained(self) -> float:
+        """Expected number of people detained or disappeared at checkpoints."""
+        return math.fsum(m.count * self.route_risk(m, "detention") for m in self._moves)
+
+    def expected_harm_range(self) -> list[float]:
+        """Low and high ends of :attr:`expected_harm`, from the ranges of the risk inputs
+        along the routes people take (see :meth:`Conditions.harm_range`)."""
+        model = self.model
+        moves = self._moves
+        if not moves:
+            return [0.0, 0.0]
+        edges = np.unique(
+            model.arc_edge[np.fromiter(chain.from_iterable(m.arcs for m in moves), np.int64)]
+        )
+        low, high = model.conditions.harm_range(edges)
+        where = {int(e): k for k, e in enumerate(edges.tolist())}
+        log_low, log_high = np.log1p(-low).tolist(), np.log1p(-high).tolist()
+        lo = hi = 0.0
+        for m in moves:
+            rows = [where[int(e)] for e in model.arc_edge[np.asarray(m.arcs, np.int64)].tolist()]
+            lo += m.count * -math.expm1(math.fsum(log_low[k] for k in rows))
+            hi += m.count * -math.expm1(math.fsum(log_high[k] for k in rows))
+        return [lo, hi]
+
+    def used_edges(self) -> IntArray:
+        """Roads the plan's groups use."""
+        arcs = np.fromiter(chain.from_iterable(m.arcs for m in self._moves), dtype=np.int64)
+        return np.unique(self.model.arc_edge[arcs])
+
+    def unknown_part(self) -> dict[str, Any]:
+        """How many people travel over roads without a risk estimate, on how many roads."""
+        model, net = self.model, self.model.network
+        used = self.used_edges()
+        people = sum(
+            m.count
+            for m in self._moves
+            if net.edge_unknown[model.arc_edge[np.asarray(m.arcs, np.int64)]].any()
+        )
+        return {
+            "roads": int(net.edge_unknown[used].sum()),
+            "of_roads": len(used),
+            "people_on_unknown_roads": int(people),
+            "assumed_risk": model.conditions.unknown.assumed,
+            "policy": model.conditions.unknown.as_dict(),
+        }
+
+    def assumptions(self) -> list[Assumption]:
+        """The assumed figures behind the plan: those of its roads and its populations."""
+        cond = self.model.conditions
+        places = np.flatnonzero(self.model.population > 0)
+        return route_assumptions(cond, self.used_edges().tolist()) + population_assumptions(
+            cond, places.tolist()
         )
 
     def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -252,6 +319,10 @@ class Plan:
             "lower_bound_min": self.lower_bound_min,
             "upper_bound_evacuated": self.upper_bound_evacuated,
             "expected_harm": self.expected_harm,
+            "expected_harm_range": self.expected_harm_range(),
+            "expected_detained": self.expected_detained,
+            "unknown_risk": self.unknown_part(),
+            "assumptions": [a.as_dict() for a in self.assumptions()],
             "profile": cond.profile.id,
             "at": cond.at.isoformat() if cond.at else None,
             "incidents_after_at": cond.incidents_after_at,
@@ -281,7 +352,7 @@ def plan_evacuation(net: Network, options: PlanOptions) -> Plan:
     :class:`~app.domain.errors.PlanTooLargeError` when the plan would exceed the size limits.
     """
     check_parties(net, options.avoid_parties)
-    cond = net.conditions(options.profile, options.at)
+    cond = net.conditions(options.profile, options.at, unknown_risk=options.unknown_risk)
     return plan_model(compile_model(net, cond, model_options(options)), options)
 
 
@@ -381,7 +452,7 @@ class _Search:
         if budget is not None and arcs * rate > budget.remaining():
             raise _OverBudget(lo)
         if opts.progress is not None:
-            opts.progress(f"optimal plan: trying {horizon} minutes", min(0.95, self.probes / 8))
+            opts.progress(f"optimal plan: trying {horizon} minutes", min(0.95, self.probes / 8), 1)
         left = 0.0 if budget is None else budget.remaining()
         solution = solve_horizon(self.model, horizon, keep_flows=True, start=start, keep_state=True)
         if budget is not None:
@@ -456,7 +527,7 @@ def _optimal(model: FlowModel, options: PlanOptions, most: int) -> Plan:
     if best is None or best.horizon != hi:
         best = search.probe(hi, lo)
     if options.progress is not None:
-        options.progress("optimal plan: splitting into groups", 0.97)
+        options.progress("optimal plan: splitting into groups", 0.97, 1)
     movements, stranded = remove_loops(model, best.horizon, *decompose(model, best))
     plan = Plan(model, "optimal", True, cap, movements, stranded)
     plan.lower_bound_min = plan.egress_time_min
@@ -539,7 +610,7 @@ def rank_openings(net: Network, options: PlanOptions, base: Plan) -> list[Openin
     quiet = replace(options, progress=None)
     for k, (kind, ident, opts, reasons) in enumerate(candidates):
         if options.progress is not None:
-            options.progress(f"pricing opening {ident}", k / max(1, len(candidates)))
+            options.progress(f"pricing opening {ident}", k, len(candidates))
         opened = compile_model(net, cond, opts)
         plan = base
         if _may_help(model, opened):

@@ -38,10 +38,11 @@ from scipy.sparse.csgraph import dijkstra
 
 from app.domain.errors import PlanTooLargeError, PlanTooSlowError
 from app.domain.network.graph import FloatArray, IntArray
-from app.domain.plans.budget import Budget, Progress
+from app.domain.plans.budget import Budget
 from app.domain.plans.expanded import Movement
 from app.domain.plans.kernel import kernel
 from app.domain.plans.model import UNREACHABLE, FlowModel
+from app.domain.progress import Progress
 
 ROUNDS = 4
 """Routing trees per plan (one on travel time, three congestion-aware)."""
@@ -160,7 +161,7 @@ def fast_movements(
         if budget is not None and budget.expired():
             raise PlanTooSlowError("horizon" if horizon is not None else "method", budget.seconds)
         if progress is not None and k % 500 == 0:
-            progress("fast plan", k / districts)
+            progress("fast plan", k, districts)
 
     groups, tree_epochs = kernel.place_all(
         start.table,
@@ -184,7 +185,7 @@ def fast_movements(
         paths = kernel.journeys(nxt, model.arc_head, model.arc_time, start.rows, some)
         out.extend(Movement(g[2], *p) for g, p in zip(some, paths, strict=True))
     if progress is not None:
-        progress("fast plan", 1.0)
+        progress("fast plan", districts, districts)
     return out
 
 

@@ -46,6 +46,7 @@ from app.domain.errors import (
     UnknownPartyError,
     UnknownPlaceError,
 )
+from app.domain.network.assumptions import Assumption, route_assumptions
 from app.domain.network.graph import (
     STATUS_CODES,
     BoolArray,
@@ -53,7 +54,9 @@ from app.domain.network.graph import (
     FloatArray,
     IntArray,
     Network,
+    Objective,
 )
+from app.domain.scenario.model import UnknownRisk
 
 
 @dataclass
@@ -65,6 +68,10 @@ class RouteOptions:
     avoid_parties: tuple[str, ...] = ()
     consenting_only: bool = False
     max_risk: float | None = None
+    objective: Objective = "survival"
+    """Which probability the route minimises (see :data:`~app.domain.network.graph.Objective`)."""
+    unknown_risk: UnknownRisk | None = None
+    """What to assume for roads without a risk estimate (None: the scenario's policy)."""
 
 
 @dataclass
@@ -94,6 +101,49 @@ class Route:
     @property
     def risk(self) -> float:
         return 1.0 - self.survival_probability
+
+    @property
+    def harm_probability(self) -> float:
+        """Probability of being harmed on the way (roads and incidents)."""
+        if not self.edges:
+            return 0.0
+        return 1.0 - float(np.prod(1.0 - self.conditions.harm[self.edges]))
+
+    @property
+    def detention_probability(self) -> float:
+        """Probability of being detained or disappeared at the route's checkpoints."""
+        if not self.edges:
+            return 0.0
+        return 1.0 - float(np.prod(1.0 - self.conditions.detention[self.edges]))
+
+    def ranges(self) -> dict[str, list[float]]:
+        """Low and high ends of the route's figures, from the ranges of its risk inputs
+        (:meth:`~app.domain.network.graph.Conditions.harm_range`; detention figures are
+        points)."""
+        low, high = self.conditions.harm_range(self.edges)
+        keep = 1.0 - self.detention_probability
+        harm = [1.0 - float(np.prod(1.0 - low)), 1.0 - float(np.prod(1.0 - high))]
+        survival = [(1.0 - harm[1]) * keep, (1.0 - harm[0]) * keep]
+        return {"survival_probability": survival, "harm_probability": harm}
+
+    def unknown_part(self) -> dict[str, Any]:
+        """How much of the route has no risk estimate, and what was assumed for it."""
+        net, cond = self.network, self.conditions
+        rows = np.asarray(self.edges, dtype=np.int64)
+        unknown = net.edge_unknown[rows] if self.edges else np.zeros(0, dtype=bool)
+        minutes = float(cond.time[rows][unknown].sum()) if self.edges else 0.0
+        total = self.travel_time_min
+        return {
+            "roads": int(unknown.sum()),
+            "of_roads": len(self.edges),
+            "travel_time_min": minutes,
+            "share_of_time": minutes / total if total > 0 else 0.0,
+            "assumed_risk": cond.unknown.assumed,
+            "policy": cond.unknown.as_dict(),
+        }
+
+    def assumptions(self) -> list[Assumption]:
+        return route_assumptions(self.conditions, self.edges)
 
     @property
     def travel_time_min(self) -> float:
@@ -146,7 +196,11 @@ class Route:
         held = net.edge_controller[edges].tolist()
         checkpoints = net.edge_checkpoint[edges].tolist()
         status = net.edge_status[edges].tolist()
-        extra = cond.checkpoint_risk[edges].tolist()
+        detention = cond.detention[edges].tolist()
+        harm = cond.harm[edges].tolist()
+        unknown = net.edge_unknown[edges].tolist() if edges else []
+        low, high = cond.harm_range(edges)
+        low_l, high_l = low.tolist(), high.tolist()
         for k, e in enumerate(edges):
             risk, minutes = risks[k], times[k]
             survival *= 1.0 - risk
@@ -162,11 +216,15 @@ class Route:
                     "checkpoint": parties[checkpoints[k]],
                     "travel_time_min": minutes,
                     "risk": risk,
+                    "harm": harm[k],
+                    "harm_range": [low_l[k], high_l[k]],
+                    "detention": detention[k],
                     "risk_inputs": {
-                        "base": base[k],
+                        "base": None if unknown[k] else base[k],
+                        "base_unknown": unknown[k],
                         "base_source": net.edge_text(e, "risk_source"),
                         "incidents": [x.as_dict() for x in cond.incident_risk.get(e, [])],
-                        "checkpoint": extra[k],
+                        "detention": detention[k],
                     },
                     "cumulative_survival": survival,
                     "cumulative_time_min": elapsed,
@@ -176,12 +234,21 @@ class Route:
 
     def as_dict(self) -> dict[str, Any]:
         """The ROUTE object of SPEC §3, plus ``consents_needed``, ``profile``, the time asked
-        at (``at``), the reports left out as observed after it, and ``steps``."""
+        at (``at``), the reports left out as observed after it, harm and detention apart,
+        ranges, the unknown part, the assumptions and ``steps``."""
+        ranges = self.ranges()
         return {
             "nodes": self.node_ids,
             "edges": self.edge_ids,
             "survival_probability": self.survival_probability,
+            "survival_range": ranges["survival_probability"],
             "risk": self.risk,
+            "harm_probability": self.harm_probability,
+            "harm_range": ranges["harm_probability"],
+            "detention_probability": self.detention_probability,
+            "objective": self.conditions.objective,
+            "unknown_risk": self.unknown_part(),
+            "assumptions": [a.as_dict() for a in self.assumptions()],
             "travel_time_min": self.travel_time_min,
             "length_m": self.length_m,
             "parties": self.parties(),
@@ -201,6 +268,14 @@ def _first_seen(net: Network, codes: IntArray) -> list[str]:
     for code in dict.fromkeys(codes[codes >= 0].tolist()):
         seen.append(net.party_ids[code])
     return seen
+
+
+def question_conditions(net: Network, opts: RouteOptions) -> Conditions:
+    """The conditions a route question is answered under: its profile, time, objective and
+    policy for unknown risk."""
+    return net.conditions(
+        opts.profile, opts.at, objective=opts.objective, unknown_risk=opts.unknown_risk
+    )
 
 
 def resolve_node(net: Network, node_id: str, role: PlaceRole) -> int:
@@ -247,7 +322,7 @@ def safest_route(
     s = resolve_node(net, source, "origin")
     t = resolve_node(net, target, "destination")
     avoided = check_parties(net, opts.avoid_parties)
-    cond = net.conditions(opts.profile, opts.at)
+    cond = question_conditions(net, opts)
     mask = edge_mask(cond, avoided, opts.consenting_only)
     plain = not avoided and not opts.consenting_only
     # The plain question reuses the conditions' own arc mask (and its cached weights).

@@ -318,6 +318,11 @@ class EdgeColumns(_Rows):
     """0: not given (unbounded)."""
     status: npt.NDArray[np.int8]
     risk: FloatArray
+    """NaN: unknown (no estimate given)."""
+    risk_low: FloatArray
+    """NaN: not given (the estimate is a point)."""
+    risk_high: FloatArray
+    """NaN: not given (the estimate is a point)."""
     risk_source: Texts
     controlled_by: Texts
     checkpoint: Texts
@@ -397,8 +402,10 @@ class CompactScenario:
             item["capacity_per_min"] = int(c.capacity_per_min[i])
         if c.status[i]:
             item["status"] = ROAD_STATUSES[int(c.status[i])]
-        if c.risk[i]:
-            item["risk"] = float(c.risk[i])
+        for key in ("risk", "risk_low", "risk_high"):
+            value = float(getattr(c, key)[i])
+            if not math.isnan(value):
+                item[key] = value
         for key in ("risk_source", "controlled_by", "checkpoint"):
             text = getattr(c, key)[i]
             if text is not None:

@@ -22,6 +22,8 @@ Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 Identifier = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(max_length=10_000)]
+UnknownRisk = Probability | Literal["highest"]
+"""What to assume for a road without a risk estimate: a probability, or ``"highest"``."""
 Timestamp = Annotated[AwareDatetime, Field(strict=False)]
 """ISO 8601 text with a UTC offset (JSON), or a timestamp YAML already parsed."""
 
@@ -87,7 +89,18 @@ class Edge(Model):
     travel_time_min: Annotated[float, Field(gt=0.0, le=MAX_TRAVEL_TIME_MIN)] | None = None
     capacity_per_min: Annotated[int, Field(gt=0)] | None = None
     status: RoadStatus = "open"
-    risk: Probability = 0.0
+    risk: Probability | None = Field(
+        default=None,
+        description="Probability that one person passing once is harmed. Omitted or null: "
+        "unknown (answers say how much of a route is unknown and what they assumed; see "
+        "the scenario's unknown_risk).",
+    )
+    risk_low: Probability | None = Field(
+        default=None, description="Low end of the road's risk estimate (needs risk)."
+    )
+    risk_high: Probability | None = Field(
+        default=None, description="High end of the road's risk estimate (needs risk)."
+    )
     risk_source: Text | None = Field(
         default=None, description="Where the base risk comes from, or 'estimate: how'."
     )
@@ -145,13 +158,17 @@ class Profile(Model):
     )
     checkpoint_risk: dict[Identifier, Probability] = Field(
         default_factory=dict,
-        description="Extra probability of harm or detention when passing a checkpoint of the "
-        "named party.",
+        description="Probability of detention or disappearance when passing a checkpoint of "
+        "the named party (counted apart from harm on the road).",
     )
     detention_checkpoint_risk: Probability = Field(
         default=0.0,
-        description="Extra probability of harm or detention at checkpoints of parties with "
+        description="Probability of detention or disappearance at checkpoints of parties with "
         "detention_record true, unless checkpoint_risk names the party.",
+    )
+    checkpoint_risk_source: Text | None = Field(
+        default=None,
+        description="Where the checkpoint figures come from, or 'assumption: why'.",
     )
     capacity_factor: Positive = Field(
         default=1.0, description="Multiplies roads' capacity_per_min (people per minute)."
@@ -183,6 +200,11 @@ class ScenarioHeader(Model):
     incidents: list[Incident] = Field(default_factory=list)
     windows: list[Window] = Field(default_factory=list)
     profiles: list[Profile] = Field(default_factory=list)
+    unknown_risk: UnknownRisk | None = Field(
+        default=None,
+        description="What answers assume for a road without a risk estimate: a probability, "
+        "or 'highest' (the highest estimate of any road in the scenario). Default 'highest'.",
+    )
 
 
 class Scenario(ScenarioHeader):

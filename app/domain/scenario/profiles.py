@@ -30,13 +30,14 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         Profile(
             id="military_age_men",
             name="Men of military age on foot",
-            description="As general, plus an extra risk of detention or harm at checkpoints "
-            "of parties with a documented detention record.",
+            description="As general, plus a risk of detention or disappearance at checkpoints "
+            "of parties with a documented detention record (counted apart from harm).",
             speed_m_per_min=WALKING_SPEED_M_PER_MIN,
             detention_checkpoint_risk=0.2,
-            source="Illustrative estimate, not a measured rate: UN reporting of December 2016 "
-            "described men going missing after crossing checkpoints; 0.2 is a planning "
-            "assumption to be replaced by the scenario's own figure.",
+            source="Speed: MUTCD 2009 §4E.06 pedestrian walking speed (1.07 m/s).",
+            checkpoint_risk_source="assumption, illustrative, not a measured rate: UN reporting "
+            "of December 2016 described men going missing after crossing checkpoints; 0.2 is a "
+            "planning assumption to be replaced by the scenario's own figure.",
         ),
         Profile(
             id="medical",

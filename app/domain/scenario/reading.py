@@ -551,6 +551,8 @@ def _edge_columns(c: _Collector, tail: IntArray, head: IntArray) -> EdgeColumns:
         capacity_per_min=e.number("capacity_per_min", np.int64),
         status=e.number("status", np.int8),
         risk=e.number("risk", np.float64),
+        risk_low=e.number("risk_low", np.float64),
+        risk_high=e.number("risk_high", np.float64),
         risk_source=texts["risk_source"],
         controlled_by=texts["controlled_by"],
         checkpoint=texts["checkpoint"],
@@ -601,7 +603,8 @@ def column_problems(
 
     Duplicate ids, a scenario without places, unknown places at a road's ends, roads
     joining a place to itself, roads without length or time, unknown parties,
-    population above capacity, coordinates given alone.
+    population above capacity, coordinates given alone, a risk range without a risk or
+    not around it.
     """
     problems: list[Problem] = []
     # Duplicate ids (items with no usable id hold a placeholder starting with NUL).
@@ -694,4 +697,20 @@ def _edge_problems(
         )
     for key in ("controlled_by", "checkpoint"):
         problems.extend(_party_problems("edges", getattr(edges, key), key, parties))
+    risk = edges.risk
+    for key, bound in (("risk_low", edges.risk_low), ("risk_high", edges.risk_high)):
+        for i in _rows(~np.isnan(bound) & np.isnan(risk)):
+            problems.append(
+                Problem(pointer("edges", i, key), f"'{key}' needs the road's 'risk' estimate")
+            )
+    with np.errstate(invalid="ignore"):
+        low_above, high_below = edges.risk_low > risk, edges.risk_high < risk
+    for i in _rows(low_above):
+        problems.append(
+            Problem(pointer("edges", i, "risk_low"), "'risk_low' is above the road's 'risk'")
+        )
+    for i in _rows(high_below):
+        problems.append(
+            Problem(pointer("edges", i, "risk_high"), "'risk_high' is below the road's 'risk'")
+        )
     return problems
