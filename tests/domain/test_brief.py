@@ -221,19 +221,25 @@ def test_checkpoints_and_crossings_with_coordinates() -> None:
 
 
 def test_assumed_figures_list_estimates_and_profile_numbers_with_their_sources() -> None:
-    net = town()
-    route = safest_route(net, "d", "z", RouteOptions(profile="military_age_men"))
-    b = build_brief(Proposal([route], 900, window(60), people_from_population=True))
-    rows = {a["figure"]: a for a in b["assumed_figures"]}
-    assert rows["risk of road d-a"]["source"] == "estimate: test"
-    assert rows["risk of road a-z"]["source"] == "not given"
-    assert "risk of road d-b" not in rows  # sourced ("field survey"), and not on the corridor
-    assert rows["population of d"]["value"] == 900
-    assert rows["population of d"]["source"] == "estimate: test census"
-    detention = next(a for a in b["assumed_figures"] if "detention" in a["figure"])
-    assert detention["value"] == 0.2 and "Illustrative estimate" in detention["source"]
-    caveats = " ".join(b["caveats"])
-    assert "not a casualty rate" in caveats
+    doc = town_doc()
+    doc["parties"][0]["detention_record"] = True
+    net = Network(validate_scenario(doc))
+    pair = disjoint_pair(net, "d", "z", RouteOptions(profile="military_age_men"))
+    b = build_brief(Proposal(list(pair.routes), 900, window(60), people_from_population=True))
+    rows = b["assumed_figures"]
+    by_label = {a["quantity"]: a for a in rows if a["quantity"].startswith("base risk")}
+    assert by_label["base risk of roads (estimate)"]["applies_to"] == ["d-a"]
+    assert by_label["base risk of roads (estimate)"]["source"] == "estimate: test"
+    assert sorted(by_label["base risk of roads (not given)"]["applies_to"]) == ["a-z", "b-z"]
+    assert by_label["base risk of roads (given)"]["source"] == "field survey 2016"
+    population = next(a for a in rows if a["quantity"].startswith("population"))
+    assert population["value"] == 900 and population["source"] == "estimate: test census"
+    detention = next(a for a in rows if a["quantity"].startswith("detention"))
+    assert detention["value"] == 0.2 and "not a measured rate" in detention["source"]
+    md = render_markdown(b)
+    assert "estimate: test census" in md and "not a measured rate" in md
+    assert "not a measured rate" in render_html(b)
+    assert "not a casualty rate" in " ".join(b["caveats"])
 
 
 def test_no_outside_links_anywhere() -> None:
@@ -379,7 +385,7 @@ def test_service_defaults_people_to_the_population_and_evaluates_at_the_window()
     assert b["people"] == 900
     assert b["evaluated_at"] == "2016-12-13T10:00:00+02:00"
     assert b["markdown"].startswith("# Evacuation corridor: District to Safe zone")
-    assert any(a["figure"] == "population of d" for a in b["assumed_figures"])
+    assert any(a["quantity"].startswith("population") for a in b["assumed_figures"])
     pair = compute_brief(
         net, BriefRequest.model_validate({"from": "d", "to": "z", "disjoint": True})
     )

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.domain.network.assumptions import population_assumptions, route_assumptions
 from app.domain.network.graph import Network
 from app.domain.plans.corridors import Schedule, Share, corridor_of, schedule
 from app.domain.plans.model import whole_minutes
@@ -507,80 +508,17 @@ def _corridor_figures(c: dict[str, Any]) -> list[dict[str, Any]]:
     return [figure(*row) for row in rows]
 
 
-def _is_estimate(source: str | None) -> bool:
-    return source is None or source.strip().lower().startswith("estimate")
-
-
 def _assumed(p: Proposal) -> list[dict[str, Any]]:
-    """Every assumed number the figures use, with the source text that labels it."""
+    """Every assumed or estimated figure the brief uses, with its source
+    (:mod:`app.domain.network.assumptions`): over the roads of the corridors and fallbacks,
+    and the population of the first place when it is the number of people."""
     first = p.corridors[0]
-    cond, net = first.conditions, first.network
-    prof = cond.profile
-    psource = prof.source or "not given"
-    rows = [
-        {
-            "figure": f"speed of profile {prof.id}",
-            "value": prof.speed_m_per_min,
-            "unit": "m/min",
-            "source": psource,
-        },
-    ]
-    if prof.capacity_factor != 1.0:
-        rows.append(
-            {
-                "figure": f"capacity factor of profile {prof.id}",
-                "value": prof.capacity_factor,
-                "unit": "×",
-                "source": psource,
-            }
-        )
-    for party, risk in prof.checkpoint_risk.items():
-        rows.append(
-            {
-                "figure": f"checkpoint risk at {party}'s checkpoints ({prof.id})",
-                "value": risk,
-                "unit": "probability",
-                "source": psource,
-            }
-        )
-    if prof.detention_checkpoint_risk:
-        rows.append(
-            {
-                "figure": f"checkpoint risk where a detention record is documented ({prof.id})",
-                "value": prof.detention_checkpoint_risk,
-                "unit": "probability",
-                "source": psource,
-            }
-        )
-    if p.people_from_population:
-        n = first.nodes[0]
-        source = net.node_text(n, "population_source")
-        if _is_estimate(source):
-            rows.append(
-                {
-                    "figure": f"population of {net.node_ids[n]}",
-                    "value": p.people,
-                    "unit": "people",
-                    "source": source or "not given",
-                }
-            )
-    seen: set[int] = set()
+    cond = first.conditions
     routes = [*p.corridors, *(f.route for f in p.fallbacks if f.route is not None)]
-    for r in routes:
-        for e in r.edges:
-            source = net.edge_text(e, "risk_source")
-            if e in seen or not _is_estimate(source):
-                continue
-            seen.add(e)
-            rows.append(
-                {
-                    "figure": f"risk of road {net.edge_ids[e]}",
-                    "value": float(net.edge_base_risk[e]),
-                    "unit": "probability",
-                    "source": source or "not given",
-                }
-            )
-    return rows
+    rows = route_assumptions(cond, [e for r in routes for e in r.edges])
+    if p.people_from_population:
+        rows += population_assumptions(cond, [first.nodes[0]])
+    return [a.as_dict() for a in rows]
 
 
 def _caveats(p: Proposal, src: dict[str, Any]) -> list[str]:

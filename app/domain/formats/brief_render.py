@@ -14,6 +14,8 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from app.domain.formats.figures import assumption_line
+
 if TYPE_CHECKING:
     from jinja2 import Environment
 
@@ -193,11 +195,7 @@ def render_markdown(b: dict[str, Any]) -> str:
     lines += _notification_md(b["notification"])
     lines += _inputs_md(b["inputs"])
     lines += ["", "## Assumed figures", ""]
-    lines += ["| figure | value | source |", "|---|---|---|"]
-    for a in b["assumed_figures"]:
-        lines.append(
-            f"| {_cell(a['figure'])} | {a['value']:g} {a['unit']} | {_cell(a['source'])} |"
-        )
+    lines += [f"- {assumption_line(a)}" for a in b["assumed_figures"]] or ["None."]
     lines += ["", "## Limits of these figures", ""] + [f"- {x}" for x in b["caveats"]] + [""]
     return "\n".join(lines)
 
@@ -333,6 +331,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(when=when, minutes=minutes, value=value, coordinates=coordinates)
+    env.filters.update(assumption=assumption_line)
     env.globals.update(status_text=STATUS_TEXT, verdict_text=verdict_text)
     return env
 
