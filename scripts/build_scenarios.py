@@ -565,6 +565,7 @@ def build_aleppo(data: Path) -> Json:
             "points and the facts file of public 2016 reporting. Control, roads, risks, "
             "capacities and populations are estimates or assumptions. NOT FOR OPERATIONAL USE."
         ),
+        "illustrative": True,
         "as_of": AS_OF,
         "credits": [
             *CREDIT_LINES,
@@ -745,6 +746,7 @@ def build_teaching() -> Json:
             "A small abstract network, no real places, for recomputing safe-passage's answers "
             "by hand: see the worked example in graphs/README.md."
         ),
+        "illustrative": True,
         "as_of": "2025-03-01T08:00:00+00:00",
         "credits": [],
         "notes": [

@@ -118,7 +118,7 @@ def test_parties_says_whose_agreement_opens_the_safest_route() -> None:
     assert [o["agreements"] for o in answer["options"]] == [[], ["north"]]
 
 
-def test_brief_in_markdown_and_json() -> None:
+def test_brief_in_markdown_json_and_html() -> None:
     # Ten hours after the shelling of ford--mill (half-life 6 h) the ford route is safest again.
     args = ["brief", TEACHING, "--from", "hilltop", "--to", "camp", "--window", "pause-1"]
     args += ["--at", "2025-03-01T20:00:00+00:00"]
@@ -126,15 +126,19 @@ def test_brief_in_markdown_and_json() -> None:
     assert result.exit_code == 0
     md = result.stdout
     for heading in (
+        "## The answer",
         "## The request",
-        "## Survival estimate",
-        "## Corridor A: hilltop → mill → ford → camp",
+        "## Corridor A (proposed): Hilltop",
+        "## Checkpoints and crossings",
         "## Parties that must agree",
-        "## What the estimate rests on",
         "## If a party refuses",
         "## Humanitarian notification",
+        "## What the estimate rests on",
+        "## Assumed figures",
+        "## Limits of these figures",
     ):
         assert heading in md
+    assert "NOT FOR OPERATIONAL USE" in md  # the teaching network is illustrative
     assert "**People:** 1,200" in md
     code, brief = run(*args)
     assert code == 0 and brief["markdown"] == md
@@ -149,7 +153,15 @@ def test_brief_in_markdown_and_json() -> None:
     assert incident["age_h"] == 10.0
     assert incident["added_risk"] == pytest.approx(0.4 * 0.5 * 0.5 ** (10 / 6))
     (row,) = brief["notification"]
-    assert row["people"] == 1200 and row["checkpoints"] == ["ford--mill (north)"]
+    assert row["people"] == 1200
+    assert [(x["edge"], x["party"]) for x in row["checkpoints"]] == [("ford--mill", "north")]
+    html = runner.invoke(app, [*args, "--format", "html"])
+    assert html.exit_code == 0 and html.stdout.startswith("<!DOCTYPE html>")
+    assert "NOT FOR OPERATIONAL USE" in html.stdout and "1,200" in html.stdout
+    as_json = runner.invoke(app, [*args, "--format", "json"])
+    assert as_json.exit_code == 0 and json.loads(as_json.stdout) == brief
+    clash = runner.invoke(app, [*args, "--json", "--format", "html"])
+    assert clash.exit_code == 2
 
 
 def test_brief_at_the_window_start_avoids_the_fresh_shelling() -> None:
@@ -157,9 +169,12 @@ def test_brief_at_the_window_start_avoids_the_fresh_shelling() -> None:
     assert code == 0
     assert brief["evaluated_at"] == "2025-03-01T10:00:00+00:00"
     assert brief["corridors"][0]["route"]["nodes"] == ["hilltop", "mill", "square", "camp"]
-    # 1,200 people at 10 per minute take 120 min, plus 33 min walking: within 180 min.
-    assert brief["corridors"][0]["last_arrival_min"] == 153
-    assert brief["corridors"][0]["fits_window"] is True
+    # 1,200 people at 10 per minute enter at minutes 0 … 119 and walk 33 min: the last
+    # arrives at minute 152 (13:32), within the 180-minute window.
+    assert brief["corridors"][0]["last_arrival_min"] == 152
+    assert brief["corridors"][0]["last_arrival"]["at"] == "2025-03-01T12:32:00+00:00"
+    assert brief["verdict"]["status"] == "fits"
+    assert brief["verdict"]["recommended_window_min"] == 152
 
 
 def test_brief_for_an_unknown_window_is_a_usage_error() -> None:

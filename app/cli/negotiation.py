@@ -31,7 +31,7 @@ from app.cli.common import (
 from app.domain.errors import InvalidRequestError, Problem
 from app.domain.network.graph import Network
 from app.domain.scenario.document import parse_document
-from app.services.briefs import BriefRequest, compute_brief
+from app.services.briefs import BriefFormat, BriefRequest, compute_brief, render_brief
 from app.services.incidents import ImportRequest, import_incidents
 from app.services.requests import PartiesRequest
 from app.services.routes import compute_parties
@@ -151,8 +151,22 @@ def brief(
         str | None, typer.Option("--requested-by", help="Organisation proposing.")
     ] = None,
     as_json: JsonOpt = False,
+    fmt: Annotated[
+        BriefFormat | None,
+        typer.Option(
+            "--format",
+            help="markdown (default), html (a printable self-contained page) or json (as --json).",
+        ),
+    ] = None,
 ) -> None:
-    """A proposal brief in Markdown (or JSON): corridors, parties, window, figures, fallbacks."""
+    """A proposal brief in Markdown, HTML or JSON: the answer (what fits the window and what
+    window is needed), corridors with clock times, checkpoints and crossings, parties,
+    fallbacks if a party refuses, figures with their sources and limits."""
+    if as_json and fmt not in (None, BriefFormat.json):
+        raise typer.BadParameter(
+            "--json prints JSON: do not combine it with --format html/markdown"
+        )
+    as_json = as_json or fmt == BriefFormat.json
     times = {name: parse_time(v, f"--{name}") for name, v in (("start", start), ("end", end))}
     when = parse_time(at, "--at")
     request = request_or_usage_error(
@@ -177,6 +191,8 @@ def brief(
         answer = compute_brief(Network(load_scenario_file(scenario, settings_from_env())), request)
     if as_json:
         print_json(answer)
+    elif fmt == BriefFormat.html:
+        typer.echo(render_brief(answer, "html"), nl=False)
     else:
         typer.echo(answer["markdown"], nl=False)
 

@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field, model_validator
 
 from app.domain.errors import InvalidRequestError, NoAnswerError, Problem
-from app.domain.formats.brief import Fallback, Proposal, build_brief, render_markdown
+from app.domain.formats.brief import Fallback, Proposal, build_brief
+from app.domain.formats.brief_render import render_html, render_markdown
 from app.domain.network.graph import Network
+from app.domain.routes.consent import consent_analysis
 from app.domain.routes.disjoint import disjoint_pair
 from app.domain.routes.engine import Route, RouteOptions, resolve_node, safest_route
 from app.domain.scenario.model import Window
 from app.services.errors import in_request_terms
 from app.services.requests import Request
+
+
+class BriefFormat(StrEnum):
+    """How a brief is handed over: JSON (with the Markdown under ``markdown``), Markdown, or a
+    printable self-contained HTML page."""
+
+    json = "json"
+    markdown = "markdown"
+    html = "html"
+
+
+MEDIA_TYPES = {
+    BriefFormat.json: "application/json",
+    BriefFormat.markdown: "text/markdown",
+    BriefFormat.html: "text/html",
+}
 
 
 class BriefRequest(Request):
@@ -61,6 +81,25 @@ def compute_brief(network: Network, request: BriefRequest) -> dict[str, Any]:
         return _brief(network, request)
 
 
+def render_brief(brief: dict[str, Any], fmt: BriefFormat | str) -> str:
+    """A computed brief as Markdown or HTML."""
+    if fmt == BriefFormat.html:
+        return render_html(brief)
+    return str(brief["markdown"])
+
+
+def brief_format(asked: BriefFormat | None, accept: str) -> BriefFormat:
+    """The format asked for (``?format=``), else the first of the ``Accept`` header's that
+    is offered (HTML, Markdown), else JSON."""
+    if asked is not None:
+        return asked
+    for media in (m.split(";")[0].strip().lower() for m in accept.split(",")):
+        for fmt, offered in MEDIA_TYPES.items():
+            if media == offered:
+                return fmt
+    return BriefFormat.json
+
+
 def _brief(network: Network, request: BriefRequest) -> dict[str, Any]:
     window = _window(network, request)
     at = request.at or (window.start if window else None)
@@ -77,24 +116,17 @@ def _brief(network: Network, request: BriefRequest) -> dict[str, Any]:
     else:
         corridors = [safest_route(network, a, b, options)]
     people = request.people
+    from_population = False
     if people is None:
         population = int(network.node_population[resolve_node(network, a, "origin")])
         people = population or None
-    fallbacks = []
+        from_population = people is not None
     involved = dict.fromkeys(p for r in corridors for p in r.parties() + r.checkpoints())
-    for party in involved:
-        if party in request.avoid_parties:
-            continue
-        avoid = RouteOptions(
-            profile=request.profile,
-            at=at,
-            avoid_parties=(*request.avoid_parties, party),
-            consenting_only=request.consenting_only,
-        )
-        try:
-            fallbacks.append(Fallback(party, safest_route(network, a, b, avoid)))
-        except NoAnswerError as exc:
-            fallbacks.append(Fallback(party, None, exc.detail))
+    fallbacks = [
+        _fallback(network, request, party, at)
+        for party in involved
+        if party not in request.avoid_parties
+    ]
     proposal = Proposal(
         corridors=corridors,
         people=people,
@@ -102,9 +134,35 @@ def _brief(network: Network, request: BriefRequest) -> dict[str, Any]:
         fallbacks=fallbacks,
         title=request.title,
         requested_by=request.requested_by,
+        people_from_population=from_population,
     )
     brief = build_brief(proposal)
     return {**brief, "markdown": render_markdown(brief)}
+
+
+def _fallback(network: Network, request: BriefRequest, party: str, at: datetime | None) -> Fallback:
+    """The safest route if ``party`` refuses: the consent analysis with ``party`` avoided, so
+    that nothing it holds (road, place or checkpoint) is used and every other party not
+    avoided is asked to agree (with ``consenting_only``, only those that have agreed)."""
+    options = RouteOptions(
+        profile=request.profile, at=at, avoid_parties=(*request.avoid_parties, party)
+    )
+    name = network.parties[party].name or party
+    try:
+        analysis = consent_analysis(network, request.from_, request.to, options)
+    except NoAnswerError:
+        analysis = None
+    route = None
+    if analysis is not None:
+        route = analysis.today if request.consenting_only else analysis.safest
+    if route is None:
+        return Fallback(
+            party,
+            None,
+            f"every route uses a road, place or checkpoint held by {name} ({party}): "
+            "there is no corridor without this party's agreement",
+        )
+    return Fallback(party, route)
 
 
 def _window(network: Network, request: BriefRequest) -> Window | None:

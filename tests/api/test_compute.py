@@ -354,3 +354,31 @@ def test_a_plan_in_a_window_is_the_clis(
     assert plan == json.loads(result.stdout)
     assert_problem(app_client.post(url, json={"window": "pause-1"}, headers=tokens("viewer")), 403)
     assert_problem(app_client.post(url, json={"window": "nope"}, headers=tokens("planner")), 422)
+
+
+def test_a_brief_as_json_markdown_or_printable_html(app_client: TestClient, tokens: Tokens) -> None:
+    planner = tokens("planner")
+    aleppo = store(app_client, planner, load(ALEPPO))
+    url = f"/v1/scenarios/{aleppo.id}/briefs"
+    body = {"from": "as-sukkari", "to": "khan-al-asal", "window": "pause-2016-12-15-3h"}
+    answer = app_client.post(url, json=body, headers=planner)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    brief = answer.json()
+    assert brief["scenario"] == {"id": aleppo.id, "version": 1}
+    assert brief["verdict"]["status"] == "nothing_fits"  # 233 min on foot, 180-minute window
+    for how in ({"params": {"format": "html"}}, {"headers": {"Accept": "text/html"}}):
+        headers = {**planner, **how.get("headers", {})}
+        page = app_client.post(url, json=body, params=how.get("params"), headers=headers)
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert "NOT FOR OPERATIONAL USE" in page.text and "السكري" in page.text
+        assert "Nothing fits the window" in page.text
+    md = app_client.post(url, json=body, params={"format": "markdown"}, headers=planner)
+    assert md.headers["content-type"].startswith("text/markdown")
+    assert md.text == brief["markdown"]
+    problem = assert_problem(
+        app_client.post(url, json=body, params={"format": "pdf"}, headers=planner),
+        422,
+        "invalid-request",
+    )
+    assert [e["pointer"] for e in problem["errors"]] == ["/query/format"]

@@ -12,7 +12,14 @@ from starlette.concurrency import run_in_threadpool
 from app.api import examples
 from app.api.deps import CatalogDep, PlannerDep, PlanWorkersDep
 from app.api.schemas import PlanOut, RoutesOut
-from app.services.briefs import BriefRequest, compute_brief
+from app.services.briefs import (
+    MEDIA_TYPES,
+    BriefFormat,
+    BriefRequest,
+    brief_format,
+    compute_brief,
+    render_brief,
+)
 from app.services.plans import PlanRequest
 from app.services.requests import MAX_STORED_INT, PartiesRequest, RouteRequest
 from app.services.routes import compute_parties, compute_routes
@@ -125,8 +132,10 @@ def parties(
 
 @router.post(
     "/briefs",
-    summary="A proposal brief (JSON, or Markdown with Accept: text/markdown)",
-    responses={200: {"content": {"application/json": {}, "text/markdown": {}}}},
+    summary="A proposal brief: JSON, Markdown or a printable HTML page",
+    description="The format is `?format=json|markdown|html`, else the `Accept` header "
+    "(`text/html`, `text/markdown`), else JSON (which carries the Markdown under `markdown`).",
+    responses={200: {"content": {"application/json": {}, "text/markdown": {}, "text/html": {}}}},
 )
 def briefs(
     scenario_id: str,
@@ -135,15 +144,17 @@ def briefs(
     catalog: CatalogDep,
     principal: PlannerDep,
     version: VersionQuery = None,
+    format: Annotated[BriefFormat | None, Query(description="json, markdown or html")] = None,
 ) -> Any:
     used, network = catalog.network(scenario_id, version)
     brief = compute_brief(network, body)
-    brief["scenario"] = {"id": scenario_id, "version": used}
     catalog.record(
         principal, "brief.compute", scenario_id, used, {"from": body.from_, "to": body.to}
     )
-    if "text/markdown" in request.headers.get("accept", ""):
-        return PlainTextResponse(str(brief.get("markdown", "")), media_type="text/markdown")
+    fmt = brief_format(format, request.headers.get("accept", ""))
+    if fmt != BriefFormat.json:
+        return PlainTextResponse(render_brief(brief, fmt), media_type=MEDIA_TYPES[fmt])
+    brief["scenario"] = {"id": scenario_id, "version": used}
     return brief
 
 

@@ -1,8 +1,9 @@
 """Formats apart from the algorithms: incident reports from CSV and GeoJSON
 (:mod:`.incidents`), OpenStreetMap road rules (:mod:`.osm`), and the proposal brief with
-its Markdown (:mod:`.brief`)."""
+its Markdown and HTML (:mod:`.brief`, :mod:`.brief_render`)."""
 
-from app.domain.formats.brief import build_brief, render_markdown
+from app.domain.formats.brief import build_brief
+from app.domain.formats.brief_render import render_html, render_markdown
 from app.domain.formats.incidents import ImportDefaults, ParsedIncidents, parse_incidents
 from app.domain.formats.osm import classify_area, classify_way
 
@@ -13,5 +14,6 @@ __all__ = [
     "classify_area",
     "classify_way",
     "parse_incidents",
+    "render_html",
     "render_markdown",
 ]

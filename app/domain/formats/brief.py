@@ -1,4 +1,5 @@
-"""A proposal brief: one corridor proposal as JSON and as Markdown to take into a room.
+"""A proposal brief: one corridor proposal as data, rendered to Markdown and HTML by
+:mod:`app.domain.formats.brief_render`.
 
 Pure: built from routes already computed (see :mod:`app.services.briefs`).
 Figures and their meaning:
@@ -7,34 +8,51 @@ Figures and their meaning:
   of a pair of corridors: the product of both;
 * expected number harmed: people on the corridor × its risk (an expectation,
   not a forecast);
-* throughput: the corridor's narrowest road, ``capacity_per_min`` × the
-  profile's ``capacity_factor`` people entering per minute; the last person
-  leaves after ⌈people ÷ throughput⌉ min and arrives ⌈travel time⌉ later; in a
-  window of L minutes about throughput × (L − ⌈travel time⌉) people arrive
-  before it ends. This ignores waiting room at nodes and other movements:
-  ``safe-passage plan`` gives the exact evacuation schedule.
+* timing: the corridor schedule of :mod:`app.domain.plans.corridors` — the plans'
+  whole minutes and entries per minute, everybody leaving from minute 0 of the window
+  (or of the time evaluated when there is no window). It gives how many people
+  arrive before the window ends, each corridor's share, and the *recommended window*:
+  the least whole minutes by which everybody the destination can receive arrives, which
+  is the egress time of the optimal plan over the proposed corridors;
+* clock times: the window's start (else the time evaluated) plus those minutes, with its
+  UTC offset.
+
+A corridor is *proposed* only if it moves people in the window; one that could move
+people but is not needed is kept on *standby*; one that nobody could travel before the
+window ends is *too long*. When nothing moves anybody, the brief says so and what window
+would be needed, and has no notification to send.
+
+Figures that a reader compares are rows (``figures``: id, label, value, unit), so new
+figures of routes and plans are added as rows without touching the renderers.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
+from app.domain.network.assumptions import population_assumptions, route_assumptions
 from app.domain.network.graph import Network
+from app.domain.plans.corridors import Schedule, Share, corridor_of, schedule
+from app.domain.plans.model import whole_minutes
 from app.domain.routes.engine import Route
-from app.domain.scenario.columns import ROAD_STATUSES
+from app.domain.scenario.columns import NODE_KINDS, ROAD_STATUSES
 from app.domain.scenario.model import Window
 
 CORRIDOR_NAMES = "ABCDEFGH"
 
+BANNER = (
+    "NOT FOR OPERATIONAL USE. This scenario's data are illustrative (historical, approximate "
+    "or invented, for teaching and research): do not plan a real movement with these figures."
+)
+
 
 @dataclass
 class Fallback:
-    """What is left if ``party`` refuses: the safest route avoiding it, or why there is none."""
+    """What is left if ``party`` refuses: the safest route using nothing it holds (no road,
+    place or checkpoint of it), or None and why there is none."""
 
     party: str
     route: Route | None
@@ -51,125 +69,184 @@ class Proposal:
     fallbacks: list[Fallback] = field(default_factory=list)
     title: str | None = None
     requested_by: str | None = None
+    people_from_population: bool = False
+    """Whether ``people`` is the population of the first place (its source is then listed)."""
 
 
 def build_brief(p: Proposal) -> dict[str, Any]:
-    """The brief as a JSON-ready dictionary (the Markdown is rendered from it)."""
+    """The brief as a JSON-ready dictionary (the Markdown and HTML are rendered from it)."""
     first = p.corridors[0]
     cond, net = first.conditions, first.network
-    profile = cond.profile
     scenario = net.scenario
-    src, dst = _place(net, first.nodes[0]), _place(net, first.nodes[-1])
-    shares = _split(p.people, [_throughput(r) for r in p.corridors])
+    profile = cond.profile
+    src, dst = place(net, first.nodes[0]), place(net, first.nodes[-1])
     window = _window(p.window)
-    corridors = []
-    for k, r in enumerate(p.corridors):
-        cap = _throughput(r)
-        people = shares[k]
-        passing = math.ceil(people / cap) if people is not None and cap else None
-        travel = math.ceil(r.travel_time_min)
-        last = passing + travel if passing is not None else None
-        fits, within = None, None
-        if window is not None:
-            fits = travel <= window["length_min"] and (last is None or last <= window["length_min"])
-            within = people
-            if cap is not None and people is not None:
-                within = min(people, int(cap * max(0, window["length_min"] - travel)))
-            elif travel > window["length_min"]:
-                within = 0
-        corridors.append(
-            {
-                "name": f"Corridor {CORRIDOR_NAMES[k]}",
-                "route": r.as_dict(),
-                "people": people,
-                "throughput_per_min": cap,
-                "passing_min": passing,
-                "last_arrival_min": last,
-                "fits_window": fits,
-                "people_within_window": within,
-                "expected_harmed": None if people is None else people * r.risk,
-                "checkpoints": _checkpoints(r),
-                "map_url": _map_url(r),
-            }
-        )
-    needed = list(dict.fromkeys(x for r in p.corridors for x in r.consents_needed()))
+    start = p.window.start if p.window else cond.at
+    horizon = window["length_min"] if window else None
+    reception = int(net.node_capacity[first.nodes[-1]]) or None
+    plan = (
+        None
+        if p.people is None
+        else schedule([corridor_of(r) for r in p.corridors], p.people, horizon, reception)
+    )
+    corridors = [
+        _corridor(k, r, plan.shares[k] if plan else None, horizon, start)
+        for k, r in enumerate(p.corridors)
+    ]
+    proposed = [c for c in corridors if c["status"] == "proposed"]
     involved = list(dict.fromkeys(x for r in p.corridors for x in r.parties() + r.checkpoints()))
     agreed = set(p.window.agreed_by) if p.window else set()
-    parties = []
-    for pid in involved:
-        party = net.parties[pid]
-        parties.append(
-            {
-                "id": pid,
-                "name": party.name,
-                "consent": party.consent,
-                "territory": any(pid in r.parties() for r in p.corridors),
-                "checkpoints": [
-                    c["edge"]
-                    for c in (x for r in p.corridors for x in _checkpoints(r))
-                    if c["party"] == pid
-                ],
-                "agreed_window": (pid in agreed) if p.window else None,
-            }
-        )
     joint = math.prod(r.survival_probability for r in p.corridors)
     harmed = [c["expected_harmed"] for c in corridors]
-    return {
+    verdict = _verdict(plan, corridors, window, start, src, dst)
+    brief: dict[str, Any] = {
         "title": p.title
         or f"Evacuation corridor{'s' if len(p.corridors) > 1 else ''}: "
         f"{src['name'] or src['id']} to {dst['name'] or dst['id']}",
         "scenario": scenario.name,
+        "illustrative": scenario.illustrative,
+        "banner": BANNER if scenario.illustrative else None,
         "as_of": scenario.as_of.isoformat() if scenario.as_of else None,
         "evaluated_at": cond.at.isoformat() if cond.at else None,
         "requested_by": p.requested_by,
+        "clock": {
+            "start": start.isoformat() if start else None,
+            "from": ("window start" if p.window else "time evaluated") if start else None,
+            "utc_offset": _offset(start),
+        },
         "from": src,
         "to": dst,
         "people": p.people,
         "profile": {"id": profile.id, "name": profile.name, "description": profile.description},
         "window": window,
+        "verdict": verdict,
         "corridors": corridors,
         "survival": {
             "per_corridor": [r.survival_probability for r in p.corridors],
             "joint": joint,
             "expected_harmed": None if any(h is None for h in harmed) else sum(harmed),
         },
-        "consents_needed": needed,
+        "consents_needed": list(dict.fromkeys(x for r in p.corridors for x in r.consents_needed())),
         "window_not_yet_agreed_by": [x for x in involved if p.window and x not in agreed],
-        "parties": parties,
+        "parties": [_party(net, pid, p, corridors, agreed) for pid in involved],
+        "checkpoints_and_crossings": _checkpoints_and_crossings(p.corridors),
         "inputs": _inputs(p.corridors),
-        "if_a_party_refuses": [_fallback(f, p.corridors) for f in p.fallbacks],
-        "notification": _notification(p, corridors, window),
+        "if_a_party_refuses": [
+            _fallback(f, first, p.people, horizon, reception, start) for f in p.fallbacks
+        ],
+        "notification": _notification(proposed, window, profile.id),
     }
+    brief["figures"] = _figures(brief, plan)
+    brief["assumed_figures"] = _assumed(p)
+    brief["caveats"] = _caveats(p, src)
+    return brief
 
 
-def _place(net: Network, node: int) -> dict[str, Any]:
+# --- Places, times -------------------------------------------------------------------------
+
+
+def place(net: Network, node: int) -> dict[str, Any]:
+    """A place as a reader knows it: names in English and Arabic, kind, coordinates, holder."""
     lat, lon = float(net.node_lat[node]), float(net.node_lon[node])
     return {
         "id": net.node_ids[node],
         "name": net.node_text(node, "name"),
+        "name_ar": net.node_text(node, "name_ar"),
+        "kind": _kind(net, node),
         "lat": None if math.isnan(lat) else lat,
         "lon": None if math.isnan(lon) else lon,
+        "controlled_by": net.node_text(node, "controlled_by"),
     }
 
 
-def _throughput(r: Route) -> float | None:
-    """People per minute entering the corridor's narrowest road (None: unbounded)."""
-    narrowest = float(r.network.edge_capacity[r.edges].min()) if r.edges else math.inf
-    if not math.isfinite(narrowest):
+def _kind(net: Network, node: int) -> str:
+    return NODE_KINDS[int(net.node_kind[node])]
+
+
+def clock(start: datetime | None, minutes: int | None) -> str | None:
+    """``start`` + ``minutes`` as ISO 8601 with its UTC offset (None without either)."""
+    if start is None or minutes is None:
         return None
-    return narrowest * r.conditions.profile.capacity_factor
+    return (start + timedelta(minutes=minutes)).isoformat()
 
 
-def _split(people: int | None, caps: list[float | None]) -> list[int | None]:
-    """People per corridor, in proportion to throughput (evenly when any is unbounded)."""
-    if people is None:
-        return [None] * len(caps)
-    known = [c for c in caps if c is not None]
-    weights = caps if len(known) == len(caps) else [1.0] * len(caps)
-    total = sum(w or 0.0 for w in weights)
-    shares = [int(people * (w or 0.0) // total) for w in weights]
-    shares[0] += people - sum(shares)
-    return list(shares)
+def _offset(start: datetime | None) -> str | None:
+    if start is None:
+        return None
+    text = start.isoformat()
+    return "+00:00" if text.endswith("Z") else text[-6:]
+
+
+def _window(w: Window | None) -> dict[str, Any] | None:
+    if w is None:
+        return None
+    return {
+        "id": w.id,
+        "name": w.name,
+        "start": w.start.isoformat(),
+        "end": w.end.isoformat(),
+        # whole minutes, as plans count a window
+        "length_min": math.floor((w.end - w.start).total_seconds() / 60),
+        "agreed_by": list(w.agreed_by),
+    }
+
+
+def _timed(minutes: int | None, start: datetime | None) -> dict[str, Any]:
+    return {"min": minutes, "at": clock(start, minutes)}
+
+
+# --- Corridors -----------------------------------------------------------------------------
+
+
+def _corridor(
+    k: int, r: Route, share: Share | None, horizon: int | None, start: datetime | None
+) -> dict[str, Any]:
+    c = corridor_of(r)
+    throughput = None if math.isinf(c.per_minute) else c.per_minute
+    people = share.people if share else None
+    if share is None or share.people > 0:
+        status = "proposed"
+    elif horizon is not None and c.minutes > horizon:
+        status = "too_long"
+    else:
+        status = "standby"
+    route = r.as_dict()
+    net = r.network
+    prefix = [0, *whole_minutes(r.conditions.time[r.edges]).cumsum().tolist()]
+    last_departure = share.last_departure_min if share else None
+    steps = []
+    for i, st in enumerate(route["steps"]):
+        steps.append(
+            {
+                **st,
+                "minutes": int(prefix[i + 1] - prefix[i]),
+                "from_place": place(net, r.nodes[i]),
+                "to_place": place(net, r.nodes[i + 1]),
+                "first_arrival": _timed(int(prefix[i + 1]), start),
+                "last_arrival": _timed(
+                    None if last_departure is None else int(prefix[i + 1]) + last_departure,
+                    start,
+                ),
+            }
+        )
+    route["steps"] = steps
+    return {
+        "name": f"Corridor {CORRIDOR_NAMES[k]}",
+        "status": status,
+        "route": route,
+        "places": [place(net, n) for n in r.nodes],
+        "people": people,
+        "throughput_per_min": throughput,
+        "travel_min": c.minutes,
+        "first_departure": _timed(0 if people else None, start),
+        "last_departure": _timed(last_departure, start),
+        "first_arrival": _timed(share.first_arrival_min if share else None, start),
+        "last_arrival": _timed(share.last_arrival_min if share else None, start),
+        "last_arrival_min": share.last_arrival_min if share else None,
+        "fits_window": None if horizon is None else (status == "proposed"),
+        "expected_harmed": None if people is None else people * r.risk,
+        "checkpoints": _checkpoints(r),
+    }
 
 
 def _checkpoints(r: Route) -> list[dict[str, Any]]:
@@ -183,36 +260,95 @@ def _checkpoints(r: Route) -> list[dict[str, Any]]:
                     "edge": net.edge_ids[e],
                     "name": net.edge_text(e, "name"),
                     "party": party,
-                    "between": [net.node_ids[r.nodes[k]], net.node_ids[r.nodes[k + 1]]],
+                    "between": [place(net, r.nodes[k]), place(net, r.nodes[k + 1])],
                 }
             )
     return out
 
 
-def _map_url(r: Route) -> str | None:
-    """A geojson.io address showing the corridor (None without coordinates)."""
-    geometry = r.geometry()
-    if geometry is None:
-        return None
-    feature = {
-        "type": "FeatureCollection",
-        "features": [{"type": "Feature", "geometry": geometry, "properties": {}}],
-    }
-    data = json.dumps(feature, separators=(",", ":"))
-    return "https://geojson.io/#data=data:application/json," + quote(data, safe="")
+def _checkpoints_and_crossings(routes: list[Route]) -> list[dict[str, Any]]:
+    """Checkpoints (a road: both its ends' coordinates) and crossings (a place), in order."""
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for r in routes:
+        net = r.network
+        checkpoints = {c["edge"]: c for c in _checkpoints(r)}
+        for k, n in enumerate(r.nodes):
+            here = place(net, n)
+            if here["kind"] == "crossing" and ("crossing", here["id"]) not in seen:
+                seen.add(("crossing", here["id"]))
+                out.append({"kind": "crossing", "place": here, "party": here["controlled_by"]})
+            if k < len(r.edges):
+                edge = net.edge_ids[r.edges[k]]
+                if edge in checkpoints and ("checkpoint", edge) not in seen:
+                    seen.add(("checkpoint", edge))
+                    out.append({"kind": "checkpoint", **checkpoints[edge]})
+    return out
 
 
-def _window(w: Window | None) -> dict[str, Any] | None:
-    if w is None:
-        return None
+def _party(
+    net: Network, pid: str, p: Proposal, corridors: list[dict[str, Any]], agreed: set[str]
+) -> dict[str, Any]:
+    party = net.parties[pid]
     return {
-        "id": w.id,
-        "name": w.name,
-        "start": w.start.isoformat(),
-        "end": w.end.isoformat(),
-        "length_min": int((w.end - w.start).total_seconds() // 60),
-        "agreed_by": list(w.agreed_by),
+        "id": pid,
+        "name": party.name,
+        "consent": party.consent,
+        "territory": any(pid in r.parties() for r in p.corridors),
+        "checkpoints": [
+            x["edge"] for c in corridors for x in c["checkpoints"] if x["party"] == pid
+        ],
+        "agreed_window": (pid in agreed) if p.window else None,
     }
+
+
+# --- The verdict ---------------------------------------------------------------------------
+
+
+def _verdict(
+    plan: Schedule | None,
+    corridors: list[dict[str, Any]],
+    window: dict[str, Any] | None,
+    start: datetime | None,
+    src: dict[str, Any],
+    dst: dict[str, Any],
+) -> dict[str, Any]:
+    """Whether the proposal moves people, how many, and what window moves everyone."""
+    if plan is None:
+        return {
+            "status": "no_people",
+            "people_moved": None,
+            "people_not_moved": None,
+            "receivable": None,
+            "first_arrival": _timed(None, start),
+            "recommended_window_min": None,
+            "recommended_window_end": None,
+            "egress": _timed(None, start),
+        }
+    if window is None:
+        status = "no_window" if plan.moved else "nothing_moves"
+    elif plan.moved == 0:
+        status = "nothing_fits"
+    elif plan.moved < plan.deliverable:
+        status = "partial"
+    else:
+        status = "fits"
+    return {
+        "status": status,
+        "people_moved": plan.moved,
+        "people_not_moved": plan.people - plan.moved,
+        "receivable": plan.deliverable,
+        "first_arrival": _timed(plan.first_arrival_min, start),
+        "egress": _timed(plan.egress_min, start),
+        "recommended_window_min": plan.needed_for_all_min,
+        "recommended_window_end": clock(start, plan.needed_for_all_min),
+        "how": "least whole minutes by which everybody the destination can receive arrives "
+        "along the corridors, leaving from the start at the narrowest road's rate: the egress "
+        "time of the optimal evacuation plan over these corridors",
+    }
+
+
+# --- Inputs, fallbacks, notification -------------------------------------------------------
 
 
 def _inputs(routes: list[Route]) -> dict[str, Any]:
@@ -253,233 +389,161 @@ def _inputs(routes: list[Route]) -> dict[str, Any]:
     return {"roads": list(roads.values()), "incidents": list(incidents.values())}
 
 
-def _fallback(f: Fallback, corridors: list[Route]) -> dict[str, Any]:
-    best = corridors[0]
-    if f.route is None:
-        return {"party": f.party, "fallback": None, "detail": f.detail}
+def _fallback(
+    f: Fallback,
+    best: Route,
+    people: int | None,
+    horizon: int | None,
+    reception: int | None,
+    start: datetime | None,
+) -> dict[str, Any]:
+    net = best.network
+    party = net.parties[f.party]
+    out: dict[str, Any] = {"party": f.party, "party_name": party.name, "detail": f.detail}
     r = f.route
+    if r is None:
+        return {**out, "fallback": None}
+    plan = None if people is None else schedule([corridor_of(r)], people, horizon, reception)
     return {
-        "party": f.party,
+        **out,
         "fallback": {
             "nodes": r.node_ids,
             "edges": r.edge_ids,
+            "places": [place(net, n) for n in r.nodes],
             "survival_probability": r.survival_probability,
             "travel_time_min": r.travel_time_min,
             "consents_needed": r.consents_needed(),
+            "people_moved": None if plan is None else plan.moved,
+            "last_arrival": _timed(None if plan is None else plan.egress_min, start),
+            "window_needed_min": None if plan is None else plan.needed_for_all_min,
         },
         "survival_change": r.survival_probability - best.survival_probability,
-        "detail": f.detail,
     }
 
 
 def _notification(
-    p: Proposal, corridors: list[dict[str, Any]], window: dict[str, Any] | None
+    proposed: list[dict[str, Any]], window: dict[str, Any] | None, profile: str
 ) -> list[dict[str, Any]]:
-    """One row per corridor: movement, route, timing, numbers (humanitarian notification)."""
+    """One row per proposed corridor: movement, route, timing, numbers (humanitarian
+    notification). Nothing to notify when no corridor moves anybody."""
     rows = []
-    for c in corridors:
-        r = c["route"]
-        start = datetime.fromisoformat(window["start"]) if window else None
-        if start is not None and c["last_arrival_min"] is not None:
-            last = start + timedelta(minutes=c["last_arrival_min"])
-            timing = f"{_hm(start)} first departure; {_hm(last)} last arrival (estimate)"
-        elif start is not None:
-            timing = f"from {_hm(start)}; travel {math.ceil(r['travel_time_min'])} min"
-        else:
-            timing = f"window to be agreed; travel {math.ceil(r['travel_time_min'])} min"
+    for c in proposed:
         rows.append(
             {
-                "movement": f"{c['name']}: evacuation of civilians ({r['profile']})",
-                "from": r["nodes"][0],
-                "to": r["nodes"][-1],
-                "route": r["nodes"],
-                "checkpoints": [f"{x['edge']} ({x['party']})" for x in c["checkpoints"]],
+                "movement": f"{c['name']}: evacuation of civilians ({profile})",
+                "from": c["places"][0],
+                "to": c["places"][-1],
+                "route": c["places"],
+                "checkpoints": c["checkpoints"],
                 "window": None if window is None else [window["start"], window["end"]],
-                "timing": timing,
+                "first_departure": c["first_departure"]["at"],
+                "last_departure": c["last_departure"]["at"],
+                "first_arrival": c["first_arrival"]["at"],
+                "last_arrival": c["last_arrival"]["at"],
                 "people": c["people"],
             }
         )
     return rows
 
 
-def _hm(t: datetime) -> str:
-    return t.strftime("%Y-%m-%d %H:%M %z")
+# --- Figures, assumptions, caveats ---------------------------------------------------------
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.2f} %"
+def figure(fid: str, label: str, value: Any, unit: str) -> dict[str, Any]:
+    """One row of figures. ``unit``: probability, people, people/min, min, m or time."""
+    return {"id": fid, "label": label, "value": value, "unit": unit}
 
 
-def _num(x: float | int | None, unit: str = "") -> str:
-    if x is None:
-        return "—"
-    text = f"{x:,.0f}" if isinstance(x, int) or abs(x) >= 100 else f"{x:,.1f}"
-    return text + unit
-
-
-def _cell(text: Any) -> str:
-    return str(text if text is not None else "—").replace("|", "\\|").replace("\n", " ")
-
-
-def render_markdown(b: dict[str, Any]) -> str:
-    """The brief as Markdown (tables in GitHub style)."""
-    lines: list[str] = [f"# {b['title']}", ""]
-    meta = [f"Scenario: {b['scenario'] or 'unnamed'}"]
-    if b["as_of"]:
-        meta.append(f"as of {b['as_of']}")
-    if b["evaluated_at"]:
-        meta.append(f"risks evaluated at {b['evaluated_at']}")
-    if b["requested_by"]:
-        meta.append(f"requested by {b['requested_by']}")
-    lines += ["; ".join(meta) + ".", "", "## The request", ""]
-    w = b["window"]
-    when = (
-        f"{w['start']} to {w['end']} ({w['length_min']} min, window `{w['id']}`)"
-        if w
-        else "to be agreed"
-    )
-    prof = b["profile"]
-    lines += [
-        f"- **From** {b['from']['name'] or b['from']['id']} **to** "
-        f"{b['to']['name'] or b['to']['id']}",
-        f"- **Window:** {when}",
-        f"- **People:** {_num(b['people'])} — {prof['name'] or prof['id']} "
-        f"(profile `{prof['id']}`)",
-        f"- **Corridors:** {len(b['corridors'])}"
-        + (" sharing no road" if len(b["corridors"]) > 1 else ""),
-        f"- **Consent still needed from:** {', '.join(b['consents_needed']) or 'nobody'}",
-    ]
-    if w:
-        missing = ", ".join(b["window_not_yet_agreed_by"]) or "nobody"
-        lines.append(f"- **Window not yet agreed by:** {missing}")
-    s = b["survival"]
-    lines += ["", "## Survival estimate", ""]
-    for c, sp in zip(b["corridors"], s["per_corridor"], strict=True):
-        lines.append(
-            f"- {c['name']}: survival probability **{sp:.4f}** (risk {_pct(1 - sp)}); "
-            f"expected number harmed {_num(c['expected_harmed'])} of {_num(c['people'])}"
-        )
-    if len(b["corridors"]) > 1:
-        lines.append(f"- Both corridors together (product): {s['joint']:.4f}")
-    lines.append(
-        "- Survival is the product of (1 − risk) over the roads; risk combines each road's "
-        "base risk, incidents (decayed to the time evaluated) and checkpoint risk for this "
-        "profile. Expected harmed = people × risk."
-    )
-    for c in b["corridors"]:
-        lines += _corridor_md(c)
-    lines += ["", "## Parties that must agree", ""]
-    lines += [
-        "| party | consent | territory crossed | checkpoints | window agreed |",
-        "|---|---|---|---|---|",
-    ]
-    for p in b["parties"]:
-        agreed = "—" if p["agreed_window"] is None else ("yes" if p["agreed_window"] else "no")
-        lines.append(
-            f"| {_cell(p['name'] or p['id'])} (`{p['id']}`) | {p['consent']} | "
-            f"{'yes' if p['territory'] else 'no'} | {_cell(', '.join(p['checkpoints']) or '—')} "
-            f"| {agreed} |"
-        )
-    lines += _inputs_md(b["inputs"])
-    lines += ["", "## If a party refuses", ""]
-    if not b["if_a_party_refuses"]:
-        lines.append("No party's territory or checkpoint is crossed.")
-    else:
-        lines += [
-            "| party refuses | fallback route | survival | change | travel min | consent needed |",
-            "|---|---|---|---|---|---|",
+def _figures(b: dict[str, Any], plan: Schedule | None) -> list[dict[str, Any]]:
+    """The proposal's figures as rows; each corridor's rows are under its ``figures``."""
+    v, survival = b["verdict"], b["survival"]
+    rows = [figure("people", "People asked to move", b["people"], "people")]
+    if plan is not None:
+        if b["window"] is not None:
+            label = "People arriving within the window"
+            rows.append(figure("people_moved", label, v["people_moved"], "people"))
+        if plan.deliverable < plan.people:
+            label = "People the destination can receive"
+            rows.append(figure("receivable", label, v["receivable"], "people"))
+        rows += [
+            figure("first_arrival", "First arrival", v["first_arrival"]["at"], "time"),
+            figure("last_arrival", "Last arrival", v["egress"]["at"], "time"),
+            figure(
+                "recommended_window_min",
+                "Recommended window length",
+                v["recommended_window_min"],
+                "min",
+            ),
         ]
-        for f in b["if_a_party_refuses"]:
-            fb = f["fallback"]
-            if fb is None:
-                lines.append(f"| `{f['party']}` | no route: {_cell(f['detail'])} | — | — | — | — |")
-            else:
-                lines.append(
-                    f"| `{f['party']}` | {_cell(' → '.join(fb['nodes']))} | "
-                    f"{fb['survival_probability']:.4f} | {f['survival_change']:+.4f} | "
-                    f"{fb['travel_time_min']:.0f} | "
-                    f"{_cell(', '.join(fb['consents_needed']) or '—')} |"
-                )
-    lines += ["", "## Humanitarian notification", ""]
-    lines += [
-        "| movement | from | to | route | checkpoints | timing | people |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for n in b["notification"]:
-        lines.append(
-            f"| {_cell(n['movement'])} | {_cell(n['from'])} | {_cell(n['to'])} | "
-            f"{_cell(' → '.join(n['route']))} | {_cell(', '.join(n['checkpoints']) or '—')} | "
-            f"{_cell(n['timing'])} | {_num(n['people'])} |"
-        )
-    lines += [
-        "",
-        "Figures are planning estimates from the scenario's data, not guarantees; check the "
-        "sources listed above before relying on them.",
-        "",
-    ]
-    return "\n".join(lines)
+    for c in b["corridors"]:
+        c["figures"] = _corridor_figures(c)
+    if len(b["corridors"]) > 1:
+        label = "Survival, both corridors"
+        rows.append(figure("joint_survival", label, survival["joint"], "probability"))
+    label = "Expected number harmed"
+    rows.append(figure("expected_harmed", label, survival["expected_harmed"], "people"))
+    return rows
 
 
-def _corridor_md(c: dict[str, Any]) -> list[str]:
+def _corridor_figures(c: dict[str, Any]) -> list[dict[str, Any]]:
     r = c["route"]
-    length = f", {r['length_m'] / 1000:.1f} km" if r["length_m"] is not None else ""
-    cap = c["throughput_per_min"]
-    throughput = _num(cap, " people/min") if cap else "unbounded"
-    out = [
-        "",
-        f"## {c['name']}: {' → '.join(r['nodes'])}",
-        "",
-        f"Travel time {r['travel_time_min']:.0f} min{length}; throughput {throughput}"
-        + (
-            f"; all {_num(c['people'])} people through in about {c['passing_min']} min, "
-            f"last arrival after {c['last_arrival_min']} min"
-            if c["passing_min"] is not None
-            else ""
-        )
-        + "."
-        + (f" [Map]({c['map_url']})" if c["map_url"] else ""),
-        *(
-            [
-                "",
-                f"**Does not fit the window:** about {_num(c['people_within_window'])} of "
-                f"{_num(c['people'])} people can arrive before it ends.",
-            ]
-            if c["fits_window"] is False
-            else []
+    rows = [
+        ("people", "People on this corridor", c["people"], "people"),
+        ("survival_probability", "Survival probability", r["survival_probability"], "probability"),
+        ("risk", "Risk of harm per person", r["risk"], "probability"),
+        ("expected_harmed", "Expected number harmed", c["expected_harmed"], "people"),
+        ("travel_min", "Travel time (whole minutes)", c["travel_min"], "min"),
+        ("length_m", "Length", r["length_m"], "m"),
+        (
+            "throughput_per_min",
+            "Throughput (narrowest road)",
+            c["throughput_per_min"],
+            "people/min",
         ),
-        "",
-        "| # | road | from → to | held by | checkpoint | min | risk | survival so far |",
-        "|---|---|---|---|---|---|---|---|",
+        ("first_departure", "First departure", c["first_departure"]["at"], "time"),
+        ("last_departure", "Last departure", c["last_departure"]["at"], "time"),
+        ("first_arrival", "First arrival", c["first_arrival"]["at"], "time"),
+        ("last_arrival", "Last arrival", c["last_arrival"]["at"], "time"),
     ]
-    for i, st in enumerate(r["steps"], start=1):
-        out.append(
-            f"| {i} | {_cell(st['name'] or st['edge'])} | {_cell(st['from'])} → "
-            f"{_cell(st['to'])} | {_cell(st['controlled_by'])} | {_cell(st['checkpoint'])} | "
-            f"{st['travel_time_min']:.0f} | {st['risk']:.4f} | {st['cumulative_survival']:.4f} |"
-        )
-    return out
+    return [figure(*row) for row in rows]
 
 
-def _inputs_md(inputs: dict[str, Any]) -> list[str]:
-    out = ["", "## What the estimate rests on", "", "Roads:", ""]
-    out += ["| road | status | base risk | source | checkpoint risk | risk used |"]
-    out += ["|---|---|---|---|---|---|"]
-    for r in inputs["roads"]:
+def _assumed(p: Proposal) -> list[dict[str, Any]]:
+    """Every assumed or estimated figure the brief uses, with its source
+    (:mod:`app.domain.network.assumptions`): over the roads of the corridors and fallbacks,
+    and the population of the first place when it is the number of people."""
+    first = p.corridors[0]
+    cond = first.conditions
+    routes = [*p.corridors, *(f.route for f in p.fallbacks if f.route is not None)]
+    rows = route_assumptions(cond, [e for r in routes for e in r.edges])
+    if p.people_from_population:
+        rows += population_assumptions(cond, [first.nodes[0]])
+    return [a.as_dict() for a in rows]
+
+
+def _caveats(p: Proposal, src: dict[str, Any]) -> list[str]:
+    first = p.corridors[0]
+    cond = first.conditions
+    as_of = first.network.scenario.as_of
+    out = [
+        "Risk figures measure exposure as the scenario's sources define it — where the "
+        "source is an estimate, a proxy such as damage density — not a casualty rate. "
+        "Survival probability and expected number harmed follow from them: planning "
+        "estimates, not forecasts.",
+        "Times follow the evacuation plans' model: each road's time rounded up to whole "
+        f"minutes at the profile's speed ({cond.profile.speed_m_per_min:g} m/min), people "
+        f"leaving {src['name'] or src['id']} from the start at the narrowest road's rate "
+        "and waiting there until then, no other traffic. Loading, searches and queues at "
+        "checkpoints beyond that are not modelled.",
+        "Consent values and windows agreed are the scenario's"
+        + (f", as of {as_of:%Y-%m-%d %H:%M} UTC{_offset(as_of)}" if as_of else "")
+        + ": confirm them before relying on this brief.",
+        "Every number marked as an estimate or without a source is listed under Assumed "
+        "figures with the label the scenario gives it.",
+    ]
+    if cond.incidents_after_at:
         out.append(
-            f"| {_cell(r['name'] or r['edge'])} | {r['status']} | {r['base_risk']:.4f} | "
-            f"{_cell(r['base_source'] or 'not given')} | {r['checkpoint_risk']:.4f} | "
-            f"{r['risk']:.4f} |"
-        )
-    out += ["", "Incidents:", ""]
-    if not inputs["incidents"]:
-        out.append("None affecting these corridors at the time evaluated.")
-        return out
-    out += ["| incident | kind | observed | age h | source | confidence | added risk | roads |"]
-    out += ["|---|---|---|---|---|---|---|---|"]
-    for i in inputs["incidents"]:
-        out.append(
-            f"| `{i['id']}` | {_cell(i['kind'])} | {i['observed_at']} | {i['age_h']} | "
-            f"{_cell(i['source'] or 'not given')} | {i['confidence']} | {i['added_risk']:.4f} | "
-            f"{_cell(', '.join(i['roads']))} |"
+            f"{len(cond.incidents_after_at)} incident report(s) observed after the time "
+            "evaluated are left out: " + ", ".join(cond.incidents_after_at) + "."
         )
     return out

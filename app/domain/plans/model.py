@@ -138,24 +138,39 @@ class FlowModel:
         return self.network.n_nodes
 
 
+def entries_per_minute(cond: Conditions, factors: Iterable[tuple[int, float]] = ()) -> FloatArray:
+    """People entering each road per minute, per direction, as plans count them:
+    ``capacity_per_min`` × the profile's ``capacity_factor``, floored (``inf``: unbounded).
+    ``factors``: (road, factor) pairs multiplying some roads' capacity (a concession)."""
+    capacity = cond.network.edge_capacity
+    factors = list(factors)
+    if factors:
+        capacity = capacity.copy()
+        for e, factor in factors:
+            capacity[e] *= factor
+    entries: FloatArray = np.floor(capacity * cond.profile.capacity_factor + 1e-9)
+    return entries
+
+
+def whole_minutes(minutes: FloatArray) -> IntArray:
+    """Travel times as plans count them: rounded up to whole minutes, at least 1."""
+    whole: IntArray = np.maximum(np.ceil(minutes - 1e-9), 1).astype(np.int64)
+    return whole
+
+
 def compile_model(net: Network, cond: Conditions, options: ModelOptions) -> FlowModel:
     """The plan's :class:`FlowModel` under ``cond`` (profile, time) and ``options``."""
     if options.lifted_checkpoints:
         net, cond = _without_checkpoints(cond, options.lifted_checkpoints)
     usable = road_mask(cond, options)
-    capacity = net.edge_capacity
-    if options.capacity_factor_edges:
-        capacity = capacity.copy()
-        for e, factor in options.capacity_factor_edges:
-            capacity[e] *= factor
-    cap_edge = np.floor(capacity * cond.profile.capacity_factor + 1e-9)
+    cap_edge = entries_per_minute(cond, options.capacity_factor_edges)
     ok = usable[net.arc_edge] & (cap_edge[net.arc_edge] >= 1)
     is_zone = net.node_kind == NODE_KINDS.index("safe_zone")
     population = net.node_population.astype(np.int64)  # a copy: zones are zeroed below
     population[is_zone] = 0
     big = int(population.sum()) + 1
     arc_edge = net.arc_edge[ok]
-    time = np.maximum(np.ceil(cond.time[arc_edge] - 1e-9), 1).astype(np.int64)
+    time = whole_minutes(cond.time[arc_edge])
     cap = np.minimum(cap_edge[arc_edge], big).astype(np.int64)
     given = net.node_capacity
     node_cap = np.where(given > 0, np.minimum(given, big), big).astype(np.int64)

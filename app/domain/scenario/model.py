@@ -192,6 +192,12 @@ class ScenarioHeader(Model):
     schema_: Literal["safe-passage/scenario@1"] = Field(alias="schema")
     name: Text | None = None
     description: Text | None = None
+    illustrative: bool = Field(
+        default=False,
+        description="The data are illustrative (historical, approximate or invented, for "
+        "teaching and research), not a current picture: outputs meant to be handed over (the "
+        "brief) carry a 'not for operational use' banner.",
+    )
     as_of: Timestamp | None = None
     credits: list[Text] = Field(default_factory=list)
     notes: list[Text] = Field(default_factory=list)
