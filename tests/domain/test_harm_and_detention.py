@@ -226,3 +226,14 @@ def test_plans_report_expected_harm_and_detention_apart() -> None:
     assert out["unknown_risk"]["roads"] == 0
     if detained:
         assert any(a["quantity"].startswith("detention") for a in out["assumptions"])
+
+
+def test_who_set_the_unknown_policy_is_not_mixed_up_by_the_cache() -> None:
+    doc = checkpoint_choice()
+    del doc["edges"][1]["risk"]
+    net = Network(validate_scenario(doc))
+    asked = safest_route(net, "a", "c", RouteOptions(unknown_risk="highest")).as_dict()
+    default = safest_route(net, "a", "c").as_dict()
+    assert asked["unknown_risk"]["policy"]["given_by"] == "request"
+    assert default["unknown_risk"]["policy"]["given_by"] == "default"
+    assert asked["survival_probability"] == default["survival_probability"]

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.domain.formats.figures import unknown_sentence
 from app.domain.network.assumptions import population_assumptions, route_assumptions
 from app.domain.network.graph import Network
 from app.domain.plans.corridors import Schedule, Share, corridor_of, schedule
@@ -98,6 +99,7 @@ def build_brief(p: Proposal) -> dict[str, Any]:
     agreed = set(p.window.agreed_by) if p.window else set()
     joint = math.prod(r.survival_probability for r in p.corridors)
     harmed = [c["expected_harmed"] for c in corridors]
+    detained = [c["expected_detained"] for c in corridors]
     verdict = _verdict(plan, corridors, window, start, src, dst)
     brief: dict[str, Any] = {
         "title": p.title
@@ -125,6 +127,7 @@ def build_brief(p: Proposal) -> dict[str, Any]:
             "per_corridor": [r.survival_probability for r in p.corridors],
             "joint": joint,
             "expected_harmed": None if any(h is None for h in harmed) else sum(harmed),
+            "expected_detained": None if any(d is None for d in detained) else sum(detained),
         },
         "consents_needed": list(dict.fromkeys(x for r in p.corridors for x in r.consents_needed())),
         "window_not_yet_agreed_by": [x for x in involved if p.window and x not in agreed],
@@ -244,7 +247,9 @@ def _corridor(
         "last_arrival": _timed(share.last_arrival_min if share else None, start),
         "last_arrival_min": share.last_arrival_min if share else None,
         "fits_window": None if horizon is None else (status == "proposed"),
-        "expected_harmed": None if people is None else people * r.risk,
+        "expected_harmed": None if people is None else people * r.harm_probability,
+        "expected_detained": None if people is None else people * r.detention_probability,
+        "unknown": unknown_sentence(route["unknown_risk"]),
         "checkpoints": _checkpoints(r),
     }
 
@@ -480,8 +485,10 @@ def _figures(b: dict[str, Any], plan: Schedule | None) -> list[dict[str, Any]]:
     if len(b["corridors"]) > 1:
         label = "Survival, both corridors"
         rows.append(figure("joint_survival", label, survival["joint"], "probability"))
-    label = "Expected number harmed"
+    label = "Expected number harmed on the way"
     rows.append(figure("expected_harmed", label, survival["expected_harmed"], "people"))
+    label = "Expected number detained at checkpoints"
+    rows.append(figure("expected_detained", label, survival["expected_detained"], "people"))
     return rows
 
 
@@ -489,9 +496,23 @@ def _corridor_figures(c: dict[str, Any]) -> list[dict[str, Any]]:
     r = c["route"]
     rows = [
         ("people", "People on this corridor", c["people"], "people"),
-        ("survival_probability", "Survival probability", r["survival_probability"], "probability"),
-        ("risk", "Risk of harm per person", r["risk"], "probability"),
+        (
+            "survival_probability",
+            "Survival probability (unharmed and free)",
+            r["survival_probability"],
+            "probability",
+        ),
+        ("survival_range", "Survival: range", r["survival_range"], "probability range"),
+        ("harm_probability", "Chance of harm on the way", r["harm_probability"], "probability"),
+        ("harm_range", "Harm: range", r["harm_range"], "probability range"),
+        (
+            "detention_probability",
+            "Chance of detention at checkpoints",
+            r["detention_probability"],
+            "probability",
+        ),
         ("expected_harmed", "Expected number harmed", c["expected_harmed"], "people"),
+        ("expected_detained", "Expected number detained", c["expected_detained"], "people"),
         ("travel_min", "Travel time (whole minutes)", c["travel_min"], "min"),
         ("length_m", "Length", r["length_m"], "m"),
         (

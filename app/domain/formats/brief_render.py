@@ -51,6 +51,8 @@ def value(v: Any, unit: str) -> str:
         return "—"
     if unit == "probability":
         return f"{v:.4f}"
+    if unit == "probability range":
+        return f"{v[0]:.4f}–{v[1]:.4f}"
     if unit == "time":
         return when(v)
     if unit == "min":
@@ -207,6 +209,7 @@ def _corridor_md(c: dict[str, Any]) -> list[str]:
         + " → ".join(name_md(p) for p in c["places"]),
         "",
         *_figures_md(c["figures"]),
+        *(["", f"Unknown risk: {c['unknown']}."] if c.get("unknown") else []),
         "",
         "| # | road | from → to | held by | checkpoint | min | first arrive | last arrive "
         "| risk | survival so far |",

@@ -269,7 +269,7 @@ class Network:
         profile = resolve_profile(self.scenario, profile_id)
         when = at if at is not None else default_time(self.scenario)
         policy = self.unknown_policy(unknown_risk)
-        key = (profile.id, when, objective, policy.assumed)
+        key = (profile.id, when, objective, policy)
         with self._lock:
             cached = self._conditions.get(key)
             if cached is not None:
@@ -325,7 +325,7 @@ detained or disappeared at checkpoints (``detention``)."""
 
 OBJECTIVES: tuple[Objective, ...] = ("survival", "harm", "detention")
 
-ConditionsKey = tuple[str, datetime | None, Objective, float]
+ConditionsKey = tuple[str, datetime | None, Objective, "UnknownPolicy"]
 
 
 @dataclass(frozen=True)
