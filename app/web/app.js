@@ -1303,12 +1303,12 @@
           el('td', { className: 'num', text: i + 1 }),
           el('td', { text: o.kind || '—' }),
           el('th', { scope: 'row', text: r.what }),
-          el('td', { className: 'num', 'data-value': JSON.stringify(r.gained === undefined ? null : r.gained),
+          el('td', { className: 'num gained', 'data-value': JSON.stringify(r.gained === undefined ? null : r.gained),
             text: signedNumber(r.gained, G.count) }),
           el('td', { className: 'num', text: r.sooner === undefined || r.sooner === null ? '—' : String(r.sooner) }),
-          el('td', { className: 'num', 'data-value': JSON.stringify(r.harm === undefined ? null : r.harm),
+          el('td', { className: 'num harm-change', 'data-value': JSON.stringify(r.harm === undefined ? null : r.harm),
             text: signedNumber(r.harm, function (v) { return G.expected(v); }) }),
-          el('td', { text: r.words || '—' }));
+          el('td', { className: 'why', text: r.words || '—' }));
       }) : el('tr', null, el('td', { colspan: 7, text: 'No closed road or withheld consent to open.' }))))));
   }
 
