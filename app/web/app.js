@@ -23,6 +23,9 @@
   var BLOCKED = { color: '#1b1f24', weight: 3, dashArray: '7 6', opacity: 0.85 };
   var UNUSABLE = { color: '#7b8794', weight: 2, dashArray: '1 6', opacity: 0.9, lineCap: 'round' };
   var LIMITED_DASH = '12 5';
+  /* Roads with no risk estimate (base_risk null): grey dash-dot, whatever is assumed for them. */
+  var UNKNOWN = { color: '#8a8f98', weight: 3, dashArray: '10 4 2 4', opacity: 0.95 };
+  var STRANDED = { color: '#7a0019', fillColor: '#d6604d' };
 
   var ROUTE_STYLES = {
     safest: { color: '#0b3d91', dashArray: null },
@@ -306,6 +309,7 @@
   function roadStyle(p) {
     if (p.status === 'blocked') return Object.assign({}, BLOCKED);
     if (!p.usable) return Object.assign({}, UNUSABLE);
+    if (p.base_risk === null) return Object.assign({}, UNKNOWN);
     var c = riskClass(p.risk || 0);
     return {
       color: c.colour, weight: c.weight, opacity: 0.95,
@@ -357,11 +361,16 @@
       var p = f.properties || {};
       if (p.layer !== 'road' || !f.geometry) return;
       state.roads[p.id] = f;
-      var line = L.polyline(latLngs(f.geometry.coordinates), Object.assign({ className: 'road road-' + p.status }, roadStyle(p)));
+      var unknown = p.base_risk === null;
+      var line = L.polyline(latLngs(f.geometry.coordinates), Object.assign({
+        className: 'road road-' + p.status + (unknown ? ' road-unknown' : ''),
+      }, roadStyle(p)));
       line.bindTooltip(tooltipLines([
         p.name || p.id,
         'Status: ' + p.status + (p.usable ? '' : ' — not usable for this profile'),
-        'Risk of one passage: ' + G.percent(p.risk) + (p.base_risk !== p.risk ? ' (base ' + G.percent(p.base_risk) + ')' : ''),
+        unknown ? 'No risk estimate: ' + G.percent(p.risk) + ' of one passage assumed'
+          : 'Risk of one passage: ' + G.percent(p.risk) + (p.base_risk !== undefined && p.base_risk !== p.risk ? ' (base ' + G.percent(p.base_risk) + ')' : ''),
+        p.harm !== undefined ? 'Of which harm on the way: ' + G.percent(p.harm) + '; detention at its checkpoint: ' + G.percent(p.detention) : null,
         'Travel time: ' + G.duration(p.travel_time_min),
         'Controlled by: ' + partyName(p.controlled_by),
         p.checkpoint ? 'Checkpoint: ' + partyName(p.checkpoint) : null,
@@ -528,6 +537,7 @@
         return el('li', null, lineSwatch({ color: c.colour, weight: c.weight }), c.label);
       }),
       el('li', null, lineSwatch({ color: '#555', weight: 3, dashArray: LIMITED_DASH }), 'restricted / damaged: long dashes'),
+      el('li', null, lineSwatch(UNKNOWN), 'no risk estimate (a risk is assumed): grey dash-dot'),
       el('li', null, lineSwatch(UNUSABLE), 'unusable for profile: dots'),
       el('li', null, lineSwatch(BLOCKED), 'blocked: dark dashes'))));
     box.appendChild(el('div', null, el('h3', { text: 'Results' }), el('ul', null,
@@ -536,6 +546,7 @@
       el('li', null, lineSwatch(Object.assign({ weight: 4, casing: true }, ROUTE_STYLES.pair[0])), 'disjoint pair (A, B)'),
       el('li', null, lineSwatch({ color: MOVEMENT.color, weight: 4 }), 'plan movement (width: people)'),
       el('li', null, lineSwatch(BOTTLENECK), 'bottleneck (road at capacity)'),
+      el('li', null, el('span', { className: 'stranded-icon sample', text: '1,000' }), 'people left behind by the plan (circle area: people)'),
       el('li', null, lineSwatch(Object.assign({ weight: 4, casing: true }, COMPARE_STYLES.a)), 'comparison: variant A'),
       el('li', null, lineSwatch(Object.assign({ weight: 4, casing: true }, COMPARE_STYLES.b)), 'comparison: variant B'),
       el('li', null, lineSwatch({ color: TARGET.color, weight: 8, opacity: TARGET.opacity }), 'road or place being changed'))));
@@ -600,13 +611,34 @@
 
   /* ---------- routes ---------- */
 
-  function routeOptions() {
+  /** What the page assumes for roads with no risk estimate: undefined (the scenario's default),
+   * 'highest', or the probability typed (in %). */
+  function unknownRisk() {
+    var mode = $('unknown-mode').value;
+    if (mode === 'highest') return 'highest';
+    if (mode !== 'value') return undefined;
+    var text = $('unknown-value').value.trim();
+    // Sent as typed (over 100) so that the service points at what is wrong.
+    return text === '' ? undefined : tidy(Number(text) / 100);
+  }
+
+  /** Who travels, which parties' roads may be used, what to assume: asked of routes and plans alike. */
+  function travelOptions() {
     var body = {};
     var profile = $('profile').value;
     if (profile) body.profile = profile;
     var avoid = Array.prototype.map.call(document.querySelectorAll('#avoid-parties input:checked'), function (c) { return c.value; });
     if (avoid.length) body.avoid_parties = avoid;
     if ($('consenting-only').checked) body.consenting_only = true;
+    var unknown = unknownRisk();
+    if (unknown !== undefined) body.unknown_risk = unknown;
+    return body;
+  }
+
+  function routeOptions() {
+    var body = travelOptions();
+    var objective = $('objective').value;
+    if (objective && objective !== 'survival') body.objective = objective;
     var maxRisk = $('max-risk').value.trim();
     if (maxRisk !== '') body.max_risk = Number(maxRisk) / 100;
     var at = $('at').value.trim();
@@ -659,6 +691,7 @@
       }
       var shared = [];
       var joint = null;
+      var jointRange = null;
       if (wantPair) {
         var pair = answers[1];
         var pd = pair.data || {};
@@ -668,6 +701,10 @@
           });
           joint = typeof pd.joint_survival_probability === 'number' ? pd.joint_survival_probability
             : pd.routes[0].survival_probability * pd.routes[1].survival_probability;
+          var r0 = pd.routes[0].survival_range;
+          var r1 = pd.routes[1].survival_range;
+          // Both ends at once: each end is the corridors' survival under the same assumptions.
+          jointRange = r0 && r1 ? [r0[0] * r1[0], r0[1] * r1[1]] : null;
         } else if (pair.ok) {
           notes.push('Disjoint pair: the service answered with one route, not two corridors sharing no road (it may not compute pairs yet).');
         } else if (/no-disjoint-pair$/.test(pd.type || '')) {
@@ -680,15 +717,14 @@
           notes.push('Disjoint pair: ' + (pd.detail || pd.title || 'not available') + '.');
         }
       }
-      state.routes = { items: items, notes: notes, joint: joint, from: state.from, to: state.to, options: options };
+      state.routes = { items: items, notes: notes, joint: joint, jointRange: jointRange, from: state.from, to: state.to, options: options };
       state.selected = 0;
       layers.cut.clearLayers();
       shared.forEach(function (r) { outlineRoad(r.edge); });
       drawRoutes(true);
       renderRoutes();
       var best = items[0].route;
-      say(items[0].label + ' from ' + nodeName(state.from) + ' to ' + nodeName(state.to) + ': survival probability ' +
-        G.percent(best.survival_probability) + ', ' + G.duration(best.travel_time_min) + ', parties to agree: ' +
+      say(items[0].label + ' from ' + nodeName(state.from) + ' to ' + nodeName(state.to) + ': ' + survivalText(best) + ', ' + G.duration(best.travel_time_min) + ', parties to agree: ' +
         partyList(best.consents_needed) + '.' + (items.length > 1 ? ' ' + items.length + ' routes in all.' : ''));
     });
   }
@@ -761,7 +797,7 @@
         pane: 'routes', color: item.style.color, weight: weight, opacity: selected ? 1 : 0.75,
         dashArray: item.style.dashArray, lineCap: 'butt',
       });
-      line.bindTooltip(item.label + ': survival ' + G.percent(item.route.survival_probability) + ', ' + G.duration(item.route.travel_time_min), { sticky: true });
+      line.bindTooltip(item.label + ': ' + survivalText(item.route) + ', ' + G.duration(item.route.travel_time_min), { sticky: true });
       line.on('click', function () { selectRoute(i); });
       line.addTo(layers.routes);
       // Labels spread along their lines so routes sharing roads keep apart.
@@ -803,8 +839,65 @@
     drawRoutes();
     renderRoutes();
     var item = state.routes.items[i];
-    say('Showing steps of ' + item.label + ': survival probability ' + G.percent(item.route.survival_probability) + '.');
+    say('Showing steps of ' + item.label + ': ' + survivalText(item.route) + '.');
   }
+
+  /** "probability of arriving unharmed and free 0.990 (0.971–0.997)": never a bare percentage. */
+  function survivalText(route) {
+    return 'probability of arriving unharmed and free ' + G.probability(route.survival_probability, route.survival_range);
+  }
+
+  var POLICY_GIVEN = { request: 'chosen on this page', scenario: "the scenario's setting", default: "the service's default" };
+
+  /** What was assumed for roads with no estimate, and who said so. */
+  function policyText(policy) {
+    if (!policy) return '';
+    var rule = policy.rule === 'highest' ? 'the highest estimate of any road' : 'set at ' + G.percent(policy.rule);
+    return G.percent(policy.assumed) + ' per passage assumed (' + rule + '; ' + (POLICY_GIVEN[policy.given_by] || policy.given_by) + ')';
+  }
+
+  /** The part of a route with no risk estimate, in words. */
+  function routeUnknownText(u) {
+    if (!u) return null;
+    if (!u.roads) return 'every road of the route has a risk estimate (' + u.of_roads + ' of ' + u.of_roads + ').';
+    return u.roads + ' of ' + u.of_roads + (u.of_roads === 1 ? ' road' : ' roads') + ', ' + G.duration(u.travel_time_min) + ' (' +
+      G.percent(u.share_of_time, 0) + ' of the travel time); ' + policyText(u.policy) + '.';
+  }
+
+  function assumedValue(a) {
+    var unit = a.unit === 'probability' ? '' : a.unit ? '\u00a0' + a.unit : '';
+    var show = function (v) {
+      if (a.unit === 'probability') return G.probability(v);
+      return Math.abs(v) >= 100 ? G.count(Math.round(v)) : String(Number(v.toPrecision(4)));
+    };
+    if (a.value !== null && a.value !== undefined) return show(a.value) + unit;
+    if (Array.isArray(a.range)) return show(a.range[0]) + '\u2013' + show(a.range[1]) + unit;
+    return '—';
+  }
+
+  /** The assumed or estimated figures an answer rests on, each with its source (a list: it
+   * reads in a narrow column; the sources are sentences). */
+  function assumptionsList(list, id, caption) {
+    list = list || [];
+    return el('section', { className: 'assumptions', id: id, 'aria-label': caption },
+      el('h4', { text: caption + ' (' + list.length + ')' }),
+      list.length ? el('ul', null, list.map(function (a) {
+        var named = (a.applies_to || []).map(function (x) { return state.nodes[x] ? nodeName(x) : roadLabel(x); });
+        var to = named.length ? named.join('; ') + (a.count > named.length ? ' … (' + a.count + ' in all)' : '')
+          : a.count ? a.count + (a.count === 1 ? ' road or place' : ' roads or places') : null;
+        return el('li', null,
+          el('b', { className: 'quantity', text: a.quantity }), ': ',
+          el('span', { className: 'value', text: assumedValue(a) }),
+          to ? el('span', { className: 'applies', text: ' — for ' + to }) : null,
+          el('div', { className: 'source' }, el('span', { className: 'label', text: 'Source: ' }), a.source || 'not given'));
+      })) : el('p', { className: 'hint', text: 'None reported.' }));
+  }
+
+  var OBJECTIVES = {
+    survival: 'not arriving unharmed and free',
+    harm: 'harm on the way',
+    detention: 'detention at checkpoints',
+  };
 
   function renderRoutes() {
     var out = $('routes-out');
@@ -813,12 +906,15 @@
     if (!state.routes) return;
     var r = state.routes;
     out.appendChild(el('h3', { text: 'Routes from ' + nodeName(r.from) + ' to ' + nodeName(r.to) }));
+    var objective = (r.items[0] && r.items[0].route.objective) || r.options.objective || 'survival';
+    out.appendChild(el('p', { className: 'hint', id: 'routes-objective' }, 'The safest route minimises the chance of ',
+      el('b', { text: OBJECTIVES[objective] || objective }), '. Probabilities are from 0 to 1, with their range from the ranges of the risk inputs.'));
     r.items.forEach(function (item, i) {
       var route = item.route;
       var selected = i === state.selected;
       var roads = (route.edges || []).length;
+      var unknown = route.unknown_risk;
       var details = selected ? el('dl', null,
-        el('dt', { text: 'Risk' }), el('dd', { text: G.percent(route.risk) }),
         el('dt', { text: 'Parties crossed' }), el('dd', { text: (route.parties || []).map(partyName).join('; ') || 'none' }),
         el('dt', { text: 'Checkpoints' }), el('dd', { text: (route.checkpoints || []).map(partyName).join('; ') || 'none' }),
         el('dt', { text: 'Roads' }), el('dd', { text: roads + (roads === 1 ? ' road' : ' roads') + ' through ' + (route.nodes || []).length + ' places' }),
@@ -827,10 +923,21 @@
       var card = el('article', { className: 'route-card' + (selected ? ' selected' : ''), 'aria-label': item.label, 'data-kind': item.kind },
         el('h3', null, lineSwatch(Object.assign({ weight: 5, casing: true }, item.style)), item.mark + '. ' + item.label),
         el('p', { className: 'figures' },
-          el('span', { className: 'survival', text: G.percent(route.survival_probability) }), ' survival · ',
-          G.duration(route.travel_time_min), ' · ', G.distance(route.length_m)),
+          el('span', { className: 'label', text: 'Unharmed and free: ' }),
+          el('span', {
+            className: 'survival', text: G.probability(route.survival_probability, route.survival_range),
+            'data-value': JSON.stringify(route.survival_probability), 'data-range': JSON.stringify(route.survival_range || null),
+          }), ' · ', G.duration(route.travel_time_min), ' · ', G.distance(route.length_m)),
+        route.harm_probability !== undefined ? el('p', { className: 'apart' },
+          el('span', { className: 'label', text: 'Harmed on the way: ' }),
+          el('span', { className: 'harm', text: G.probability(route.harm_probability, route.harm_range) }),
+          ' · ', el('span', { className: 'label', text: 'detained at checkpoints: ' }),
+          el('span', { className: 'detention', text: G.probability(route.detention_probability) })) : null,
+        unknown ? el('p', { className: 'unknown' + (unknown.roads ? ' has-unknown' : '') },
+          el('span', { className: 'label', text: 'No risk estimate: ' }), routeUnknownText(unknown)) : null,
         el('p', { className: 'agree' }, el('span', { className: 'label', text: 'Parties to agree: ' }), partyList(route.consents_needed)),
         details,
+        selected && route.assumptions ? assumptionsList(route.assumptions, 'route-assumptions', 'Assumed figures') : null,
         el('button', { type: 'button', className: 'small', 'aria-pressed': selected ? 'true' : 'false', onclick: function () { selectRoute(i); } },
           selected ? 'Steps shown below' : 'Show steps and details'));
       out.appendChild(card);
@@ -838,8 +945,8 @@
     var pair = r.items.filter(function (it) { return it.kind === 'pair'; });
     if (pair.length === 2 && r.joint !== null) {
       out.appendChild(el('p', { className: 'pair-summary', id: 'pair-summary' },
-        'Disjoint pair: corridors A and B share no road. Joint survival probability (both corridors, product): ',
-        el('b', { text: G.percent(r.joint) }), '. Slower corridor: ',
+        'Disjoint pair: corridors A and B share no road. Probability that both arrive unharmed and free (product): ',
+        el('b', { text: G.probability(r.joint, r.jointRange) }), '. Slower corridor: ',
         G.duration(Math.max(pair[0].route.travel_time_min, pair[1].route.travel_time_min)), '.'));
     }
     r.notes.forEach(function (n) { out.appendChild(el('p', { className: 'note', text: n })); });
@@ -861,13 +968,17 @@
     var rows = steps.map(function (s, i) {
       var control = partyName(s.controlled_by);
       if (s.checkpoint) control += s.checkpoint === s.controlled_by ? ', with checkpoint' : '; checkpoint of ' + partyName(s.checkpoint);
-      return el('tr', null,
+      var unknown = s.risk_inputs && s.risk_inputs.base_unknown;
+      var harm = s.harm === undefined ? s.risk : s.harm;
+      return el('tr', { className: unknown ? 'unknown-step' : null },
         el('td', { className: 'num', text: i + 1 }),
         el('th', { scope: 'row', text: nodeName(s.from) + ' → ' + nodeName(s.to) }),
         el('td', { text: control }),
         el('td', { className: 'num', text: s.travel_time_min === undefined ? '—' : G.duration(s.travel_time_min) }),
-        el('td', { className: 'num', text: s.risk === undefined ? '—' : G.percent(s.risk) }),
-        el('td', { className: 'num', text: s.cumulative_survival === undefined ? '—' : G.percent(s.cumulative_survival) }));
+        el('td', { className: 'num', text: harm === undefined ? '—' : G.probability(harm, s.harm_range) }),
+        el('td', { className: 'num', text: s.detention === undefined ? '—' : G.probability(s.detention) }),
+        el('td', { text: s.risk_inputs === undefined ? '—' : unknown ? 'none: assumed' : 'yes' }),
+        el('td', { className: 'num', text: s.cumulative_survival === undefined ? '—' : G.probability(s.cumulative_survival) }));
     });
     out.appendChild(el('div', { className: 'table-wrap' }, el('table', { id: 'steps-table' },
       el('caption', { text: 'Steps of ' + item.mark + '. ' + item.label }),
@@ -876,8 +987,10 @@
         el('th', { scope: 'col', text: 'Road (from → to)' }),
         el('th', { scope: 'col', text: 'Controlled by' }),
         el('th', { scope: 'col', className: 'num', text: 'Time' }),
-        el('th', { scope: 'col', className: 'num', text: 'Risk' }),
-        el('th', { scope: 'col', className: 'num', text: 'Survival so far' }))),
+        el('th', { scope: 'col', className: 'num', text: 'Harm (range)' }),
+        el('th', { scope: 'col', className: 'num', text: 'Detention' }),
+        el('th', { scope: 'col', text: 'Risk estimate' }),
+        el('th', { scope: 'col', className: 'num', text: 'Unharmed and free so far' }))),
       el('tbody', null, rows))));
   }
 
@@ -905,18 +1018,43 @@
     document.querySelector('.custom-window').hidden = select.value !== '';
   }
 
-  function makePlan() {
-    hideProblem();
-    if (state.readOnly) { say('Plans need a planner token.'); return; }
-    var body = { method: $('method').value };
+  /** The plan the page asks for: the window and method, and who travels, the parties avoided,
+   * consenting-only and the unknown-risk assumption chosen in the route form. */
+  function planQuestion() {
+    var body = Object.assign({ method: $('method').value }, travelOptions());
     var windowId = $('window').value;
     if (windowId) body.window = windowId;
     else {
       body.start = $('plan-start').value.trim();
       body.end = $('plan-end').value.trim();
-      if (!body.start || !body.end) { say('Give a start and an end, or choose a window.'); return; }
     }
-    say('Planning the evacuation (' + body.method + ') …');
+    return body;
+  }
+
+  function profileName(id) {
+    var p = ($('profile')._profiles || {})[id];
+    return p && p.name ? p.name : id;
+  }
+
+  /** Under the plan button: what the plan will be asked with (set in the route form above). */
+  function describePlanUses() {
+    var o = travelOptions();
+    var u = o.unknown_risk === undefined ? "the scenario's default" : o.unknown_risk === 'highest'
+      ? 'the highest estimate of any road' : G.percent(o.unknown_risk) + ' per passage';
+    $('plan-uses').textContent = 'Plans for: ' + (o.profile ? profileName(o.profile) : 'the default profile') +
+      '; avoiding: ' + ((o.avoid_parties || []).map(partyName).join(', ') || 'no party') +
+      (o.consenting_only ? '; only parties that granted consent' : '') + '; roads with no risk estimate: ' + u +
+      ' (set in the route form above).';
+  }
+
+  function makePlan() {
+    hideProblem();
+    if (state.readOnly) { say('Plans need a planner token.'); return; }
+    var body = planQuestion();
+    if (!body.window && (!body.start || !body.end)) { say('Give a start and an end, or choose a window.'); return; }
+    if ($('rank-openings').checked) body.rank_openings = true;
+    say('Planning the evacuation (' + body.method + (body.profile ? ', ' + profileName(body.profile) : '') +
+      (body.rank_openings ? ', ranking concessions' : '') + ') …');
     $('make-plan').disabled = true;
     api('POST', scenarioPath('/plans'), body).then(function (res) {
       $('make-plan').disabled = state.readOnly;
@@ -972,6 +1110,24 @@
     });
     var drawn = [];
     paths.forEach(function (p) { drawn = drawn.concat(latLngs(p.nodes.map(nodeLonLat).filter(Boolean))); });
+    // People left behind: a circle at each place, its area proportional to the people.
+    var left = plan.stranded_at || [];
+    var mostLeft = Math.max.apply(null, [1].concat(left.map(function (x) { return x.count; })));
+    left.forEach(function (x) {
+      var ll = nodeLonLat(x.node);
+      if (!ll || !x.count) return;
+      var text = G.count(x.count) + ' people stranded at ' + nodeName(x.node);
+      L.circleMarker([ll[1], ll[0]], {
+        radius: 5 + 17 * Math.sqrt(x.count / mostLeft), color: STRANDED.color, weight: 2,
+        fillColor: STRANDED.fillColor, fillOpacity: 0.45, className: 'stranded-marker',
+      }).bindTooltip(text, { sticky: true }).addTo(layers.plan);
+      L.marker([ll[1], ll[0]], {
+        interactive: false, keyboard: false,
+        icon: L.divIcon({ className: 'stranded-icon', html: el('span', { text: G.count(x.count) }), iconSize: null, iconAnchor: [-8, 22] }),
+        title: text,
+      }).addTo(layers.plan);
+      drawn.push([ll[1], ll[0]]);
+    });
     if (drawn.length >= 2) map.fitBounds(L.latLngBounds(drawn).pad(0.2), { maxZoom: 16, animate: false });
     (plan.bottlenecks || []).forEach(function (b) {
       var coords = roadCoords(b.edge);
@@ -1022,15 +1178,31 @@
     clear(out);
     if (!state.plan) return;
     var p = state.plan.plan;
+    var asked = state.plan.request;
     out.appendChild(el('h3', { text: 'Evacuation plan' }));
+    var figure = function (key, label, text) {
+      return [el('dt', { text: label }), el('dd', { 'data-key': key, 'data-value': JSON.stringify(p[key] === undefined ? null : p[key]), text: text })];
+    };
+    var u = p.unknown_risk;
     out.appendChild(el('dl', { className: 'plan-summary' },
-      el('dt', { text: 'Last evacuee safe after' }), el('dd', { text: p.egress_time_min === null || p.egress_time_min === undefined ? '—' : p.egress_time_min + ' min' }),
-      el('dt', { text: 'Evacuated' }), el('dd', { text: G.count(p.evacuated) + ' of ' + G.count(p.total_population) }),
-      el('dt', { text: 'Stranded' }), el('dd', { text: G.count(p.stranded) }),
-      el('dt', { text: 'Method' }), el('dd', { text: p.method || '—' }),
+      figure('evacuated', 'Evacuated', G.count(p.evacuated) + ' of ' + G.count(p.total_population)),
+      figure('stranded', 'Stranded', G.count(p.stranded)),
+      figure('egress_time_min', 'Last evacuee safe after', p.egress_time_min === null || p.egress_time_min === undefined ? '—' : p.egress_time_min + ' min'),
+      p.expected_harm !== undefined ? figure('expected_harm', 'Expected harmed on the way (range)',
+        G.expected(p.expected_harm, p.expected_harm_range) + ' people') : null,
+      p.expected_detained !== undefined ? figure('expected_detained', 'Expected detained at checkpoints',
+        G.expected(p.expected_detained) + ' people') : null,
+      figure('profile', 'Who travels', profileName(p.profile || asked.profile || '') || 'default'),
+      el('dt', { text: 'Avoiding' }), el('dd', { text: (asked.avoid_parties || []).map(partyName).join('; ') || 'no party' }),
+      asked.consenting_only ? [el('dt', { text: 'Parties' }), el('dd', { text: 'only those that granted consent' })] : null,
+      u ? figure('unknown_risk', 'Roads with no risk estimate', u.roads + ' of ' + u.of_roads + ' roads used; ' +
+        G.count(u.people_on_unknown_roads) + ' people travel on them; ' + policyText(u.policy)) : null,
+      figure('method', 'Method', (p.method || '—') + (p.optimal === false && asked.method === 'optimal' ? ' (the optimal plan took too long)' : '')),
       el('dt', { text: 'Consents needed' }), el('dd', { text: partyList(p.consents_needed) })));
+    if (p.note) out.appendChild(el('p', { className: 'note', text: p.note }));
     var movements = p.movements || [];
     out.appendChild(corridorTable(movements));
+    if (p.stranded_at) out.appendChild(strandedTable(p.stranded_at));
     var shown = movements.slice(0, 500);
     var table = el('table', { id: 'movements-table' },
       el('caption', { text: 'Movements, departure by departure (' + movements.length +
@@ -1063,7 +1235,81 @@
       el('tbody', null, bottlenecks.length ? bottlenecks.map(function (b) {
         return el('tr', null, el('th', { scope: 'row', text: roadLabel(b.edge) }), el('td', { className: 'num', text: b.saturated_minutes }));
       }) : el('tr', null, el('td', { colspan: 2, text: 'No road is used at full capacity.' }))))));
+    if (p.assumptions) out.appendChild(assumptionsList(p.assumptions, 'plan-assumptions', 'Assumed figures'));
+    if (p.openings) out.appendChild(openingsTable(p.openings, p));
     out.appendChild(el('div', { className: 'row' }, el('button', { type: 'button', id: 'export-plan', onclick: exportPlan }, 'Download plan (GeoJSON)')));
+  }
+
+  /** Who is left behind, place by place (most first). */
+  function strandedTable(list) {
+    var rows = list.slice().sort(function (a, b) { return b.count - a.count; });
+    return el('div', { className: 'table-wrap' }, el('table', { id: 'stranded-table' },
+      el('caption', { text: 'Stranded by place (' + rows.length + ')' }),
+      el('thead', null, el('tr', null,
+        el('th', { scope: 'col', text: 'Place' }),
+        el('th', { scope: 'col', className: 'num', text: 'People stranded' }))),
+      el('tbody', null, rows.length ? rows.map(function (x) {
+        return el('tr', { 'data-node': x.node },
+          el('th', { scope: 'row', text: nodeName(x.node) }),
+          el('td', { className: 'num', text: G.count(x.count) }));
+      }) : el('tr', null, el('td', { colspan: 2, text: 'Nobody is left behind.' })))));
+  }
+
+  function firstOf(row, keys) {
+    for (var i = 0; i < keys.length; i++) if (row[keys[i]] !== undefined && row[keys[i]] !== null) return row[keys[i]];
+    return undefined;
+  }
+
+  function signedNumber(x, show) {
+    if (x === undefined || x === null || Number.isNaN(x)) return '—';
+    if (x === 0) return '0';
+    return (x > 0 ? '+' : x < 0 ? '−' : '') + show(Math.abs(x));
+  }
+
+  /** Concessions ranked (rank_openings): each row read generically, whatever members it has. */
+  function openingsTable(rows, plan) {
+    var ofRow = function (o) {
+      var what = firstOf(o, ['what', 'name', 'label']);
+      if (what === undefined) what = o.kind === 'road' ? roadLabel(o.id) : o.kind === 'party' ? partyName(o.id) : o.id;
+      var gained = firstOf(o, ['additional_evacuated', 'people_gained', 'gained']);
+      if (gained === undefined && typeof o.evacuated === 'number') gained = o.evacuated - plan.evacuated;
+      var harm = firstOf(o, ['harm_change', 'expected_harm_change', 'additional_expected_harm']);
+      if (harm === undefined && typeof o.expected_harm === 'number' && typeof plan.expected_harm === 'number') {
+        harm = o.expected_harm - plan.expected_harm;
+      }
+      var words = [];
+      ['sentence', 'text', 'summary', 'explanation'].forEach(function (k) { if (typeof o[k] === 'string' && o[k]) words.push(o[k]); });
+      var reasons = Array.isArray(o.reasons) ? o.reasons.map(function (x) { return typeof x === 'string' ? x : JSON.stringify(x); })
+        : typeof o.reasons === 'string' ? [o.reasons] : [];
+      if (reasons.length) words.push((words.length ? 'Why closed: ' : '') + reasons.join('; '));
+      return { what: what, gained: gained, harm: harm, sooner: o.minutes_sooner, words: words.join(' ') };
+    };
+    // A long ranking stays folded: the first rows are what a negotiator reads.
+    return el('details', { className: 'openings', open: rows.length <= 15 },
+      el('summary', { text: 'Concessions ranked: what opening each closed road or withheld consent would gain (' + rows.length + ')' }),
+      el('div', { className: 'table-wrap' }, el('table', { id: 'openings-table' },
+      el('caption', { text: 'Concessions ranked, best first (' + rows.length + ')' }),
+      el('thead', null, el('tr', null,
+        el('th', { scope: 'col', className: 'num', text: '#' }),
+        el('th', { scope: 'col', text: 'Kind' }),
+        el('th', { scope: 'col', text: 'What' }),
+        el('th', { scope: 'col', className: 'num', text: 'People gained' }),
+        el('th', { scope: 'col', className: 'num', text: 'Minutes sooner' }),
+        el('th', { scope: 'col', className: 'num', text: 'Expected harm change' }),
+        el('th', { scope: 'col', text: 'Why / what it means' }))),
+      el('tbody', null, rows.length ? rows.map(function (o, i) {
+        var r = ofRow(o);
+        return el('tr', { 'data-kind': o.kind, 'data-id': o.id },
+          el('td', { className: 'num', text: i + 1 }),
+          el('td', { text: o.kind || '—' }),
+          el('th', { scope: 'row', text: r.what }),
+          el('td', { className: 'num gained', 'data-value': JSON.stringify(r.gained === undefined ? null : r.gained),
+            text: signedNumber(r.gained, G.count) }),
+          el('td', { className: 'num', text: r.sooner === undefined || r.sooner === null ? '—' : String(r.sooner) }),
+          el('td', { className: 'num harm-change', 'data-value': JSON.stringify(r.harm === undefined ? null : r.harm),
+            text: signedNumber(r.harm, function (v) { return G.expected(v); }) }),
+          el('td', { className: 'why', text: r.words || '—' }));
+      }) : el('tr', null, el('td', { colspan: 7, text: 'No closed road or withheld consent to open.' }))))));
   }
 
   /* ---------- GeoJSON export (RFC 7946) ---------- */
@@ -1655,12 +1901,7 @@
       }
       question = Object.assign({ kind: 'route', from: state.from, to: state.to }, routeOptions());
     } else {
-      question = { kind: 'plan', method: $('method').value };
-      if ($('window').value) question.window = $('window').value;
-      else {
-        question.start = $('plan-start').value.trim();
-        question.end = $('plan-end').value.trim();
-      }
+      question = Object.assign({ kind: 'plan' }, planQuestion());
     }
     var body = { a: sideOf('a'), b: sideOf('b'), question: question };
     var button = $('compare-run');
@@ -1876,6 +2117,7 @@
       fillNodeSelects();
       fillProfiles();
       fillParties();
+      describePlanUses();
       fillWindows();
       $('at').placeholder = state.doc.as_of || 'ISO 8601, e.g. 2016-12-15T10:00:00+02:00';
       renderAbout();
@@ -1929,6 +2171,7 @@
     select.value = profiles[before] ? before : dflt;
     select._profiles = profiles;
     describeProfile();
+    describePlanUses();
   }
 
   function describeProfile() {
@@ -2006,7 +2249,15 @@
     clearResults();
     say('Cleared. Click a place to choose From.');
   });
-  $('profile').addEventListener('change', function () { describeProfile(); loadMap(false); });
+  $('profile').addEventListener('change', function () { describeProfile(); describePlanUses(); loadMap(false); });
+  $('unknown-mode').addEventListener('change', function () {
+    var value = $('unknown-mode').value === 'value';
+    $('unknown-value').hidden = !value;
+    if (value) $('unknown-value').focus();
+    describePlanUses();
+  });
+  ['unknown-value', 'consenting-only'].forEach(function (id) { $(id).addEventListener('change', describePlanUses); });
+  $('avoid-parties').addEventListener('change', describePlanUses);
   $('at').addEventListener('change', function () { loadMap(false); });
   $('consent-add').addEventListener('click', addConsent);
   $('save-version').addEventListener('click', saveVersion);

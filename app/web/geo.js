@@ -10,6 +10,48 @@
     return (p * 100).toFixed(d) + '\u00a0%';
   }
 
+  /**
+   * A probability as a plain number with its range: 0.990351, [0.971333, 0.996774] ->
+   * "0.990 (0.971–0.997)". Two decimals, more (up to four) while a figure that is not exactly
+   * 0 or 1 would read as 0 or 1, or while the two ends of the range would read the same.
+   * Exactly 0 and 1 read "0" and "1"; beyond four decimals "<0.0001" and ">0.9999".
+   */
+  function probability(p, range) {
+    if (p === null || p === undefined || Number.isNaN(p)) return '—';
+    var ends = Array.isArray(range) && range.length === 2 ? range : null;
+    var values = ends ? [p, ends[0], ends[1]] : [p];
+    var unclear = function (d) {
+      var blurred = values.some(function (v) {
+        var r = Number(v.toFixed(d));
+        return (r === 0 && v !== 0) || (r === 1 && v !== 1);
+      });
+      return blurred || (ends !== null && ends[0] !== ends[1] && ends[0].toFixed(d) === ends[1].toFixed(d));
+    };
+    var d = 2;
+    while (d < 4 && unclear(d)) d++;
+    var show = function (v) {
+      if (v === 0 || v === 1) return String(v);
+      var text = v.toFixed(d);
+      if (Number(text) === 0) return '<' + Math.pow(10, -d).toFixed(d);
+      if (Number(text) === 1) return '>' + (1 - Math.pow(10, -d)).toFixed(d);
+      return text;
+    };
+    return show(p) + (ends ? ' (' + show(ends[0]) + '\u2013' + show(ends[1]) + ')' : '');
+  }
+
+  /** An expected number of people (not a whole count), three significant figures at most:
+   * 174.16 -> "174", 52.2 -> "52.2", 0.354 -> "0.35", 0 -> "0"; a range's ends likewise. */
+  function expected(x, range) {
+    if (x === null || x === undefined || Number.isNaN(x)) return '—';
+    var show = function (v) {
+      if (v === 0) return '0';
+      var d = Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2;
+      return Number(v.toFixed(d)).toLocaleString('en', { minimumFractionDigits: d, maximumFractionDigits: d });
+    };
+    var ends = Array.isArray(range) && range.length === 2 ? range : null;
+    return show(x) + (ends ? ' (' + show(ends[0]) + '\u2013' + show(ends[1]) + ')' : '');
+  }
+
   /** Minutes as "45 min" or "1 h 59 min" (rounded to whole minutes). */
   function duration(minutes) {
     if (minutes === null || minutes === undefined) return '—';
@@ -139,6 +181,11 @@
           to: context.to,
           profile: context.profile,
           survival_probability: r.survival_probability,
+          survival_low: r.survival_range ? r.survival_range[0] : null,
+          survival_high: r.survival_range ? r.survival_range[1] : null,
+          harm_probability: r.harm_probability === undefined ? null : r.harm_probability,
+          detention_probability: r.detention_probability === undefined ? null : r.detention_probability,
+          unknown_roads: r.unknown_risk ? r.unknown_risk.roads : null,
           risk: r.risk,
           travel_time_min: r.travel_time_min,
           length_m: r.length_m === undefined ? null : r.length_m,
@@ -153,7 +200,8 @@
     };
   }
 
-  /** A FeatureCollection for a PLAN: one LineString per movement and per bottleneck road. */
+  /** A FeatureCollection for a PLAN: one LineString per movement and per bottleneck road, one
+   * Point per place where people are left behind (stranded_at). */
   function planCollection(plan, context, nodeLonLat, roadCoords) {
     var features = [];
     (plan.movements || []).forEach(function (m, i) {
@@ -177,8 +225,17 @@
         saturated_minutes: b.saturated_minutes,
       }));
     });
+    (plan.stranded_at || []).forEach(function (x) {
+      var at = nodeLonLat(x.node);
+      features.push({
+        type: 'Feature',
+        geometry: at ? { type: 'Point', coordinates: position(at) } : null,
+        properties: { kind: 'stranded', node: x.node, count: x.count },
+      });
+    });
     var summary = {};
-    ['egress_time_min', 'total_population', 'evacuated', 'stranded', 'method'].forEach(function (k) {
+    ['egress_time_min', 'total_population', 'evacuated', 'stranded', 'method', 'profile',
+      'expected_harm', 'expected_detained'].forEach(function (k) {
       summary[k] = plan[k] === undefined ? null : plan[k];
     });
     summary.consents_needed = plan.consents_needed || [];
@@ -191,6 +248,8 @@
 
   window.SafePassageGeo = {
     percent: percent,
+    probability: probability,
+    expected: expected,
     duration: duration,
     distance: distance,
     age: age,

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import OpenPage, Service
+from tests.browser.figures import probability
 
 pytestmark = pytest.mark.browser
 
@@ -152,8 +153,8 @@ def test_a_road_closed_with_a_reason_is_a_new_version_and_the_route_avoids_it(
     page.wait_for_selector(".route-card")
     after = safest(service, sid)
     assert road not in after["edges"]
-    assert page.locator(".route-card .survival").first.inner_text() == percent(
-        after["survival_probability"]
+    assert page.locator(".route-card .survival").first.inner_text() == probability(
+        after["survival_probability"], after["survival_range"]
     )
     page.mouse.move(0, 0)
     page.screenshot(path=str(artifacts / "map-loop-edited-route.png"))

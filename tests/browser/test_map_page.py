@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import OpenPage, Service
+from tests.browser.figures import probability
 
 pytestmark = pytest.mark.browser
 
@@ -60,21 +61,34 @@ def test_two_clicks_on_districts_show_the_safest_route_and_its_survival(
     assert cards.count() == len(expected["routes"]) + 2
     first = cards.nth(0)
     assert "Safest route" in first.inner_text()
-    assert first.locator(".survival").inner_text() == percent(safest["survival_probability"])
+    survival = probability(safest["survival_probability"], safest["survival_range"])
+    assert first.locator(".survival").inner_text() == survival
     status = page.inner_text("#status")
-    assert f"survival probability {percent(safest['survival_probability'])}" in status
+    assert f"probability of arriving unharmed and free {survival}" in status
     for i, route in enumerate(expected["routes"]):
-        survival = cards.nth(i).locator(".survival").inner_text()
-        assert survival == percent(route["survival_probability"])
-    joint = pair["routes"][0]["survival_probability"] * pair["routes"][1]["survival_probability"]
-    assert percent(joint) in page.inner_text("#pair-summary")
+        shown = cards.nth(i).locator(".survival").inner_text()
+        assert shown == probability(route["survival_probability"], route["survival_range"])
+    a, b = pair["routes"][0], pair["routes"][1]
+    joint = a["survival_probability"] * b["survival_probability"]
+    ends = [a["survival_range"][0] * b["survival_range"][0],
+            a["survival_range"][1] * b["survival_range"][1]]  # fmt: skip
+    assert probability(joint, ends) in page.inner_text("#pair-summary")
 
     # The step table: one row per road, ending at the route's survival probability.
     rows = page.locator("#steps-table tbody tr")
     assert rows.count() == len(safest["edges"])
-    assert rows.last.locator("td").last.inner_text() == percent(safest["survival_probability"])
+    assert rows.last.locator("td").last.inner_text() == probability(safest["survival_probability"])
     headers = page.locator("#steps-table thead th").all_inner_texts()
-    assert headers == ["#", "Road (from → to)", "Controlled by", "Time", "Risk", "Survival so far"]
+    assert headers == [
+        "#",
+        "Road (from → to)",
+        "Controlled by",
+        "Time",
+        "Harm (range)",
+        "Detention",
+        "Risk estimate",
+        "Unharmed and free so far",
+    ]
 
     # Drawn on the map: a line per route plus its white casing, and a label per route.
     assert page.locator(".leaflet-routes-pane path.leaflet-interactive").count() == cards.count()
@@ -95,8 +109,8 @@ def test_safe_zone_route_names_the_road_every_corridor_shares(
     page.wait_for_selector(".results .note")
     expected = routes(service, {"from": "as-sukkari", "to": "al-rashideen", "alternatives": 3})
     safest = expected["routes"][0]
-    assert page.locator(".route-card .survival").first.inner_text() == percent(
-        safest["survival_probability"]
+    assert page.locator(".route-card .survival").first.inner_text() == probability(
+        safest["survival_probability"], safest["survival_range"]
     )
     notes = " ".join(page.locator(".results .note").all_inner_texts())
     assert "No disjoint pair" in notes
@@ -122,10 +136,10 @@ def test_keyboard_only_route_from_the_lists(open_page: OpenPage, service: Servic
     page.focus("#find-routes")
     page.keyboard.press("Enter")
     page.wait_for_selector(".route-card")
-    expected = routes(service, {"from": "al-ansari", "to": "sayf-ad-dauleh"})
+    expected = routes(service, {"from": "al-ansari", "to": "sayf-ad-dauleh"})["routes"][0]
     assert page.locator(".route-card").count() == 1
-    assert page.locator(".route-card .survival").inner_text() == percent(
-        expected["routes"][0]["survival_probability"]
+    assert page.locator(".route-card .survival").inner_text() == probability(
+        expected["survival_probability"], expected["survival_range"]
     )
     # The status region is announced to screen readers.
     assert page.get_attribute("#status", "aria-live") == "polite"
@@ -295,9 +309,9 @@ def test_scenario_without_coordinates_still_answers_from_the_lists(
         "POST",
         "/v1/scenarios/teaching/routes",
         {"from": first, "to": last, "alternatives": 3},
-    ).json()
-    assert page.locator(".route-card .survival").first.inner_text() == percent(
-        expected["routes"][0]["survival_probability"]
+    ).json()["routes"][0]
+    assert page.locator(".route-card .survival").first.inner_text() == probability(
+        expected["survival_probability"], expected["survival_range"]
     )
     assert watch.page_errors == []
 
@@ -347,7 +361,8 @@ def test_plan_movements_and_bottlenecks_are_listed_drawn_and_exported(
     page.select_option("#method", "fast")
     page.click("#make-plan")
     page.wait_for_selector("#movements-table")
-    assert sent == [{"window": "pause-2016-12-15-48h", "method": "fast"}]
+    # The plan is asked with the profile chosen in the route form (default general).
+    assert sent == [{"window": "pause-2016-12-15-48h", "method": "fast", "profile": "general"}]
     summary = page.inner_text(".plan-summary")
     assert "26,000 of 30,000" in summary
     assert "181 min" in summary
