@@ -53,6 +53,7 @@ from app.domain.plans.model import (
     most_evacuable,
 )
 from app.domain.routes.engine import check_parties
+from app.domain.routes.holdings import involved_parties, not_granted
 
 Method = Literal["optimal", "fast"]
 
@@ -196,23 +197,17 @@ class Plan:
 
     def parties_involved(self) -> list[str]:
         """Parties holding a road, checkpoint or node that the plan uses (scenario order)."""
-        model, net = self.model, self.model.network
+        model = self.model
         moves = [*self.movements, *self.stranded_moves]
         nodes = np.fromiter(set(chain.from_iterable(m.nodes for m in moves)), dtype=np.int64)
         arcs = np.fromiter(set(chain.from_iterable(m.arcs for m in moves)), dtype=np.int64)
-        edges = model.arc_edge[arcs]
-        used = np.zeros(len(net.party_ids) + 1, dtype=bool)  # by party code; -1 (none) is last
-        used[net.node_controller[nodes]] = True
-        used[net.edge_controller[edges]] = True
-        used[net.edge_checkpoint[edges]] = True
-        return [p for k, p in enumerate(net.party_ids) if used[k]]
+        return involved_parties(model.network, nodes, model.arc_edge[arcs])
 
     def consents_needed(self, involved: list[str] | None = None) -> list[str]:
         """Parties involved (``involved``, else :meth:`parties_involved`) without consent."""
-        parties = self.model.network.parties
         if involved is None:
             involved = self.parties_involved()
-        return [p for p in involved if parties[p].consent != "granted"]
+        return not_granted(self.model.network, involved)
 
     def stranded_at(self) -> list[dict[str, Any]]:
         """Where the people not evacuated are at the end: home, or where they stopped."""
@@ -328,8 +323,8 @@ def _check_evacuable(model: FlowModel, horizon: int | None) -> int:
     if most == 0:
         raise NothingToEvacuateError(
             "nobody can reach a safe zone over the roads this plan may use "
-            "(blocked roads, avoided or non-consenting parties, the risk limit and the "
-            "profile's restrictions are excluded)"
+            "(blocked roads, the roads and places of avoided or non-consenting parties, "
+            "the risk limit and the profile's restrictions are excluded)"
         )
     if horizon is not None:
         people = model.population > 0
