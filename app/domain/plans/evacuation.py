@@ -280,6 +280,24 @@ def plan_evacuation(net: Network, options: PlanOptions) -> Plan:
     return plan_model(compile_model(net, cond, model_options(options)), options)
 
 
+def standstill_plan(net: Network, options: PlanOptions, reason: NothingToEvacuateError) -> Plan:
+    """The plan that moves nobody because nobody can reach a safe zone over the roads
+    ``options`` allow (``reason``, raised by :func:`plan_evacuation`): the base against
+    which openings are ranked, e.g. a non-consenting party holding every district.
+
+    Raises ``reason`` again when no opening could change it: nobody to evacuate, or no
+    safe zone.
+    """
+    cond = net.conditions(options.profile, options.at)
+    model = compile_model(net, cond, model_options(options))
+    if model.total_population == 0 or not model.is_zone.any():
+        raise reason
+    plan = Plan(model, options.method, options.method == "optimal", options.horizon, [])
+    plan.upper_bound_evacuated = 0
+    plan.note = f"{reason.detail}: nobody moves"
+    return plan
+
+
 def plan_model(model: FlowModel, options: PlanOptions) -> Plan:
     """The plan over an already compiled model."""
     most = _check_evacuable(model, options.horizon)
