@@ -26,7 +26,13 @@ import pytest
 
 from app.domain.errors import NoRouteError
 from app.domain.network.graph import Network
-from app.domain.plans.evacuation import NothingToEvacuateError, PlanOptions, plan_evacuation
+from app.domain.plans.evacuation import (
+    NothingToEvacuateError,
+    PlanOptions,
+    plan_evacuation,
+    rank_openings,
+    standstill_plan,
+)
 from app.domain.routes.consent import consent_analysis
 from app.domain.routes.engine import Route, RouteOptions, safest_route
 from app.domain.scenario.reading import validate_scenario
@@ -213,7 +219,13 @@ def test_a_place_held_without_consent_is_neither_left_nor_reached() -> None:
     assert analysis.today is None
     assert [o.agreements for o in analysis.options] == [("opp",)]
     # Plans: consenting only, nobody can leave home; otherwise all 50 leave, needing opp.
-    with pytest.raises(NothingToEvacuateError):
-        plan_evacuation(net, PlanOptions(consenting_only=True))
+    options = PlanOptions(consenting_only=True)
+    with pytest.raises(NothingToEvacuateError) as nobody:
+        plan_evacuation(net, options)
     plan = plan_evacuation(net, PlanOptions())
     assert plan.evacuated == 50 and plan.consents_needed() == ["opp"]
+    # Ranking what to open starts from the plan that moves nobody: opp's consent moves all 50.
+    still = standstill_plan(net, options, nobody.value)
+    assert (still.evacuated, still.stranded_at()) == (0, [{"node": "home", "count": 50}])
+    [opening] = rank_openings(net, options, still)
+    assert (opening.kind, opening.id, opening.additional_evacuated) == ("party", "opp", 50)
