@@ -15,6 +15,7 @@ from app.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 TEACHING = str(ROOT / "graphs" / "teaching.json")
+ALEPPO = ROOT / "graphs" / "aleppo-2016-12.json"
 
 runner = CliRunner()
 
@@ -104,6 +105,84 @@ def test_consenting_only_and_avoid_party_change_the_route() -> None:
         assert code == 0
         assert answer["routes"][0]["nodes"] == ["hilltop", "mill", "square", "camp"]
         assert answer["routes"][0]["consents_needed"] == []
+
+
+def answer_of(*args: str) -> tuple[int, Any]:
+    """Exit code and JSON answer of a command, asked at the scenario's own time."""
+    result = runner.invoke(app, [*args, "--json"])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_aleppo_consenting_only_has_no_route_out_of_a_district_held_without_consent() -> None:
+    """as-Sukkari → al-Rashideen: route, parties, plan and --consenting-only agree that the
+    holder of a district must consent for its people to leave (expectations from the data)."""
+    doc = json.loads(ALEPPO.read_text("utf-8"))
+    holder = {n["id"]: n.get("controlled_by") for n in doc["nodes"]}
+    consent = {p["id"]: p["consent"] for p in doc["parties"]}
+    origin, destination = "as-sukkari", "al-rashideen"
+    assert holder[origin] is not None and consent[holder[origin]] != "granted"
+    places = [
+        {
+            "node": node,
+            "role": role,
+            "held_by": holder[node],
+            "reasons": [
+                f"{role} {node!r} is held by {holder[node]!r}, which has not granted consent"
+            ],
+        }
+        for role, node in (("origin", origin), ("destination", destination))
+        if holder[node] is not None and consent[holder[node]] != "granted"
+    ]
+    base = ["route", str(ALEPPO), "--from", origin, "--to", destination]
+
+    # Without --consenting-only: a route, needing the consent of the origin's holder.
+    code, answer = answer_of(*base)
+    assert code == 0
+    [route] = answer["routes"]
+    held = {holder[n] for n in route["nodes"]} | set(route["checkpoints"])
+    held |= {e["controlled_by"] for e in doc["edges"] if e["id"] in route["edges"]}
+    expected = {p for p in held if p is not None and consent[p] != "granted"}
+    assert set(route["consents_needed"]) == expected and holder[origin] in expected
+
+    # With it: no route (exit 3), the cut naming the origin held without consent.
+    result = runner.invoke(app, [*base, "--consenting-only", "--json"])
+    assert result.exit_code == 3
+    problem = json.loads(result.stdout)
+    assert problem["type"] == "/problems/no-route"
+    assert problem["cut"]["places"] == places
+    assert places[0]["reasons"][0] in problem["detail"]
+    human = runner.invoke(app, [*base, "--consenting-only"])
+    assert human.exit_code == 3 and places[0]["reasons"][0] in human.stderr
+
+    # The parties analysis: nothing today, as --consenting-only says.
+    code, analysis = answer_of("parties", str(ALEPPO), "--from", origin, "--to", destination)
+    assert code == 0 and analysis["today"] is None
+    assert holder[origin] in analysis["safest_needs"]
+
+    # Plans: consenting only, nobody leaves a district whose holder has not consented; the
+    # holder's consent is the opening that lets them leave. Without a ranking, when nobody
+    # at all can leave, there is no plan (exit 3).
+    people = {n["id"]: n.get("population", 0) for n in doc["nodes"] if n.get("kind") != "safe_zone"}
+    without_consent = sum(
+        count
+        for node, count in people.items()
+        if holder[node] is not None and consent[holder[node]] != "granted"
+    )
+    if without_consent == sum(people.values()):
+        result = runner.invoke(app, ["plan", str(ALEPPO), "--consenting-only", "--json"])
+        assert result.exit_code == 3
+        assert json.loads(result.stdout)["type"] == "/problems/nothing-to-evacuate"
+    result = runner.invoke(
+        app, ["plan", str(ALEPPO), "--consenting-only", "--rank-openings", "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    plan = json.loads(result.stdout)
+    for movement in plan["movements"]:
+        assert all(holder[n] is None or consent[holder[n]] == "granted" for n in movement["nodes"])
+    assert plan["stranded"] >= without_consent and plan["consents_needed"] == []
+    [opening] = [o for o in plan["openings"] if o["id"] == holder[origin]]
+    assert opening["kind"] == "party" and opening["additional_evacuated"] >= people[origin] > 0
+    assert plan["openings"][0] == opening
 
 
 def test_parties_says_whose_agreement_opens_the_safest_route() -> None:

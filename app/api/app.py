@@ -42,7 +42,8 @@ PROBLEM_TYPES = {
     "invalid-request": "The request is invalid; `errors` lists each problem with a pointer.",
     "too-large": "The body is larger than the configured limit (SAFE_PASSAGE_MAX_BODY_BYTES).",
     "no-route": "No usable route joins the two places; `cut` names the closures separating "
-    "them, or says they are not connected at all.",
+    "them (`places`: the origin or destination itself held by an avoided or non-consenting "
+    "party), or says they are not connected at all.",
     "risk-limit": "Routes exist but none within `max_risk`; `best_risk` is the best possible.",
     "no-answer": "The question is valid but has no answer.",
     "not-found": "No such scenario, version or resource.",

@@ -223,7 +223,7 @@ def document_problem_responses(schema: dict[str, Any]) -> dict[str, Any]:
 
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-    components["ProblemItem"] = components["Problem"].pop("$defs")["ProblemItem"]
+    components.update(components["Problem"].pop("$defs"))  # ProblemItem, Cut, CutRoad…
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():
             responses = operation.setdefault("responses", {})

@@ -85,9 +85,14 @@ class RouteOut(BaseModel):
     )
     travel_time_min: float
     length_m: float | None
-    parties: list[str] = Field(description="Parties whose territory or roads the route crosses.")
+    parties: list[str] = Field(
+        description="Parties holding a place the route passes (origin and destination "
+        "included) or a road it uses."
+    )
     checkpoints: list[str] = Field(description="Parties whose checkpoints the route passes.")
-    consents_needed: list[str] = Field(description="Parties on the route without consent.")
+    consents_needed: list[str] = Field(
+        description="Parties of `parties` and `checkpoints` whose consent is not granted."
+    )
     geometry: dict[str, Any] | None = Field(description="GeoJSON LineString, if located.")
     steps: list[Step]
 
@@ -190,6 +195,38 @@ class ProblemItem(BaseModel):
     detail: str
 
 
+class CutRoad(BaseModel):
+    edge: str
+    reasons: list[str] = Field(
+        description="Why the road is closed: blocked, the profile, or each avoided or "
+        "non-consenting party that holds it, its checkpoint or one of its ends."
+    )
+
+
+class CutPlace(BaseModel):
+    node: str
+    role: Literal["origin", "destination"]
+    held_by: str = Field(description="The party holding the place.")
+    reasons: list[str] = Field(
+        description="E.g. \"origin 'as-sukkari' is held by 'opposition', which has not "
+        'granted consent" (or "…, which is avoided").'
+    )
+
+
+class Cut(BaseModel):
+    """What separates the two places of a question that has no route."""
+
+    roads: list[CutRoad] = Field(description="A smallest set of closed roads separating them.")
+    disconnected: bool = Field(description="No road joins them even with every closure lifted.")
+    open_to_connect: list[CutRoad] = Field(
+        description="The fewest closed roads whose opening would give a route."
+    )
+    places: list[CutPlace] = Field(
+        description="The origin and/or destination when held by an avoided party or, with "
+        "`consenting_only`, one that has not granted consent: no route may leave or reach it."
+    )
+
+
 class Problem(BaseModel):
     """RFC 9457 problem document; every error is one (application/problem+json)."""
 
@@ -202,4 +239,7 @@ class Problem(BaseModel):
     instance: str | None = None
     errors: list[ProblemItem] | None = Field(
         default=None, description="For invalid input: every problem, each at its pointer."
+    )
+    cut: Cut | None = Field(
+        default=None, description="For `/problems/no-route`: what separates the two places."
     )

@@ -58,11 +58,18 @@ FromOpt = Annotated[str, typer.Option("--from", help="Node id to leave from.")]
 ToOpt = Annotated[str, typer.Option("--to", help="Node id to reach.")]
 ProfileOpt = Annotated[str | None, typer.Option(help="Who travels (default general).")]
 AvoidOpt = Annotated[
-    list[str] | None, typer.Option("--avoid-party", help="Party id to avoid (repeatable).")
+    list[str] | None,
+    typer.Option(
+        "--avoid-party", help="Party id to avoid: its roads, checkpoints and places (repeatable)."
+    ),
 ]
 AtOpt = Annotated[str | None, typer.Option(help="ISO 8601 time asked about.")]
 ConsentingOpt = Annotated[
-    bool, typer.Option("--consenting-only", help="Only roads of consenting parties.")
+    bool,
+    typer.Option(
+        "--consenting-only",
+        help="Only roads, checkpoints and places of consenting parties (or none).",
+    ),
 ]
 UnknownRiskOpt = Annotated[
     str | None,

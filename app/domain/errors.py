@@ -115,6 +115,10 @@ class NoAnswerError(ScenarioError):
     slug = "no-answer"
 
 
+PlaceRole = Literal["origin", "destination"]
+"""What a place named in a question is for."""
+
+
 @dataclass(frozen=True)
 class CutRoad:
     """A road on a smallest set of closures separating two places, and why it is closed."""
@@ -126,6 +130,24 @@ class CutRoad:
         return {"edge": self.edge, "reasons": list(self.reasons)}
 
 
+@dataclass(frozen=True)
+class CutPlace:
+    """The origin or destination of a question, held by a party the question leaves out."""
+
+    node: str
+    role: PlaceRole
+    held_by: str
+    reasons: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "node": self.node,
+            "role": self.role,
+            "held_by": self.held_by,
+            "reasons": list(self.reasons),
+        }
+
+
 @dataclass
 class Cut:
     """What separates two places.
@@ -134,17 +156,22 @@ class Cut:
     passes one of them, and no smaller set of closures does that).
     ``open_to_connect``: the fewest closed roads whose opening would give a route.
     ``disconnected``: no road joins them even with every closure lifted.
+    ``places``: the origin and/or destination when held by an avoided party or one
+    that has not granted consent (under ``consenting_only``): no route may leave or
+    reach such a place, whatever the roads.
     """
 
     roads: list[CutRoad] = field(default_factory=list)
     disconnected: bool = False
     open_to_connect: list[CutRoad] = field(default_factory=list)
+    places: list[CutPlace] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "roads": [r.as_dict() for r in self.roads],
             "disconnected": self.disconnected,
             "open_to_connect": [r.as_dict() for r in self.open_to_connect],
+            "places": [p.as_dict() for p in self.places],
         }
 
 
@@ -206,10 +233,6 @@ class InvalidRequestError(ValidationError):
 
     title = "Invalid request"
     slug = "invalid-request"
-
-
-PlaceRole = Literal["origin", "destination"]
-"""What a place named in a question is for."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,13 @@ from app.domain.errors import InvalidRequestError, Problem
 from app.domain.network.graph import Network
 from app.domain.plans.budget import Budget
 from app.domain.plans.concessions import rank_concessions
-from app.domain.plans.evacuation import MAX_FAST_CELLS, PlanOptions, plan_evacuation
+from app.domain.plans.evacuation import (
+    MAX_FAST_CELLS,
+    NothingToEvacuateError,
+    PlanOptions,
+    plan_evacuation,
+    standstill_plan,
+)
 from app.domain.progress import Progress
 from app.services.errors import in_request_terms
 from app.services.requests import TravelRequest
@@ -142,7 +148,13 @@ def compute_plan(
     )
     horizon_field = "/window" if request.window is not None else "/end"
     with in_request_terms(horizon=horizon_field), without_cycle_collection():
-        plan = plan_evacuation(network, options)
+        try:
+            plan = plan_evacuation(network, options)
+        except NothingToEvacuateError as nobody:
+            if not request.rank_openings:
+                raise
+            # Nobody can leave over these roads: what each opening would change is the answer.
+            plan = standstill_plan(network, options, nobody)
         document = plan.as_dict()
         document["requested_method"] = request.method
         document["window"] = window

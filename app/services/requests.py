@@ -39,11 +39,13 @@ class TravelRequest(Assuming):
     )
     avoid_parties: list[str] = Field(
         default_factory=list,
-        description="Never use roads controlled by, or with a checkpoint of, these parties.",
+        description="Never use what these parties hold: their roads, checkpoints and places "
+        "(no route leaves, passes or reaches a place they hold).",
     )
     consenting_only: bool = Field(
         default=False,
-        description="Use only roads of parties that have granted consent (and roads of no party).",
+        description="Use only what parties that have granted consent (or no party) hold: roads, "
+        "checkpoints and places, the origin and destination included.",
     )
 
 

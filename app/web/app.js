@@ -742,6 +742,10 @@
     layers.cut.clearLayers();
     if (/no-route$/.test(type) && d.cut) {
       var roads = d.cut.roads || [];
+      // The origin or destination itself held by a party left out: said first, in its words.
+      (d.cut.places || []).forEach(function (p) {
+        extra.push(el('p', { text: (p.reasons || []).join('; ') + '.' }));
+      });
       if (d.cut.disconnected) extra.push(el('p', { text: 'No road joins them at all, even with every closure lifted.' }));
       if (roads.length) {
         extra.push(el('p', { text: 'Closed roads that separate them (every route would pass one):' }));

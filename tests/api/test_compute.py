@@ -167,6 +167,48 @@ def test_no_route_is_a_422_naming_the_cut(
     assert problem["cut"]["disconnected"] is False
 
 
+def test_no_route_names_the_origin_held_by_a_party_without_consent(
+    app_client: TestClient, tokens: Tokens, stored_graphs: dict[Path, str]
+) -> None:
+    """Aleppo, as-Sukkari → al-Rashideen, consenting parties only: the district's holder has
+    not consented, so nobody may leave it (expectations from the document)."""
+    doc = load(ALEPPO)
+    holder = {n["id"]: n.get("controlled_by") for n in doc["nodes"]}
+    consent = {p["id"]: p["consent"] for p in doc["parties"]}
+    body = {"from": "as-sukkari", "to": "al-rashideen"}
+    url = f"/v1/scenarios/{stored_graphs[ALEPPO]}/routes"
+    party = holder[body["from"]]
+    assert party is not None and consent[party] != "granted"
+
+    response = app_client.post(url, json=body, headers=tokens("planner"))
+    assert response.status_code == 200, response.text
+    assert party in response.json()["routes"][0]["consents_needed"]
+
+    response = app_client.post(
+        url, json={**body, "consenting_only": True}, headers=tokens("planner")
+    )
+    problem = assert_problem(response, 422, "no-route")
+    reason = f"origin 'as-sukkari' is held by {party!r}, which has not granted consent"
+    [origin] = [p for p in problem["cut"]["places"] if p["role"] == "origin"]
+    assert origin == {"node": "as-sukkari", "role": "origin", "held_by": party, "reasons": [reason]}
+    assert reason in problem["detail"]
+    # Every road of the cut is closed because of a party without consent, named with it.
+    for road in problem["cut"]["roads"]:
+        assert any("which has not granted consent" in r for r in road["reasons"]), road
+    # Avoiding the party says so in the same terms.
+    response = app_client.post(
+        url, json={**body, "avoid_parties": [party]}, headers=tokens("planner")
+    )
+    problem = assert_problem(response, 422, "no-route")
+    assert f"origin 'as-sukkari' is held by {party!r}, which is avoided" in problem["detail"]
+    # The parties analysis agrees: no route today.
+    response = app_client.post(
+        f"/v1/scenarios/{stored_graphs[ALEPPO]}/parties", json=body, headers=tokens("planner")
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["today"] is None
+
+
 def test_unknown_places_are_refused_at_their_pointer(
     app_client: TestClient, tokens: Tokens, teaching: Stored
 ) -> None:

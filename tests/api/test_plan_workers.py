@@ -192,10 +192,10 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 PLANS = {
     "optimal in the 3-hour pause": {"window": PAUSE_3H},
     "fast in the 3-hour pause": {"window": PAUSE_3H, "method": "fast"},
-    "optimal between two times, consenting parties only": {
+    "optimal between two times, a party avoided": {
         "start": "2016-12-15T10:00:00+02:00",
         "end": "2016-12-15T12:30:00+02:00",
-        "consenting_only": True,
+        "avoid_parties": ["ypg"],
     },
     "fast for everyone, no window": {"method": "fast"},
     "concessions ranked, 3-hour pause": {"window": PAUSE_3H, "rank_openings": True},
@@ -246,6 +246,13 @@ REFUSED = {
         422,
         "invalid-request",
         {"/window"},
+    ),
+    "consenting parties only: every district's holder has yet to consent": (
+        {"window": PAUSE_3H, "consenting_only": True},
+        None,
+        422,
+        "nothing-to-evacuate",
+        None,
     ),
     "unknown party to avoid": (
         {"window": PAUSE_3H, "avoid_parties": ["nobody"]},

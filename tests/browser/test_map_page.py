@@ -169,6 +169,20 @@ def test_avoiding_a_party_shows_what_cuts_the_places_off(
     assert page.locator(".leaflet-overlay-pane path").count() > 0
 
 
+def test_a_place_held_by_an_avoided_party_is_named_first(
+    open_page: OpenPage, service: Service
+) -> None:
+    page, _ = open_aleppo(open_page, service)
+    page.check("#avoid-parties input[value='opposition']")
+    page.click('[data-node="as-sukkari"]')
+    page.click('[data-node="al-rashideen"]')
+    problem = page.locator("#problem")
+    problem.wait_for(state="visible")
+    text = problem.inner_text()
+    assert "origin 'as-sukkari' is held by 'opposition', which is avoided." in text
+    assert page.locator(".route-card").count() == 0
+
+
 def test_risk_limit_says_how_safe_the_best_route_is(open_page: OpenPage, service: Service) -> None:
     page, _ = open_aleppo(open_page, service)
     page.fill("#max-risk", "1")

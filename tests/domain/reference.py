@@ -9,8 +9,10 @@ It follows SPEC §1–2 directly, one road at a time:
   assumed where the road has no estimate), its detention the profile's checkpoint figure,
   and its risk ``1 − (1 − harm) × (1 − detention)``;
 * a road is usable unless blocked, of a status the profile excludes, not passable by
-  the profile's vehicles, held (or checkpointed) by an avoided or, with
-  ``consenting_only``, a non-consenting party, or certain to harm;
+  the profile's vehicles, held (or checkpointed) by a refusing party — an avoided or,
+  with ``consenting_only``, a non-consenting one —, or certain to harm;
+* a place held by a refusing party is left out of the graph (SPEC §1 Consent: no route
+  passes, leaves or reaches it);
 * its travel time is ``travel_time_min × 64 / speed`` when given, else
   ``length_m / speed`` (length from the coordinates when not given);
 * the route minimises ``(Σ cost, Σ time)`` in lexicographic order, where
@@ -126,16 +128,12 @@ def road_usable(
     edge: Edge,
     profile: Profile,
     risk: float,
-    avoid_parties: tuple[str, ...],
-    consenting_only: bool,
+    refusing: set[str],
 ) -> bool:
     if edge.status == "blocked" or edge.status in profile.excluded_statuses:
         return False
     if profile.vehicle and not edge.vehicle_passable:
         return False
-    refusing = set(avoid_parties)
-    if consenting_only:
-        refusing |= {p.id for p in scenario.parties if p.consent != "granted"}
     if edge.controlled_by in refusing or edge.checkpoint in refusing:
         return False
     return risk < 1.0
@@ -161,11 +159,17 @@ def reference_route(
     when = at if at is not None else default_time(scenario)
     nodes = {n.id: n for n in scenario.nodes}
     assumed = assumed_unknown(scenario, unknown_risk)
+    refusing = set(avoid_parties)
+    if consenting_only:
+        refusing |= {p.id for p in scenario.parties if p.consent != "granted"}
+    places = [n.id for n in scenario.nodes if n.controlled_by not in refusing]
+    if source not in places or target not in places:
+        return None
     roads = []
     for edge in scenario.edges:
         harm, detention = road_risks(scenario, nodes, edge, prof, when, assumed)
         risk = 1.0 - (1.0 - harm) * (1.0 - detention)
-        if not road_usable(scenario, edge, prof, risk, avoid_parties, consenting_only):
+        if not road_usable(scenario, edge, prof, risk, refusing):
             continue
         minimised = {"survival": risk, "harm": harm, "detention": detention}[objective]
         cost = round(-math.log1p(-minimised) * COST_SCALE)
@@ -173,7 +177,7 @@ def reference_route(
         roads.append((edge, risk, cost, time, harm, detention))
     big = sum(round(time * TIME_SCALE) for _, _, _, time, _, _ in roads) + 1
     graph = nx.DiGraph()
-    graph.add_nodes_from(n.id for n in scenario.nodes)
+    graph.add_nodes_from(places)
     best: dict[tuple[str, str], tuple[int, Edge, float, float, float, float]] = {}
     for edge, risk, cost, time, harm, detention in roads:
         weight = cost * big + round(time * TIME_SCALE)
@@ -182,7 +186,8 @@ def reference_route(
             if (u, v) not in best or weight < best[(u, v)][0]:
                 best[(u, v)] = (weight, edge, risk, time, harm, detention)
     for (u, v), (weight, *_) in best.items():
-        graph.add_edge(u, v, weight=weight)
+        if graph.has_node(u) and graph.has_node(v):
+            graph.add_edge(u, v, weight=weight)
     try:
         path = nx.dijkstra_path(graph, source, target, weight="weight")
     except nx.NetworkXNoPath:

@@ -39,11 +39,17 @@ def reaches(doc: dict[str, Any], open_edges: set[str], s: str, t: str) -> bool:
 
 
 def opened(doc: dict[str, Any], roads: set[str]) -> dict[str, Any]:
-    """``doc`` with every reason to refuse ``roads`` lifted: open, passable, held by nobody."""
+    """``doc`` with every reason to refuse ``roads`` lifted: open, passable, held by nobody,
+    and so are the places at their ends."""
     out = copy.deepcopy(doc)
+    ends = set()
     for e in out["edges"]:
         if e["id"] in roads:
             e.update(status="open", vehicle_passable=True, controlled_by=None, checkpoint=None)
+            ends |= {e["from"], e["to"]}
+    for node in out["nodes"]:
+        if node["id"] in ends:
+            node["controlled_by"] = None
     return out
 
 
@@ -162,7 +168,7 @@ def test_cut_reasons_say_why_each_road_is_closed() -> None:
     # Walkers may use damaged roads; y–z belongs to a party that has not consented.
     with pytest.raises(NoRouteError) as info:
         safest_route(net, "y", "z", RouteOptions(consenting_only=True))
-    consent = [{"edge": "yz", "reasons": ["party 'gov' has not granted consent"]}]
+    consent = [{"edge": "yz", "reasons": ["controlled by 'gov', which has not granted consent"]}]
     cut = info.value.extra()["cut"]
     assert cut["open_to_connect"] == consent
     # Separating y from z takes y–z and one closure on the way round through a, x and b.
@@ -182,7 +188,12 @@ def test_disconnected_when_no_road_leads_there_at_all() -> None:
     # The one-way road runs from c to b, so nothing at all leads from a to c.
     with pytest.raises(NoRouteError) as info:
         safest_route(net, "a", "c")
-    assert info.value.cut.as_dict() == {"roads": [], "open_to_connect": [], "disconnected": True}
+    assert info.value.cut.as_dict() == {
+        "roads": [],
+        "open_to_connect": [],
+        "disconnected": True,
+        "places": [],
+    }
     assert "even with every closure lifted" in info.value.detail
     # From c, the one-way road reaches b; only the blocked road stands between b and a.
     with pytest.raises(NoRouteError) as info:
@@ -192,4 +203,5 @@ def test_disconnected_when_no_road_leads_there_at_all() -> None:
         "roads": blocked,
         "open_to_connect": blocked,
         "disconnected": False,
+        "places": [],
     }

@@ -461,14 +461,12 @@ class Conditions:
         weights: FloatArray = np.where(self.arc_usable, self.arc_cost, np.inf)
         return weights
 
-    def exclusion_reasons(self, edge: int, avoided: frozenset[str] = frozenset()) -> list[str]:
-        """Why road ``edge`` cannot be used under these conditions and avoided parties."""
+    def exclusion_reasons(self, edge: int) -> list[str]:
+        """Why road ``edge`` cannot be used under these conditions (status, profile, certain
+        harm). The parties a question leaves out add theirs:
+        :func:`app.domain.routes.holdings.road_reasons`."""
         net = self.network
         status = ROAD_STATUSES[int(net.edge_status[edge])]
-        controlled_by, checkpoint = (
-            net.edge_text(edge, "controlled_by"),
-            net.edge_text(edge, "checkpoint"),
-        )
         reasons = []
         if status == "blocked":
             reasons.append("blocked")
@@ -476,10 +474,6 @@ class Conditions:
             reasons.append(f"{status}: not usable by profile {self.profile.id!r}")
         if self.profile.vehicle and not net.edge_vehicle[edge]:
             reasons.append(f"not passable by vehicles (profile {self.profile.id!r})")
-        if controlled_by in avoided:
-            reasons.append(f"controlled by avoided party {controlled_by!r}")
-        if checkpoint in avoided:
-            reasons.append(f"checkpoint of avoided party {checkpoint!r}")
         if not reasons and self.harm[edge] >= 1.0:
             reasons.append("risk of harm is certain")
         if not reasons and self.detention[edge] >= 1.0:

@@ -37,7 +37,7 @@ import numpy as np
 
 from app.domain.errors import NoAnswerError, PlanTooLargeError
 from app.domain.network.assumptions import Assumption, population_assumptions, route_assumptions
-from app.domain.network.graph import IntArray, Network
+from app.domain.network.graph import Conditions, IntArray, Network
 from app.domain.plans.budget import Budget
 from app.domain.plans.expanded import Movement, Solution, decompose, expanded_arcs, solve_horizon
 from app.domain.plans.fast import fast_movements
@@ -53,6 +53,7 @@ from app.domain.plans.model import (
 )
 from app.domain.progress import Progress
 from app.domain.routes.engine import check_parties
+from app.domain.routes.holdings import involved_parties, not_granted
 from app.domain.scenario.model import UnknownRisk
 
 Method = Literal["optimal", "fast"]
@@ -261,23 +262,17 @@ class Plan:
 
     def parties_involved(self) -> list[str]:
         """Parties holding a road, checkpoint or node that the plan uses (scenario order)."""
-        model, net = self.model, self.model.network
+        model = self.model
         moves = [*self.movements, *self.stranded_moves]
         nodes = np.fromiter(set(chain.from_iterable(m.nodes for m in moves)), dtype=np.int64)
         arcs = np.fromiter(set(chain.from_iterable(m.arcs for m in moves)), dtype=np.int64)
-        edges = model.arc_edge[arcs]
-        used = np.zeros(len(net.party_ids) + 1, dtype=bool)  # by party code; -1 (none) is last
-        used[net.node_controller[nodes]] = True
-        used[net.edge_controller[edges]] = True
-        used[net.edge_checkpoint[edges]] = True
-        return [p for k, p in enumerate(net.party_ids) if used[k]]
+        return involved_parties(model.network, nodes, model.arc_edge[arcs])
 
     def consents_needed(self, involved: list[str] | None = None) -> list[str]:
         """Parties involved (``involved``, else :meth:`parties_involved`) without consent."""
-        parties = self.model.network.parties
         if involved is None:
             involved = self.parties_involved()
-        return [p for p in involved if parties[p].consent != "granted"]
+        return not_granted(self.model.network, involved)
 
     def stranded_at(self) -> list[dict[str, Any]]:
         """Where the people not evacuated are at the end: home, or where they stopped."""
@@ -343,6 +338,11 @@ def model_options(options: PlanOptions) -> ModelOptions:
     )
 
 
+def plan_conditions(net: Network, options: PlanOptions) -> Conditions:
+    """The conditions a plan is computed under: its profile, time and unknown-risk policy."""
+    return net.conditions(options.profile, options.at, unknown_risk=options.unknown_risk)
+
+
 def plan_evacuation(net: Network, options: PlanOptions) -> Plan:
     """The evacuation plan for ``options`` (see module docstring).
 
@@ -350,8 +350,25 @@ def plan_evacuation(net: Network, options: PlanOptions) -> Plan:
     :class:`~app.domain.errors.PlanTooLargeError` when the plan would exceed the size limits.
     """
     check_parties(net, options.avoid_parties)
-    cond = net.conditions(options.profile, options.at, unknown_risk=options.unknown_risk)
+    cond = plan_conditions(net, options)
     return plan_model(compile_model(net, cond, model_options(options)), options)
+
+
+def standstill_plan(net: Network, options: PlanOptions, reason: NothingToEvacuateError) -> Plan:
+    """The plan that moves nobody because nobody can reach a safe zone over the roads
+    ``options`` allow (``reason``, raised by :func:`plan_evacuation`): the base against
+    which openings are ranked, e.g. a non-consenting party holding every district.
+
+    Raises ``reason`` again when no opening could change it: nobody to evacuate, or no
+    safe zone.
+    """
+    model = compile_model(net, plan_conditions(net, options), model_options(options))
+    if model.total_population == 0 or not model.is_zone.any():
+        raise reason
+    plan = Plan(model, options.method, options.method == "optimal", options.horizon, [])
+    plan.upper_bound_evacuated = 0
+    plan.note = f"{reason.detail}: nobody moves"
+    return plan
 
 
 def plan_model(model: FlowModel, options: PlanOptions) -> Plan:
@@ -397,8 +414,8 @@ def _check_evacuable(model: FlowModel, horizon: int | None) -> int:
     if most == 0:
         raise NothingToEvacuateError(
             "nobody can reach a safe zone over the roads this plan may use "
-            "(blocked roads, avoided or non-consenting parties, the risk limit and the "
-            "profile's restrictions are excluded)"
+            "(blocked roads, the roads and places of avoided or non-consenting parties, "
+            "the risk limit and the profile's restrictions are excluded)"
         )
     if horizon is not None:
         people = model.population > 0

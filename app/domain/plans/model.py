@@ -32,6 +32,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from app.domain.network.graph import BoolArray, Conditions, FloatArray, IntArray, Network
+from app.domain.routes.holdings import exclusion, usable_roads
 from app.domain.scenario.columns import NODE_KINDS, ROAD_STATUSES
 
 UNREACHABLE = np.iinfo(np.int64).max // 4
@@ -59,23 +60,22 @@ class ModelOptions:
 
 
 def excluded_parties(net: Network, options: ModelOptions) -> set[str]:
-    """Parties whose roads this plan does not use (avoided, or not consenting)."""
-    banned = set(options.avoid_parties)
-    if options.consenting_only:
-        banned |= {p.id for p in net.parties.values() if p.consent != "granted"}
-    return banned - set(options.open_parties)
+    """Parties whose roads and places this plan does not use (avoided, or not consenting),
+    less those opened (:func:`~app.domain.routes.holdings.exclusion`)."""
+    excluded = exclusion(net, options.avoid_parties, options.consenting_only, options.open_parties)
+    return set(excluded.parties)
 
 
 def road_mask(cond: Conditions, options: ModelOptions) -> BoolArray:
-    """Roads a plan may use: the profile's usable roads, less excluded parties and risk."""
+    """Roads a plan may use: the profile's usable roads (and the blocked roads opened), less
+    those involving an excluded party (:func:`~app.domain.routes.holdings.usable_roads`:
+    its roads, checkpoints and places, so its people stay and nobody passes its ground),
+    less those above the risk limit."""
     net = cond.network
     usable = cond.usable.copy()
     for e in options.open_edges:
         usable[e] = _usable_if_open(cond, e)
-    codes = {pid: i for i, pid in enumerate(net.party_ids)}
-    for pid in excluded_parties(net, options):
-        code = codes[pid]
-        usable &= (net.edge_controller != code) & (net.edge_checkpoint != code)
+    usable = usable_roads(net, usable, excluded_parties(net, options))
     if options.max_risk is not None:
         usable &= cond.risk <= options.max_risk + 1e-12
     return usable

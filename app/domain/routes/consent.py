@@ -1,13 +1,14 @@
 """Whose agreement opens which route: the consent analysis behind ``safe-passage parties``.
 
-Definition. A route *needs* every party whose territory it crosses (a node or
-road it controls) or whose checkpoint it passes — the parties of
-:meth:`~app.domain.routes.engine.Route.consents_needed` once consent is granted.
-With a set ``A`` of parties that agree in addition to those that have already
-granted consent, the *open* roads are those every party of which (road
-controller, checkpoint, both end nodes' controllers) has granted consent or is
-in ``A``. For each ``A`` the analysis takes the safest route over open roads
-(ties to the shorter time, as everywhere).
+Definition. A route *needs* every party it involves (:mod:`.holdings`: the
+holders of the places it passes, origin and destination included, and of its
+roads, and its checkpoints' parties) that has not granted consent — its
+:meth:`~app.domain.routes.engine.Route.consents_needed`. With a set ``A`` of
+parties that agree in addition to those that have already granted consent, the
+*open* roads are :func:`~app.domain.routes.holdings.usable_roads` excluding every
+other party (and the avoided ones): the roads ``--consenting-only`` would use if
+the parties of ``A`` granted consent. For each ``A`` the analysis takes the
+safest route over open roads (ties to the shorter time, as everywhere).
 
 * *today*: ``A`` empty — what is possible without any new agreement.
 * *safest*: every party except avoided ones agrees — the safest route there is,
@@ -29,20 +30,17 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
-import numpy as np
-
-from app.domain.errors import Cut, CutRoad, Fault, NoRouteError, QuestionError
-from app.domain.network.graph import BoolArray, Conditions, Network
+from app.domain.errors import Fault, QuestionError
+from app.domain.network.graph import Conditions, Network
 from app.domain.routes.engine import (
     Route,
     RouteOptions,
     check_parties,
-    edge_mask,
-    explain_cut,
     lexicographic_path,
     resolve_node,
     safest_route,
 )
+from app.domain.routes.holdings import Exclusion, usable_roads
 
 MAX_ENUMERATED = 8
 """Up to this many non-consenting parties, every combination of agreements is examined."""
@@ -147,28 +145,6 @@ class ConsentAnalysis:
         }
 
 
-def party_codes_per_road(net: Network) -> list[np.ndarray[Any, np.dtype[np.int64]]]:
-    """For each road: party codes of its controller, checkpoint and end nodes' controllers."""
-    return [
-        net.edge_controller,
-        net.edge_checkpoint,
-        net.node_controller[net.edge_tail],
-        net.node_controller[net.edge_head],
-    ]
-
-
-def open_roads(net: Network, base: BoolArray, agreeing: set[str]) -> BoolArray:
-    """Roads of ``base`` all of whose parties are in ``agreeing`` (or no party)."""
-    allowed = np.zeros(len(net.party_ids) + 1, dtype=bool)
-    allowed[0] = True  # code -1: no party
-    for code, pid in enumerate(net.party_ids):
-        allowed[code + 1] = pid in agreeing
-    mask = base.copy()
-    for codes in party_codes_per_road(net):
-        mask &= allowed[codes + 1]
-    return mask
-
-
 def consent_analysis(
     net: Network, source: str, target: str, options: RouteOptions | None = None
 ) -> ConsentAnalysis:
@@ -185,19 +161,21 @@ def consent_analysis(
         raise QuestionError(
             [Fault("destination", "'to' is the same place as 'from'")], detail="nothing to cross"
         )
-    avoided = set(check_parties(net, opts.avoid_parties))
+    avoided = frozenset(check_parties(net, opts.avoid_parties))
     everyone = RouteOptions(profile=opts.profile, at=opts.at, avoid_parties=tuple(avoided))
-    cond = safest_route(net, source, target, everyone).conditions  # raises NoRouteError
-    base = edge_mask(cond, avoided)
+    # Raises NoRouteError (its cut naming avoided ground) when even everyone's agreement
+    # opens no route: the mask below with every party agreeing is that question's mask.
+    cond = safest_route(net, source, target, everyone).conditions
     granted = [p for p in net.party_ids if net.parties[p].consent == "granted"]
     pending = [p for p in net.party_ids if p not in granted and p not in avoided]
-
-    agreed = set(granted) - avoided  # an avoided party's ground is left out even if it agrees
     cache: dict[frozenset[str], Route | None] = {}
 
     def best(extra: frozenset[str]) -> Route | None:
+        """The safest route once ``extra`` agree too (an avoided party's ground stays out
+        even if it agrees)."""
         if extra not in cache:
-            mask = open_roads(net, base, agreed | extra)
+            excluded = Exclusion(avoided, frozenset(pending) - extra)
+            mask = usable_roads(net, cond.usable, excluded.parties)
             cache[extra] = lexicographic_path(cond, mask[net.arc_edge], s, t)
         return cache[extra]
 
@@ -223,8 +201,8 @@ def consent_analysis(
 
     everyone_set = frozenset(pending)
     safest = best(everyone_set)
-    if safest is None:
-        raise _through_avoided(cond, open_roads(net, base, agreed | everyone_set), s, t)
+    if safest is None:  # cannot happen: safest_route above found one over the same roads
+        raise AssertionError("the route with every agreement was lost")
     effects = [PartyEffect(p, best(frozenset([p])), best(everyone_set - {p})) for p in pending]
     return ConsentAnalysis(
         conditions=cond,
@@ -237,26 +215,6 @@ def consent_analysis(
         options=choices,
         effects=effects,
         enumerated=enumerated,
-    )
-
-
-def _through_avoided(cond: Conditions, mask: BoolArray, s: int, t: int) -> NoRouteError:
-    """No route once the territory (nodes) of avoided parties is left out too."""
-    net = cond.network
-    cut = explain_cut(cond, mask, s, t, frozenset())
-    roads = []
-    for road in cut.roads:
-        e = net.edge_index[road.edge]
-        ends = (int(net.edge_tail[e]), int(net.edge_head[e]))
-        held = [net.node_text(n, "controlled_by") for n in ends]
-        reasons = list(road.reasons) + [
-            f"ends in territory of avoided party {p!r}" for p in dict.fromkeys(held) if p
-        ]
-        roads.append(CutRoad(road.edge, tuple(reasons)))
-    src, dst = net.node_ids[s], net.node_ids[t]
-    return NoRouteError(
-        f"every route from {src!r} to {dst!r} crosses territory of an avoided party",
-        Cut(roads=roads, disconnected=cut.disconnected),
     )
 
 

@@ -56,6 +56,14 @@ from app.domain.network.graph import (
     Network,
     Objective,
 )
+from app.domain.routes.holdings import (
+    Exclusion,
+    excluded_places,
+    exclusion,
+    not_granted,
+    road_reasons,
+    usable_roads,
+)
 from app.domain.scenario.model import UnknownRisk
 
 
@@ -169,11 +177,15 @@ class Route:
     def checkpoints(self) -> list[str]:
         return _first_seen(self.network, self.network.edge_checkpoint[self.edges])
 
+    def involved(self) -> list[str]:
+        """Every party the route involves (:mod:`.holdings`): the holders of its places and
+        roads in order of first passage, then the checkpoints' parties not among them."""
+        territory = self.parties()
+        return territory + [p for p in self.checkpoints() if p not in territory]
+
     def consents_needed(self) -> list[str]:
-        """Parties on the route (territory or checkpoint) that have not granted consent."""
-        parties = self.network.parties
-        involved = self.parties() + [p for p in self.checkpoints() if p not in self.parties()]
-        return [p for p in involved if parties[p].consent != "granted"]
+        """Parties the route involves (places, roads, checkpoints) without granted consent."""
+        return not_granted(self.network, self.involved())
 
     def geometry(self) -> dict[str, Any] | None:
         net = self.network
@@ -289,16 +301,10 @@ def resolve_node(net: Network, node_id: str, role: PlaceRole) -> int:
 def edge_mask(
     cond: Conditions, avoid_parties: Iterable[str] = (), consenting_only: bool = False
 ) -> BoolArray:
-    """Roads usable for this question: the profile's usable roads less avoided parties'."""
-    net = cond.network
-    mask = cond.usable.copy()
-    codes = {pid: i for i, pid in enumerate(net.party_ids)}
-    banned = {codes[p] for p in avoid_parties if p in codes}
-    if consenting_only:
-        banned |= {codes[p.id] for p in net.parties.values() if p.consent != "granted"}
-    for code in banned:
-        mask &= (net.edge_controller != code) & (net.edge_checkpoint != code)
-    return mask
+    """Roads usable for this question: the profile's usable roads less those involving an
+    excluded party (its roads, checkpoints and places; see :mod:`.holdings`)."""
+    excluded = exclusion(cond.network, avoid_parties, consenting_only)
+    return usable_roads(cond.network, cond.usable, excluded.parties)
 
 
 def check_parties(net: Network, parties: Iterable[str]) -> tuple[str, ...]:
@@ -321,14 +327,16 @@ def safest_route(
     opts = options or RouteOptions()
     s = resolve_node(net, source, "origin")
     t = resolve_node(net, target, "destination")
-    avoided = check_parties(net, opts.avoid_parties)
+    excluded = exclusion(net, check_parties(net, opts.avoid_parties), opts.consenting_only)
     cond = question_conditions(net, opts)
-    mask = edge_mask(cond, avoided, opts.consenting_only)
-    plain = not avoided and not opts.consenting_only
+    mask = usable_roads(net, cond.usable, excluded.parties)
+    plain = not excluded.parties
+    held = excluded_places(net, [(s, "origin"), (t, "destination")], excluded)
     # The plain question reuses the conditions' own arc mask (and its cached weights).
-    route = lexicographic_path(cond, cond.arc_usable if plain else mask[net.arc_edge], s, t)
+    arcs = cond.arc_usable if plain else mask[net.arc_edge]
+    route = None if held else lexicographic_path(cond, arcs, s, t)
     if route is None:
-        cut = explain_cut(cond, mask, s, t, frozenset(avoided), opts.consenting_only)
+        cut = explain_cut(cond, mask, s, t, excluded)
         raise NoRouteError(_cut_sentence(net, source, target, cut), cut)
     if opts.max_risk is not None and route.risk > opts.max_risk + 1e-12:
         raise RiskLimitError(
@@ -597,11 +605,12 @@ def explain_cut(
     mask: BoolArray,
     s: int,
     t: int,
-    avoided: frozenset[str],
-    consenting_only: bool = False,
+    excluded: Exclusion | None = None,
 ) -> Cut:
     """What separates ``s`` from ``t``: see :class:`~app.domain.errors.Cut`.
 
+    ``mask``: the roads the question may use; ``excluded``: the parties it leaves out,
+    which name the reasons (and the origin or destination they hold, ``places``).
     Usable arcs get unbounded capacity, closed ones capacity 1; a minimum cut of
     that network is a smallest set of closures that together cut ``s`` off from
     ``t``. Separately, a 0–1 shortest path (closed roads cost 1, open ones 0)
@@ -610,29 +619,26 @@ def explain_cut(
     """
     net = cond.network
     n = net.n_nodes
+    excluded = excluded or Exclusion()
+    places = excluded_places(net, dict.fromkeys([(s, "origin"), (t, "destination")]), excluded)
     big = len(net.arc_edge) + 1
     cap = np.where(mask[net.arc_edge], big, 1).astype(np.int32)
     graph = csr_matrix((cap, (net.arc_tail, net.arc_head)), shape=(n, n))
     graph.sum_duplicates()
     if s == t:
-        return Cut()
+        return Cut(places=places)
     result = maximum_flow(graph, s, t, method="dinic")
     if result.flow_value == 0:
-        return Cut(disconnected=True)
+        return Cut(disconnected=True, places=places)
     residual = graph.astype(np.int64) - result.flow.astype(np.int64)
     residual.data[residual.data < 0] = 0
     residual.eliminate_zeros()
     reach = np.zeros(n, dtype=bool)
     reach[breadth_first_order(residual, s, directed=True, return_predecessors=False)] = True
     crossing = reach[net.arc_tail] & ~reach[net.arc_head] & ~mask[net.arc_edge]
-    parties = net.parties
 
     def closed(e: int) -> CutRoad:
-        reasons = cond.exclusion_reasons(e, avoided)
-        if consenting_only:
-            for pid in (net.edge_text(e, "controlled_by"), net.edge_text(e, "checkpoint")):
-                if pid is not None and parties[pid].consent != "granted":
-                    reasons.append(f"party {pid!r} has not granted consent")
+        reasons = cond.exclusion_reasons(e) + road_reasons(net, e, excluded)
         return CutRoad(net.edge_ids[e], tuple(dict.fromkeys(reasons)))
 
     roads = [closed(e) for e in dict.fromkeys(net.arc_edge[crossing].tolist())]
@@ -642,16 +648,19 @@ def explain_cut(
         cond, np.ones(len(net.arc_edge), dtype=bool), s, t, arc_cost=weight, arc_time=weight
     )
     to_open = [] if lift is None else [closed(e) for e in lift.edges if not mask[e]]
-    return Cut(roads=roads, open_to_connect=to_open)
+    return Cut(roads=roads, open_to_connect=to_open, places=places)
 
 
 def _cut_sentence(net: Network, source: str, target: str, cut: Cut) -> str:
+    held = "".join(f"; {reason}" for p in cut.places for reason in p.reasons)
     if cut.disconnected:
-        return f"no road joins {source!r} to {target!r}, even with every closure lifted"
+        return f"no road joins {source!r} to {target!r}, even with every closure lifted{held}"
+    if not cut.roads:  # the origin is the destination, held by an excluded party
+        return f"no usable route from {source!r} to {target!r}{held}"
     parts = [f"{r.edge} ({'; '.join(r.reasons)})" for r in cut.roads]
     lift = [r.edge for r in cut.open_to_connect]
     return (
-        f"no usable route from {source!r} to {target!r}; "
+        f"no usable route from {source!r} to {target!r}{held}; "
         f"they are cut off by {', '.join(parts)}; "
         f"opening {', '.join(lift)} would give a route"
     )
