@@ -70,6 +70,26 @@ def plan(
             "capacity at a bottleneck) by planning again.",
         ),
     ] = False,
+    fleet: Annotated[
+        str | None,
+        typer.Option(
+            "--fleet",
+            help="Plan with this fleet of the scenario: every trip of its buses and "
+            "ambulances through the checkpoints, priority groups first.",
+        ),
+    ] = None,
+    vehicles: Annotated[
+        int | None,
+        typer.Option("--vehicles", min=1, help="With --fleet: how many of its vehicles."),
+    ] = None,
+    sizing: Annotated[
+        bool,
+        typer.Option(
+            "--sizing",
+            help="With --fleet: gain of one more vehicle, lane or hour; shortest window; "
+            "smallest fleet.",
+        ),
+    ] = False,
     max_arcs: Annotated[
         int | None,
         typer.Option(
@@ -96,6 +116,9 @@ def plan(
                 "at": parse_time(at, "--at"),
                 "unknown_risk": unknown_risk_value(unknown_risk),
                 "rank_openings": rank_openings,
+                "fleet": fleet,
+                "vehicles": vehicles,
+                "sizing": sizing,
             }
         )
     )
@@ -106,6 +129,8 @@ def plan(
         answer = compute_plan(network, request, max_expanded_arcs=limit, progress=progress)
     if as_json:
         print_json(answer)
+    elif "trips" in answer:
+        print_fleet_plan(answer)
     else:
         print_plan(answer)
 
@@ -228,3 +253,115 @@ def print_concessions(c: dict[str, Any]) -> None:
         out.print(
             f"  [bold]No concession gets more people out[/]: {c['nothing_gains']}", highlight=False
         )
+
+
+def print_fleet_plan(p: dict[str, Any]) -> None:
+    """A fleet plan as a negotiator reads it: totals, groups, checkpoints, trips, sizing."""
+    window = p["window"]
+    span = (
+        f"window {window['id'] or ''} {window['start']} – {window['end']} "
+        f"({window['minutes']} min)".replace("  ", " ")
+        if window
+        else "no window: until everyone is out"
+    )
+    kind = "optimal" if p["optimal"] else f"{p['method']}, not proven optimal"
+    out.print(
+        f"[bold]Fleet plan[/] {p['fleet']} ({p['vehicles']} vehicles; {kind}; {span})\n"
+        f"  evacuated [bold]{p['evacuated']:,}[/] of {p['total_population']:,}, stranded "
+        f"{p['stranded']:,}; last arrival at minute {p['egress_time_min']}; "
+        f"{len(p['trips'])} trips; fleet busy {100 * p['fleet_utilisation']:.0f} % of the time\n"
+        f"  bound: no plan in this model evacuates more than "
+        f"{p['upper_bound_evacuated']:,}"
+        + (
+            f"; none clears everyone before minute {p['lower_bound_min']}"
+            if p["lower_bound_min"] is not None
+            else ""
+        )
+        + f"\n  bottleneck: {p['bottleneck']['kind']} — {p['bottleneck']['explanation']}\n"
+        f"  expected harm on the roads {p['expected_harm']:,.1f} people; consent still needed "
+        f"from: {', '.join(p['consents_needed']) or 'nobody'}",
+        highlight=False,
+    )
+    if p["note"]:
+        out.print(f"  note: {p['note']}", highlight=False)
+    groups = Table(title="By group (priority order)", show_edge=False)
+    for col in ("group", "people", "evacuated", "stranded", "last arrival (min)"):
+        groups.add_column(col, justify="left" if col == "group" else "right")
+    for g in p["by_group"]:
+        groups.add_row(
+            g["group"],
+            f"{g['population']:,}",
+            f"{g['evacuated']:,}",
+            f"{g['stranded']:,}",
+            "—" if g["last_arrival_min"] is None else str(g["last_arrival_min"]),
+        )
+    out.print(groups)
+    if p["checkpoints"]:
+        table = Table(title="Checkpoints", show_edge=False)
+        for col in (
+            "road",
+            "party",
+            "vehicles",
+            "people",
+            "screening (min)",
+            "waiting (min)",
+            "longest wait",
+        ):
+            table.add_column(col, justify="left" if col in {"road", "party"} else "right")
+        for c in p["checkpoints"]:
+            table.add_row(
+                c["edge"], c["party"] or "—", str(c["vehicles"]), f"{c['people']:,}",
+                str(c["screening_min"]), str(c["waiting_min"]), str(c["longest_wait_min"]),
+            )  # fmt: skip
+        out.print(table)
+    trips = Table(
+        title=f"Trips (first {min(SHOWN, len(p['trips']))} of {len(p['trips'])}; --json lists all)",
+        show_edge=False,
+    )
+    for col in ("vehicle", "#", "pickup", "leaves", "screened", "arrives", "to", "people"):
+        trips.add_column(
+            col, justify="right" if col in {"#", "leaves", "screened", "arrives"} else "left"
+        )
+    for t in p["trips"][:SHOWN]:
+        screened = ", ".join(f"{s['start_min']}–{s['end_min']}" for s in t["screened"]) or "—"
+        people = ", ".join(f"{n} {g}" for g, n in t["people"].items())
+        trips.add_row(
+            t["vehicle"], str(t["trip"]), t["pickup"], str(t["loaded_min"]), screened,
+            str(t["arrive_min"]), t["to"], people,
+        )  # fmt: skip
+    out.print(trips)
+    if p.get("sizing"):
+        print_sizing(p["sizing"])
+    print_assumptions(p["assumptions"])
+
+
+def print_sizing(s: dict[str, Any]) -> None:
+    def gain(row: dict[str, Any] | None, what: str) -> str:
+        if row is None:
+            return f"  {what}: no checkpoint on the way"
+        return f"  {what}: {row['evacuated']:,} evacuated ({row['gained']:+,})"
+
+    lane = s["one_more_lane"]
+    lines = [
+        "Sizing (fast re-plans):",
+        gain(s["one_more_vehicle"], "one more vehicle"),
+        gain(lane, f"one more screening lane at {lane['checkpoint']}" if lane else "one more lane"),
+    ]
+    if "one_more_hour" in s:
+        lines.append(gain(s["one_more_hour"], "one more hour"))
+    shortest = s["shortest_window_min"]
+    lines.append(
+        "  shortest window to clear everyone: "
+        + ("not reachable with this fleet" if shortest is None else f"{shortest} min")
+        + (
+            f" (no plan does it in under {s['shortest_window_lower_bound_min']} min)"
+            if s["shortest_window_lower_bound_min"] is not None
+            else ""
+        )
+    )
+    need = s["vehicles_to_clear"]
+    lines.append(
+        f"  vehicles to move {need['people']:,} people in this window: "
+        + (f"{need['vehicles']}" if need["vehicles"] else f"more than {need['tried_up_to']}")
+    )
+    out.print("\n".join(lines), highlight=False)

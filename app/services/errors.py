@@ -25,6 +25,7 @@ REQUEST_FIELDS: dict[str, str] = {
     "pareto_cap": "/pareto_cap",
     "method": "/method",
     "horizon": "/end",
+    "fleet": "/fleet",
 }
 """Where each part of a question is in a request (HTTP body, or the CLI's flags under the
 same names). A plan's horizon is ``/end``, or ``/window`` when the request names one."""

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, Field
 
 from app.domain.errors import InvalidRequestError, Problem
+from app.domain.fleets import FleetOptions, plan_fleet, sizing
 from app.domain.network.graph import Network
 from app.domain.plans.budget import Budget
 from app.domain.plans.concessions import rank_concessions
@@ -28,6 +29,7 @@ from app.domain.plans.evacuation import (
     standstill_plan,
 )
 from app.domain.progress import Progress
+from app.domain.routes.engine import check_parties
 from app.services.errors import in_request_terms
 from app.services.requests import TravelRequest
 
@@ -63,6 +65,23 @@ class PlanRequest(TravelRequest):
         "crossing or blocked road opened, a checkpoint lifted, a party's consent, a longer "
         "pause, more capacity at a bottleneck) planned again: people gained, expected harm "
         "and egress time changed. Answered in `concessions`.",
+    )
+    fleet: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Plan with this fleet of the scenario (buses, ambulances): vehicles "
+        "shuttle people from their places to safe zones through checkpoints with screening, "
+        "priority groups first. The answer lists every trip (see docs/fleets.md). "
+        "method optimal: exact for small questions, else the fast plan with a note.",
+    )
+    vehicles: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
+        default=None, description="With fleet: how many of its vehicles (default its count)."
+    )
+    sizing: bool = Field(
+        default=False,
+        description="With fleet: also the gain of one more vehicle, one more screening lane "
+        "and one more hour, the shortest window that clears everyone, and the smallest "
+        "fleet that does it within this window (each a fast re-plan). Answered in `sizing`.",
     )
 
 
@@ -132,6 +151,13 @@ def compute_plan(
     at = request.at
     if at is None and window is not None:
         at = datetime.fromisoformat(window["start"])
+    if request.fleet is not None:
+        return compute_fleet_plan(network, request, horizon, window, at)
+    if request.sizing or request.vehicles is not None:
+        field = "/sizing" if request.sizing else "/vehicles"
+        raise InvalidRequestError(
+            [Problem(field, "only with a fleet ('fleet')")], detail="sizing needs a fleet"
+        )
     options = PlanOptions(
         profile=request.profile,
         at=at,
@@ -164,6 +190,49 @@ def compute_plan(
                 ranking_options = PlanOptions(**{**options.__dict__, "method": "fast"})
             concessions = rank_concessions(network, ranking_options, plan)
             document["concessions"] = concessions.as_dict()
+    return document
+
+
+def compute_fleet_plan(
+    network: Network,
+    request: PlanRequest,
+    horizon: int | None,
+    window: dict[str, Any] | None,
+    at: datetime | None,
+) -> dict[str, Any]:
+    """A fleet plan (``request.fleet``): every trip, totals and the bottleneck."""
+    if request.rank_openings:
+        raise InvalidRequestError(
+            [Problem("/rank_openings", "concessions are priced for plans on foot; with a "
+                     "fleet, ask for 'sizing'")],
+            detail="rank_openings does not apply to fleet plans",
+        )  # fmt: skip
+    if request.max_risk is not None:
+        raise InvalidRequestError(
+            [
+                Problem(
+                    "/max_risk", "a fleet plan uses the quickest drives; max_risk does not apply"
+                )
+            ],
+            detail="max_risk does not apply to fleet plans",
+        )
+    options = FleetOptions(
+        fleet=request.fleet or "",
+        horizon=horizon,
+        at=at,
+        avoid_parties=tuple(request.avoid_parties),
+        consenting_only=request.consenting_only,
+        unknown_risk=request.unknown_risk,
+        vehicles=request.vehicles,
+    )
+    with in_request_terms():
+        check_parties(network, options.avoid_parties)
+        plan = plan_fleet(network, options, request.method)
+        document = plan.as_dict()
+        document["requested_method"] = request.method
+        document["window"] = window
+        if request.sizing:
+            document["sizing"] = sizing(network, options, plan)
     return document
 
 

@@ -418,7 +418,7 @@ def bounded_dijkstra(
         settled_before = settled
 
 
-def _hop_arcs(net: Network, nodes: list[int], allowed: BoolArray, weight: FloatArray) -> list[int]:
+def hop_arcs(net: Network, nodes: list[int], allowed: BoolArray, weight: FloatArray) -> list[int]:
     """For each hop of ``nodes``, the allowed arc of least ``weight`` (parallel roads)."""
     n = net.n_nodes
     u = np.asarray(nodes[:-1], dtype=np.int64)
@@ -491,7 +491,7 @@ def lexicographic_path(
     if optimal is not None:
         allowed, only = optimal
         if only:
-            arcs = _hop_arcs(net, first, allowed, time)
+            arcs = hop_arcs(net, first, allowed, time)
             return Route(cond, first, [int(e) for e in net.arc_edge[arcs]])
         # A few equally safe routes: the fastest among them, searching their arcs only.
         found = _time_search(net, np.where(allowed, time, np.inf), allowed, time, s, t, UNBOUNDED)
@@ -504,7 +504,7 @@ def lexicographic_path(
     on_route = np.zeros(n, dtype=bool)
     on_route[_reaching(net, tight, t)] = True
     tight &= on_route[tail] & on_route[head]
-    bound = float(np.sum(time[_hop_arcs(net, first, tight, time)]))
+    bound = float(np.sum(time[hop_arcs(net, first, tight, time)]))
     found = _time_search(net, np.where(tight, time, np.inf), tight, time, s, t, bound)
     if found is None:  # cannot happen: the route of step 1 is in the tight subgraph
         raise AssertionError("cost-optimal route lost in the time search")
@@ -596,7 +596,7 @@ def _time_search(
     if not np.isfinite(dist[t]):
         return None
     nodes = _walk_back(pred, s, t)
-    arcs = _hop_arcs(net, nodes, allowed, time)
+    arcs = hop_arcs(net, nodes, allowed, time)
     return nodes, [int(e) for e in net.arc_edge[arcs]]
 
 

@@ -29,8 +29,17 @@ from app.domain.scenario.model import NodeKind, RoadStatus, ScenarioHeader
 NODE_KINDS: tuple[NodeKind, ...] = get_args(NodeKind)
 ROAD_STATUSES: tuple[RoadStatus, ...] = get_args(RoadStatus)
 FORMAT = "safe-passage/compact@1"
-ADDED_FLAGS = frozenset({"edges.candidate"})
-"""Columns added after the stored form was fixed, false in versions stored before."""
+ADDED_COLUMNS: dict[str, tuple[Any, Any]] = {
+    "edges.candidate": (bool, False),
+    "edges.risk_low": (np.float64, np.nan),
+    "edges.risk_high": (np.float64, np.nan),
+    "edges.vehicles_per_min": (np.float64, np.nan),
+    "edges.screening_min_per_vehicle": (np.float64, np.nan),
+    "edges.screening_min_per_person": (np.float64, np.nan),
+    "edges.screening_lanes": (np.int64, 0),
+}
+"""Columns added after the stored form was fixed: their type and the value versions stored
+before read as (their default: false, or NaN for "not given")."""
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -331,6 +340,14 @@ class EdgeColumns(_Rows):
     vehicle_passable: BoolArray
     candidate: BoolArray
     """Closed today but could be negotiated open (``candidate: true``)."""
+    vehicles_per_min: FloatArray
+    """NaN: not given (unbounded)."""
+    screening_min_per_vehicle: FloatArray
+    """NaN: not given."""
+    screening_min_per_person: FloatArray
+    """NaN: not given."""
+    screening_lanes: IntArray
+    """0: not given."""
     notes: Texts
 
 
@@ -418,6 +435,12 @@ class CompactScenario:
             item["vehicle_passable"] = False
         if c.candidate[i]:
             item["candidate"] = True
+        for key in ("vehicles_per_min", "screening_min_per_vehicle", "screening_min_per_person"):
+            value = float(getattr(c, key)[i])
+            if not math.isnan(value):
+                item[key] = _num(value)
+        if c.screening_lanes[i]:
+            item["screening_lanes"] = int(c.screening_lanes[i])
         if c.notes[i] is not None:
             item["notes"] = c.notes[i]
         return item
@@ -484,8 +507,9 @@ class CompactScenario:
                     values[f.name] = Ids(data[key]) if f.name == "id" else data[key]
                 elif key + ".json" in data:
                     values[f.name] = Ids(np.array(json.loads(_text(data[key + ".json"])), object))
-                elif key in ADDED_FLAGS:  # stored before the field existed: its default
-                    values[f.name] = np.zeros(len(data[f"{prefix}.tail"]), dtype=bool)
+                elif key in ADDED_COLUMNS:  # stored before the field existed: its default
+                    dtype, default = ADDED_COLUMNS[key]
+                    values[f.name] = np.full(len(data[f"{prefix}.tail"]), default, dtype=dtype)
                 else:
                     values[f.name] = Texts(
                         json.loads(_text(data[key + ".values"])), data[key + ".codes"]

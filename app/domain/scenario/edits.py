@@ -37,6 +37,7 @@ from app.domain.scenario.reading import (
     column_problems,
     item_columns,
     party_ids,
+    population_of,
 )
 
 OPS = (
@@ -402,7 +403,11 @@ def _finish(state: _Edited) -> CompactScenario:
     model, header_problems = item_problems(ScenarioHeader, header, ())
     problems.extend(header_problems)
     problems.extend(
-        reference_problems(header, known={"nodes": IdIndex(nodes.id), "edges": IdIndex(edges.id)})
+        reference_problems(
+            header,
+            known={"nodes": IdIndex(nodes.id), "edges": IdIndex(edges.id)},
+            population=population_of(nodes),
+        )
     )
     if problems or model is None:
         removed = {s.edges.id[r]: where for r, where in state.removed_edges.items()}

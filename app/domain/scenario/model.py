@@ -116,6 +116,30 @@ class Edge(Model):
         description="A road or crossing closed today (status blocked) that could be negotiated "
         "open: plans price opening it as a second crossing. No effect on a road not blocked.",
     )
+    vehicles_per_min: Annotated[float, Field(gt=0.0)] | None = Field(
+        default=None,
+        description="Vehicles that may enter the road per minute, per direction (fleet plans; "
+        "null: unbounded).",
+    )
+    screening_min_per_vehicle: Annotated[float, Field(ge=0.0, le=MAX_TRAVEL_TIME_MIN)] | None = (
+        Field(
+            default=None,
+            description="Minutes the checkpoint on this road takes to screen one vehicle "
+            "(fleet plans; needs checkpoint).",
+        )
+    )
+    screening_min_per_person: Annotated[float, Field(ge=0.0, le=MAX_TRAVEL_TIME_MIN)] | None = (
+        Field(
+            default=None,
+            description="Minutes the checkpoint takes per person aboard (added to the "
+            "vehicle's; needs checkpoint).",
+        )
+    )
+    screening_lanes: Annotated[int, Field(gt=0, le=10_000)] | None = Field(
+        default=None,
+        description="Vehicles the checkpoint screens at once (default 1 where screening "
+        "is given; needs checkpoint).",
+    )
     notes: Text | None = None
 
 
@@ -181,6 +205,50 @@ class Profile(Model):
     source: Text | None = None
 
 
+GroupNeeds = Literal["seat", "stretcher"]
+
+
+class PopulationGroup(Model):
+    """People who travel apart or first (e.g. the wounded on stretchers). The scenario's
+    ``groups`` list is in priority order: vehicles carry the first group first. The people of
+    a place not counted in any group's ``at`` are ``general`` (seats), last unless a group
+    with id ``general`` (and no ``at``) sets its place in the order."""
+
+    id: Identifier
+    name: Text | None = None
+    needs: GroupNeeds = Field(
+        default="seat", description="What one person of the group takes in a vehicle."
+    )
+    at: dict[Identifier, Annotated[int, Field(ge=0, le=MAX_PEOPLE)]] = Field(
+        default_factory=dict, description="People of this group at each place (place id: count)."
+    )
+    source: Text | None = None
+
+
+class Fleet(Model):
+    """Vehicles of one kind: how many, what they carry, where they start, how fast."""
+
+    id: Identifier
+    name: Text | None = None
+    kind: Text = "bus"
+    count: Annotated[int, Field(ge=1, le=100_000)]
+    seats: Annotated[int, Field(ge=0, le=10_000)] = 0
+    stretchers: Annotated[int, Field(ge=0, le=10_000)] = 0
+    speed_m_per_min: Annotated[float, Field(ge=MIN_SPEED_M_PER_MIN)] = 250.0
+    depot: Identifier = Field(description="Place the vehicles start from.")
+    load_min: Annotated[float, Field(ge=0.0, le=MAX_TRAVEL_TIME_MIN)] = 10.0
+    unload_min: Annotated[float, Field(ge=0.0, le=MAX_TRAVEL_TIME_MIN)] = 5.0
+    turnaround_min: Annotated[float, Field(ge=0.0, le=MAX_TRAVEL_TIME_MIN)] = 0.0
+    excluded_statuses: list[RoadStatus] = Field(
+        default_factory=lambda: list[RoadStatus](["damaged"]),
+        description="Road statuses the vehicles cannot use (blocked roads and roads not "
+        "vehicle_passable are never used).",
+    )
+    source: Text | None = Field(
+        default=None, description="Where these figures come from, or 'assumption: why'."
+    )
+
+
 class ScenarioHeader(Model):
     """Everything in a scenario document but its places and roads.
 
@@ -210,6 +278,10 @@ class ScenarioHeader(Model):
         description="What answers assume for a road without a risk estimate: a probability, "
         "or 'highest' (the highest estimate of any road in the scenario). Default 'highest'.",
     )
+    groups: list[PopulationGroup] = Field(
+        default_factory=list, description="Population groups, in the order vehicles carry them."
+    )
+    fleets: list[Fleet] = Field(default_factory=list)
 
 
 class Scenario(ScenarioHeader):

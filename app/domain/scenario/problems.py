@@ -13,7 +13,7 @@ Each problem carries an RFC 6901 JSON pointer.
 from __future__ import annotations
 
 import math
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -106,15 +106,20 @@ def party_problem(value: Any, where: str, parties: Container[str]) -> Problem | 
     return None
 
 
-def reference_problems(data: dict[str, Any], known: Mapping[str, Container[str]]) -> list[Problem]:
+def reference_problems(
+    data: dict[str, Any],
+    known: Mapping[str, Container[str]],
+    population: Callable[[str], int] | None = None,
+) -> list[Problem]:
     """Every cross-reference problem of a document's header (all but places and roads).
 
     ``known`` gives the ids of the places and roads (``"nodes"``, ``"edges"``), read
-    and checked as columns.
+    and checked as columns; ``population`` the people of a known place (groups may not
+    count more people at a place than live there).
     """
     problems: list[Problem] = []
     ids: dict[str, Container[str]] = {}
-    for key in ("parties", "incidents", "windows", "profiles"):
+    for key in ("parties", "incidents", "windows", "profiles", "groups", "fleets"):
         ids[key], dups = _ids(data, key)
         problems.extend(dups)
     parties, edges = ids["parties"], known["edges"]
@@ -168,7 +173,43 @@ def reference_problems(data: dict[str, Any], known: Mapping[str, Container[str]]
         if isinstance(risks, dict):
             for ref in risks:
                 party_ref(ref, pointer("profiles", i, "checkpoint_risk", ref))
+    problems.extend(_fleet_problems(data, known["nodes"], population))
     return problems
+
+
+def _fleet_problems(
+    data: dict[str, Any], nodes: Container[str], population: Callable[[str], int] | None
+) -> Iterator[Problem]:
+    """Fleets start at known places and carry someone; groups count people at known places,
+    no more than live there."""
+    for i, fleet in _items(data, "fleets"):
+        depot = fleet.get("depot")
+        if isinstance(depot, str) and depot not in nodes:
+            yield Problem(pointer("fleets", i, "depot"), f"unknown node {depot!r}")
+        seats, stretchers = fleet.get("seats", 0), fleet.get("stretchers", 0)
+        if seats == 0 and stretchers == 0:
+            yield Problem(pointer("fleets", i), "a fleet needs 'seats' or 'stretchers'")
+    counted: dict[str, int] = {}
+    for i, group in _items(data, "groups"):
+        at = group.get("at")
+        if not isinstance(at, dict):
+            continue
+        if group.get("id") == "general" and at:
+            yield Problem(
+                pointer("groups", i, "at"),
+                "'general' is everybody not counted in another group: it takes no 'at'",
+            )
+        for place, count in at.items():
+            if place not in nodes:
+                yield Problem(pointer("groups", i, "at", place), f"unknown node {place!r}")
+            elif isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+                counted[place] = counted.get(place, 0) + count
+                if population is not None and counted[place] > population(place):
+                    yield Problem(
+                        pointer("groups", i, "at", place),
+                        f"groups count {counted[place]} people at {place!r}, which has "
+                        f"population {population(place)}",
+                    )
 
 
 def _window_order(i: int, start: str | datetime, end: str | datetime) -> Iterable[Problem]:

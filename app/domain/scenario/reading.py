@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -510,6 +510,7 @@ def _assemble(header_data: dict[str, Any], c: _Collector) -> CompactScenario:
         reference_problems(
             {k: v for k, v in header_data.items() if k not in ("nodes", "edges")},
             known={"nodes": IdIndex(node_ids), "edges": IdIndex(edges.id)},
+            population=population_of(nodes),
         )
     )
     if problems or whole is None:
@@ -558,6 +559,10 @@ def _edge_columns(c: _Collector, tail: IntArray, head: IntArray) -> EdgeColumns:
         checkpoint=texts["checkpoint"],
         vehicle_passable=e.number("vehicle_passable", bool),
         candidate=e.number("candidate", bool),
+        vehicles_per_min=e.number("vehicles_per_min", np.float64),
+        screening_min_per_vehicle=e.number("screening_min_per_vehicle", np.float64),
+        screening_min_per_person=e.number("screening_min_per_person", np.float64),
+        screening_lanes=e.number("screening_lanes", np.int64),
         notes=texts["notes"],
     )
 
@@ -589,6 +594,16 @@ def party_ids(header: dict[str, Any]) -> set[str] | None:
     if not isinstance(parties, list):
         return None
     return {p["id"] for p in parties if isinstance(p, dict) and isinstance(p.get("id"), str)}
+
+
+def population_of(nodes: NodeColumns) -> Callable[[str], int]:
+    """The people at a place, by its id (for rules of the header that count people)."""
+    index = IdIndex(nodes.id)
+
+    def people(place: str) -> int:
+        return int(nodes.population[index[place]])
+
+    return people
 
 
 def column_problems(
@@ -698,6 +713,14 @@ def _edge_problems(
         )
     for key in ("controlled_by", "checkpoint"):
         problems.extend(_party_problems("edges", getattr(edges, key), key, parties))
+    no_checkpoint = edges.checkpoint.codes < 0
+    for key in ("screening_min_per_vehicle", "screening_min_per_person", "screening_lanes"):
+        column = getattr(edges, key)
+        given_here = column > 0 if key == "screening_lanes" else ~np.isnan(column)
+        for i in _rows(given_here & no_checkpoint):
+            problems.append(
+                Problem(pointer("edges", i, key), "screening needs a 'checkpoint' on the road")
+            )
     risk = edges.risk
     for key, bound in (("risk_low", edges.risk_low), ("risk_high", edges.risk_high)):
         for i in _rows(~np.isnan(bound) & np.isnan(risk)):

@@ -1,0 +1,299 @@
+"""The fast fleet plan: vehicles dispatched one trip at a time, and a bound on any plan.
+
+Method. Whenever a vehicle is free (the earliest first), it is sent to the place where the
+highest-priority group it can carry still waits, nearest first, loads people there in
+priority order, drives to the nearest safe zone with room, queues for the first free lane at
+each checkpoint and waits for room on capped roads. A trip that would reach its zone after
+the window is not made (the next place is tried). ``O(T × (P + L))`` for ``T`` trips, ``P``
+pickup places and ``L`` roads on a leg; every trip is checked against capacities as it is
+committed, so the plan never breaks one.
+
+Bound (:func:`upper_bound`). Each vehicle's first arrival at a zone is at least the quickest
+depot → pickup → zone drive with loading and its own screening; each later trip adds at least
+the quickest unload → zone → pickup → load → zone cycle. That caps its trips; seats and
+stretchers cap the people per trip; groups, zones' reception and every checkpoint that all
+drives pass (its lanes × the window ÷ minutes per person) cap the rest. A plan evacuating as
+many as the bound is optimal.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.domain.fleets.plan import FleetPlan, Screened, Trip
+from app.domain.fleets.problem import FleetProblem, Leg, Screening
+from app.domain.network.graph import IntArray
+
+
+@dataclass
+class _Roads:
+    """Vehicles entering capped roads, per (road, direction, block)."""
+
+    used: defaultdict[tuple[int, int, int], int]
+
+    def enter(self, leg: Leg, start: int, commit: bool) -> int:
+        """The minute the leg can start at or after ``start`` with room on every capped road
+        (the vehicle waits where it is), booking the room when ``commit``."""
+        t = start
+        while True:
+            for c in leg.capped:
+                block = (t + c.offset_min) // c.block_min
+                if self.used[(c.edge, c.direction, block)] >= c.per_block:
+                    t = (block + 1) * c.block_min - c.offset_min
+                    break
+            else:
+                break
+        if commit:
+            for c in leg.capped:
+                self.used[(c.edge, c.direction, (t + c.offset_min) // c.block_min)] += 1
+        return t
+
+
+class _Lanes:
+    """When each lane of each checkpoint is next free."""
+
+    def __init__(self) -> None:
+        self.free: dict[int, list[int]] = {}
+
+    def screen(self, leg: Leg, start: int, people: int) -> tuple[int, list[Screened]]:
+        """Arrival at the leg's end leaving at ``start`` with ``people`` aboard, and the
+        screenings on the way (nothing is booked)."""
+        t, done, last = start, [], 0
+        for s in leg.screenings:
+            t += s.offset_min - last
+            lanes = self.free.get(s.edge, [0] * s.lanes)
+            begin = max(t, min(lanes))
+            end = begin + s.minutes(people)
+            done.append(Screened(s.edge, t, begin, end))
+            t, last = end, s.offset_min
+        return t + leg.minutes - last, done
+
+    def book(self, leg: Leg, screened: list[Screened]) -> None:
+        for s, got in zip(leg.screenings, screened, strict=True):
+            lanes = self.free.setdefault(s.edge, [0] * s.lanes)
+            k = min(range(len(lanes)), key=lambda i: (lanes[i] > got.start_min, lanes[i]))
+            lanes[k] = got.end_min
+
+
+def fast_fleet_plan(problem: FleetProblem) -> FleetPlan:
+    """The fast plan (see the module docstring); ``optimal`` when it meets the bound."""
+    p = problem
+    remaining = p.people.copy()
+    reception = list(p.reception)
+    roads = _Roads(defaultdict(int))
+    lanes = _Lanes()
+    trips: list[Trip] = []
+    free = [(0, v, p.depot, 0) for v in range(p.vehicles)]
+    heapq.heapify(free)
+    horizon = p.horizon
+    while free:
+        t, v, at, done = heapq.heappop(free)
+        if horizon is not None and t >= horizon:
+            continue
+        trip = _next_trip(p, remaining, reception, roads, lanes, v, at, t, done + 1)
+        if trip is None:
+            continue  # nothing this vehicle can still do
+        trips.append(trip)
+        remaining[trip.pickup] -= trip.people
+        zone = p.reception[trip.zone]
+        if zone is not None:
+            reception[trip.zone] = (reception[trip.zone] or 0) - trip.carried
+        heapq.heappush(free, (trip.free_min, v, int(p.zones[trip.zone]), trip.number))
+    bound, reason = upper_bound(p)
+    plan = FleetPlan(p, "fast", trips, bound)
+    plan.upper_bound_reason = reason
+    if horizon is None:
+        plan.lower_bound_min = egress_lower_bound(p)
+        plan.optimal = plan.stranded == 0 and plan.egress_time_min == plan.lower_bound_min
+    else:
+        plan.optimal = plan.evacuated == bound
+    if plan.optimal:
+        plan.note = "this plan meets its bound: no plan in this model does better"
+    return plan
+
+
+def _next_trip(
+    p: FleetProblem,
+    remaining: IntArray,
+    reception: list[int | None],
+    roads: _Roads,
+    lanes: _Lanes,
+    v: int,
+    at: int,
+    t: int,
+    number: int,
+) -> Trip | None:
+    """The trip vehicle ``v`` makes next from place ``at`` at minute ``t``, committed; None
+    when no trip it could make moves anybody in time."""
+    left = remaining
+    horizon = p.horizon
+    for g in range(len(p.groups)):
+        if p.carries(g) == 0:
+            continue
+        waiting = np.flatnonzero(left[:, g] > 0)
+        if not len(waiting):
+            continue
+        order = sorted(waiting.tolist(), key=lambda i: (p.drive_min(at, int(p.pickups[i])), i))
+        for i in order:
+            pickup = int(p.pickups[i])
+            if not math.isfinite(p.drive_min(at, pickup)):
+                continue
+            load = _load(p, left[i])
+            zone = _zone(p, pickup, reception, sum(load))
+            if zone is None:
+                continue
+            room = reception[zone]
+            if room is not None and room < sum(load):
+                load = _trim(load, room)
+            empty = p.leg(at, pickup)
+            start = roads.enter(empty, t, commit=False)
+            arrive_pickup = start + empty.minutes
+            loaded = arrive_pickup + p.load_min
+            full = p.leg(pickup, int(p.zones[zone]))
+            leave = roads.enter(full, loaded, commit=False)
+            arrive, screened = lanes.screen(full, leave, sum(load))
+            if horizon is not None and arrive > horizon:
+                continue
+            roads.enter(empty, t, commit=True)
+            roads.enter(full, loaded, commit=True)
+            lanes.book(full, screened)
+            return Trip(
+                vehicle=v,
+                number=number,
+                start=at,
+                depart_min=start,
+                pickup=i,
+                arrive_pickup_min=arrive_pickup,
+                loaded_min=loaded,
+                zone=zone,
+                arrive_min=arrive,
+                free_min=arrive + p.unload_min,
+                people=load,
+                screened=screened,
+                waited_for_roads_min=(start - t) + (leave - loaded),
+            )
+        # Nobody of this group can be reached in time: try the next group.
+    return None
+
+
+def _load(p: FleetProblem, left: IntArray) -> list[int]:
+    """People one vehicle takes from a place, by group: stretcher places and seats each filled
+    in priority order."""
+    load = [0] * len(p.groups)
+    room = {"seat": p.fleet.seats, "stretcher": p.fleet.stretchers}
+    for g, group in enumerate(p.groups):
+        take = min(int(left[g]), room[group.needs])
+        load[g] = take
+        room[group.needs] -= take
+    return load
+
+
+def _trim(load: list[int], room: int) -> list[int]:
+    """The load cut to ``room`` people, lowest priority first."""
+    out = list(load)
+    excess = sum(out) - room
+    for g in reversed(range(len(out))):
+        cut = min(out[g], excess)
+        out[g] -= cut
+        excess -= cut
+    return out
+
+
+def _zone(p: FleetProblem, pickup: int, reception: list[int | None], people: int) -> int | None:
+    """The nearest safe zone reachable from ``pickup`` that still receives anybody."""
+    best: tuple[float, int] | None = None
+    for k, z in enumerate(p.zones.tolist()):
+        room = reception[k]
+        if room is not None and room <= 0:
+            continue
+        d = p.drive_min(pickup, z)
+        if math.isfinite(d) and (best is None or (d, k) < best):
+            best = (d, k)
+    return None if best is None or people == 0 else best[1]
+
+
+def _cycle_bounds(p: FleetProblem) -> tuple[float, float]:
+    """Least minutes to a vehicle's first arrival at a zone, and least minutes per later
+    trip (see the module docstring)."""
+    first = cycle_out = cycle_back = math.inf
+    for pickup in p.pickups.tolist():
+        to_zone = math.inf
+        for z in p.zones.tolist():
+            if not math.isfinite(p.drive_min(pickup, z)):
+                continue
+            leg = p.leg(pickup, z)
+            screen = sum(s.minutes(1) for s in leg.screenings)
+            to_zone = min(to_zone, leg.minutes + screen)
+        reach = p.drive_min(p.depot, pickup)
+        if math.isfinite(reach) and math.isfinite(to_zone):
+            first = min(first, p.leg(p.depot, pickup).minutes + p.load_min + to_zone)
+        cycle_out = min(cycle_out, p.load_min + to_zone)
+        for z in p.zones.tolist():
+            if math.isfinite(p.drive_min(z, pickup)) and math.isfinite(to_zone):
+                cycle_back = min(cycle_back, p.leg(z, pickup).minutes)
+    return first, p.unload_min + cycle_back + cycle_out
+
+
+def upper_bound(p: FleetProblem) -> tuple[int, str]:
+    """Most people any plan in this model evacuates within the window (all, without one),
+    and what sets that bound: ``people``, ``fleet``, ``reception`` or ``screening``."""
+    people = p.total_people
+    if p.horizon is None:
+        return people, "people"
+    first, cycle = _cycle_bounds(p)
+    if not math.isfinite(first) or first > p.horizon:
+        trips = 0
+    elif cycle <= 0:
+        trips = people
+    else:
+        trips = 1 + math.floor((p.horizon - first) / cycle)
+    bounds = {"people": people}
+    seat_people = sum(
+        int(p.people[:, g].sum()) for g in range(len(p.groups)) if p.groups[g].needs == "seat"
+    )
+    stretcher_people = people - seat_people
+    bounds["fleet"] = min(seat_people, trips * p.vehicles * p.fleet.seats) + min(
+        stretcher_people, trips * p.vehicles * p.fleet.stretchers
+    )
+    if all(r is not None for r in p.reception) and p.reception:
+        bounds["reception"] = sum(r or 0 for r in p.reception)
+    common = _common_screenings(p)
+    per_trip = max(1, p.fleet.seats + p.fleet.stretchers)
+    for s in common:
+        per_person = s.per_person_min + s.per_vehicle_min / per_trip
+        if per_person > 0:
+            bounds.setdefault("screening", people)
+            bounds["screening"] = min(
+                bounds["screening"], math.floor(s.lanes * p.horizon / per_person + 1e-9)
+            )
+    kind = min(bounds, key=lambda k: bounds[k])
+    return max(0, bounds[kind]), kind
+
+
+def _common_screenings(p: FleetProblem) -> list[Screening]:
+    """Checkpoints every drive from a pickup to a safe zone passes."""
+    common: dict[int, Screening] | None = None
+    for pickup in p.pickups.tolist():
+        for z in p.zones.tolist():
+            if not math.isfinite(p.drive_min(pickup, z)):
+                continue
+            here = {s.edge: s for s in p.leg(pickup, z).screenings}
+            common = here if common is None else {e: s for e, s in common.items() if e in here}
+    return list((common or {}).values())
+
+
+def egress_lower_bound(p: FleetProblem) -> int | None:
+    """No plan clears everyone sooner (None when nobody can be reached)."""
+    first, cycle = _cycle_bounds(p)
+    if not math.isfinite(first):
+        return None
+    capacity = p.vehicles * (p.fleet.seats + p.fleet.stretchers)
+    rounds = math.ceil(p.total_people / capacity) if capacity else 0
+    if rounds == 0:
+        return 0
+    return int(first + (rounds - 1) * cycle)

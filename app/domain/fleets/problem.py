@@ -1,0 +1,335 @@
+"""A fleet plan's question compiled once: vehicles, people by place and group, safe zones, and
+the legs vehicles drive between them, with the checkpoints and capped roads on each.
+
+The model (docs/fleets.md):
+
+* Time is counted in whole minutes from the start of the plan (the window's start).
+* A vehicle drives the quickest road path between two places over the roads its fleet may
+  use: not blocked, ``vehicle_passable``, not of a status the fleet excludes, and no ground of
+  an excluded party (the one consent model, :mod:`app.domain.routes.holdings`). A road's time
+  is its ``travel_time_min`` × 64 ÷ speed, or ``length_m`` ÷ speed. A leg's time is the sum,
+  rounded up to a whole minute at each checkpoint and at the end.
+* At a pickup place a vehicle loads (``load_min``) people of the groups it can carry —
+  stretcher places for groups that need a stretcher, seats for the others — in the groups'
+  priority order. At each checkpoint on the way to a safe zone it is screened: ``ceil(per
+  vehicle + per person × people aboard)`` minutes in one of the checkpoint's lanes, in order of
+  arrival. It then drives on, unloads (``unload_min``) and turns round (``turnaround_min``).
+  People count as evacuated when their vehicle reaches the safe zone within the window.
+  Empty vehicles are not screened.
+* A road with ``vehicles_per_min`` admits at most ``floor(cap × k)`` vehicles in each block of
+  ``k`` whole minutes, ``k = 1`` when ``cap ≥ 1`` and ``ceil(1 / cap)`` otherwise.
+* A safe zone with a ``capacity`` receives at most that many people.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from app.domain.errors import Fault, QuestionError
+from app.domain.network.graph import (
+    BoolArray,
+    Conditions,
+    FloatArray,
+    IntArray,
+    Network,
+)
+from app.domain.routes.engine import hop_arcs
+from app.domain.routes.holdings import exclusion, usable_roads
+from app.domain.scenario.columns import NODE_KINDS
+from app.domain.scenario.model import Fleet, GroupNeeds, Profile, UnknownRisk
+
+SAFE_ZONE = NODE_KINDS.index("safe_zone")
+
+
+@dataclass(frozen=True)
+class Group:
+    """A population group in priority order (0 first)."""
+
+    id: str
+    name: str | None
+    needs: GroupNeeds
+    source: str | None
+
+
+@dataclass(frozen=True)
+class Screening:
+    """A checkpoint on a leg: where it is reached and how it screens."""
+
+    edge: int
+    offset_min: int
+    """Whole minutes from the start of the leg to the checkpoint."""
+    per_vehicle_min: float
+    per_person_min: float
+    lanes: int
+
+    def minutes(self, people: int) -> int:
+        """Whole minutes it screens one vehicle carrying ``people``."""
+        return max(0, math.ceil(self.per_vehicle_min + self.per_person_min * people - 1e-9))
+
+
+@dataclass(frozen=True)
+class Capped:
+    """A road with a vehicle capacity on a leg: when it is entered."""
+
+    edge: int
+    direction: int
+    """0: from its ``from`` end, 1: from its ``to`` end."""
+    offset_min: int
+    block_min: int
+    per_block: int
+
+
+@dataclass(frozen=True)
+class Leg:
+    """The quickest drive between two places."""
+
+    nodes: list[int]
+    edges: list[int]
+    minutes: int
+    screenings: list[Screening]
+    capped: list[Capped]
+
+
+@dataclass
+class FleetOptions:
+    """What a fleet plan is asked."""
+
+    fleet: str
+    horizon: int | None = None
+    """Minutes of the window; ``None``: until everyone is out."""
+    at: datetime | None = None
+    avoid_parties: tuple[str, ...] = ()
+    consenting_only: bool = False
+    unknown_risk: UnknownRisk | None = None
+    vehicles: int | None = None
+    """How many vehicles of the fleet (default its ``count``): sizing questions re-plan with
+    more or fewer."""
+    extra_lanes: dict[int, int] = field(default_factory=dict)
+    """Screening lanes added at checkpoint roads (sizing: one more lane)."""
+
+
+@dataclass
+class FleetProblem:
+    """One fleet plan's data; see the module docstring for the model."""
+
+    network: Network
+    conditions: Conditions
+    fleet: Fleet
+    options: FleetOptions
+    usable: BoolArray
+    depot: int
+    groups: list[Group]
+    pickups: IntArray
+    """Places with people to move (not safe zones)."""
+    people: IntArray
+    """People per pickup and group: ``people[i, g]``."""
+    zones: IntArray
+    reception: list[int | None]
+    """People each safe zone may still receive (None: unbounded)."""
+    time: FloatArray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.time = np.where(self.usable, self.conditions.time, np.inf)
+
+    @property
+    def horizon(self) -> int | None:
+        return self.options.horizon
+
+    @property
+    def vehicles(self) -> int:
+        return self.options.vehicles if self.options.vehicles is not None else self.fleet.count
+
+    @property
+    def load_min(self) -> int:
+        return math.ceil(self.fleet.load_min - 1e-9)
+
+    @property
+    def unload_min(self) -> int:
+        return math.ceil(self.fleet.unload_min + self.fleet.turnaround_min - 1e-9)
+
+    def carries(self, g: int) -> int:
+        """Places one vehicle has for a person of group ``g``."""
+        return self.fleet.stretchers if self.groups[g].needs == "stretcher" else self.fleet.seats
+
+    @property
+    def total_people(self) -> int:
+        return int(self.people.sum())
+
+    # Shortest drives -----------------------------------------------------------------------
+
+    @cached_property
+    def _graph(self) -> tuple[csr_matrix, csr_matrix]:
+        net = self.network
+        weight = self.time[net.arc_edge]
+        keep = np.isfinite(weight)
+        n = net.n_nodes
+        # Zero-length roads still join their ends: scipy drops explicit zeros.
+        w = np.maximum(weight[keep], 1e-12)
+        forward = csr_matrix((w, (net.arc_tail[keep], net.arc_head[keep])), shape=(n, n))
+        return forward, forward.T.tocsr()
+
+    @cached_property
+    def _from(self) -> dict[int, tuple[FloatArray, IntArray]]:
+        """Drives from the depot and from each safe zone: distances and predecessors."""
+        sources = sorted({self.depot, *self.zones.tolist()})
+        dist, pred = dijkstra(self._graph[0], indices=sources, return_predecessors=True)
+        return {s: (dist[k], pred[k]) for k, s in enumerate(sources)}
+
+    @cached_property
+    def _to(self) -> dict[int, tuple[FloatArray, IntArray]]:
+        """Drives to each safe zone (searched backwards): distances and next places."""
+        zones = self.zones.tolist()
+        if not zones:
+            return {}
+        dist, pred = dijkstra(self._graph[1], indices=zones, return_predecessors=True)
+        return {z: (dist[k], pred[k]) for k, z in enumerate(zones)}
+
+    def drive_min(self, a: int, b: int) -> float:
+        """Minutes of the quickest drive from ``a`` (the depot or a safe zone) to ``b``, or
+        from ``a`` to the safe zone ``b``; inf when there is none."""
+        if a in self._from:
+            return float(self._from[a][0][b])
+        return float(self._to[b][0][a])
+
+    def leg(self, a: int, b: int) -> Leg:
+        """The quickest drive from ``a`` to ``b`` (one of them the depot or a safe zone)."""
+        key = (a, b)
+        cached = self._legs.get(key)
+        if cached is not None:
+            return cached
+        if a == b:
+            built = Leg([a], [], 0, [], [])
+        else:
+            if a in self._from:
+                pred = self._from[a][1]
+                nodes = [b]
+                while nodes[-1] != a:
+                    nodes.append(int(pred[nodes[-1]]))
+                nodes.reverse()
+            else:
+                pred = self._to[b][1]
+                nodes = [a]
+                while nodes[-1] != b:
+                    nodes.append(int(pred[nodes[-1]]))
+            built = self._leg_of(nodes)
+        self._legs[key] = built
+        return built
+
+    @cached_property
+    def _legs(self) -> dict[tuple[int, int], Leg]:
+        return {}
+
+    def _leg_of(self, nodes: list[int]) -> Leg:
+        net = self.network
+        arc_ok = np.isfinite(self.time[net.arc_edge])
+        arcs = hop_arcs(net, nodes, arc_ok, self.time[net.arc_edge])
+        edges = [int(e) for e in net.arc_edge[arcs]]
+        cols = net.columns.edges
+        screenings: list[Screening] = []
+        capped: list[Capped] = []
+        elapsed = 0.0
+        whole = 0
+        for k, e in enumerate(edges):
+            has_checkpoint = int(net.edge_checkpoint[e]) >= 0
+            per_vehicle = float(cols.screening_min_per_vehicle[e])
+            per_person = float(cols.screening_min_per_person[e])
+            if has_checkpoint and not (math.isnan(per_vehicle) and math.isnan(per_person)):
+                whole = math.ceil(elapsed - 1e-9)
+                lanes = int(cols.screening_lanes[e]) or 1
+                lanes += self.options.extra_lanes.get(e, 0)
+                screenings.append(
+                    Screening(
+                        e,
+                        whole,
+                        0.0 if math.isnan(per_vehicle) else per_vehicle,
+                        0.0 if math.isnan(per_person) else per_person,
+                        lanes,
+                    )
+                )
+            cap = float(cols.vehicles_per_min[e])
+            if not math.isnan(cap):
+                block = 1 if cap >= 1 else math.ceil(1 / cap - 1e-9)
+                direction = 0 if int(net.edge_tail[e]) == nodes[k] else 1
+                capped.append(
+                    Capped(e, direction, math.floor(elapsed + 1e-9), block, int(cap * block))
+                )
+            elapsed += float(self.time[e])
+        total = max(math.ceil(elapsed - 1e-9), whole)
+        return Leg(nodes, edges, total, screenings, capped)
+
+
+def compile_fleet_problem(net: Network, options: FleetOptions) -> FleetProblem:
+    """The data of a fleet plan (raises :class:`QuestionError` for an unknown fleet)."""
+    header = net.scenario
+    fleets = {f.id: f for f in header.fleets}
+    if options.fleet not in fleets:
+        known = ", ".join(sorted(fleets)) or "none"
+        raise QuestionError(
+            [Fault("fleet", f"unknown fleet {options.fleet!r}; this scenario has: {known}")],
+            detail="unknown fleet",
+        )
+    fleet = fleets[options.fleet]
+    profile = Profile(
+        id=f"fleet:{fleet.id}",
+        name=fleet.name,
+        speed_m_per_min=fleet.speed_m_per_min,
+        vehicle=True,
+        excluded_statuses=fleet.excluded_statuses,
+        source=fleet.source,
+    )
+    cond = Conditions.build(
+        net, profile, options.at, "survival", net.unknown_policy(options.unknown_risk)
+    )
+    excluded = exclusion(net, options.avoid_parties, options.consenting_only)
+    usable = usable_roads(net, cond.usable, excluded.parties)
+    groups = population_groups(net)
+    zone_mask = net.node_kind == SAFE_ZONE
+    people_at = people_by_group(net, groups)
+    pickups = np.flatnonzero((people_at.sum(axis=1) > 0) & ~zone_mask)
+    zones = np.flatnonzero(zone_mask)
+    capacity = net.node_capacity[zones]
+    return FleetProblem(
+        network=net,
+        conditions=cond,
+        fleet=fleet,
+        options=options,
+        usable=usable,
+        depot=net.node_index[fleet.depot],
+        groups=groups,
+        pickups=pickups,
+        people=people_at[pickups],
+        zones=zones,
+        reception=[int(c) if c > 0 else None for c in capacity.tolist()],
+    )
+
+
+def population_groups(net: Network) -> list[Group]:
+    """The scenario's groups in priority order, ``general`` included (last unless listed)."""
+    listed = [Group(g.id, g.name, g.needs, g.source) for g in net.scenario.groups]
+    if not any(g.id == "general" for g in listed):
+        listed.append(Group("general", "Everybody else", "seat", None))
+    return listed
+
+
+def people_by_group(net: Network, groups: list[Group]) -> IntArray:
+    """People at every place by group: each group's ``at``, and ``general`` the rest."""
+    people = np.zeros((net.n_nodes, len(groups)), dtype=np.int64)
+    by_id = {g.id: g for g in net.scenario.groups}
+    rest = net.node_population.copy()
+    general = next(k for k, g in enumerate(groups) if g.id == "general")
+    for k, g in enumerate(groups):
+        if g.id == "general":
+            continue
+        for place, count in by_id[g.id].at.items():
+            v = net.node_index[place]
+            people[v, k] = count
+            rest[v] -= count
+    people[:, general] = rest
+    return people
