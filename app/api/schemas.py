@@ -79,7 +79,11 @@ class PlanOut(BaseModel):
     evacuated: int
     stranded: int
     method: str
-    optimal: bool = Field(description="False when the fast plan answered (time budget).")
+    optimal: bool = Field(
+        description="True for the optimal method, and for a fast plan that meets its bounds "
+        "(egress_time_min = lower_bound_min and evacuated = upper_bound_evacuated; `note` "
+        "says so); false for a fast plan that does not (method fast, or the time budget)."
+    )
     movements: list[Movement]
     bottlenecks: list[Bottleneck]
     consents_needed: list[str]

@@ -1017,6 +1017,15 @@
       }))));
   }
 
+  // A fast plan that meets its bounds is optimal too: the service says so in `optimal`.
+  function methodLabel(p) {
+    if (!p.method) return '—';
+    if (p.method === 'optimal') return 'optimal';
+    if (p.optimal) return p.method + ', optimal (meets its bounds)';
+    return p.method + ', not proven optimal' +
+      (p.lower_bound_min === null || p.lower_bound_min === undefined ? '' : ' (lower bound ' + p.lower_bound_min + ' min)');
+  }
+
   function renderPlan() {
     var out = $('plan-out');
     clear(out);
@@ -1027,7 +1036,7 @@
       el('dt', { text: 'Last evacuee safe after' }), el('dd', { text: p.egress_time_min === null || p.egress_time_min === undefined ? '—' : p.egress_time_min + ' min' }),
       el('dt', { text: 'Evacuated' }), el('dd', { text: G.count(p.evacuated) + ' of ' + G.count(p.total_population) }),
       el('dt', { text: 'Stranded' }), el('dd', { text: G.count(p.stranded) }),
-      el('dt', { text: 'Method' }), el('dd', { text: p.method || '—' }),
+      el('dt', { text: 'Method' }), el('dd', { text: methodLabel(p) }),
       el('dt', { text: 'Consents needed' }), el('dd', { text: partyList(p.consents_needed) })));
     var movements = p.movements || [];
     out.appendChild(corridorTable(movements));
