@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.cli.common import JsonOpt, app, err, out, print_json, reported
 
@@ -62,6 +61,14 @@ def import_osm_command(
     Map data © OpenStreetMap contributors, under the Open Database License (ODbL);
     the scenario's `credits` carry that notice.
     """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     from app.services.osm_import import (
         ImportOptions,
         import_osm,

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from app.cli.common import (
     AvoidOpt,
@@ -25,10 +23,9 @@ from app.cli.common import (
     request_or_usage_error,
     settings_from_env,
 )
-from app.domain.network.graph import Network
-from app.domain.plans.budget import Progress as ProgressCallback
-from app.services.plans import PlanRequest, compute_plan
-from app.services.scenarios import load_scenario_file
+
+if TYPE_CHECKING:
+    from app.domain.plans.budget import Progress as ProgressCallback
 
 SHOWN = 15
 """Movements and bottlenecks listed in the human-readable output (--json lists all)."""
@@ -79,6 +76,10 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """An evacuation plan: who leaves when, by which roads, and how many get out in time."""
+    from app.domain.network.graph import Network
+    from app.services.plans import PlanRequest, compute_plan
+    from app.services.scenarios import load_scenario_file
+
     request = request_or_usage_error(
         lambda: PlanRequest.model_validate(
             {
@@ -109,6 +110,8 @@ def plan(
 @contextmanager
 def _progress_bar() -> Iterator[ProgressCallback]:
     """A progress bar on stderr (never stdout); silent when stderr is not a terminal."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -127,6 +130,8 @@ def _progress_bar() -> Iterator[ProgressCallback]:
 
 
 def print_plan(p: dict[str, Any]) -> None:
+    from rich.table import Table
+
     window = p["window"]
     span = (
         f"window {window['id'] or ''} {window['start']} – {window['end']} "
@@ -212,6 +217,8 @@ def _by_route(movements: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def print_openings(openings: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
     if not openings:
         out.print(
             "No closures to price: no blocked road and no excluded non-consenting party "
