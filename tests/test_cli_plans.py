@@ -144,6 +144,31 @@ def test_human_output_summarises_the_plan() -> None:
     assert "Bottlenecks" in result.stdout
 
 
+def test_human_output_says_whether_the_fast_plan_is_optimal(tmp_path: Path) -> None:
+    """Teaching's fast plan ends at 84 min over a bound of 82: not proven optimal. On one road
+    (30 people, 10 a minute, 5 minutes) it ends at the bound, 7 min: optimal."""
+    missed = run("plan", str(TEACHING), "--method", "fast")
+    assert "(fast, not proven optimal;" in missed.stdout
+    assert "lower bound on the egress time: 82 min" in missed.stdout
+    one_road = {
+        "schema": "safe-passage/scenario@1",
+        "nodes": [{"id": "home", "population": 30}, {"id": "camp", "kind": "safe_zone"}],
+        "edges": [
+            {
+                "id": "road",
+                "from": "home",
+                "to": "camp",
+                "travel_time_min": 5,
+                "capacity_per_min": 10,
+            }
+        ],
+    }
+    met = run("plan", write(tmp_path, one_road), "--method", "fast")
+    assert met.exit_code == 0, met.stderr
+    assert "(fast, optimal: meets its bounds;" in met.stdout
+    assert "last arrival at minute 7" in met.stdout and "meets its bounds" in met.stdout
+
+
 def test_usage_errors_exit_2_with_a_pointer() -> None:
     both = run(
         "plan",

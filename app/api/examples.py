@@ -1,4 +1,9 @@
-"""Request and response examples for the OpenAPI docs, in the words of the Aleppo scenario."""
+"""Request and response examples for the OpenAPI docs, in the words of the Aleppo scenario.
+
+Every request example must answer 2xx on the bundled scenarios (``serve --demo``), except one
+meant to show an error: its summary starts with "Error:" and ``x-expected-status`` gives the
+status it answers. tests/api/test_openapi_examples.py sends each one as published.
+"""
 
 from __future__ import annotations
 
@@ -114,8 +119,18 @@ ROUTE_REQUEST: dict[str, Any] = {
         },
     },
     "disjoint": {
-        "summary": "Two corridors sharing no road",
+        "summary": "Two corridors sharing no road, to the ar-Ramouseh crossing",
+        "description": "Beyond the crossing a single road leads on to al-Rashideen, so a "
+        "disjoint pair exists only as far as the crossing (see the next example).",
+        "value": {"from": "as-sukkari", "to": "ramouseh-crossing", "disjoint": True},
+    },
+    "no-disjoint": {
+        "summary": "Error: no disjoint pair to al-Rashideen",
+        "description": "Every route into al-Rashideen uses the road from the ar-Ramouseh "
+        "crossing: the answer is a 422 problem (type …/no-disjoint-pair) whose "
+        "`shared_roads` names that road, with the safest route as `route`.",
         "value": {"from": "al-amiriyeh", "to": "al-rashideen", "disjoint": True},
+        "x-expected-status": 422,
     },
 }
 
@@ -179,10 +194,10 @@ BRIEF_REQUEST: dict[str, Any] = {
         },
     },
     "two-lanes": {
-        "summary": "Two corridors sharing no road, for stretcher cases",
+        "summary": "Two corridors sharing no road to the crossing, for stretcher cases",
         "value": {
             "from": "al-amiriyeh",
-            "to": "al-rashideen",
+            "to": "ramouseh-crossing",
             "disjoint": True,
             "profile": "medical",
             "people": 500,

@@ -172,7 +172,11 @@ class PlanOut(BaseModel):
     evacuated: int
     stranded: int
     method: str
-    optimal: bool = Field(description="False when the fast plan answered (time budget).")
+    optimal: bool = Field(
+        description="True for the optimal method, and for a fast plan that meets its bounds "
+        "(egress_time_min = lower_bound_min and evacuated = upper_bound_evacuated; `note` "
+        "says so); false for a fast plan that does not (method fast, or the time budget)."
+    )
     expected_harm: float = Field(description="Expected number of people harmed on the way.")
     expected_harm_range: list[float] = Field(
         description="Low and high expected harm from the ranges of the risk inputs."

@@ -4,6 +4,11 @@ Exit codes (SPEC §3): 0 done; 1 invalid scenario (every problem listed, with
 pointers); 2 usage error; 3 no answer exists (no route, nothing can be
 evacuated). With ``--json`` a command prints exactly one JSON document on stdout
 (the answer, or the problem document on failure); messages go to stderr.
+
+Start-up: ``safe-passage --help`` and every command load this package whole, so its
+modules import at the top only typer, rich and the light error classes; each command
+imports the services, the domain (numpy, scipy), the settings (pydantic) and the storage
+(SQLAlchemy) it uses when it runs. tests/test_cli_startup.py keeps it so.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -28,7 +33,6 @@ from rich.progress import (
 from rich.progress import Progress as ProgressBar
 from rich.text import Text
 
-from app.config import Settings, get_settings
 from app.domain.errors import (
     InvalidRequestError,
     NoAnswerError,
@@ -39,6 +43,9 @@ from app.domain.errors import (
 )
 from app.domain.progress import Progress, fraction
 from app.services.errors import request_error
+
+if TYPE_CHECKING:
+    from app.config import Settings
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_NO_ANSWER = 0, 1, 2, 3
 
@@ -151,6 +158,8 @@ def settings_from_env() -> Settings:
     A malformed variable is a usage error naming it, not a stack trace.
     """
     import pydantic
+
+    from app.config import get_settings
 
     try:
         return get_settings()

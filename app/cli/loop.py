@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from app.cli.common import (
     AvoidOpt,
@@ -24,15 +23,6 @@ from app.cli.common import (
 )
 from app.cli.negotiation import write_document
 from app.domain.errors import InvalidRequestError, Problem, ScenarioError, ValidationError
-from app.domain.network.graph import Network
-from app.domain.scenario.document import parse_document, spliced_document
-from app.domain.scenario.edits import apply_edits, diff, touched_ids
-from app.domain.scenario.reading import validate_scenario
-from app.services.catalog import under
-from app.services.compare import PLAN_FIGURES, ROUTE_FIGURES, difference, question_of
-from app.services.plans import PlanRequest, compute_plan
-from app.services.routes import compute_routes
-from app.services.scenarios import load_scenario_file
 
 
 @app.command()
@@ -51,6 +41,11 @@ def edit(
     as_json: JsonOpt = False,
 ) -> None:
     """Apply edits to a scenario file, all or nothing (exit 1 with pointers when one is bad)."""
+    from app.domain.scenario.document import parse_document, spliced_document
+    from app.domain.scenario.edits import apply_edits, diff, touched_ids
+    from app.domain.scenario.reading import validate_scenario
+    from app.services.errors import under
+
     settings = settings_from_env()
     target = Path(output or scenario)
     with reported(as_json):
@@ -91,6 +86,8 @@ def _read(path: Path, max_bytes: int) -> bytes:
 
 def _edit_list(raw: bytes) -> tuple[list[Any], str]:
     """The edits of an edits file and where they are in it (``/edits`` or the top)."""
+    from app.domain.scenario.document import parse_document
+
     data = parse_document(raw)
     if isinstance(data, list):
         return data, ""
@@ -129,6 +126,12 @@ def compare(
 ) -> None:
     """Ask one route (--from/--to) or plan (--window or --start/--end) question of two
     scenario files and show b − a."""
+    from app.domain.network.graph import Network
+    from app.services.compare import difference, question_of
+    from app.services.plans import PlanRequest, compute_plan
+    from app.services.routes import compute_routes
+    from app.services.scenarios import load_scenario_file
+
     travel = {"profile": profile, "avoid_parties": avoid_party or [],
               "consenting_only": consenting_only}  # fmt: skip
     if from_ or to:
@@ -162,6 +165,8 @@ def compare(
 
 
 def _print_comparison(result: dict[str, Any], solved: dict[str, Any]) -> None:
+    from rich.table import Table
+
     d = result["difference"]
     table = Table(title=f"{result['kind']}: b − a")
     for column in ("", "a", "b", "b − a"):
@@ -175,6 +180,8 @@ def _print_comparison(result: dict[str, Any], solved: dict[str, Any]) -> None:
             answer = answer["routes"][0]
         value = answer.get(key)
         return "—" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    from app.services.compare import PLAN_FIGURES, ROUTE_FIGURES
 
     keys = ROUTE_FIGURES if result["kind"] == "route" else PLAN_FIGURES
     for key in keys:

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
-from rich.table import Table
 
 from app.cli.common import (
     AtOpt,
@@ -29,13 +27,7 @@ from app.cli.common import (
     settings_from_env,
 )
 from app.domain.errors import InvalidRequestError, Problem
-from app.domain.network.graph import Network
-from app.domain.scenario.document import parse_document
-from app.services.briefs import BriefFormat, BriefRequest, compute_brief, render_brief
-from app.services.incidents import ImportRequest, import_incidents
-from app.services.requests import PartiesRequest
-from app.services.routes import compute_parties
-from app.services.scenarios import load_scenario_file
+from app.services.brief_formats import BriefFormat
 
 incidents_app = typer.Typer(help="Incident reports.", no_args_is_help=True)
 app.add_typer(incidents_app, name="incidents")
@@ -52,6 +44,11 @@ def parties(
     as_json: JsonOpt = False,
 ) -> None:
     """Whose agreement would open the safest route, and how much safer than today it is."""
+    from app.domain.network.graph import Network
+    from app.services.requests import PartiesRequest
+    from app.services.routes import compute_parties
+    from app.services.scenarios import load_scenario_file
+
     when = parse_time(at, "--at")
     request = request_or_usage_error(
         lambda: PartiesRequest.model_validate(
@@ -75,6 +72,8 @@ def parties(
 
 
 def print_parties(a: dict[str, Any]) -> None:
+    from rich.table import Table
+
     today, safest = a["today"], a["safest"]
     out.print(f"[bold]{a['from']} → {a['to']}[/] (profile {a['profile']})", highlight=False)
     out.print(f"  consent granted by: {', '.join(a['granted']) or 'nobody'}", highlight=False)
@@ -162,6 +161,10 @@ def brief(
     """A proposal brief in Markdown, HTML or JSON: the answer (what fits the window and what
     window is needed), corridors with clock times, checkpoints and crossings, parties,
     fallbacks if a party refuses, figures with their sources and limits."""
+    from app.domain.network.graph import Network
+    from app.services.briefs import BriefRequest, compute_brief, render_brief
+    from app.services.scenarios import load_scenario_file
+
     if as_json and fmt not in (None, BriefFormat.json):
         raise typer.BadParameter(
             "--json prints JSON: do not combine it with --format html/markdown"
@@ -229,6 +232,10 @@ def import_(
     as_json: JsonOpt = False,
 ) -> None:
     """Add incident reports from a file to a scenario; every bad row is reported by number."""
+    from app.domain.scenario.document import parse_document
+    from app.services.incidents import ImportRequest, import_incidents
+    from app.services.scenarios import load_scenario_file
+
     request = request_or_usage_error(
         lambda: ImportRequest.model_validate(
             {
@@ -287,6 +294,8 @@ def _read_text(path: Path, max_bytes: int) -> str:
 def write_document(path: Path, document: dict[str, Any]) -> None:
     """Write the scenario atomically: JSON for ``.json``, YAML otherwise."""
     import json
+
+    import yaml
 
     if path.suffix.lower() == ".json":
         text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"

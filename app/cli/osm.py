@@ -61,6 +61,7 @@ def import_osm_command(
     Map data © OpenStreetMap contributors, under the Open Database License (ODbL);
     the scenario's `credits` carry that notice.
     """
+
     from app.services.osm_import import (
         ImportOptions,
         import_osm,

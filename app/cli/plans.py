@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from app.cli.common import (
     AvoidOpt,
@@ -25,10 +24,6 @@ from app.cli.common import (
     settings_from_env,
     unknown_risk_value,
 )
-from app.domain.formats.figures import unknown_sentence
-from app.domain.network.graph import Network
-from app.services.plans import PlanRequest, compute_plan
-from app.services.scenarios import load_scenario_file
 
 SHOWN = 15
 """Movements and bottlenecks listed in the human-readable output (--json lists all)."""
@@ -102,6 +97,10 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """An evacuation plan: who leaves when, by which roads, and how many get out in time."""
+    from app.domain.network.graph import Network
+    from app.services.plans import PlanRequest, compute_plan
+    from app.services.scenarios import load_scenario_file
+
     request = request_or_usage_error(
         lambda: PlanRequest.model_validate(
             {
@@ -142,6 +141,10 @@ def _people_range(point: float, low_high: list[float]) -> str:
 
 
 def print_plan(p: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from app.domain.formats.figures import unknown_sentence
+
     window = p["window"]
     span = (
         f"window {window['id'] or ''} {window['start']} – {window['end']} "
@@ -227,6 +230,8 @@ def _by_route(movements: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def print_concessions(c: dict[str, Any]) -> None:
+    from rich.table import Table
+
     rows = c["rows"]
     if rows:
         table = Table(title=f"What to negotiate first ({c['order']})", show_edge=False)
@@ -257,6 +262,8 @@ def print_concessions(c: dict[str, Any]) -> None:
 
 def print_fleet_plan(p: dict[str, Any]) -> None:
     """A fleet plan as a negotiator reads it: totals, groups, checkpoints, trips, sizing."""
+    from rich.table import Table
+
     window = p["window"]
     span = (
         f"window {window['id'] or ''} {window['start']} – {window['end']} "

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from app.cli.common import (
     AtOpt,
@@ -27,16 +26,13 @@ from app.cli.common import (
     settings_from_env,
     unknown_risk_value,
 )
-from app.domain.formats.figures import probability, unknown_sentence, with_range
-from app.domain.network.graph import Network
-from app.services.requests import RouteRequest
-from app.services.routes import compute_routes
-from app.services.scenarios import load_scenario_file
 
 
 @app.command()
 def validate(scenario: ScenarioArg, as_json: JsonOpt = False) -> None:
     """Check a scenario document; list every problem with its JSON pointer."""
+    from app.services.scenarios import load_scenario_file
+
     with reported(as_json):
         s = load_scenario_file(scenario, settings_from_env())
     summary = {
@@ -116,6 +112,11 @@ def route(
     as_json: JsonOpt = False,
 ) -> None:
     """The safest route from one node to another (or alternatives, a disjoint pair, the front)."""
+    from app.domain.network.graph import Network
+    from app.services.requests import RouteRequest
+    from app.services.routes import compute_routes
+    from app.services.scenarios import load_scenario_file
+
     when = parse_time(at, "--at")
     request = request_or_usage_error(
         lambda: RouteRequest.model_validate(
@@ -168,6 +169,8 @@ def route(
 
 
 def print_front(answer: dict[str, Any]) -> None:
+    from rich.table import Table
+
     shown, size = len(answer["routes"]), answer["front_size"]
     more = "" if answer["front_complete"] else " (search stopped early: faster routes may exist)"
     out.print(
@@ -199,6 +202,10 @@ OBJECTIVE_WORDS = {
 
 
 def print_route(r: dict[str, Any], k: int) -> None:
+    from rich.table import Table
+
+    from app.domain.formats.figures import probability, unknown_sentence, with_range
+
     length = f"{r['length_m'] / 1000:.2f} km" if r["length_m"] is not None else "length unknown"
     out.print(
         f"[bold]Route {k + 1}[/]: {' → '.join(r['nodes'])}\n"

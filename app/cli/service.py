@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from app.cli.common import EXIT_USAGE, JsonOpt, app, err, out, print_json, settings_from_env
-from app.config import Settings
 
 if TYPE_CHECKING:
+    from app.config import Settings
     from app.services.catalog import Catalog
 
-# Storage and web imports are deferred into the commands: `route` and `validate`
-# start faster without SQLAlchemy, Alembic and uvicorn loaded.
+# Storage and web imports are deferred into the commands (see app.cli.common).
 
 token_app = typer.Typer(help="Manage access tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)

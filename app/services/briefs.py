@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field, model_validator
@@ -16,18 +15,9 @@ from app.domain.routes.consent import consent_analysis
 from app.domain.routes.disjoint import disjoint_pair
 from app.domain.routes.engine import Route, RouteOptions, resolve_node, safest_route
 from app.domain.scenario.model import Window
+from app.services.brief_formats import BriefFormat
 from app.services.errors import in_request_terms
 from app.services.requests import Request
-
-
-class BriefFormat(StrEnum):
-    """How a brief is handed over: JSON (with the Markdown under ``markdown``), Markdown, or a
-    printable self-contained HTML page."""
-
-    json = "json"
-    markdown = "markdown"
-    html = "html"
-
 
 MEDIA_TYPES = {
     BriefFormat.json: "application/json",

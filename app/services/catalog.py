@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from app.config import Settings
-from app.domain.errors import Problem, ValidationError
+from app.domain.errors import ValidationError
 from app.domain.network.graph import Network
 from app.domain.scenario.columns import CompactScenario
 from app.domain.scenario.document import parse_document, spliced_document
@@ -31,6 +31,7 @@ from app.services.errors import (
     ConflictError,
     PreconditionFailedError,
     ScenarioNotFoundError,
+    under,
 )
 from app.services.incidents import apply_incidents, incident_edits
 from app.services.networks import Networks
@@ -530,12 +531,6 @@ class Catalog:
             detail=detail,
             **principal.audit(),
         )
-
-
-def under(prefix: str, exc: ValidationError) -> ValidationError:
-    """The same problems with their pointers under ``prefix`` (the edit list's place in the
-    request)."""
-    return ValidationError([Problem(prefix + p.pointer, p.detail) for p in exc.problems])
 
 
 def _missing(scenario_id: str, version: int | None) -> str:

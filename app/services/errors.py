@@ -12,6 +12,7 @@ from app.domain.errors import (
     Problem,
     QuestionError,
     ScenarioError,
+    ValidationError,
     escape_pointer_token,
 )
 
@@ -107,3 +108,9 @@ class UnavailableError(ScenarioError):
     def __init__(self, detail: str, retry_after_s: int) -> None:
         super().__init__(detail)
         self.retry_after_s = retry_after_s
+
+
+def under(prefix: str, exc: ValidationError) -> ValidationError:
+    """The same problems with their pointers under ``prefix`` (the edit list's place in the
+    request)."""
+    return ValidationError([Problem(prefix + p.pointer, p.detail) for p in exc.problems])

@@ -142,7 +142,7 @@ def compute_plan(
     """The PLAN document (SPEC §3) for ``request``.
 
     ``time_budget_s``: an optimal plan that would take longer is answered with
-    the fast plan, marked ``"optimal": false`` with a lower bound and a note.
+    the fast plan, with its bounds and a note (``"optimal": true`` only if it meets them).
     ``max_expanded_arcs`` bounds the time-expanded network (memory): larger
     questions are refused with an :class:`InvalidRequestError`. The HTTP API and
     the CLI both pass :attr:`Settings.max_expanded_arcs <app.config.Settings>`.
@@ -186,7 +186,7 @@ def compute_plan(
         document["window"] = window
         if request.rank_openings:
             ranking_options = options
-            if not plan.optimal:
+            if plan.method == "fast":  # asked for, or the optimal method ran out of time
                 ranking_options = PlanOptions(**{**options.__dict__, "method": "fast"})
             concessions = rank_concessions(network, ranking_options, plan)
             document["concessions"] = concessions.as_dict()

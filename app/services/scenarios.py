@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.config import Settings
 from app.domain.errors import DocumentTooLargeError, InvalidRequestError, Problem
-from app.domain.scenario.columns import CompactScenario
 from app.domain.scenario.document import parse_document
 from app.domain.scenario.reading import validate_scenario
-from app.services import large_scenarios as large
+
+if TYPE_CHECKING:
+    from app.config import Settings
+    from app.domain.scenario.columns import CompactScenario
 
 
 def load_scenario_bytes(raw: bytes, settings: Settings) -> CompactScenario:
@@ -37,6 +39,10 @@ def load_scenario_file(path: str | Path, settings: Settings) -> CompactScenario:
         if size >= settings.large_scenario_bytes and fmt != "yaml":
             if size > settings.max_scenario_bytes:
                 raise _too_large(size, settings.max_scenario_bytes)
+            # Only large files need the streaming reader and its storage encoding: the
+            # command line answers small ones without loading SQLAlchemy.
+            from app.services import large_scenarios as large
+
             with p.open("rb") as f:
                 if large.looks_like_json(f):
                     return large.read_upload(f, settings)

@@ -1177,6 +1177,15 @@
       }))));
   }
 
+  // A fast plan that meets its bounds is optimal too: the service says so in `optimal`.
+  function methodLabel(p) {
+    if (!p.method) return '—';
+    if (p.method === 'optimal') return 'optimal';
+    if (p.optimal) return p.method + ', optimal (meets its bounds)';
+    return p.method + ', not proven optimal' +
+      (p.lower_bound_min === null || p.lower_bound_min === undefined ? '' : ' (lower bound ' + p.lower_bound_min + ' min)');
+  }
+
   function renderPlan() {
     var out = $('plan-out');
     clear(out);
@@ -1201,7 +1210,7 @@
       asked.consenting_only ? [el('dt', { text: 'Parties' }), el('dd', { text: 'only those that granted consent' })] : null,
       u ? figure('unknown_risk', 'Roads with no risk estimate', u.roads + ' of ' + u.of_roads + ' roads used; ' +
         G.count(u.people_on_unknown_roads) + ' people travel on them; ' + policyText(u.policy)) : null,
-      figure('method', 'Method', (p.method || '—') + (p.optimal === false && asked.method === 'optimal' ? ' (the optimal plan took too long)' : '')),
+      figure('method', 'Method', methodLabel(p) + (p.method === 'fast' && asked.method === 'optimal' ? ' (the optimal plan took too long)' : '')),
       el('dt', { text: 'Consents needed' }), el('dd', { text: partyList(p.consents_needed) })));
     if (p.note) out.appendChild(el('p', { className: 'note', text: p.note }));
     var movements = p.movements || [];

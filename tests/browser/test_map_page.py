@@ -285,6 +285,9 @@ def test_plan_shows_movements_and_bottlenecks_or_says_plans_are_missing(
     page.wait_for_selector("#corridors-table")
     summary = page.inner_text(".plan-summary")
     assert f"{plan['evacuated']:,} of {plan['total_population']:,}" in summary
+    # The fast plan of the pause meets its bounds (4,960 out by minute 180): it is optimal.
+    assert plan["optimal"] is True and plan["egress_time_min"] == plan["lower_bound_min"]
+    assert "fast, optimal (meets its bounds)" in summary
     rows = page.locator("#movements-table tbody tr").count()
     assert rows == min(len(plan["movements"]), 500)
     # Corridors: movements grouped by path, people added up.
@@ -379,6 +382,7 @@ def test_plan_movements_and_bottlenecks_are_listed_drawn_and_exported(
     assert sent == [{"window": "pause-2016-12-15-48h", "method": "fast", "profile": "general"}]
     summary = page.inner_text(".plan-summary")
     assert "26,000 of 30,000" in summary
+    assert "fast, not proven optimal" in summary  # SPEC's PLAN has no `optimal`
     assert "181 min" in summary
     assert "Armed opposition groups" in summary
     corridors = page.locator("#corridors-table tbody tr")

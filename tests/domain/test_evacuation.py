@@ -119,6 +119,101 @@ def test_time_budget_answers_with_the_fast_plan_and_a_valid_bound() -> None:
     replay(doc, plan, plan["egress_time_min"])
 
 
+def one_road(people: int = 30) -> dict[str, Any]:
+    """home -> camp over one road: 5 minutes, 10 people a minute."""
+    return {
+        "schema": "safe-passage/scenario@1",
+        "nodes": [{"id": "home", "population": people}, {"id": "camp", "kind": "safe_zone"}],
+        "edges": [
+            {
+                "id": "road",
+                "from": "home",
+                "to": "camp",
+                "travel_time_min": 5,
+                "capacity_per_min": 10,
+            }
+        ],
+    }
+
+
+def lane_and_highway() -> dict[str, Any]:
+    """south (9 people) -> camp by a lane (1 min, 2 a minute) or a one-way highway (4 min,
+    3 a minute); north's 4 people come through south (3 min, 2 a minute). The fast plan
+    fills the lane with south's people for four minutes, so north's, at south from minute 4,
+    are out at minute 6; the optimum puts six of south's people on the highway, keeps the
+    lane for north's and is done at minute 5."""
+    return {
+        "schema": "safe-passage/scenario@1",
+        "nodes": [
+            {"id": "north", "population": 4, "capacity": 5},
+            {"id": "camp", "kind": "safe_zone"},
+            {"id": "south", "population": 9},
+        ],
+        "edges": [
+            {
+                "id": "highway",
+                "from": "south",
+                "to": "camp",
+                "directed": True,
+                "travel_time_min": 4,
+                "capacity_per_min": 3,
+            },
+            {
+                "id": "north--south",
+                "from": "south",
+                "to": "north",
+                "travel_time_min": 3,
+                "capacity_per_min": 2,
+            },
+            {
+                "id": "lane",
+                "from": "camp",
+                "to": "south",
+                "travel_time_min": 1,
+                "capacity_per_min": 2,
+            },
+        ],
+    }
+
+
+def test_fast_plan_that_meets_its_bound_is_optimal() -> None:
+    """30 people on one road of 10 a minute: out by minute 5 + 2, and no plan does better."""
+    doc = one_road()
+    plan = plan_of(doc, method="fast")
+    assert plan["egress_time_min"] == plan["lower_bound_min"] == lp_quickest(doc, 30) == 7
+    assert plan["evacuated"] == plan["upper_bound_evacuated"] == 30
+    assert plan["method"] == "fast" and plan["optimal"] is True
+    assert plan["note"] is not None and "meets its bounds" in plan["note"]
+    assert "lower_bound_min" in plan["note"] and "upper_bound_evacuated" not in plan["note"]
+
+
+def test_fast_plan_that_meets_its_bounds_in_a_window_is_optimal() -> None:
+    """A 6-minute window: 20 get out (minutes 5 and 6), the most any plan gets out."""
+    doc = one_road()
+    plan = plan_of(doc, method="fast", horizon=6)
+    assert plan["evacuated"] == plan["upper_bound_evacuated"] == lp_evacuated(doc, 6) == 20
+    assert plan["egress_time_min"] == plan["lower_bound_min"] == lp_quickest(doc, 20) == 6
+    assert plan["optimal"] is True and "upper_bound_evacuated" in plan["note"]
+
+
+def test_fast_plan_that_misses_its_bound_is_not_proven_optimal() -> None:
+    doc = lane_and_highway()
+    plan = plan_of(doc, method="fast")
+    assert plan["evacuated"] == plan["upper_bound_evacuated"] == 13
+    assert plan["egress_time_min"] == 6 > plan["lower_bound_min"] == lp_quickest(doc, 13) == 5
+    assert plan["optimal"] is False and plan["note"] is None
+    replay(doc, plan, plan["egress_time_min"])
+
+
+def test_over_budget_fast_plan_meeting_its_bound_says_both() -> None:
+    """The optimal method out of time answers with the fast plan, which here is optimal."""
+    overrun = Budget(seconds=0.0, clock=lambda: 1.0, started=0.0)
+    plan = plan_of(one_road(), budget=overrun)
+    assert plan["method"] == "fast" and plan["optimal"] is True
+    assert plan["egress_time_min"] == plan["lower_bound_min"] == 7
+    assert "time budget" in plan["note"] and "meets its bounds" in plan["note"]
+
+
 def test_progress_is_reported_up_to_the_end() -> None:
     seen: list[tuple[str, float, float | None]] = []
     net = Network(validate_scenario(teaching()))

@@ -12,9 +12,9 @@ from starlette.concurrency import run_in_threadpool
 from app.api import examples
 from app.api.deps import CatalogDep, PlannerDep, PlanWorkersDep
 from app.api.schemas import PlanOut, RoutesOut
+from app.services.brief_formats import BriefFormat
 from app.services.briefs import (
     MEDIA_TYPES,
-    BriefFormat,
     BriefRequest,
     brief_format,
     compute_brief,

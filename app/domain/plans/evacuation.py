@@ -12,7 +12,8 @@ The model is described in :mod:`app.domain.plans.model`. Two methods:
     egress time, so that few probes are needed.
 ``fast``
     A capacity-respecting heuristic (:mod:`app.domain.plans.fast`), with the gap
-    to a lower bound reported.
+    to a lower bound reported. A fast plan that meets its bounds (see
+    :attr:`Plan.meets_bounds`) is optimal, and says so.
 
 >>> from app.domain.scenario.reading import validate_scenario
 >>> s = validate_scenario({"schema": "safe-passage/scenario@1",
@@ -124,6 +125,19 @@ class Plan:
     @property
     def egress_time_min(self) -> int:
         return max((m.arrive or 0 for m in self.movements), default=0)
+
+    @property
+    def meets_bounds(self) -> bool:
+        """Whether no plan can do better than this one: it gets out as many people as the
+        upper bound allows (``upper_bound_evacuated``), by the lower bound on the time that
+        many need (``lower_bound_min``). Both bounds hold for every plan, so a plan meeting
+        them is optimal whatever method found it."""
+        return (
+            self.lower_bound_min is not None
+            and self.upper_bound_evacuated is not None
+            and self.evacuated == self.upper_bound_evacuated
+            and self.egress_time_min == self.lower_bound_min
+        )
 
     @cached_property
     def _arc_log_keep(self) -> dict[str, list[float]]:
@@ -379,14 +393,34 @@ def plan_model(model: FlowModel, options: PlanOptions) -> Plan:
             return _optimal(model, options, most)
         except _OverBudget as exc:
             fast = _fast(model, options, most)
-            fast.note = (
-                "the optimal plan did not fit in the time budget; this is the fast plan "
-                f"(the optimum is at least {exc.lower} minutes)"
-            )
             if fast.evacuated == most:
                 fast.lower_bound_min = max(fast.lower_bound_min or 0, exc.lower)
+            _label(fast)
+            over = "the optimal plan did not fit in the time budget"
+            fast.note = (
+                f"{over}; {fast.note}"
+                if fast.optimal
+                else f"{over}; this is the fast plan (the optimum is at least {exc.lower} minutes)"
+            )
             return fast
-    return _fast(model, options, most)
+    return _label(_fast(model, options, most))
+
+
+def _label(fast: Plan) -> Plan:
+    """Mark a fast plan optimal, with a note saying why, when it meets its bounds."""
+    fast.optimal = fast.meets_bounds
+    if fast.optimal:
+        most = (
+            "evacuated equals upper_bound_evacuated (no plan gets more people out in the "
+            "window) and "
+            if fast.horizon is not None
+            else ""
+        )
+        fast.note = (
+            f"this fast plan meets its bounds: {most}egress_time_min equals lower_bound_min "
+            "(no plan gets that many out sooner), so it is optimal"
+        )
+    return fast
 
 
 def _fast(model: FlowModel, options: PlanOptions, most: int) -> Plan:

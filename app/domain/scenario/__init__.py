@@ -5,45 +5,41 @@ A scenario document (SPEC §2) of any size and format is read by one collector
 every rule is written once (:mod:`.reading` for places and roads, :mod:`.problems`
 for the header). :mod:`.edits` changes a scenario by named operations and says
 what differs between two; :mod:`.document` reads and writes the text.
+
+The names below are loaded from their module when first asked for: importing one module
+of the package does not import the others (reading a scenario does not build the edit
+operations' models, and the command line starts faster).
 """
 
-from app.domain.scenario.columns import CompactScenario, EdgeColumns, Ids, NodeColumns, Texts
-from app.domain.scenario.document import parse_document, spliced_document
-from app.domain.scenario.edits import apply_edits, diff, touched_ids
-from app.domain.scenario.model import (
-    Edge,
-    Incident,
-    Node,
-    Party,
-    Profile,
-    Scenario,
-    ScenarioHeader,
-    Window,
-)
-from app.domain.scenario.profiles import available_profiles, resolve_profile
-from app.domain.scenario.reading import read_large_scenario, validate_scenario
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "CompactScenario",
-    "Edge",
-    "EdgeColumns",
-    "Ids",
-    "Incident",
-    "Node",
-    "NodeColumns",
-    "Party",
-    "Profile",
-    "Scenario",
-    "ScenarioHeader",
-    "Texts",
-    "Window",
-    "apply_edits",
-    "available_profiles",
-    "diff",
-    "parse_document",
-    "read_large_scenario",
-    "resolve_profile",
-    "spliced_document",
-    "touched_ids",
-    "validate_scenario",
-]
+_MODULE_OF: dict[str, str] = {
+    name: module
+    for module, names in {
+        "columns": ("CompactScenario", "EdgeColumns", "Ids", "NodeColumns", "Texts"),
+        "document": ("parse_document", "spliced_document"),
+        "edits": ("apply_edits", "diff", "touched_ids"),
+        "model": (
+            "Edge",
+            "Incident",
+            "Node",
+            "Party",
+            "Profile",
+            "Scenario",
+            "ScenarioHeader",
+            "Window",
+        ),
+        "profiles": ("available_profiles", "resolve_profile"),
+        "reading": ("read_large_scenario", "validate_scenario"),
+    }.items()
+    for name in names
+}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{module}"), name)
