@@ -21,63 +21,66 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from dataclasses import dataclass
 
 import numpy as np
 
 from app.domain.fleets.plan import FleetPlan, Screened, Trip
-from app.domain.fleets.problem import FleetProblem, Leg, Screening
+from app.domain.fleets.problem import Capped, FleetProblem, Leg, Screening
 from app.domain.network.graph import IntArray
 
 
-@dataclass
-class _Roads:
-    """Vehicles entering capped roads, per (road, direction, block)."""
-
-    used: defaultdict[tuple[int, int, int], int]
-
-    def enter(self, leg: Leg, start: int, commit: bool) -> int:
-        """The minute the leg can start at or after ``start`` with room on every capped road
-        (the vehicle waits where it is), booking the room when ``commit``."""
-        t = start
-        while True:
-            for c in leg.capped:
-                block = (t + c.offset_min) // c.block_min
-                if self.used[(c.edge, c.direction, block)] >= c.per_block:
-                    t = (block + 1) * c.block_min - c.offset_min
-                    break
-            else:
-                break
-        if commit:
-            for c in leg.capped:
-                self.used[(c.edge, c.direction, (t + c.offset_min) // c.block_min)] += 1
-        return t
-
-
-class _Lanes:
-    """When each lane of each checkpoint is next free."""
+class _Traffic:
+    """What vehicles already committed hold: entries on capped roads per (road, direction,
+    block of minutes), and when each lane of each checkpoint is next free."""
 
     def __init__(self) -> None:
-        self.free: dict[int, list[int]] = {}
+        self.entries: defaultdict[tuple[int, int, int], int] = defaultdict(int)
+        self.lanes: dict[int, list[int]] = {}
 
-    def screen(self, leg: Leg, start: int, people: int) -> tuple[int, list[Screened]]:
-        """Arrival at the leg's end leaving at ``start`` with ``people`` aboard, and the
-        screenings on the way (nothing is booked)."""
-        t, done, last = start, [], 0
-        for s in leg.screenings:
-            t += s.offset_min - last
-            lanes = self.free.get(s.edge, [0] * s.lanes)
-            begin = max(t, min(lanes))
-            end = begin + s.minutes(people)
-            done.append(Screened(s.edge, t, begin, end))
-            t, last = end, s.offset_min
-        return t + leg.minutes - last, done
-
-    def book(self, leg: Leg, screened: list[Screened]) -> None:
-        for s, got in zip(leg.screenings, screened, strict=True):
-            lanes = self.free.setdefault(s.edge, [0] * s.lanes)
-            k = min(range(len(lanes)), key=lambda i: (lanes[i] > got.start_min, lanes[i]))
-            lanes[k] = got.end_min
+    def drive(
+        self, leg: Leg, start: int, people: int, commit: bool
+    ) -> tuple[int, list[Screened], int, list[tuple[int, int, int]]]:
+        """Drive ``leg`` leaving at ``start`` with ``people`` aboard (0: empty, not screened):
+        the arrival, the screenings on the way, the minutes waited for room on capped roads
+        and the entries onto them (road, direction, minute); booked when ``commit``. Events are taken in the order the leg meets them, a
+        checkpoint before entering its own road."""
+        events = sorted(
+            [(s.offset_min, 0, s) for s in (leg.screenings if people else [])]
+            + [(c.offset_min, 1, c) for c in leg.capped],
+            key=lambda x: (x[0], x[1]),
+        )
+        delay, waited, screened = 0, 0, []
+        booked: list[tuple[int, int, int]] = []
+        entered: list[tuple[int, int, int]] = []
+        for offset, kind, item in events:
+            t = start + offset + delay
+            if kind == 1:
+                c = item
+                assert isinstance(c, Capped)
+                block = t // c.block_min
+                while self.entries[(c.edge, c.direction, block)] >= c.per_block:
+                    block += 1
+                entry = max(t, block * c.block_min)
+                waited += entry - t
+                delay += entry - t
+                booked.append((c.edge, c.direction, block))
+                entered.append((c.edge, c.direction, entry))
+            else:
+                sc = item
+                assert isinstance(sc, Screening)
+                lanes = self.lanes.get(sc.edge, [0] * sc.lanes)
+                begin = max(t, min(lanes))
+                end = begin + sc.minutes(people)
+                screened.append(Screened(sc.edge, t, begin, end))
+                delay += end - t
+        if commit:
+            for key in booked:
+                self.entries[key] += 1
+            for sc, got in zip([s for s in leg.screenings if people], screened, strict=True):
+                lanes = self.lanes.setdefault(sc.edge, [0] * sc.lanes)
+                k = min(range(len(lanes)), key=lambda i: lanes[i])
+                lanes[k] = got.end_min
+        return start + leg.minutes + delay, screened, waited, entered
 
 
 def fast_fleet_plan(problem: FleetProblem) -> FleetPlan:
@@ -85,8 +88,7 @@ def fast_fleet_plan(problem: FleetProblem) -> FleetPlan:
     p = problem
     remaining = p.people.copy()
     reception = list(p.reception)
-    roads = _Roads(defaultdict(int))
-    lanes = _Lanes()
+    traffic = _Traffic()
     trips: list[Trip] = []
     free = [(0, v, p.depot, 0) for v in range(p.vehicles)]
     heapq.heapify(free)
@@ -95,7 +97,7 @@ def fast_fleet_plan(problem: FleetProblem) -> FleetPlan:
         t, v, at, done = heapq.heappop(free)
         if horizon is not None and t >= horizon:
             continue
-        trip = _next_trip(p, remaining, reception, roads, lanes, v, at, t, done + 1)
+        trip = _next_trip(p, remaining, reception, traffic, v, at, t, done + 1)
         if trip is None:
             continue  # nothing this vehicle can still do
         trips.append(trip)
@@ -121,8 +123,7 @@ def _next_trip(
     p: FleetProblem,
     remaining: IntArray,
     reception: list[int | None],
-    roads: _Roads,
-    lanes: _Lanes,
+    traffic: _Traffic,
     v: int,
     at: int,
     t: int,
@@ -151,22 +152,21 @@ def _next_trip(
             if room is not None and room < sum(load):
                 load = _trim(load, room)
             empty = p.leg(at, pickup)
-            start = roads.enter(empty, t, commit=False)
-            arrive_pickup = start + empty.minutes
+            arrive_pickup, _, waited_empty, on_empty = traffic.drive(empty, t, 0, commit=False)
             loaded = arrive_pickup + p.load_min
             full = p.leg(pickup, int(p.zones[zone]))
-            leave = roads.enter(full, loaded, commit=False)
-            arrive, screened = lanes.screen(full, leave, sum(load))
+            arrive, screened, waited_full, on_full = traffic.drive(
+                full, loaded, sum(load), commit=False
+            )
             if horizon is not None and arrive > horizon:
                 continue
-            roads.enter(empty, t, commit=True)
-            roads.enter(full, loaded, commit=True)
-            lanes.book(full, screened)
+            traffic.drive(empty, t, 0, commit=True)
+            traffic.drive(full, loaded, sum(load), commit=True)
             return Trip(
                 vehicle=v,
                 number=number,
                 start=at,
-                depart_min=start,
+                depart_min=t,
                 pickup=i,
                 arrive_pickup_min=arrive_pickup,
                 loaded_min=loaded,
@@ -175,7 +175,8 @@ def _next_trip(
                 free_min=arrive + p.unload_min,
                 people=load,
                 screened=screened,
-                waited_for_roads_min=(start - t) + (leave - loaded),
+                waited_for_roads_min=waited_empty + waited_full,
+                road_entries=on_empty + on_full,
             )
         # Nobody of this group can be reached in time: try the next group.
     return None

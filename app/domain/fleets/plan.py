@@ -47,6 +47,8 @@ class Trip:
     """People carried per group."""
     screened: list[Screened] = field(default_factory=list)
     waited_for_roads_min: int = 0
+    road_entries: list[tuple[int, int, int]] = field(default_factory=list)
+    """(road, direction, minute) of each entry onto a road with a vehicle limit."""
 
     @property
     def carried(self) -> int:
