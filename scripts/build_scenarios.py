@@ -65,6 +65,25 @@ EARTH_RADIUS_M = 6_371_008.8
 """Mean Earth radius (IUGG), metres, for haversine distances."""
 
 ENCLAVE_POPULATION = 100_000
+
+WOUNDED = 500
+"""UN estimate of 9 Dec 2016: about 500 of the people left in the enclave needed medical
+evacuation (facts-2016.md); spread over the enclave like the population."""
+
+SCREENING = {
+    "screening_min_per_vehicle": 10,
+    "screening_min_per_person": 0.2,
+    "screening_lanes": 2,
+}
+SCREENING_HOW = (
+    "Screening (assumption: facts-2016.md reports no screening times): 10 min per vehicle plus "
+    "0.2 min per person aboard, two vehicles at a time."
+)
+VEHICLES_PER_MIN = 1
+VEHICLES_HOW = (
+    "Vehicles (assumption): at most one vehicle a minute in each direction on this road "
+    "through the front line."
+)
 """UN estimate of civilians left in the enclave on 9 Dec 2016 (facts-2016.md)."""
 
 AS_OF = "2016-12-13T08:00:00+02:00"
@@ -366,6 +385,7 @@ def build_aleppo(data: Path) -> Json:
     population = area_shares({k: by_id[k].area_km2 for k in ENCLAVE}, ENCLAVE_POPULATION)
     enclave_area = sum(by_id[k].area_km2 for k in ENCLAVE)
 
+    wounded = area_shares({k: by_id[k].area_km2 for k in ENCLAVE}, WOUNDED)
     nodes: list[Json] = []
     for h in hoods:
         node: Json = {"id": h.id, "name": h.name}
@@ -470,6 +490,11 @@ def build_aleppo(data: Path) -> Json:
         }
         if checkpoint is not None:
             edge["checkpoint"] = checkpoint
+            edge.update(SCREENING)
+            remarks.append(SCREENING_HOW)
+        if evacuation:
+            edge["vehicles_per_min"] = VEHICLES_PER_MIN
+            remarks.append(VEHICLES_HOW)
         edge["notes"] = " ".join(remarks)
         edges.append(edge)
 
@@ -608,6 +633,55 @@ def build_aleppo(data: Path) -> Json:
         ],
         "nodes": nodes,
         "edges": edges,
+        "groups": [
+            {
+                "id": "wounded",
+                "name": "Wounded and sick needing medical evacuation",
+                "needs": "stretcher",
+                "at": {k: v for k, v in sorted(wounded.items()) if v},
+                "source": (
+                    f"estimate: UN estimate of about {WOUNDED} people needing medical evacuation "
+                    "in the enclave on 9 Dec 2016 (facts-2016.md), spread over the enclave "
+                    "neighbourhoods in proportion to area like the population"
+                ),
+            }
+        ],
+        "fleets": [
+            {
+                "id": "buses",
+                "name": "SARC / ICRC escorted buses (illustrative fleet)",
+                "kind": "bus",
+                "count": 20,
+                "seats": 70,
+                "speed_m_per_min": 250,
+                "depot": CROSSING_ID,
+                "load_min": 20,
+                "unload_min": 10,
+                "source": (
+                    "seats: reported, about 350 people in five buses on 18 Dec 2016, about 70 a "
+                    "bus (facts-2016.md); count 20, speed 15 km/h, loading 20 min and unloading "
+                    "10 min: assumptions (not reported), depot at the crossing because the "
+                    "convoys waited at the crossing point"
+                ),
+            },
+            {
+                "id": "ambulances",
+                "name": "SARC / ICRC ambulances (illustrative fleet)",
+                "kind": "ambulance",
+                "count": 10,
+                "seats": 1,
+                "stretchers": 2,
+                "speed_m_per_min": 300,
+                "depot": CROSSING_ID,
+                "load_min": 15,
+                "unload_min": 10,
+                "source": (
+                    "assumptions: ambulances accompanied the convoys (facts-2016.md) but their "
+                    "number, stretcher places and times were not reported; 10 ambulances of two "
+                    "stretchers and one seat for a companion"
+                ),
+            },
+        ],
         "incidents": [],
         "windows": [
             {

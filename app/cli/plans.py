@@ -66,16 +66,20 @@ def plan(
         ),
     ] = False,
     fleet: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--fleet",
-            help="Plan with this fleet of the scenario: every trip of its buses and "
-            "ambulances through the checkpoints, priority groups first.",
+            help="Plan with this fleet of the scenario (repeatable: buses and ambulances "
+            "together): every trip through the checkpoints, priority groups first.",
         ),
     ] = None,
     vehicles: Annotated[
-        int | None,
-        typer.Option("--vehicles", min=1, help="With --fleet: how many of its vehicles."),
+        list[str] | None,
+        typer.Option(
+            "--vehicles",
+            metavar="N|FLEET=N",
+            help="With --fleet: how many vehicles (repeatable FLEET=N for several fleets).",
+        ),
     ] = None,
     sizing: Annotated[
         bool,
@@ -115,8 +119,8 @@ def plan(
                 "at": parse_time(at, "--at"),
                 "unknown_risk": unknown_risk_value(unknown_risk),
                 "rank_openings": rank_openings,
-                "fleet": fleet,
-                "vehicles": vehicles,
+                "fleet": fleet or None,
+                "vehicles": vehicle_counts(vehicles),
                 "sizing": sizing,
             }
         )
@@ -132,6 +136,20 @@ def plan(
         print_fleet_plan(answer)
     else:
         print_plan(answer)
+
+
+def vehicle_counts(given: list[str] | None) -> int | dict[str, int | str] | str | None:
+    """``--vehicles`` as the request takes it: ``N``, or ``{fleet: N}`` from ``FLEET=N``
+    (the request validates the numbers)."""
+    if not given:
+        return None
+    if len(given) == 1 and "=" not in given[0]:
+        return int(given[0]) if given[0].isdigit() else given[0]
+    counts: dict[str, int | str] = {}
+    for item in given:
+        fleet, _, n = item.partition("=")
+        counts[fleet] = int(n) if n.isdigit() else n
+    return counts
 
 
 def _people_range(point: float, low_high: list[float]) -> str:
@@ -273,7 +291,8 @@ def print_fleet_plan(p: dict[str, Any]) -> None:
     )
     kind = "optimal" if p["optimal"] else f"{p['method']}, not proven optimal"
     out.print(
-        f"[bold]Fleet plan[/] {p['fleet']} ({p['vehicles']} vehicles; {kind}; {span})\n"
+        f"[bold]Fleet plan[/] "
+        f"{', '.join(f'{n} {f}' for f, n in p['vehicles'].items())} ({kind}; {span})\n"
         f"  evacuated [bold]{p['evacuated']:,}[/] of {p['total_population']:,}, stranded "
         f"{p['stranded']:,}; last arrival at minute {p['egress_time_min']}; "
         f"{len(p['trips'])} trips; fleet busy {100 * p['fleet_utilisation']:.0f} % of the time\n"
@@ -343,15 +362,15 @@ def print_fleet_plan(p: dict[str, Any]) -> None:
 
 
 def print_sizing(s: dict[str, Any]) -> None:
-    def gain(row: dict[str, Any] | None, what: str) -> str:
+    def gain(row: dict[str, Any] | None, what: str) -> str:  # one re-plan
         if row is None:
             return f"  {what}: no checkpoint on the way"
         return f"  {what}: {row['evacuated']:,} evacuated ({row['gained']:+,})"
 
     lane = s["one_more_lane"]
-    lines = [
-        "Sizing (fast re-plans):",
-        gain(s["one_more_vehicle"], "one more vehicle"),
+    lines = ["Sizing (fast re-plans):"]
+    lines += [gain(row, f"one more of {fleet}") for fleet, row in s["one_more_vehicle"].items()]
+    lines += [
         gain(lane, f"one more screening lane at {lane['checkpoint']}" if lane else "one more lane"),
     ]
     if "one_more_hour" in s:
@@ -366,9 +385,10 @@ def print_sizing(s: dict[str, Any]) -> None:
             else ""
         )
     )
-    need = s["vehicles_to_clear"]
-    lines.append(
-        f"  vehicles to move {need['people']:,} people in this window: "
-        + (f"{need['vehicles']}" if need["vehicles"] else f"more than {need['tried_up_to']}")
-    )
+    for fleet, need in s["vehicles_to_clear"].items():
+        lines.append(
+            f"  {fleet} needed to move {need['people']:,} people in this window (others as "
+            "asked): "
+            + (f"{need['vehicles']}" if need["vehicles"] else f"more than {need['tried_up_to']}")
+        )
     out.print("\n".join(lines), highlight=False)

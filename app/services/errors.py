@@ -27,6 +27,7 @@ REQUEST_FIELDS: dict[str, str] = {
     "method": "/method",
     "horizon": "/end",
     "fleet": "/fleet",
+    "vehicles": "/vehicles",
 }
 """Where each part of a question is in a request (HTTP body, or the CLI's flags under the
 same names). A plan's horizon is ``/end``, or ``/window`` when the request names one."""

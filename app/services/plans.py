@@ -66,16 +66,24 @@ class PlanRequest(TravelRequest):
         "pause, more capacity at a bottleneck) planned again: people gained, expected harm "
         "and egress time changed. Answered in `concessions`.",
     )
-    fleet: str | None = Field(
+    fleet: (
+        Annotated[str, Field(min_length=1)] | list[Annotated[str, Field(min_length=1)]] | None
+    ) = Field(
         default=None,
-        min_length=1,
-        description="Plan with this fleet of the scenario (buses, ambulances): vehicles "
-        "shuttle people from their places to safe zones through checkpoints with screening, "
-        "priority groups first. The answer lists every trip (see docs/fleets.md). "
-        "method optimal: exact for small questions, else the fast plan with a note.",
+        description="Plan with this fleet of the scenario, or these fleets together (buses "
+        "and ambulances): vehicles shuttle people from their places to safe zones through "
+        "checkpoints with screening, priority groups first. The answer lists every trip "
+        "(docs/fleets.md). method optimal: exact for small questions, else the fast plan "
+        "with a note.",
     )
-    vehicles: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
-        default=None, description="With fleet: how many of its vehicles (default its count)."
+    vehicles: (
+        Annotated[int, Field(ge=0, le=100_000)]
+        | dict[str, Annotated[int, Field(ge=0, le=100_000)]]
+        | None
+    ) = Field(
+        default=None,
+        description="With fleet: how many vehicles (one fleet), or how many of each fleet "
+        "({fleet: count}); default each fleet's count.",
     )
     sizing: bool = Field(
         default=False,
@@ -216,14 +224,23 @@ def compute_fleet_plan(
             ],
             detail="max_risk does not apply to fleet plans",
         )
+    fleets = (request.fleet,) if isinstance(request.fleet, str) else tuple(request.fleet or ())
+    vehicles = request.vehicles
+    if isinstance(vehicles, int):
+        if len(fleets) != 1:
+            raise InvalidRequestError(
+                [Problem("/vehicles", "with several fleets give {fleet: count}")],
+                detail="how many vehicles of which fleet?",
+            )
+        vehicles = {fleets[0]: vehicles}
     options = FleetOptions(
-        fleet=request.fleet or "",
+        fleets=fleets,
         horizon=horizon,
         at=at,
         avoid_parties=tuple(request.avoid_parties),
         consenting_only=request.consenting_only,
         unknown_risk=request.unknown_risk,
-        vehicles=request.vehicles,
+        vehicles=vehicles or {},
     )
     with in_request_terms():
         check_parties(network, options.avoid_parties)

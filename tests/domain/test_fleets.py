@@ -41,7 +41,7 @@ def one_road(people: int = 1000, minutes: float = 10, seats: int = 50, **fleet: 
 def test_one_bus_one_road_carries_trips_times_seats(method: str, horizon: int) -> None:
     # Each trip: 10 min out to the town (empty), 10 min back full; the first arrives at 20,
     # then one every 20 minutes: trips = 1 + floor((H - 20) / 20) when H >= 20.
-    plan = plan_fleet(one_road(), FleetOptions("bus", horizon=horizon), method)  # type: ignore[arg-type]
+    plan = plan_fleet(one_road(), FleetOptions(("bus",), horizon=horizon), method)  # type: ignore[arg-type]
     trips = 0 if horizon < 20 else 1 + (horizon - 20) // 20
     assert plan.evacuated == trips * 50
     assert [t.arrive_min for t in plan.trips] == [20 * (k + 1) for k in range(trips)]
@@ -59,7 +59,7 @@ def test_loading_and_screening_lengthen_each_round_by_hand() -> None:
                    "screening_min_per_person": 0.1}],
     }  # fmt: skip
     net = Network(validate_scenario(doc_checkpoint))
-    plan = plan_fleet(net, FleetOptions("bus", horizon=200), "fast")
+    plan = plan_fleet(net, FleetOptions(("bus",), horizon=200), "fast")
     # Round: 10 out + 5 load + ceil(2 + 50 × 0.1) = 7 screening + 10 in + 3 unload = 35 min;
     # arrivals at 32, 67, 102, 137, 172 (the next would arrive at 207 > 200).
     assert [t.arrive_min for t in plan.trips] == [32, 67, 102, 137, 172]
@@ -88,15 +88,16 @@ def replay(problem: FleetProblem, plan: FleetPlan, road_limits: bool = True) -> 
     limit: dict[tuple[int, int, int], int] = {}
     for trips in by_vehicle.values():
         trips.sort(key=lambda t: t.number)
-        where, free = p.depot, 0
+        kind = p.kind_of(trips[0].vehicle)
+        where, free = kind.depot, 0
         for t in trips:
             pickup, zone = int(p.pickups[t.pickup]), int(p.zones[t.zone])
             assert t.start == where and t.depart_min >= free
-            empty, full = p.leg(where, pickup), p.leg(pickup, zone)
+            empty, full = kind.leg(where, pickup), kind.leg(pickup, zone)
             assert t.arrive_pickup_min >= t.depart_min + empty.minutes
-            assert t.loaded_min >= t.arrive_pickup_min + p.load_min
+            assert t.loaded_min >= t.arrive_pickup_min + kind.load_min
             seats = sum(n for g, n in enumerate(t.people) if p.groups[g].needs == "seat")
-            assert seats <= p.fleet.seats and t.carried - seats <= p.fleet.stretchers
+            assert seats <= kind.fleet.seats and t.carried - seats <= kind.fleet.stretchers
             assert t.carried > 0
             reached, last = t.loaded_min, 0
             assert len(t.screened) == len(full.screenings)
@@ -110,7 +111,7 @@ def replay(problem: FleetProblem, plan: FleetPlan, road_limits: bool = True) -> 
             assert t.arrive_min >= reached + full.minutes - last
             if horizon is not None:
                 assert t.arrive_min <= horizon
-            assert t.free_min >= t.arrive_min + p.unload_min
+            assert t.free_min >= t.arrive_min + kind.unload_min
             for g, n in enumerate(t.people):
                 carried[(t.pickup, g)] += n
             received[t.zone] += t.carried
@@ -135,7 +136,7 @@ def replay(problem: FleetProblem, plan: FleetPlan, road_limits: bool = True) -> 
         room = p.reception[k]
         assert room is None or n <= room
     lanes = {s.edge: s.lanes for leg_trips in by_vehicle.values() for t in leg_trips
-             for s in p.leg(int(p.pickups[t.pickup]), int(p.zones[t.zone])).screenings}  # fmt: skip
+             for s in plan.leg(t).screenings}  # fmt: skip
     for edge, spans in intervals.items():
         moments = sorted({a for a, _ in spans})
         for m in moments:
@@ -186,6 +187,18 @@ def random_fleet_document(rng: random.Random, vehicles: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def with_ambulances(rng: random.Random, doc: dict[str, Any], count: int) -> dict[str, Any]:
+    """A second fleet, faster, with stretchers and one seat, from another safe zone or the
+    same one."""
+    zones = [n["id"] for n in doc["nodes"] if n.get("kind") == "safe_zone"]
+    doc["fleets"].append(
+        {"id": "amb", "kind": "ambulance", "count": count, "seats": 1, "stretchers": 2,
+         "speed_m_per_min": rng.choice([64, 100]), "depot": rng.choice(zones),
+         "load_min": rng.choice([0, 4]), "unload_min": 1}
+    )  # fmt: skip
+    return doc
+
+
 def weighted(plan: FleetPlan) -> int:
     """People evacuated weighted by priority, as the exact method maximises them."""
     p = plan.problem
@@ -199,10 +212,10 @@ def test_fast_plans_keep_every_rule_and_never_beat_the_exact_optimum(seed: int) 
     doc = random_fleet_document(rng, vehicles=rng.randint(1, 2))
     net = Network(validate_scenario(doc))
     horizon = rng.choice([30, 60, 90])
-    problem = compile_fleet_problem(net, FleetOptions("f", horizon=horizon))
+    problem = compile_fleet_problem(net, FleetOptions(("f",), horizon=horizon))
     fast = fast_fleet_plan(problem)
     replay(problem, fast)
-    exact_problem = compile_fleet_problem(net, FleetOptions("f", horizon=horizon))
+    exact_problem = compile_fleet_problem(net, FleetOptions(("f",), horizon=horizon))
     exact = exact_fleet_plan(exact_problem, time_limit_s=30)
     assert exact.optimal  # small enough to prove
     replay(exact_problem, exact, road_limits=False)
@@ -213,13 +226,32 @@ def test_fast_plans_keep_every_rule_and_never_beat_the_exact_optimum(seed: int) 
         assert fast.evacuated == exact.evacuated
 
 
+@pytest.mark.parametrize("seed", range(100, 115))
+def test_buses_and_ambulances_together_keep_every_rule_and_never_beat_the_optimum(
+    seed: int,
+) -> None:
+    rng = random.Random(seed)
+    doc = with_ambulances(rng, random_fleet_document(rng, vehicles=1), count=rng.randint(1, 2))
+    net = Network(validate_scenario(doc))
+    horizon = rng.choice([40, 80])
+    options = FleetOptions(("f", "amb"), horizon=horizon)
+    fast = fast_fleet_plan(compile_fleet_problem(net, options))
+    replay(fast.problem, fast)
+    exact = exact_fleet_plan(compile_fleet_problem(net, options), time_limit_s=30)
+    replay(exact.problem, exact, road_limits=False)
+    assert exact.optimal
+    assert weighted(fast) <= weighted(exact) and exact.evacuated <= exact.upper_bound_evacuated
+    names = {fast.problem.vehicle_name(t.vehicle).rsplit("-", 1)[0] for t in fast.trips}
+    assert names <= {"f", "amb"}
+
+
 @pytest.mark.parametrize("seed", range(25, 45))
 def test_fast_plans_keep_every_rule_at_larger_sizes(seed: int) -> None:
     rng = random.Random(seed)
     doc = random_fleet_document(rng, vehicles=rng.randint(3, 12))
     net = Network(validate_scenario(doc))
     for horizon in (None, rng.choice([45, 120, 240])):
-        problem = compile_fleet_problem(net, FleetOptions("f", horizon=horizon))
+        problem = compile_fleet_problem(net, FleetOptions(("f",), horizon=horizon))
         plan = fast_fleet_plan(problem)
         replay(problem, plan)
         if horizon is None:
@@ -232,7 +264,7 @@ def test_legs_are_the_quickest_drives() -> None:
     rng = random.Random(5)
     doc = random_fleet_document(rng, vehicles=1)
     net = Network(validate_scenario(doc))
-    problem = compile_fleet_problem(net, FleetOptions("f"))
+    problem = compile_fleet_problem(net, FleetOptions(("f",)))
     g = nx.Graph()
     for e in doc["edges"]:
         g.add_edge(e["from"], e["to"], weight=e["travel_time_min"])
@@ -240,7 +272,7 @@ def test_legs_are_the_quickest_drives() -> None:
         for zone in problem.zones.tolist():
             a, b = net.node_ids[pickup], net.node_ids[zone]
             if nx.has_path(g, a, b):
-                assert problem.leg(pickup, zone).minutes == math.ceil(
+                assert problem.kinds[0].leg(pickup, zone).minutes == math.ceil(
                     nx.shortest_path_length(g, a, b, weight="weight") - 1e-9
                 )
 
@@ -257,7 +289,7 @@ def test_wounded_travel_first_and_only_on_stretchers() -> None:
         "fleets": [{"id": "amb", "count": 1, "seats": 20, "stretchers": 2, "depot": "camp",
                     "speed_m_per_min": 64, "load_min": 0, "unload_min": 0}],
     }  # fmt: skip
-    plan = plan_fleet(Network(validate_scenario(doc)), FleetOptions("amb", horizon=300), "fast")
+    plan = plan_fleet(Network(validate_scenario(doc)), FleetOptions(("amb",), horizon=300), "fast")
     first = plan.trips[:2]
     # The wounded at b come first (though a is nearer), two stretchers a trip.
     assert [t.people[0] for t in first] == [2, 2]
@@ -273,19 +305,26 @@ def test_wounded_travel_first_and_only_on_stretchers() -> None:
 
 def test_sizing_answers_are_re_plans() -> None:
     net = one_road(people=500, load_min=2, unload_min=2)
-    options = FleetOptions("bus", horizon=100)
+    options = FleetOptions(("bus",), horizon=100)
     base = plan_fleet(net, options, "fast")
     got = sizing(net, options, base)
-    more = plan_fleet(net, FleetOptions("bus", horizon=100, vehicles=2), "fast")
-    hour = plan_fleet(net, FleetOptions("bus", horizon=160), "fast")
-    clear = plan_fleet(net, FleetOptions("bus"), "fast")
-    assert got["one_more_vehicle"]["gained"] == more.evacuated - base.evacuated > 0
+    more = plan_fleet(net, FleetOptions(("bus",), horizon=100, vehicles={"bus": 2}), "fast")
+    hour = plan_fleet(net, FleetOptions(("bus",), horizon=160), "fast")
+    clear = plan_fleet(net, FleetOptions(("bus",)), "fast")
+    assert got["one_more_vehicle"]["bus"]["gained"] == more.evacuated - base.evacuated > 0
     assert got["one_more_hour"]["gained"] == hour.evacuated - base.evacuated > 0
     assert got["one_more_lane"] is None  # no checkpoint on the way
     assert got["shortest_window_min"] == clear.egress_time_min
-    need = got["vehicles_to_clear"]["vehicles"]
-    assert plan_fleet(net, FleetOptions("bus", horizon=100, vehicles=need), "fast").stranded == 0
-    assert plan_fleet(net, FleetOptions("bus", horizon=100, vehicles=need - 1), "fast").stranded
+    need = got["vehicles_to_clear"]["bus"]["vehicles"]
+    assert (
+        plan_fleet(
+            net, FleetOptions(("bus",), horizon=100, vehicles={"bus": need}), "fast"
+        ).stranded
+        == 0
+    )
+    assert plan_fleet(
+        net, FleetOptions(("bus",), horizon=100, vehicles={"bus": need - 1}), "fast"
+    ).stranded
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from collections import defaultdict
 import numpy as np
 
 from app.domain.fleets.plan import FleetPlan, Screened, Trip
-from app.domain.fleets.problem import Capped, FleetProblem, Leg, Screening
+from app.domain.fleets.problem import Capped, FleetProblem, Kind, Leg, Screening
 from app.domain.network.graph import IntArray
 
 
@@ -42,8 +42,8 @@ class _Traffic:
     ) -> tuple[int, list[Screened], int, list[tuple[int, int, int]]]:
         """Drive ``leg`` leaving at ``start`` with ``people`` aboard (0: empty, not screened):
         the arrival, the screenings on the way, the minutes waited for room on capped roads
-        and the entries onto them (road, direction, minute); booked when ``commit``. Events are taken in the order the leg meets them, a
-        checkpoint before entering its own road."""
+        and the entries onto them (road, direction, minute); booked when ``commit``. Events
+        are taken in the order the leg meets them, a checkpoint before entering its road."""
         events = sorted(
             [(s.offset_min, 0, s) for s in (leg.screenings if people else [])]
             + [(c.offset_min, 1, c) for c in leg.capped],
@@ -90,7 +90,7 @@ def fast_fleet_plan(problem: FleetProblem) -> FleetPlan:
     reception = list(p.reception)
     traffic = _Traffic()
     trips: list[Trip] = []
-    free = [(0, v, p.depot, 0) for v in range(p.vehicles)]
+    free = [(0, v, p.kind_of(v).depot, 0) for v in range(p.vehicles)]
     heapq.heapify(free)
     horizon = p.horizon
     while free:
@@ -133,28 +133,29 @@ def _next_trip(
     when no trip it could make moves anybody in time."""
     left = remaining
     horizon = p.horizon
+    kind = p.kind_of(v)
     for g in range(len(p.groups)):
-        if p.carries(g) == 0:
+        if kind.room(p.groups[g].needs) == 0:
             continue
         waiting = np.flatnonzero(left[:, g] > 0)
         if not len(waiting):
             continue
-        order = sorted(waiting.tolist(), key=lambda i: (p.drive_min(at, int(p.pickups[i])), i))
+        order = sorted(waiting.tolist(), key=lambda i: (kind.drive_min(at, int(p.pickups[i])), i))
         for i in order:
             pickup = int(p.pickups[i])
-            if not math.isfinite(p.drive_min(at, pickup)):
+            if not math.isfinite(kind.drive_min(at, pickup)):
                 continue
-            load = _load(p, left[i])
-            zone = _zone(p, pickup, reception, sum(load))
+            load = _load(p, kind, left[i])
+            zone = _zone(p, kind, pickup, reception, sum(load))
             if zone is None:
                 continue
             room = reception[zone]
             if room is not None and room < sum(load):
                 load = _trim(load, room)
-            empty = p.leg(at, pickup)
+            empty = kind.leg(at, pickup)
             arrive_pickup, _, waited_empty, on_empty = traffic.drive(empty, t, 0, commit=False)
-            loaded = arrive_pickup + p.load_min
-            full = p.leg(pickup, int(p.zones[zone]))
+            loaded = arrive_pickup + kind.load_min
+            full = kind.leg(pickup, int(p.zones[zone]))
             arrive, screened, waited_full, on_full = traffic.drive(
                 full, loaded, sum(load), commit=False
             )
@@ -172,7 +173,7 @@ def _next_trip(
                 loaded_min=loaded,
                 zone=zone,
                 arrive_min=arrive,
-                free_min=arrive + p.unload_min,
+                free_min=arrive + kind.unload_min,
                 people=load,
                 screened=screened,
                 waited_for_roads_min=waited_empty + waited_full,
@@ -182,11 +183,11 @@ def _next_trip(
     return None
 
 
-def _load(p: FleetProblem, left: IntArray) -> list[int]:
+def _load(p: FleetProblem, kind: Kind, left: IntArray) -> list[int]:
     """People one vehicle takes from a place, by group: stretcher places and seats each filled
     in priority order."""
     load = [0] * len(p.groups)
-    room = {"seat": p.fleet.seats, "stretcher": p.fleet.stretchers}
+    room = {"seat": kind.fleet.seats, "stretcher": kind.fleet.stretchers}
     for g, group in enumerate(p.groups):
         take = min(int(left[g]), room[group.needs])
         load[g] = take
@@ -205,39 +206,52 @@ def _trim(load: list[int], room: int) -> list[int]:
     return out
 
 
-def _zone(p: FleetProblem, pickup: int, reception: list[int | None], people: int) -> int | None:
+def _zone(
+    p: FleetProblem, kind: Kind, pickup: int, reception: list[int | None], people: int
+) -> int | None:
     """The nearest safe zone reachable from ``pickup`` that still receives anybody."""
     best: tuple[float, int] | None = None
     for k, z in enumerate(p.zones.tolist()):
         room = reception[k]
         if room is not None and room <= 0:
             continue
-        d = p.drive_min(pickup, z)
+        d = kind.drive_min(pickup, z)
         if math.isfinite(d) and (best is None or (d, k) < best):
             best = (d, k)
     return None if best is None or people == 0 else best[1]
 
 
-def _cycle_bounds(p: FleetProblem) -> tuple[float, float]:
+def cycle_bounds(p: FleetProblem, kind: Kind) -> tuple[float, float]:
     """Least minutes to a vehicle's first arrival at a zone, and least minutes per later
-    trip (see the module docstring)."""
+    trip, for vehicles of ``kind`` (see the module docstring)."""
     first = cycle_out = cycle_back = math.inf
     for pickup in p.pickups.tolist():
         to_zone = math.inf
         for z in p.zones.tolist():
-            if not math.isfinite(p.drive_min(pickup, z)):
+            if not math.isfinite(kind.drive_min(pickup, z)):
                 continue
-            leg = p.leg(pickup, z)
+            leg = kind.leg(pickup, z)
             screen = sum(s.minutes(1) for s in leg.screenings)
             to_zone = min(to_zone, leg.minutes + screen)
-        reach = p.drive_min(p.depot, pickup)
-        if math.isfinite(reach) and math.isfinite(to_zone):
-            first = min(first, p.leg(p.depot, pickup).minutes + p.load_min + to_zone)
-        cycle_out = min(cycle_out, p.load_min + to_zone)
+        if not math.isfinite(to_zone):
+            continue
+        if math.isfinite(kind.drive_min(kind.depot, pickup)):
+            first = min(first, kind.leg(kind.depot, pickup).minutes + kind.load_min + to_zone)
+        cycle_out = min(cycle_out, kind.load_min + to_zone)
         for z in p.zones.tolist():
-            if math.isfinite(p.drive_min(z, pickup)) and math.isfinite(to_zone):
-                cycle_back = min(cycle_back, p.leg(z, pickup).minutes)
-    return first, p.unload_min + cycle_back + cycle_out
+            if math.isfinite(kind.drive_min(z, pickup)):
+                cycle_back = min(cycle_back, kind.leg(z, pickup).minutes)
+    return first, kind.unload_min + cycle_back + cycle_out
+
+
+def trips_within(p: FleetProblem, kind: Kind, horizon: int) -> int:
+    """Most trips a vehicle of ``kind`` can complete within ``horizon`` minutes."""
+    first, cycle = cycle_bounds(p, kind)
+    if not math.isfinite(first) or first > horizon:
+        return 0
+    if cycle <= 0 or not math.isfinite(cycle):
+        return 1 if not math.isfinite(cycle) else p.total_people
+    return 1 + math.floor((horizon - first) / cycle)
 
 
 def upper_bound(p: FleetProblem) -> tuple[int, str]:
@@ -246,54 +260,51 @@ def upper_bound(p: FleetProblem) -> tuple[int, str]:
     people = p.total_people
     if p.horizon is None:
         return people, "people"
-    first, cycle = _cycle_bounds(p)
-    if not math.isfinite(first) or first > p.horizon:
-        trips = 0
-    elif cycle <= 0:
-        trips = people
-    else:
-        trips = 1 + math.floor((p.horizon - first) / cycle)
     bounds = {"people": people}
-    seat_people = sum(
-        int(p.people[:, g].sum()) for g in range(len(p.groups)) if p.groups[g].needs == "seat"
-    )
-    stretcher_people = people - seat_people
-    bounds["fleet"] = min(seat_people, trips * p.vehicles * p.fleet.seats) + min(
-        stretcher_people, trips * p.vehicles * p.fleet.stretchers
-    )
-    if all(r is not None for r in p.reception) and p.reception:
+    room = {"seat": 0, "stretcher": 0}
+    for kind in p.kinds:
+        trips = trips_within(p, kind, p.horizon) * kind.count
+        room["seat"] += trips * kind.fleet.seats
+        room["stretcher"] += trips * kind.fleet.stretchers
+    needing = {"seat": 0, "stretcher": 0}
+    for g, group in enumerate(p.groups):
+        needing[group.needs] += int(p.people[:, g].sum())
+    bounds["fleet"] = sum(min(needing[k], room[k]) for k in room)
+    if p.reception and all(r is not None for r in p.reception):
         bounds["reception"] = sum(r or 0 for r in p.reception)
-    common = _common_screenings(p)
-    per_trip = max(1, p.fleet.seats + p.fleet.stretchers)
-    for s in common:
+    per_trip = max(1, *(kind.fleet.seats + kind.fleet.stretchers for kind in p.kinds))
+    for s in _common_screenings(p):
         per_person = s.per_person_min + s.per_vehicle_min / per_trip
         if per_person > 0:
-            bounds.setdefault("screening", people)
-            bounds["screening"] = min(
-                bounds["screening"], math.floor(s.lanes * p.horizon / per_person + 1e-9)
-            )
-    kind = min(bounds, key=lambda k: bounds[k])
-    return max(0, bounds[kind]), kind
+            most = math.floor(s.lanes * p.horizon / per_person + 1e-9)
+            bounds["screening"] = min(bounds.get("screening", people), most)
+    kind_name = min(bounds, key=lambda k: bounds[k])
+    return max(0, bounds[kind_name]), kind_name
 
 
 def _common_screenings(p: FleetProblem) -> list[Screening]:
-    """Checkpoints every drive from a pickup to a safe zone passes."""
+    """Checkpoints every drive of every fleet from a pickup to a safe zone passes."""
     common: dict[int, Screening] | None = None
-    for pickup in p.pickups.tolist():
-        for z in p.zones.tolist():
-            if not math.isfinite(p.drive_min(pickup, z)):
-                continue
-            here = {s.edge: s for s in p.leg(pickup, z).screenings}
-            common = here if common is None else {e: s for e, s in common.items() if e in here}
+    for kind in p.kinds:
+        for pickup in p.pickups.tolist():
+            for z in p.zones.tolist():
+                if not math.isfinite(kind.drive_min(pickup, z)):
+                    continue
+                here = {s.edge: s for s in kind.leg(pickup, z).screenings}
+                common = here if common is None else {e: s for e, s in common.items() if e in here}
     return list((common or {}).values())
 
 
 def egress_lower_bound(p: FleetProblem) -> int | None:
     """No plan clears everyone sooner (None when nobody can be reached)."""
-    first, cycle = _cycle_bounds(p)
+    bounds = [cycle_bounds(p, kind) for kind in p.kinds if kind.count]
+    first = min((f for f, _ in bounds), default=math.inf)
+    cycle = min((c for _, c in bounds), default=math.inf)
     if not math.isfinite(first):
         return None
-    capacity = p.vehicles * (p.fleet.seats + p.fleet.stretchers)
+    if not math.isfinite(cycle):
+        cycle = 0
+    capacity = sum(kind.count * (kind.fleet.seats + kind.fleet.stretchers) for kind in p.kinds)
     rounds = math.ceil(p.total_people / capacity) if capacity else 0
     if rounds == 0:
         return 0

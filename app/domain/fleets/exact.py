@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from app.domain.fleets.dispatch import _cycle_bounds, egress_lower_bound, upper_bound
+from app.domain.fleets.dispatch import egress_lower_bound, trips_within, upper_bound
 from app.domain.fleets.plan import FleetPlan, Screened, Trip
 from app.domain.fleets.problem import FleetProblem
 
@@ -53,6 +53,8 @@ class _Slot:
     free: cp_model.IntVar
     load: dict[tuple[int, int], cp_model.IntVar]
     screen: dict[int, tuple[cp_model.IntVar, cp_model.IntVar, cp_model.IntVar]]
+    pairs: list[tuple[int, int]]
+    """(pickup, zone) positions this slot's vehicle can drive."""
 
 
 def exact_fleet_plan(problem: FleetProblem, time_limit_s: float = 20.0) -> FleetPlan:
@@ -94,32 +96,45 @@ def _solve(p: FleetProblem, horizon: int, time_limit_s: float) -> FleetPlan:
 
 
 def _solve_in(p: FleetProblem, horizon: int, time_limit_s: float) -> FleetPlan:
-    pairs = [
-        (i, k)
-        for i, pickup in enumerate(p.pickups.tolist())
-        for k, z in enumerate(p.zones.tolist())
-        if math.isfinite(p.drive_min(pickup, z)) and math.isfinite(p.drive_min(p.depot, pickup))
-    ]
-    first, cycle = _cycle_bounds(p)
-    if not pairs or not math.isfinite(first) or first > horizon:
-        return _finish(p, [], True)
-    trips = 1 + (math.floor((horizon - first) / cycle) if cycle > 0 else MAX_TRIPS)
-    if p.vehicles > MAX_VEHICLES or len(pairs) > MAX_PAIRS or p.vehicles * trips > MAX_TRIPS:
-        raise ExactTooLarge(
-            f"{p.vehicles} vehicles × {trips} trips over {len(pairs)} pickup/zone pairs is "
-            f"beyond the exact method (at most {MAX_VEHICLES} vehicles, {MAX_TRIPS} trips, "
-            f"{MAX_PAIRS} pairs)"
+    pairs_of: list[list[tuple[int, int]]] = []
+    trips_of: list[int] = []
+    for kind in p.kinds:
+        pairs_of.append(
+            [
+                (i, k)
+                for i, pickup in enumerate(p.pickups.tolist())
+                for k, z in enumerate(p.zones.tolist())
+                if math.isfinite(kind.drive_min(pickup, z))
+                and math.isfinite(kind.drive_min(kind.depot, pickup))
+            ]
         )
+        trips_of.append(trips_within(p, kind, horizon) if pairs_of[-1] else 0)
+    slots_asked = sum(kind.count * t for kind, t in zip(p.kinds, trips_of, strict=True))
+    widest = max((len(x) for x in pairs_of), default=0)
+    if p.vehicles > MAX_VEHICLES or widest > MAX_PAIRS or slots_asked > MAX_TRIPS:
+        raise ExactTooLarge(
+            f"{p.vehicles} vehicles with {slots_asked} possible trips over up to {widest} "
+            f"pickup/zone pairs is beyond the exact method (at most {MAX_VEHICLES} vehicles, "
+            f"{MAX_TRIPS} trips, {MAX_PAIRS} pairs)"
+        )
+    if slots_asked == 0:
+        return _finish(p, [], True)
     m = cp_model.CpModel()
     groups = range(len(p.groups))
     big = horizon + 1
-    legs = {(i, k): p.leg(int(p.pickups[i]), int(p.zones[k])) for i, k in pairs}
+    legs = {
+        (ki, i, k): kind.leg(int(p.pickups[i]), int(p.zones[k]))
+        for ki, kind in enumerate(p.kinds)
+        for i, k in pairs_of[ki]
+    }
     checkpoints = {s.edge: s for leg in legs.values() for s in leg.screenings}
     slots: list[list[_Slot]] = []
     intervals: dict[int, list[cp_model.IntervalVar]] = {c: [] for c in checkpoints}
     for v in range(p.vehicles):
+        ki = p.vehicle_kind[v]
+        kind, pairs = p.kinds[ki], pairs_of[ki]
         row: list[_Slot] = []
-        for k in range(trips):
+        for k in range(trips_of[ki]):
             pick = [m.new_bool_var(f"b{v}_{k}_{j}") for j in range(len(pairs))]
             active = m.new_bool_var(f"a{v}_{k}")
             m.add(sum(pick) == active)
@@ -128,27 +143,27 @@ def _solve_in(p: FleetProblem, horizon: int, time_limit_s: float) -> FleetPlan:
             arrive_pickup = m.new_int_var(0, big, f"ap{v}_{k}")
             arrive = m.new_int_var(0, big + 10**6, f"t{v}_{k}")
             free = m.new_int_var(0, big + 2 * 10**6, f"f{v}_{k}")
-            m.add(free >= arrive + p.unload_min)
+            m.add(free >= arrive + kind.unload_min)
             m.add(arrive <= horizon).only_enforce_if(active)
             load = {}
             for j, (i, _) in enumerate(pairs):
                 for g in groups:
-                    most = min(p.carries(g), int(p.people[i, g]))
+                    most = min(kind.room(p.groups[g].needs), int(p.people[i, g]))
                     var = m.new_int_var(0, most, f"n{v}_{k}_{j}_{g}")
                     m.add(var <= most * pick[j])
                     load[(j, g)] = var
-            for kind, room in (("seat", p.fleet.seats), ("stretcher", p.fleet.stretchers)):
+            for needs, room in (("seat", kind.fleet.seats), ("stretcher", kind.fleet.stretchers)):
                 m.add(
                     sum(load[(j, g)] for j in range(len(pairs)) for g in groups
-                        if p.groups[g].needs == kind) <= room
+                        if p.groups[g].needs == needs) <= room
                 )  # fmt: skip
             carried = sum(load.values())
             screen = {}
             for c, s in checkpoints.items():
                 passing = [
                     pick[j]
-                    for j, pair in enumerate(pairs)
-                    if any(x.edge == c for x in legs[pair].screenings)
+                    for j, (i, z) in enumerate(pairs)
+                    if any(x.edge == c for x in legs[(ki, i, z)].screenings)
                 ]
                 present = m.new_bool_var(f"p{v}_{k}_{c}")
                 m.add(sum(passing) == present)
@@ -162,27 +177,27 @@ def _solve_in(p: FleetProblem, horizon: int, time_limit_s: float) -> FleetPlan:
                     m.new_optional_interval_var(start, size, end, present, f"i{v}_{k}_{c}")
                 )
                 screen[c] = (start, size, end)
-            loaded = arrive_pickup + p.load_min
-            for j, pair in enumerate(pairs):
-                leg = legs[pair]
+            loaded = arrive_pickup + kind.load_min
+            for j, (i, z) in enumerate(pairs):
+                leg = legs[(ki, i, z)]
                 last, reached = 0, loaded
                 for s in leg.screenings:
                     start, _, end = screen[s.edge]
                     m.add(start >= reached + (s.offset_min - last)).only_enforce_if(pick[j])
                     reached, last = end, s.offset_min
                 m.add(arrive >= reached + (leg.minutes - last)).only_enforce_if(pick[j])
-                pickup = int(p.pickups[pair[0]])
+                pickup = int(p.pickups[i])
                 if k == 0:
-                    reach = p.leg(p.depot, pickup).minutes
+                    reach = kind.leg(kind.depot, pickup).minutes
                     m.add(arrive_pickup >= reach).only_enforce_if(pick[j])
                 else:
                     before = row[-1]
                     for j0, (_, z0) in enumerate(pairs):
-                        reach = p.leg(int(p.zones[z0]), pickup).minutes
+                        reach = kind.leg(int(p.zones[z0]), pickup).minutes
                         m.add(arrive_pickup >= before.free + reach).only_enforce_if(
                             [before.pick[j0], pick[j]]
                         )
-            row.append(_Slot(pick, active, arrive_pickup, arrive, free, load, screen))
+            row.append(_Slot(pick, active, arrive_pickup, arrive, free, load, screen, pairs))
         slots.append(row)
     for c, s in checkpoints.items():
         m.add_cumulative(intervals[c], [1] * len(intervals[c]), s.lanes)
@@ -190,13 +205,13 @@ def _solve_in(p: FleetProblem, horizon: int, time_limit_s: float) -> FleetPlan:
     for i in range(len(p.pickups)):
         for g in groups:
             m.add(
-                sum(slot.load[(j, g)] for slot in every for j, pair in enumerate(pairs)
+                sum(slot.load[(j, g)] for slot in every for j, pair in enumerate(slot.pairs)
                     if pair[0] == i) <= int(p.people[i, g])
             )  # fmt: skip
     for k, capacity in enumerate(p.reception):
         if capacity is not None:
             m.add(
-                sum(slot.load[(j, g)] for slot in every for j, pair in enumerate(pairs)
+                sum(slot.load[(j, g)] for slot in every for j, pair in enumerate(slot.pairs)
                     if pair[1] == k for g in groups) <= capacity
             )  # fmt: skip
     # People by priority first; among plans carrying the same, the earliest arrivals.
@@ -216,12 +231,14 @@ def _solve_in(p: FleetProblem, horizon: int, time_limit_s: float) -> FleetPlan:
         return _finish(p, [], False)
     out: list[Trip] = []
     for v, row in enumerate(slots):
-        where = p.depot
+        ki = p.vehicle_kind[v]
+        kind = p.kinds[ki]
+        where = kind.depot
         for number, slot in enumerate(row, start=1):
             if not solver.value(slot.active):
                 break
             j = next(j for j, b in enumerate(slot.pick) if solver.value(b))
-            i, k = pairs[j]
+            i, k = slot.pairs[j]
             pickup, zone = int(p.pickups[i]), int(p.zones[k])
             reached_pickup = int(solver.value(slot.arrive_pickup))
             screened = [
@@ -231,19 +248,19 @@ def _solve_in(p: FleetProblem, horizon: int, time_limit_s: float) -> FleetPlan:
                     solver.value(slot.screen[s.edge][0]),
                     solver.value(slot.screen[s.edge][0]) + solver.value(slot.screen[s.edge][1]),
                 )
-                for s in legs[(i, k)].screenings
+                for s in legs[(ki, i, k)].screenings
             ]
             trip = Trip(
                 vehicle=v,
                 number=number,
                 start=where,
-                depart_min=reached_pickup - p.leg(where, pickup).minutes,
+                depart_min=reached_pickup - kind.leg(where, pickup).minutes,
                 pickup=i,
                 arrive_pickup_min=reached_pickup,
-                loaded_min=reached_pickup + p.load_min,
+                loaded_min=reached_pickup + kind.load_min,
                 zone=k,
                 arrive_min=solver.value(slot.arrive),
-                free_min=solver.value(slot.arrive) + p.unload_min,
+                free_min=solver.value(slot.arrive) + kind.unload_min,
                 people=[solver.value(slot.load[(j, g)]) for g in groups],
                 screened=screened,
             )
@@ -256,7 +273,7 @@ def _solve_in(p: FleetProblem, horizon: int, time_limit_s: float) -> FleetPlan:
 
 def _arrivals(p: FleetProblem, trip: Trip) -> None:
     """When the vehicle reaches each checkpoint, driving on as soon as it may."""
-    leg = p.leg(int(p.pickups[trip.pickup]), int(p.zones[trip.zone]))
+    leg = p.kind_of(trip.vehicle).leg(int(p.pickups[trip.pickup]), int(p.zones[trip.zone]))
     at, last = trip.loaded_min, 0
     for s, got in zip(leg.screenings, trip.screened, strict=True):
         got.arrive_min = at + (s.offset_min - last)

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from app.domain.fleets.problem import FleetProblem
+from app.domain.fleets.problem import FleetProblem, Leg
 from app.domain.network.assumptions import Assumption, population_assumptions, route_assumptions
 from app.domain.routes.holdings import involved_parties, not_granted
 
@@ -68,6 +68,8 @@ class FleetPlan:
     """Without a window: no plan clears everyone sooner."""
     optimal: bool = False
     note: str | None = None
+    upper_bound_reason: str = "fleet"
+    """What sets :attr:`upper_bound_evacuated` (see :func:`~.dispatch.upper_bound`)."""
 
     @property
     def evacuated(self) -> int:
@@ -184,37 +186,40 @@ class FleetPlan:
         name, text = words[kind]
         return {"kind": name, "explanation": text}
 
-    upper_bound_reason: str = "fleet"
-
     def expected_harm(self) -> float:
         """Expected number of people harmed on the roads they are carried over."""
-        cond, p = self.problem.conditions, self.problem
+        cond = self.problem.conditions
         total = 0.0
         for t in self.trips:
-            leg = p.leg(int(p.pickups[t.pickup]), int(p.zones[t.zone]))
+            leg = self.leg(t)
             keep = math.fsum(np.log1p(-cond.harm[leg.edges]).tolist()) if leg.edges else 0.0
             total += t.carried * -math.expm1(keep)
         return total
 
-    def used_edges(self) -> list[int]:
+    def leg(self, t: Trip) -> Leg:
+        """The drive ``t`` carried its people on."""
         p = self.problem
+        return p.kind_of(t.vehicle).leg(int(p.pickups[t.pickup]), int(p.zones[t.zone]))
+
+    def used_edges(self) -> list[int]:
         used: set[int] = set()
         for t in self.trips:
-            used.update(p.leg(int(p.pickups[t.pickup]), int(p.zones[t.zone])).edges)
+            used.update(self.leg(t).edges)
         return sorted(used)
 
     def assumptions(self) -> list[Assumption]:
         p = self.problem
-        fleet = p.fleet
         out = [
             Assumption(
-                f"fleet {fleet.id!r}: {p.vehicles} {fleet.kind} × {fleet.seats} seats, "
-                f"{fleet.stretchers} stretchers; load {fleet.load_min:g} min, unload "
-                f"{fleet.unload_min:g} min, speed {fleet.speed_m_per_min:g} m/min",
-                float(p.vehicles),
-                fleet.source or "no source given",
+                f"fleet {kind.fleet.id!r}: {kind.count} {kind.fleet.kind} × "
+                f"{kind.fleet.seats} seats, {kind.fleet.stretchers} stretchers; load "
+                f"{kind.fleet.load_min:g} min, unload {kind.fleet.unload_min:g} min, speed "
+                f"{kind.fleet.speed_m_per_min:g} m/min",
+                float(kind.count),
+                kind.fleet.source or "no source given",
                 unit="vehicles",
             )
+            for kind in p.kinds
         ]
         cols = p.network.columns.edges
         for e in sorted({s.edge for t in self.trips for s in t.screened}):
@@ -242,10 +247,11 @@ class FleetPlan:
         trips = []
         for t in self.trips:
             pickup, zone = int(p.pickups[t.pickup]), int(p.zones[t.zone])
-            leg = p.leg(pickup, zone)
+            leg = self.leg(t)
             trips.append(
                 {
-                    "vehicle": f"{p.fleet.id}-{t.vehicle + 1}",
+                    "vehicle": p.vehicle_name(t.vehicle),
+                    "fleet": p.kind_of(t.vehicle).fleet.id,
                     "trip": t.number,
                     "from": names[t.start],
                     "depart_min": t.depart_min,
@@ -269,19 +275,13 @@ class FleetPlan:
                     "nodes": [names[v] for v in leg.nodes],
                 }
             )
-        nodes = sorted(
-            {
-                v
-                for t in self.trips
-                for v in p.leg(int(p.pickups[t.pickup]), int(p.zones[t.zone])).nodes
-            }
-        )
+        nodes = sorted({v for t in self.trips for v in self.leg(t).nodes})
         involved = involved_parties(net, nodes, self.used_edges())
         use = self.time_use()
         span = p.horizon if p.horizon is not None else self.egress_time_min
         return {
-            "fleet": p.fleet.id,
-            "vehicles": p.vehicles,
+            "fleets": [kind.fleet.id for kind in p.kinds],
+            "vehicles": {kind.fleet.id: kind.count for kind in p.kinds},
             "method": self.method,
             "optimal": self.optimal,
             "horizon_min": p.horizon,

@@ -101,50 +101,38 @@ class Leg:
 class FleetOptions:
     """What a fleet plan is asked."""
 
-    fleet: str
+    fleets: tuple[str, ...]
+    """The scenario's fleets that take part (one or several: buses and ambulances)."""
     horizon: int | None = None
     """Minutes of the window; ``None``: until everyone is out."""
     at: datetime | None = None
     avoid_parties: tuple[str, ...] = ()
     consenting_only: bool = False
     unknown_risk: UnknownRisk | None = None
-    vehicles: int | None = None
-    """How many vehicles of the fleet (default its ``count``): sizing questions re-plan with
+    vehicles: dict[str, int] = field(default_factory=dict)
+    """How many vehicles of a fleet (default its ``count``): sizing questions re-plan with
     more or fewer."""
     extra_lanes: dict[int, int] = field(default_factory=dict)
     """Screening lanes added at checkpoint roads (sizing: one more lane)."""
 
 
 @dataclass
-class FleetProblem:
-    """One fleet plan's data; see the module docstring for the model."""
+class Kind:
+    """The vehicles of one fleet: what they carry, where they start, the roads they may use
+    and the quickest drives between places (their speed and roads differ by fleet)."""
 
     network: Network
-    conditions: Conditions
     fleet: Fleet
-    options: FleetOptions
+    count: int
+    conditions: Conditions
     usable: BoolArray
     depot: int
-    groups: list[Group]
-    pickups: IntArray
-    """Places with people to move (not safe zones)."""
-    people: IntArray
-    """People per pickup and group: ``people[i, g]``."""
     zones: IntArray
-    reception: list[int | None]
-    """People each safe zone may still receive (None: unbounded)."""
+    extra_lanes: dict[int, int]
     time: FloatArray = field(init=False)
 
     def __post_init__(self) -> None:
         self.time = np.where(self.usable, self.conditions.time, np.inf)
-
-    @property
-    def horizon(self) -> int | None:
-        return self.options.horizon
-
-    @property
-    def vehicles(self) -> int:
-        return self.options.vehicles if self.options.vehicles is not None else self.fleet.count
 
     @property
     def load_min(self) -> int:
@@ -154,15 +142,9 @@ class FleetProblem:
     def unload_min(self) -> int:
         return math.ceil(self.fleet.unload_min + self.fleet.turnaround_min - 1e-9)
 
-    def carries(self, g: int) -> int:
-        """Places one vehicle has for a person of group ``g``."""
-        return self.fleet.stretchers if self.groups[g].needs == "stretcher" else self.fleet.seats
-
-    @property
-    def total_people(self) -> int:
-        return int(self.people.sum())
-
-    # Shortest drives -----------------------------------------------------------------------
+    def room(self, needs: GroupNeeds) -> int:
+        """Places one vehicle has for a person who needs a seat or a stretcher."""
+        return self.fleet.stretchers if needs == "stretcher" else self.fleet.seats
 
     @cached_property
     def _graph(self) -> tuple[csr_matrix, csr_matrix]:
@@ -243,7 +225,7 @@ class FleetProblem:
             if has_checkpoint and not (math.isnan(per_vehicle) and math.isnan(per_person)):
                 whole = math.ceil(elapsed - 1e-9)
                 lanes = int(cols.screening_lanes[e]) or 1
-                lanes += self.options.extra_lanes.get(e, 0)
+                lanes += self.extra_lanes.get(e, 0)
                 screenings.append(
                     Screening(
                         e,
@@ -265,43 +247,112 @@ class FleetProblem:
         return Leg(nodes, edges, total, screenings, capped)
 
 
+@dataclass
+class FleetProblem:
+    """One fleet plan's data; see the module docstring for the model."""
+
+    network: Network
+    options: FleetOptions
+    kinds: list[Kind]
+    groups: list[Group]
+    pickups: IntArray
+    """Places with people to move (not safe zones)."""
+    people: IntArray
+    """People per pickup and group: ``people[i, g]``."""
+    zones: IntArray
+    reception: list[int | None]
+    """People each safe zone may still receive (None: unbounded)."""
+    vehicle_kind: list[int] = field(init=False)
+    """The kind of each vehicle (vehicles of the first fleet first)."""
+
+    def __post_init__(self) -> None:
+        self.vehicle_kind = [k for k, kind in enumerate(self.kinds) for _ in range(kind.count)]
+
+    @property
+    def horizon(self) -> int | None:
+        return self.options.horizon
+
+    @property
+    def vehicles(self) -> int:
+        return len(self.vehicle_kind)
+
+    def kind_of(self, vehicle: int) -> Kind:
+        return self.kinds[self.vehicle_kind[vehicle]]
+
+    def vehicle_name(self, vehicle: int) -> str:
+        """``buses-3``: the fleet's id and the vehicle's number in it."""
+        k = self.vehicle_kind[vehicle]
+        return f"{self.kinds[k].fleet.id}-{vehicle - self.vehicle_kind.index(k) + 1}"
+
+    @property
+    def total_people(self) -> int:
+        return int(self.people.sum())
+
+    @property
+    def conditions(self) -> Conditions:
+        """Risk of the roads (the same for every fleet: harm does not depend on speed)."""
+        return self.kinds[0].conditions
+
+
 def compile_fleet_problem(net: Network, options: FleetOptions) -> FleetProblem:
     """The data of a fleet plan (raises :class:`QuestionError` for an unknown fleet)."""
     header = net.scenario
     fleets = {f.id: f for f in header.fleets}
-    if options.fleet not in fleets:
-        known = ", ".join(sorted(fleets)) or "none"
-        raise QuestionError(
-            [Fault("fleet", f"unknown fleet {options.fleet!r}; this scenario has: {known}")],
-            detail="unknown fleet",
+    known = ", ".join(sorted(fleets)) or "none"
+    faults = [
+        Fault(
+            "fleet",
+            f"unknown fleet {f!r}; this scenario has: {known}",
+            item=k if len(options.fleets) > 1 else None,
         )
-    fleet = fleets[options.fleet]
-    profile = Profile(
-        id=f"fleet:{fleet.id}",
-        name=fleet.name,
-        speed_m_per_min=fleet.speed_m_per_min,
-        vehicle=True,
-        excluded_statuses=fleet.excluded_statuses,
-        source=fleet.source,
-    )
-    cond = Conditions.build(
-        net, profile, options.at, "survival", net.unknown_policy(options.unknown_risk)
-    )
+        for k, f in enumerate(options.fleets)
+        if f not in fleets
+    ]
+    faults += [
+        Fault("vehicles", f"{f!r} is not among the fleets asked for", item=None)
+        for f in options.vehicles
+        if f not in options.fleets
+    ]
+    if faults or not options.fleets:
+        raise QuestionError(
+            faults or [Fault("fleet", "name at least one fleet")], detail="unknown fleet"
+        )
     excluded = exclusion(net, options.avoid_parties, options.consenting_only)
-    usable = usable_roads(net, cond.usable, excluded.parties)
-    groups = population_groups(net)
+    policy = net.unknown_policy(options.unknown_risk)
     zone_mask = net.node_kind == SAFE_ZONE
+    zones = np.flatnonzero(zone_mask)
+    kinds = []
+    for fleet_id in dict.fromkeys(options.fleets):
+        fleet = fleets[fleet_id]
+        profile = Profile(
+            id=f"fleet:{fleet.id}",
+            name=fleet.name,
+            speed_m_per_min=fleet.speed_m_per_min,
+            vehicle=True,
+            excluded_statuses=fleet.excluded_statuses,
+            source=fleet.source,
+        )
+        cond = Conditions.build(net, profile, options.at, "survival", policy)
+        kinds.append(
+            Kind(
+                network=net,
+                fleet=fleet,
+                count=options.vehicles.get(fleet_id, fleet.count),
+                conditions=cond,
+                usable=usable_roads(net, cond.usable, excluded.parties),
+                depot=net.node_index[fleet.depot],
+                zones=zones,
+                extra_lanes=options.extra_lanes,
+            )
+        )
+    groups = population_groups(net)
     people_at = people_by_group(net, groups)
     pickups = np.flatnonzero((people_at.sum(axis=1) > 0) & ~zone_mask)
-    zones = np.flatnonzero(zone_mask)
     capacity = net.node_capacity[zones]
     return FleetProblem(
         network=net,
-        conditions=cond,
-        fleet=fleet,
         options=options,
-        usable=usable,
-        depot=net.node_index[fleet.depot],
+        kinds=kinds,
         groups=groups,
         pickups=pickups,
         people=people_at[pickups],

@@ -53,10 +53,12 @@ def sizing(
 ) -> dict[str, Any]:
     """Sizing answers for ``base`` (a plan for ``options``), each a fast re-plan."""
     p = base.problem
-    vehicles = p.vehicles
     out: dict[str, Any] = {"method": "fast"}
-    one_more = _fast(net, replace(options, vehicles=vehicles + 1))
-    out["one_more_vehicle"] = _gain(base, one_more)
+    counts = {kind.fleet.id: kind.count for kind in p.kinds}
+    out["one_more_vehicle"] = {
+        fleet: _gain(base, _fast(net, replace(options, vehicles={**counts, fleet: n + 1})))
+        for fleet, n in counts.items()
+    }
     busiest = max(base.checkpoints(), key=lambda c: c["waiting_min"], default=None)
     if busiest is not None:
         e = p.network.edge_index[busiest["edge"]]
@@ -72,7 +74,9 @@ def sizing(
     clear = base if p.horizon is None else _fast(net, replace(options, horizon=None))
     out["shortest_window_min"] = None if clear.stranded else clear.egress_time_min
     out["shortest_window_lower_bound_min"] = clear.lower_bound_min
-    out["vehicles_to_clear"] = _smallest_fleet(net, options, p, people)
+    out["vehicles_to_clear"] = {
+        fleet: _smallest_fleet(net, options, p, fleet, counts, people) for fleet in counts
+    }
     return out
 
 
@@ -85,14 +89,20 @@ def _gain(base: FleetPlan, other: FleetPlan) -> dict[str, Any]:
 
 
 def _smallest_fleet(
-    net: Network, options: FleetOptions, p: FleetProblem, people: int | None
+    net: Network,
+    options: FleetOptions,
+    p: FleetProblem,
+    fleet: str,
+    counts: dict[str, int],
+    people: int | None,
 ) -> dict[str, Any]:
-    """Fewest vehicles whose fast plan evacuates ``people`` (default everyone) in the window."""
+    """Fewest vehicles of ``fleet`` (the others as asked) whose fast plan evacuates
+    ``people`` (default everyone) in the window."""
     goal = p.total_people if people is None else min(people, p.total_people)
-    most = MOST_VEHICLES_TRIED * p.fleet.count
+    most = MOST_VEHICLES_TRIED * max(1, counts[fleet])
 
     def enough(n: int) -> bool:
-        return _fast(net, replace(options, vehicles=n)).evacuated >= goal
+        return _fast(net, replace(options, vehicles={**counts, fleet: n})).evacuated >= goal
 
     if not enough(most):
         return {"people": goal, "vehicles": None, "tried_up_to": most}
