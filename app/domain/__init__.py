@@ -5,7 +5,8 @@
 - :mod:`app.domain.network` — a scenario compiled for questions, and the risk model;
 - :mod:`app.domain.routes` — safest routes, alternatives, disjoint pairs, Pareto fronts,
   consent;
-- :mod:`app.domain.plans` — evacuation plans, exact and fast;
+- :mod:`app.domain.plans` — evacuation plans on foot, exact and fast;
+- :mod:`app.domain.fleets` — fleet plans: buses and ambulances through checkpoints;
 - :mod:`app.domain.formats` — incident reports, OpenStreetMap rules, briefs;
 - :mod:`app.domain.errors` — the errors the domain raises, in its own terms;
 - :mod:`app.domain.progress` — how a long computation reports how far it is.
@@ -14,4 +15,13 @@ Nothing in this package imports a web framework or a database driver, reads the 
 or does I/O: it works on bytes, dictionaries and numbers handed to it.
 """
 
-__all__ = ["errors", "formats", "network", "plans", "progress", "routes", "scenario"]
+__all__ = [
+    "errors",
+    "fleets",
+    "formats",
+    "network",
+    "plans",
+    "progress",
+    "routes",
+    "scenario",
+]

@@ -17,6 +17,7 @@ PACKAGES = ["app.domain", *(
 
 def test_the_domain_is_organised_by_feature() -> None:
     assert sorted(PACKAGES[1:]) == [
+        "app.domain.fleets",
         "app.domain.formats",
         "app.domain.network",
         "app.domain.plans",
