@@ -11,8 +11,10 @@ import typer
 from app.cli.common import (
     AvoidOpt,
     ConsentingOpt,
+    FleetOpt,
     JsonOpt,
     ProfileOpt,
+    VehiclesOpt,
     app,
     out,
     parse_time,
@@ -108,16 +110,6 @@ def _json_text(raw: bytes, scenario: Any) -> bytes:
     if stripped.startswith(b"{"):
         return stripped
     return "".join(scenario.json_chunks()).encode("utf-8")
-
-
-FleetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--fleet", help="Plan question: plan with this fleet (repeatable)."),
-]
-VehiclesOpt = Annotated[
-    list[str] | None,
-    typer.Option("--vehicles", metavar="N|FLEET=N", help="With --fleet: how many vehicles."),
-]
 
 
 AFleetOpt = Annotated[

@@ -156,12 +156,10 @@ def compute_plan(
     questions are refused with an :class:`InvalidRequestError`. The HTTP API and
     the CLI both pass :attr:`Settings.max_expanded_arcs <app.config.Settings>`.
     """
-    horizon, window = plan_horizon(network, request)
-    at = request.at
-    if at is None and window is not None:
-        at = datetime.fromisoformat(window["start"])
     if request.fleet is not None:
-        return compute_fleet_plan(network, request, horizon, window, at, time_budget_s)
+        return compute_fleet_plan(network, request, time_budget_s)
+    horizon, window = plan_horizon(network, request)
+    at = risks_at(request, window)
     if request.sizing or request.vehicles is not None:
         field = "/sizing" if request.sizing else "/vehicles"
         raise InvalidRequestError(
@@ -202,15 +200,18 @@ def compute_plan(
     return document
 
 
+def risks_at(request: PlanRequest, window: dict[str, Any] | None) -> datetime | None:
+    """The time risks are taken at: ``at``, else the window's start (else the scenario's)."""
+    if request.at is None and window is not None:
+        return datetime.fromisoformat(window["start"])
+    return request.at
+
+
 def compute_fleet_plan(
-    network: Network,
-    request: PlanRequest,
-    horizon: int | None,
-    window: dict[str, Any] | None,
-    at: datetime | None,
-    time_budget_s: float | None = None,
+    network: Network, request: PlanRequest, time_budget_s: float | None = None
 ) -> dict[str, Any]:
-    """A fleet plan (``request.fleet``): every trip, totals and the bottleneck.
+    """A fleet plan (``request.fleet``): every trip, totals and the bottleneck (the PLAN
+    document of a fleet, docs/fleets.md). The brief's fleet section is this answer.
 
     ``time_budget_s``: the exact method's time limit in seconds (per search, when it looks
     for the least window), as the HTTP API's plans have (the domain's default otherwise)."""
@@ -229,6 +230,8 @@ def compute_fleet_plan(
             ],
             detail="max_risk does not apply to fleet plans",
         )
+    horizon, window = plan_horizon(network, request)
+    at = risks_at(request, window)
     fleets = (request.fleet,) if isinstance(request.fleet, str) else tuple(request.fleet or ())
     vehicles = request.vehicles
     if isinstance(vehicles, int):
