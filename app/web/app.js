@@ -1326,7 +1326,7 @@
         return el('tr', null, el('th', { scope: 'row', text: roadLabel(b.edge) }), el('td', { className: 'num', text: b.saturated_minutes }));
       }) : el('tr', null, el('td', { colspan: 2, text: 'No road is used at full capacity.' }))))));
     if (p.assumptions) out.appendChild(assumptionsList(p.assumptions, 'plan-assumptions', 'Assumed figures'));
-    if (p.openings) out.appendChild(openingsTable(p.openings, p));
+    if (p.concessions) out.appendChild(concessionsTable(p.concessions));
     out.appendChild(el('div', { className: 'row' }, el('button', { type: 'button', id: 'export-plan', onclick: exportPlan }, 'Download plan (GeoJSON)')));
   }
 
@@ -1530,38 +1530,21 @@
       }) : el('tr', null, el('td', { colspan: 2, text: 'Nobody is left behind.' })))));
   }
 
-  function firstOf(row, keys) {
-    for (var i = 0; i < keys.length; i++) if (row[keys[i]] !== undefined && row[keys[i]] !== null) return row[keys[i]];
-    return undefined;
-  }
-
   function signedNumber(x, show) {
     if (x === undefined || x === null || Number.isNaN(x)) return '—';
     if (x === 0) return '0';
     return (x > 0 ? '+' : x < 0 ? '−' : '') + show(Math.abs(x));
   }
 
-  /** Concessions ranked (rank_openings): each row read generically, whatever members it has. */
-  function openingsTable(rows, plan) {
-    var ofRow = function (o) {
-      var what = firstOf(o, ['what', 'name', 'label']);
-      if (what === undefined) what = o.kind === 'road' ? roadLabel(o.id) : o.kind === 'party' ? partyName(o.id) : o.id;
-      var gained = firstOf(o, ['additional_evacuated', 'people_gained', 'gained']);
-      if (gained === undefined && typeof o.evacuated === 'number') gained = o.evacuated - plan.evacuated;
-      var harm = firstOf(o, ['harm_change', 'expected_harm_change', 'additional_expected_harm']);
-      if (harm === undefined && typeof o.expected_harm === 'number' && typeof plan.expected_harm === 'number') {
-        harm = o.expected_harm - plan.expected_harm;
-      }
-      var words = [];
-      ['sentence', 'text', 'summary', 'explanation'].forEach(function (k) { if (typeof o[k] === 'string' && o[k]) words.push(o[k]); });
-      var reasons = Array.isArray(o.reasons) ? o.reasons.map(function (x) { return typeof x === 'string' ? x : JSON.stringify(x); })
-        : typeof o.reasons === 'string' ? [o.reasons] : [];
-      if (reasons.length) words.push((words.length ? 'Why closed: ' : '') + reasons.join('; '));
-      return { what: what, gained: gained, harm: harm, sooner: o.minutes_sooner, words: words.join(' ') };
-    };
-    // A long ranking stays folded: the first rows are what a negotiator reads.
+  /** Concessions ranked (rank_openings): the `concessions` answer, rows best first. */
+  function concessionsTable(c) {
+    var rows = c.rows || [];
+    var counts = c.priced + ' priced by planning again, ' + c.skipped + ' skipped (they cannot change who gets out or when)' +
+      (c.not_priced ? ', ' + c.not_priced + ' not priced' : '');
     return el('details', { className: 'openings', open: rows.length <= 15 },
-      el('summary', { text: 'Concessions ranked: what opening each closed road or withheld consent would gain (' + rows.length + ')' }),
+      el('summary', { text: 'What to negotiate first: ' + rows.length + ' concessions, ' + c.order }),
+      el('p', { className: 'hint', text: counts + '.' }),
+      c.nothing_gains ? el('p', { id: 'nothing-gains', className: 'warning', text: c.nothing_gains }) : null,
       el('div', { className: 'table-wrap' }, el('table', { id: 'openings-table' },
       el('caption', { text: 'Concessions ranked, best first (' + rows.length + ')' }),
       el('thead', null, el('tr', null,
@@ -1571,20 +1554,23 @@
         el('th', { scope: 'col', className: 'num', text: 'People gained' }),
         el('th', { scope: 'col', className: 'num', text: 'Minutes sooner' }),
         el('th', { scope: 'col', className: 'num', text: 'Expected harm change' }),
-        el('th', { scope: 'col', text: 'Why / what it means' }))),
+        el('th', { scope: 'col', className: 'num', text: 'Expected detained change' }),
+        el('th', { scope: 'col', text: 'What it means' }))),
       el('tbody', null, rows.length ? rows.map(function (o, i) {
-        var r = ofRow(o);
-        return el('tr', { 'data-kind': o.kind, 'data-id': o.id },
+        var what = o.kind === 'party' ? partyName(o.what) : o.kind === 'road' || o.kind === 'crossing' || o.kind === 'checkpoint' || o.kind === 'capacity' ? roadLabel(o.what) : o.what;
+        return el('tr', { 'data-kind': o.kind, 'data-id': o.what },
           el('td', { className: 'num', text: i + 1 }),
-          el('td', { text: o.kind || '—' }),
-          el('th', { scope: 'row', text: r.what }),
-          el('td', { className: 'num gained', 'data-value': JSON.stringify(r.gained === undefined ? null : r.gained),
-            text: signedNumber(r.gained, G.count) }),
-          el('td', { className: 'num', text: r.sooner === undefined || r.sooner === null ? '—' : String(r.sooner) }),
-          el('td', { className: 'num harm-change', 'data-value': JSON.stringify(r.harm === undefined ? null : r.harm),
-            text: signedNumber(r.harm, function (v) { return G.expected(v); }) }),
-          el('td', { className: 'why', text: r.words || '—' }));
-      }) : el('tr', null, el('td', { colspan: 7, text: 'No closed road or withheld consent to open.' }))))));
+          el('td', { text: o.kind }),
+          el('th', { scope: 'row', text: what }),
+          el('td', { className: 'num gained', 'data-value': JSON.stringify(o.people_gained),
+            text: signedNumber(o.people_gained, G.count) }),
+          el('td', { className: 'num', text: String(-o.egress_change_min) }),
+          el('td', { className: 'num harm-change', 'data-value': JSON.stringify(o.harm_change),
+            text: signedNumber(o.harm_change, function (v) { return G.expected(v); }) }),
+          el('td', { className: 'num detained-change', 'data-value': JSON.stringify(o.detained_change),
+            text: signedNumber(o.detained_change, function (v) { return G.expected(v); }) }),
+          el('td', { className: 'why', text: o.sentence || '—' }));
+      }) : el('tr', null, el('td', { colspan: 8, text: 'Nothing to price.' }))))));
   }
 
   /* ---------- GeoJSON export (RFC 7946) ---------- */
