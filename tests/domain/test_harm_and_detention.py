@@ -237,3 +237,18 @@ def test_who_set_the_unknown_policy_is_not_mixed_up_by_the_cache() -> None:
     assert asked["unknown_risk"]["policy"]["given_by"] == "request"
     assert default["unknown_risk"]["policy"]["given_by"] == "default"
     assert asked["survival_probability"] == default["survival_probability"]
+
+
+def test_an_edit_that_sets_a_risk_alone_replaces_the_estimate_and_its_range() -> None:
+    from app.domain.scenario.edits import apply_edits
+
+    doc = checkpoint_choice()
+    doc["edges"][0].update(risk_low=0.005, risk_high=0.02)
+    s = validate_scenario(doc)
+    new = apply_edits(s, [{"op": "set_road", "road": "ab", "risk": 0.04}])
+    assert new.edge_item(0)["risk"] == 0.04
+    assert "risk_low" not in new.edge_item(0) and "risk_high" not in new.edge_item(0)
+    ranged = apply_edits(
+        s, [{"op": "set_road", "road": "ab", "risk": 0.04, "risk_low": 0.03, "risk_high": 0.1}]
+    )
+    assert (ranged.edges.risk_low[0], ranged.edges.risk_high[0]) == (0.03, 0.1)

@@ -189,7 +189,7 @@ def rank_concessions(net: Network, options: PlanOptions, base: Plan) -> Concessi
             continue
         # Never "nothing to evacuate": a concession only adds roads, time or capacity.
         plan = plan_model(changed, replace(quiet, horizon=horizon))
-        if plan.optimal != base.optimal:  # fell back to the fast plan: not comparable
+        if plan.method != base.method:  # fell back to the fast plan: not comparable
             out_of_time = True
             not_priced += 1
             continue

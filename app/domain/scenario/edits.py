@@ -172,12 +172,21 @@ def _updated(
         )
         return None
     out = dict(item)
+    if key == "road" and "risk" in changes:
+        # A range belongs to the estimate it surrounds: a new risk without its own range
+        # replaces the old estimate whole.
+        for f in ESTIMATE_RANGE:
+            changes.setdefault(f, None)
     for f, v in changes.items():
         if v is None:
             out.pop(f, None)
         else:
             out[f] = v
     return out
+
+
+ESTIMATE_RANGE = ("risk_low", "risk_high")
+"""The fields of a road's risk range, cleared when an edit sets the risk alone."""
 
 
 def _checked(
