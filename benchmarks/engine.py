@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' or
 from app.domain.network.graph import COST_SCALE, Network
 from app.domain.routes.engine import RouteOptions, edge_mask, safest_route
 from app.domain.scenario.columns import CompactScenario, EdgeColumns, Ids, NodeColumns, Texts
-from app.domain.scenario.model import Scenario
+from app.domain.scenario.model import ScenarioHeader
 
 SIZES = {"10k": 100, "100k": 316, "1M": 1000}
 
@@ -101,7 +101,7 @@ def compact_grid(side: int, tail: Any, head: Any, risk: Any) -> CompactScenario:
         screening_min_per_person=np.full(m, np.nan), screening_lanes=np.zeros(m, np.int64),
         notes=none_m,
     )  # fmt: skip
-    header = Scenario.model_validate({"schema": "safe-passage/scenario@1", "nodes": []})
+    header = ScenarioHeader.model_validate({"schema": "safe-passage/scenario@1"})
     return CompactScenario(header, nodes, edges)
 
 

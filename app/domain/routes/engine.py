@@ -358,7 +358,7 @@ def safest_route(
     return route
 
 
-GOAL_DIRECTED_NODES = 20_000
+GOAL_DIRECTED_NODES = 10_000
 """Networks from this many places answer with the goal-directed search
 (:func:`goal_directed_path`); smaller ones search plainly (measured: docs/benchmarks.md)."""
 

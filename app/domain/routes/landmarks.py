@@ -33,8 +33,8 @@ that when some road is one-way.
 >>> marks = compute_landmarks(net, 2)
 >>> [net.node_ids[v] for v in marks.nodes]
 ['c', 'a']
->>> marks.forward[:, 0].tolist()  # d(c, v) in 1e-9 units: −ln(0.8) + −ln(0.9) for a
-[328504066, 223143550, 0]
+>>> marks.forward[:, 0].tolist()  # d(c, v): −ln(0.8) and −ln(0.9) in 1e-9, each less 1
+[328504065, 223143550, 0]
 """
 
 from __future__ import annotations
