@@ -42,7 +42,7 @@ RUN pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
     done \
  && python -m pip uninstall --yes pip \
  && python -I -c "import app.api.app, app.storage.db as db; assert (db.MIGRATIONS / 'env.py').is_file()" \
- && python -I -c "from app.domain.plans import _fast_kernel" \
+ && python -I -c "from app.domain.plans import _fast_kernel; from app.domain.routes import _search" \
  && safe-passage route /src/graphs/teaching.json --from hilltop --to camp --json > /dev/null \
  && safe-passage plan /src/graphs/teaching.json --json > /dev/null \
  && safe-passage plan /src/graphs/teaching.json --method fast --json > /dev/null

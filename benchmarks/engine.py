@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' or
 from app.domain.network.graph import COST_SCALE, Network
 from app.domain.routes.engine import RouteOptions, edge_mask, safest_route
 from app.domain.scenario.columns import CompactScenario, EdgeColumns, Ids, NodeColumns, Texts
-from app.domain.scenario.model import Scenario
+from app.domain.scenario.model import ScenarioHeader
 
 SIZES = {"10k": 100, "100k": 316, "1M": 1000}
 
@@ -94,11 +94,14 @@ def compact_grid(side: int, tail: Any, head: Any, risk: Any) -> CompactScenario:
         id=Ids.from_strings([f"e{k}" for k in range(m)]), tail=tail, head=head, name=none_m,
         directed=np.zeros(m, bool), length_m=np.full(m, 100.0),
         travel_time_min=np.full(m, np.nan), capacity_per_min=np.zeros(m, np.int64),
-        status=np.zeros(m, np.int8), risk=risk, risk_source=none_m, controlled_by=none_m,
+        status=np.zeros(m, np.int8), risk=risk, risk_low=np.full(m, np.nan),
+        risk_high=np.full(m, np.nan), risk_source=none_m, controlled_by=none_m,
         checkpoint=none_m, vehicle_passable=np.ones(m, bool), candidate=np.zeros(m, bool),
+        vehicles_per_min=np.full(m, np.nan), screening_min_per_vehicle=np.full(m, np.nan),
+        screening_min_per_person=np.full(m, np.nan), screening_lanes=np.zeros(m, np.int64),
         notes=none_m,
     )  # fmt: skip
-    header = Scenario.model_validate({"schema": "safe-passage/scenario@1", "nodes": []})
+    header = ScenarioHeader.model_validate({"schema": "safe-passage/scenario@1"})
     return CompactScenario(header, nodes, edges)
 
 

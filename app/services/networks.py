@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.domain.network.graph import Network
+from app.domain.routes.engine import GOAL_DIRECTED_NODES
+from app.domain.routes.landmarks import landmarks_of, prepare
 
 Key = tuple[str, int]
 
@@ -83,7 +85,9 @@ class Networks:
             return self._items.get(key)
 
     def put(self, key: Key, network: Network) -> None:
-        """Keep a network compiled elsewhere (a version just stored)."""
+        """Keep a network compiled elsewhere (a version just stored), and start preparing
+        its goal-directed route search if it is large (:func:`prepare_search`)."""
+        prepare_search(network)
         size = network.nbytes
         with self._lock:
             self._items[key] = network
@@ -106,3 +110,12 @@ class Networks:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def prepare_search(network: Network) -> None:
+    """Compute a large network's landmarks in a background thread (seconds on a million
+    places), unless it has them or takes the earlier version's (a closure or a raised risk:
+    at once). Routes asked meanwhile search plainly: same answers, slower."""
+    if network.n_nodes < GOAL_DIRECTED_NODES or landmarks_of(network) is not None:
+        return
+    threading.Thread(target=prepare, args=(network,), name="landmarks", daemon=True).start()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from threading import Lock
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -100,8 +100,15 @@ class Network:
         self.edge_capacity = np.where(e.capacity_per_min > 0, e.capacity_per_min, np.inf).astype(
             np.float64
         )
+        self.landmarks: Any = None
+        """Landmark distances of the goal-directed route search, made on first use
+        (:mod:`app.domain.routes.landmarks`)."""
+        self.landmarks_lock = Lock()
+        self.landmarks_before: Any = None
+        """The earlier version's landmarks (``like``): still valid while no road is cheaper."""
         if like is not None and _same_structure(like.columns, c):
             self._share_arcs(like)
+            self.landmarks_before = like.landmarks or like.landmarks_before
         else:
             self._build_arcs()
 
@@ -379,8 +386,7 @@ class Conditions:
     def __post_init__(self) -> None:
         self.risk = 1.0 - (1.0 - self.harm) * (1.0 - self.detention)
         minimised = {"survival": self.risk, "harm": self.harm, "detention": self.detention}
-        with np.errstate(divide="ignore"):
-            self.cost = np.rint(-np.log1p(-minimised[self.objective]) * COST_SCALE)
+        self.cost = quantised_cost(minimised[self.objective])
         self.arc_cost = self.cost[self.network.arc_edge]
         self.arc_time = self.time[self.network.arc_edge]
 
@@ -479,6 +485,34 @@ class Conditions:
         if not reasons and self.detention[edge] >= 1.0:
             reasons.append("detention at its checkpoint is certain")
         return reasons
+
+
+def quantised_cost(probability: FloatArray) -> FloatArray:
+    """Routing cost of roads passed with ``probability`` of the minimised harm: −ln(1 − p)
+    in units of 1/:data:`COST_SCALE`, rounded to integers (kept as floats; inf for p = 1)."""
+    with np.errstate(divide="ignore"):
+        cost: FloatArray = np.rint(-np.log1p(-probability) * COST_SCALE)
+    return cost
+
+
+def least_costs(base_risk: FloatArray) -> FloatArray:
+    """A lower bound on the cost of roads of ``base_risk`` (NaN: unknown) under any conditions
+    whose objective is survival or harm: the base risk alone (0 where unknown, as a request
+    may assume), less one unit.
+
+    Incidents only multiply a road's chance of passing unharmed by factors at most 1, a
+    checkpoint's detention likewise, and every step of :class:`Conditions` (products,
+    ``1 − x``, ``log1p``, rounding) is monotone, so no profile, time, policy or objective
+    of those two gives a road a lower cost; the unit taken off covers a last-place
+    rounding of ``log1p``. Closures and avoided parties remove roads, which never lowers a
+    route's cost either.
+    """
+    base = np.where(np.isnan(base_risk), 0.0, base_risk)
+    harm = 1.0 - (1.0 - base)  # as Conditions computes harm without incidents
+    risk = 1.0 - (1.0 - harm)  # and the risk without detention
+    floor = np.minimum(quantised_cost(harm), quantised_cost(risk)) - 1.0
+    least: FloatArray = np.maximum(floor, 0.0)
+    return least
 
 
 def detention_at_checkpoints(net: Network, profile: Profile) -> FloatArray:

@@ -58,13 +58,25 @@ from app.domain.network.graph import (
 )
 from app.domain.routes.holdings import (
     Exclusion,
+    allowed_codes,
     excluded_places,
     exclusion,
     not_granted,
+    party_code_table,
     road_reasons,
     usable_roads,
 )
+from app.domain.routes.landmarks import Landmarks, landmarks_of
 from app.domain.scenario.model import UnknownRisk
+
+try:
+    from app.domain.routes._search import search
+except ImportError as error:  # a source tree without the built module
+    raise ImportError(
+        "safe-passage's compiled route search (app/domain/routes/_search.pyx) is not built: "
+        "reinstall the package where a C compiler is available (pip install .), or build "
+        "it in place with: python setup.py build_ext --inplace"
+    ) from error
 
 
 @dataclass
@@ -329,13 +341,10 @@ def safest_route(
     t = resolve_node(net, target, "destination")
     excluded = exclusion(net, check_parties(net, opts.avoid_parties), opts.consenting_only)
     cond = question_conditions(net, opts)
-    mask = usable_roads(net, cond.usable, excluded.parties)
-    plain = not excluded.parties
     held = excluded_places(net, [(s, "origin"), (t, "destination")], excluded)
-    # The plain question reuses the conditions' own arc mask (and its cached weights).
-    arcs = cond.arc_usable if plain else mask[net.arc_edge]
-    route = None if held else lexicographic_path(cond, arcs, s, t)
+    route = None if held else _least_cost_route(cond, s, t, excluded)
     if route is None:
+        mask = usable_roads(net, cond.usable, excluded.parties)
         cut = explain_cut(cond, mask, s, t, excluded)
         raise NoRouteError(_cut_sentence(net, source, target, cut), cut)
     if opts.max_risk is not None and route.risk > opts.max_risk + 1e-12:
@@ -347,6 +356,107 @@ def safest_route(
             max_risk=opts.max_risk,
         )
     return route
+
+
+GOAL_DIRECTED_NODES = 10_000
+"""Networks from this many places answer with the goal-directed search
+(:func:`goal_directed_path`); smaller ones search plainly (measured: docs/benchmarks.md)."""
+
+MOST_TIED = 10_000
+"""Past this many places on equally safe routes, the time search covers the whole network
+(:func:`lexicographic_path`)."""
+
+
+def _least_cost_route(cond: Conditions, s: int, t: int, excluded: Exclusion) -> Route | None:
+    """The least (cost, time) route of a question over its usable roads (the profile's,
+    less the excluded parties'): goal-directed where it pays, else
+    :func:`lexicographic_path`; both give the same route."""
+    net = cond.network
+    if net.n_nodes >= GOAL_DIRECTED_NODES and cond.objective != "detention":
+        marks = landmarks_of(net)
+        if marks is not None:
+            found = goal_directed_path(cond, marks, s, t, excluded.parties)
+            if not isinstance(found, _Plain):
+                return found
+    if not excluded.parties:  # the conditions' own arc mask (and its cached weights)
+        return lexicographic_path(cond, cond.arc_usable, s, t)
+    mask = usable_roads(net, cond.usable, excluded.parties)
+    return lexicographic_path(cond, mask[net.arc_edge], s, t)
+
+
+class _Plain:
+    """Marks a question the goal-directed search leaves to the plain one."""
+
+
+PLAIN = _Plain()
+
+
+def goal_directed_path(
+    cond: Conditions,
+    marks: Landmarks,
+    s: int,
+    t: int,
+    excluded: Iterable[str] = (),
+) -> Route | _Plain | None:
+    """The route :func:`lexicographic_path` gives (same roads, same choice among ties),
+    searching towards ``t`` (A* with the bounds of ``marks``, :mod:`.landmarks`; compiled,
+    ``_search.pyx``); the roads of ``excluded`` parties are left out as the search meets
+    them. None: no route; :data:`PLAIN`: a question to leave to the plain search.
+
+    Only for objectives the landmarks bound (survival, harm). The cost search settles
+    every node whose bound is at most the least cost, so distances on every cost-optimal
+    route are exact and the tight arcs are those ``lexicographic_path`` finds:
+
+    * the cost-optimal route is the only one: it is the answer (per hop the tight parallel
+      road of least time, as :func:`hop_arcs`);
+    * several tie, on at most :data:`MOST_TIED` places: the time search over their arcs,
+      the very call :func:`lexicographic_path` makes, so equal times resolve alike;
+    * more tie, or the least cost is 0 (the plain search may then go by time alone):
+      :data:`PLAIN`.
+    """
+    net = cond.network
+    if s == t:
+        return Route(cond, [s], [])
+    parties = frozenset(excluded)
+    codes, allowed = None, None
+    if parties:
+        codes = party_code_table(net)
+        allowed = allowed_codes(net, parties).view(np.uint8)
+    status, least, nodes, arcs, _ = search(
+        net.arc_indptr,
+        net.arc_head,
+        net.arc_tail,
+        cond.arc_usable_cost,
+        cond.arc_time,
+        net.arc_rev_indptr,
+        net.arc_by_head,
+        net.arc_edge,
+        codes,
+        allowed,
+        marks.forward,
+        marks.backward,
+        marks.scale_forward,
+        marks.scale_backward,
+        s,
+        t,
+        MOST_TIED,
+    )
+    if status == 0:
+        return None
+    if status == 3 or (status == 2 and least == 0.0):
+        return PLAIN
+    assert nodes is not None and arcs is not None
+    if status == 1:
+        return Route(cond, nodes.tolist(), net.arc_edge[arcs].tolist())
+    allowed_arcs = np.zeros(len(net.arc_edge), dtype=bool)
+    allowed_arcs[arcs] = True
+    time = cond.arc_time
+    found = _time_search(
+        net, np.where(allowed_arcs, time, np.inf), allowed_arcs, time, s, t, UNBOUNDED
+    )
+    if found is None:  # cannot happen: the route found is among them
+        raise AssertionError("cost-optimal route lost in the time search")
+    return Route(cond, *found)
 
 
 UNBOUNDED = 1e300
@@ -487,7 +597,7 @@ def lexicographic_path(
     if not np.isfinite(dist[t]):
         return None
     first = _walk_back(pred, s, t)
-    optimal = _optimal_arcs(net, first, arc_ok, cost, dist, max(10_000, 4 * len(first)))
+    optimal = _optimal_arcs(net, first, arc_ok, cost, dist, max(MOST_TIED, 4 * len(first)))
     if optimal is not None:
         allowed, only = optimal
         if only:

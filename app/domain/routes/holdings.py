@@ -37,8 +37,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 import numpy as np
+import numpy.typing as npt
 
 from app.domain.errors import CutPlace, PlaceRole
 from app.domain.network.graph import BoolArray, IntArray, Network
@@ -93,14 +95,34 @@ def party_codes_per_road(net: Network) -> list[IntArray]:
     ]
 
 
-def usable_roads(net: Network, base: BoolArray, excluded: Iterable[str]) -> BoolArray:
-    """The roads of ``base`` none of whose parties (:func:`party_codes_per_road`) is in
-    ``excluded``. ``O(m)``."""
-    allowed = np.ones(len(net.party_ids) + 1, dtype=bool)  # by code + 1; code −1 is no party
+def party_code_table(net: Network) -> npt.NDArray[np.int32]:
+    """:func:`party_codes_per_road` as one (roads, 4) table, made once per network (for
+    searches that test only the roads they reach)."""
+    table = _CODE_TABLES.get(net)
+    if table is None:
+        table = np.ascontiguousarray(np.column_stack(party_codes_per_road(net)), dtype=np.int32)
+        _CODE_TABLES[net] = table
+    return table
+
+
+_CODE_TABLES: WeakKeyDictionary[Network, npt.NDArray[np.int32]] = WeakKeyDictionary()
+
+
+def allowed_codes(net: Network, excluded: Iterable[str]) -> BoolArray:
+    """Per party code + 1 (code −1, no party, first), whether a road may involve it: a road
+    is usable only when every one of its codes (:func:`party_codes_per_road`) is allowed."""
+    allowed = np.ones(len(net.party_ids) + 1, dtype=bool)
     codes = {pid: i for i, pid in enumerate(net.party_ids)}
     for pid in excluded:
         if pid in codes:
             allowed[codes[pid] + 1] = False
+    return allowed
+
+
+def usable_roads(net: Network, base: BoolArray, excluded: Iterable[str]) -> BoolArray:
+    """The roads of ``base`` none of whose parties (:func:`party_codes_per_road`) is in
+    ``excluded`` (:func:`allowed_codes`). ``O(m)``."""
+    allowed = allowed_codes(net, excluded)
     mask = base.copy()
     if allowed.all():
         return mask

@@ -1,0 +1,371 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The goal-directed cost search of the safest route, compiled (see
+:mod:`app.domain.routes.goal_directed`, which states the method and when it is used).
+
+A* on the quantised costs with landmark lower bounds (ALT), over the network's fixed
+arc arrays: per question only the nodes it reaches are touched. It settles every node
+whose bound ``g + h`` is at most the least cost ``C*`` (not only up to the target), so
+that the distance of every node on a cost-optimal route is exact, then reads backwards
+from the target over the tight arcs (``g[u] + cost = g[v]``, exact in integers):
+
+* status 1: the cost-optimal route is the only one (each node entered only from the one
+  before it): its nodes, and per hop the tight parallel arc of least time;
+* status 2: several routes tie on cost: the tight arcs into the nodes of every
+  cost-optimal route (at most ``most`` nodes), for the time search over them;
+* status 3: more than ``most`` such nodes; status 0: no route.
+
+The bounds ``h`` may be slightly inconsistent (landmark distances are stored as
+``floor(d / scale)``), so a node whose distance improves after it was settled is
+settled again: every node with ``g + h <= C*`` still ends with its exact distance.
+"""
+
+import numpy as np
+
+from libc.math cimport INFINITY
+from libc.stdint cimport int32_t, uint8_t, uint32_t
+from libc.stdlib cimport free, malloc, realloc
+
+ctypedef long long i64
+
+cdef uint32_t FAR = 0xFFFFFFFF
+"""A landmark distance meaning: not reachable."""
+
+cdef enum:
+    UNSEEN = 0
+    OPEN = 1
+    CLOSED = 2
+    DEAD = 3  # cannot reach the target whatever the conditions (by a landmark)
+
+
+cdef struct Entry:
+    double f
+    double g
+    i64 node
+
+
+cdef struct Heap:
+    Entry* items
+    i64 size
+    i64 cap
+
+
+cdef inline bint _before(const Entry* a, const Entry* b) noexcept nogil:
+    """Least ``f`` first; among equal ``f`` the larger ``g`` (nearer the target)."""
+    if a.f != b.f:
+        return a.f < b.f
+    return a.g > b.g
+
+
+cdef int _push(Heap* h, double f, double g, i64 node) noexcept nogil:
+    cdef Entry* grown
+    cdef Entry e
+    cdef i64 i, parent
+    if h.size == h.cap:
+        grown = <Entry*> realloc(h.items, 2 * h.cap * sizeof(Entry))
+        if grown == NULL:
+            return -1
+        h.items = grown
+        h.cap *= 2
+    e.f = f
+    e.g = g
+    e.node = node
+    i = h.size
+    h.size += 1
+    while i > 0:
+        parent = (i - 1) >> 1
+        if not _before(&e, &h.items[parent]):
+            break
+        h.items[i] = h.items[parent]
+        i = parent
+    h.items[i] = e
+    return 0
+
+
+cdef Entry _pop(Heap* h) noexcept nogil:
+    cdef Entry top = h.items[0]
+    cdef Entry last
+    cdef i64 i = 0, child, n
+    h.size -= 1
+    n = h.size
+    if n > 0:
+        last = h.items[n]
+        while True:
+            child = 2 * i + 1
+            if child >= n:
+                break
+            if child + 1 < n and _before(&h.items[child + 1], &h.items[child]):
+                child += 1
+            if not _before(&h.items[child], &last):
+                break
+            h.items[i] = h.items[child]
+            i = child
+        h.items[i] = last
+    return top
+
+
+cdef struct Bounds:
+    const uint32_t* fwd  # d(L, v) // scale per node, k per row
+    const uint32_t* bwd  # d(v, L) // scale
+    const i64* scale_f
+    const i64* scale_b
+    const uint32_t* tf  # the target's rows
+    const uint32_t* tb
+    int k
+
+
+cdef double _bound(const Bounds* b, i64 v) noexcept nogil:
+    """A lower bound on the cost from ``v`` to the target (inf: it cannot be reached).
+
+    Distances are integers; stored ``q = d // scale``, so ``d_t - d_v >= scale (q_t - q_v)
+    - (scale - 1)`` (triangle inequality on each landmark ``L``, both directions)."""
+    cdef i64 best = 0, d, scale
+    cdef uint32_t x, y
+    cdef int j
+    cdef const uint32_t* rf = b.fwd + v * b.k
+    cdef const uint32_t* rb = b.bwd + v * b.k
+    for j in range(b.k):
+        x = rf[j]
+        y = b.tf[j]
+        if y == FAR:
+            if x != FAR:
+                return INFINITY  # L reaches v but not the target: v cannot reach it
+        elif x != FAR:
+            scale = b.scale_f[j]
+            d = (<i64> y - <i64> x) * scale - (scale - 1)
+            if d > best:
+                best = d
+        x = rb[j]
+        y = b.tb[j]
+        if x == FAR:
+            if y != FAR:
+                return INFINITY  # the target reaches L but v does not: v cannot reach it
+        elif y != FAR:
+            scale = b.scale_b[j]
+            d = (<i64> x - <i64> y) * scale - (scale - 1)
+            if d > best:
+                best = d
+    return <double> best
+
+
+cdef struct Arcs:
+    const i64* indptr
+    const i64* head
+    const i64* tail
+    const double* cost  # inf: not usable under the conditions
+    const double* time
+    const i64* rev_indptr
+    const i64* by_head
+    const i64* edge
+    const int32_t* codes  # per road, its 4 party codes (NULL: no party excluded)
+    const uint8_t* allowed  # per party code + 1
+
+
+cdef inline bint _usable(const Arcs* a, i64 arc) noexcept nogil:
+    cdef const int32_t* c
+    if a.cost[arc] == INFINITY:
+        return False
+    if a.codes != NULL:
+        c = a.codes + 4 * a.edge[arc]
+        return (
+            a.allowed[c[0] + 1] and a.allowed[c[1] + 1]
+            and a.allowed[c[2] + 1] and a.allowed[c[3] + 1]
+        )
+    return True
+
+
+cdef inline bint _tight(const Arcs* a, i64 arc, const uint8_t* state, const double* g) noexcept nogil:
+    """Whether ``arc`` is usable and lies on a least-cost way to its head."""
+    cdef i64 u = a.tail[arc]
+    cdef uint8_t st = state[u]
+    if st != OPEN and st != CLOSED:
+        return False
+    return _usable(a, arc) and g[u] + a.cost[arc] == g[a.head[arc]]
+
+
+def search(
+    const i64[::1] indptr,
+    const i64[::1] head,
+    const i64[::1] tail,
+    const double[::1] cost,
+    const double[::1] time,
+    const i64[::1] rev_indptr,
+    const i64[::1] by_head,
+    const i64[::1] edge,
+    codes,
+    allowed,
+    const uint32_t[:, ::1] fwd,
+    const uint32_t[:, ::1] bwd,
+    const i64[::1] scale_f,
+    const i64[::1] scale_b,
+    i64 s,
+    i64 t,
+    i64 most,
+):
+    """See the module docstring. ``codes``: (roads, 4) int32 party codes per road or None;
+    ``allowed``: uint8 per party code + 1. Returns ``(status, least cost, nodes, arcs,
+    settled)``: the route's nodes and arcs (status 1), or the tight arcs (status 2)."""
+    cdef i64 n = indptr.shape[0] - 1
+    cdef Arcs a
+    cdef Bounds b
+    cdef const int32_t[:, ::1] codes_v
+    cdef const uint8_t[::1] allowed_v
+    a.indptr = &indptr[0]
+    a.head = &head[0] if head.shape[0] else NULL
+    a.tail = &tail[0] if tail.shape[0] else NULL
+    a.cost = &cost[0] if cost.shape[0] else NULL
+    a.time = &time[0] if time.shape[0] else NULL
+    a.rev_indptr = &rev_indptr[0]
+    a.by_head = &by_head[0] if by_head.shape[0] else NULL
+    a.edge = &edge[0] if edge.shape[0] else NULL
+    a.codes = NULL
+    a.allowed = NULL
+    if codes is not None:
+        codes_v = codes
+        allowed_v = allowed
+        a.codes = &codes_v[0, 0] if codes_v.shape[0] else NULL
+        a.allowed = &allowed_v[0]
+    b.k = fwd.shape[1]
+    b.fwd = &fwd[0, 0]
+    b.bwd = &bwd[0, 0]
+    b.scale_f = &scale_f[0]
+    b.scale_b = &scale_b[0]
+    b.tf = &fwd[t, 0]
+    b.tb = &bwd[t, 0]
+
+    g_arr = np.empty(n, dtype=np.float64)
+    h_arr = np.empty(n, dtype=np.float64)
+    pred_arr = np.empty(n, dtype=np.int64)
+    state_arr = np.zeros(n, dtype=np.uint8)
+    cdef double[::1] g_v = g_arr
+    cdef double[::1] h_v = h_arr
+    cdef i64[::1] pred_v = pred_arr
+    cdef uint8_t[::1] state_v = state_arr
+    cdef double* g = &g_v[0]
+    cdef double* hv = &h_v[0]
+    cdef i64* pred = &pred_v[0]
+    cdef uint8_t* state = &state_v[0]
+
+    cdef Heap heap
+    cdef Entry e
+    cdef i64 v, w, arc, settled = 0, r
+    cdef double best = INFINITY, ng, hw
+    cdef int failed = 0
+    heap.cap = 1024
+    heap.size = 0
+    heap.items = <Entry*> malloc(heap.cap * sizeof(Entry))
+    if heap.items == NULL:
+        raise MemoryError()
+    with nogil:
+        hw = _bound(&b, s)
+        if hw != INFINITY:
+            g[s] = 0.0
+            hv[s] = hw
+            pred[s] = -1
+            state[s] = OPEN
+            failed = _push(&heap, hw, 0.0, s)
+        while heap.size > 0 and not failed:
+            e = _pop(&heap)
+            v = e.node
+            if state[v] != OPEN or e.g != g[v]:
+                continue  # settled since, or a stale entry
+            if e.f > best:
+                break  # every node with g + h <= C* is settled
+            state[v] = CLOSED
+            settled += 1
+            if v == t:
+                best = g[v]
+            for arc in range(a.indptr[v], a.indptr[v + 1]):
+                if not _usable(&a, arc):
+                    continue
+                w = a.head[arc]
+                ng = g[v] + a.cost[arc]
+                if state[w] == UNSEEN:
+                    hw = _bound(&b, w)
+                    if hw == INFINITY:
+                        state[w] = DEAD
+                        continue
+                    hv[w] = hw
+                elif state[w] == DEAD or ng >= g[w]:
+                    continue
+                g[w] = ng
+                pred[w] = arc
+                state[w] = OPEN
+                if _push(&heap, ng + hv[w], ng, w):
+                    failed = 1
+                    break
+    free(heap.items)
+    if failed:
+        raise MemoryError()
+    if state[t] != CLOSED:
+        return 0, INFINITY, None, None, settled
+
+    # The route the predecessors give (a cost-optimal one: distances on it are exact).
+    cdef i64 length = 1
+    v = t
+    while v != s:
+        v = a.tail[pred[v]]
+        length += 1
+    nodes_arr = np.empty(length, dtype=np.int64)
+    cdef i64[::1] nodes = nodes_arr
+    v = t
+    for r in range(length - 1, -1, -1):
+        nodes[r] = v
+        if r:
+            v = a.tail[pred[v]]
+
+    # Is it the only one? Each node after the first entered only from the one before.
+    cdef bint only = True
+    cdef i64 i, u, j
+    for i in range(1, length):
+        v = nodes[i]
+        for r in range(a.rev_indptr[v], a.rev_indptr[v + 1]):
+            arc = a.by_head[r]
+            if a.tail[arc] != nodes[i - 1] and _tight(&a, arc, state, g):
+                only = False
+                break
+        if not only:
+            break
+    cdef double least
+    if only:
+        arcs_arr = np.empty(length - 1, dtype=np.int64)
+        for i in range(length - 1):
+            u = nodes[i]
+            v = nodes[i + 1]
+            j = -1
+            for arc in range(a.indptr[u], a.indptr[u + 1]):
+                if a.head[arc] == v and _tight(&a, arc, state, g):
+                    if j < 0 or a.time[arc] < least:
+                        j = arc
+                        least = a.time[arc]
+            arcs_arr[i] = j
+        return 1, best, nodes_arr, arcs_arr, settled
+
+    # Several routes tie on cost: every node from which the target is reached over tight
+    # arcs (searched backwards from this route), and the tight arcs into them.
+    if length > most:
+        return 3, best, nodes_arr, None, settled
+    mark_arr = np.zeros(n, dtype=np.uint8)
+    queue_arr = np.empty(most + 1, dtype=np.int64)
+    cdef uint8_t[::1] mark = mark_arr
+    cdef i64[::1] queue = queue_arr
+    cdef i64 found = length, at = 0, kept = 0
+    tight_list = []
+    for i in range(length):
+        queue[i] = nodes[i]
+        mark[nodes[i]] = 1
+    while at < found:
+        v = queue[at]
+        at += 1
+        for r in range(a.rev_indptr[v], a.rev_indptr[v + 1]):
+            arc = a.by_head[r]
+            if not _tight(&a, arc, state, g):
+                continue
+            tight_list.append(arc)
+            u = a.tail[arc]
+            if not mark[u]:
+                if found == most:
+                    return 3, best, nodes_arr, None, settled
+                mark[u] = 1
+                queue[found] = u
+                found += 1
+    return 2, best, nodes_arr, np.array(tight_list, dtype=np.int64), settled
