@@ -28,6 +28,7 @@ and its bound so the answers can be compared between runs.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -62,7 +63,12 @@ def city(side: int = 100) -> dict[str, Any]:
     doc["groups"] = [
         {"id": "wounded", "needs": "stretcher", "at": {k: v for k, v in wounded.items() if v}}
     ]
-    depots = [f"g0-{side // 2}", f"g{side // 2}-0", f"g{side - 1}-{side // 2}", f"g{side // 2}-{side - 1}"]
+    depots = [
+        f"g0-{side // 2}",
+        f"g{side // 2}-0",
+        f"g{side - 1}-{side // 2}",
+        f"g{side // 2}-{side - 1}",
+    ]
     doc["fleets"] = [
         {"id": f"buses-{k}", "count": 38 if k < 2 else 37, "seats": 60, "depot": d,
          "speed_m_per_min": 250, "load_min": 10, "unload_min": 5}
@@ -86,12 +92,21 @@ def timed(fn: Any, repeat: int) -> tuple[float, float, Any]:
     return statistics.median(walls), statistics.median(cpus), result
 
 
+def run(net: Network, options: FleetOptions, method: Any, with_sizing: bool) -> Any:
+    plan = plan_fleet(net, options, method)
+    if with_sizing:
+        sizing(net, options, plan)
+    return plan
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     rows = []
-    aleppo = Network(validate_scenario(json.loads((ROOT / "graphs/aleppo-2016-12.json").read_text())))
+    aleppo = Network(
+        validate_scenario(json.loads((ROOT / "graphs/aleppo-2016-12.json").read_text()))
+    )
     both = ("buses", "ambulances")
     cases: list[tuple[str, Network, tuple[str, ...], int | None, str, bool]] = [
         ("aleppo, 3 h", aleppo, both, 180, "fast", False),
@@ -107,15 +122,10 @@ def main() -> None:
     cases.append(("city 10,000 places, 200 vehicles, 8 h", big, fleets, 480, "fast", False))
     for name, net, chosen, horizon, method, with_sizing in cases:
         vehicles = {"ambulances": 3} if "3 ambulances" in name else {}
-
-        def run() -> Any:
-            options = FleetOptions(chosen, horizon=horizon, vehicles=vehicles)
-            plan = plan_fleet(net, options, method)  # type: ignore[arg-type]
-            if with_sizing:
-                sizing(net, options, plan)
-            return plan
-
-        wall, cpu, plan = timed(run, args.repeat)
+        options = FleetOptions(chosen, horizon=horizon, vehicles=vehicles)
+        wall, cpu, plan = timed(
+            functools.partial(run, net, options, method, with_sizing), args.repeat
+        )
         rows.append(
             f"| {name} | {plan.method}{' (optimal)' if plan.optimal else ''} | "
             f"{plan.evacuated:,} | {plan.upper_bound_evacuated:,} | {len(plan.trips):,} | "

@@ -127,8 +127,9 @@ def bench(label: str, side: int, runs: int) -> dict[str, Any]:
         for s, t in pairs:
             reps = runs if kind != "random" else max(1, runs // 3)
             p_ms, plain = median_ms(
-                lambda: engine.lexicographic_path(cond, cond.arc_usable, s, t), reps
-            )  # noqa: B023, E501
+                lambda: engine.lexicographic_path(cond, cond.arc_usable, s, t),  # noqa: B023
+                reps,
+            )
             g_ms, goal = median_ms(lambda: engine.goal_directed_path(cond, marks, s, t), runs)  # noqa: B023
             assert (goal.nodes, goal.edges) == (plain.nodes, plain.edges), (s, t)
             f_ms, _ = median_ms(lambda: answer(net, s, t), runs)  # noqa: B023
