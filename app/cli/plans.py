@@ -89,6 +89,15 @@ def plan(
             "smallest fleet.",
         ),
     ] = False,
+    sizing_people: Annotated[
+        int | None,
+        typer.Option(
+            "--sizing-people",
+            metavar="N",
+            help="With --sizing: people the smallest fleet must move in the window "
+            "(default everyone).",
+        ),
+    ] = None,
     max_arcs: Annotated[
         int | None,
         typer.Option(
@@ -122,6 +131,7 @@ def plan(
                 "fleet": fleet or None,
                 "vehicles": vehicle_counts(vehicles),
                 "sizing": sizing,
+                "sizing_people": sizing_people,
             }
         )
     )

@@ -92,6 +92,11 @@ class PlanRequest(TravelRequest):
         "and one more hour, the shortest window that clears everyone, and the smallest "
         "fleet that does it within this window (each a fast re-plan). Answered in `sizing`.",
     )
+    sizing_people: Annotated[int, Field(ge=1)] | None = Field(
+        default=None,
+        description="With sizing: the people the smallest fleet must move within the window "
+        "(default everyone).",
+    )
 
 
 def plan_horizon(
@@ -160,8 +165,10 @@ def compute_plan(
         return compute_fleet_plan(network, request, time_budget_s)
     horizon, window = plan_horizon(network, request)
     at = risks_at(request, window)
-    if request.sizing or request.vehicles is not None:
-        field = "/sizing" if request.sizing else "/vehicles"
+    if request.sizing or request.vehicles is not None or request.sizing_people is not None:
+        field = (
+            "/sizing" if request.sizing else "/vehicles" if request.vehicles else "/sizing_people"
+        )
         raise InvalidRequestError(
             [Problem(field, "only with a fleet ('fleet')")], detail="sizing needs a fleet"
         )
@@ -241,6 +248,11 @@ def compute_fleet_plan(
                 detail="how many vehicles of which fleet?",
             )
         vehicles = {fleets[0]: vehicles}
+    if request.sizing_people is not None and not request.sizing:
+        raise InvalidRequestError(
+            [Problem("/sizing_people", "only with 'sizing': true")],
+            detail="sizing_people needs sizing",
+        )
     options = FleetOptions(
         fleets=fleets,
         horizon=horizon,
@@ -260,7 +272,7 @@ def compute_fleet_plan(
         document["requested_method"] = request.method
         document["window"] = window
         if request.sizing:
-            document["sizing"] = sizing(network, options, plan)
+            document["sizing"] = sizing(network, options, plan, request.sizing_people)
     return document
 
 
