@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.plan_workers = plan_workers
     app.state.metrics = service_metrics
     app.state.observe_compute = service_metrics.observe_compute
-    problems.install(app)
+    problems.install(app, components=scenarios.COMPONENTS)
     routers = (health, scenarios, compute, compare, maps, admin)
     for router in (r.router for r in routers):
         app.include_router(router)

@@ -354,13 +354,17 @@ def allowed_methods(request: Request) -> list[str]:
     return allowed
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers that turn every error into a problem document."""
+def install(app: FastAPI, components: tuple[type[BaseModel], ...] = ()) -> None:
+    """Register the handlers that turn every error into a problem document; the OpenAPI
+    document gets the problem schemas and ``components`` (request bodies FastAPI does not
+    read itself, referred to by name)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problem_responses(generate())
+            document = document_problem_responses(generate())
+            add_components(document["components"]["schemas"], *components)
+            app.openapi_schema = document
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

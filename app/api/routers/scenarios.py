@@ -164,6 +164,10 @@ class IncidentBatch(BaseModel):
     )
 
 
+COMPONENTS = (IncidentBatch,)
+"""Request bodies read by the routes themselves, declared by name in the OpenAPI document."""
+
+
 def _summary(info: VersionInfo) -> VersionSummary:
     return VersionSummary.model_validate(_out(info).model_dump(exclude={"edits"}))
 
@@ -429,7 +433,7 @@ INCIDENT_BODY: dict[str, Any] = {
         "a file with errors unless skip_bad=true.",
         "content": {
             "application/json": {
-                "schema": IncidentBatch.model_json_schema(),
+                "schema": {"$ref": "#/components/schemas/IncidentBatch"},
                 "examples": examples.INCIDENTS,
             },
             "text/csv": {"schema": {"type": "string"}, "example": examples.INCIDENTS_CSV},
