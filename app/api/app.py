@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
@@ -37,29 +38,11 @@ admin manages tokens and reads the audit log. Errors are RFC 9457 problem
 documents (`application/problem+json`) with JSON pointers to the bad fields.
 """
 
-PROBLEM_TYPES = {
-    "invalid-document": "The scenario document is invalid; `errors` lists every problem.",
-    "invalid-request": "The request is invalid; `errors` lists each problem with a pointer.",
-    "too-large": "The body is larger than the configured limit (SAFE_PASSAGE_MAX_BODY_BYTES).",
-    "no-route": "No usable route joins the two places; `cut` names the closures separating "
-    "them (`places`: the origin or destination itself held by an avoided or non-consenting "
-    "party), or says they are not connected at all.",
-    "risk-limit": "Routes exist but none within `max_risk`; `best_risk` is the best possible.",
-    "no-answer": "The question is valid but has no answer.",
-    "not-found": "No such scenario, version or resource.",
-    "precondition-required": "Send If-Match with the ETag of the version you read.",
-    "precondition-failed": "The scenario changed since the version you sent; read it again.",
-    "conflict": "The resource exists or kept changing.",
-    "unauthorized": "Send a valid token: Authorization: Bearer TOKEN.",
-    "forbidden": "The token's role does not allow this.",
-    "method-not-allowed": "That method is not allowed on that address.",
-    "unsupported-media-type": "Send scenarios as application/json or application/yaml.",
-    "no-disjoint-pair": "No two routes share no road; `shared_roads` names the roads every "
-    "route must use.",
-    "internal-error": "The service failed; the error was logged without details to the client.",
-    "unavailable": "All plan workers are busy and the queue is full (SAFE_PASSAGE_PLAN_QUEUE), "
-    "or the worker computing the plan stopped: ask again after Retry-After seconds.",
-}
+
+def operation_id(route: APIRoute) -> str:
+    """An operation's id in the OpenAPI document (and a generated client's function name):
+    the ``operation_id`` its decorator gives, else the name of its function."""
+    return route.name
 
 
 def _cache_stats(catalog: Catalog) -> CacheStats:
@@ -90,13 +73,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.catalog = catalog
     app.state.plan_workers = plan_workers
     app.state.metrics = service_metrics
     app.state.observe_compute = service_metrics.observe_compute
-    problems.install(app)
+    problems.install(app, components=scenarios.COMPONENTS)
     routers = (health, scenarios, compute, compare, maps, admin)
     for router in (r.router for r in routers):
         app.include_router(router)
@@ -122,9 +106,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/problems/{slug}", include_in_schema=False)
     def problem_type_doc(slug: str) -> JSONResponse:
-        if slug not in PROBLEM_TYPES:
+        if slug not in problems.PROBLEM_TYPES:
             return problems.problem(404, f"no problem type {slug!r}")
-        return JSONResponse({"type": f"/problems/{slug}", "description": PROBLEM_TYPES[slug]})
+        return JSONResponse(
+            {"type": f"/problems/{slug}", "description": problems.PROBLEM_TYPES[slug]}
+        )
 
     tile_origin = ""
     if settings.tile_url:

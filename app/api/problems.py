@@ -13,9 +13,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from app.api import schemas
 from app.domain.errors import (
     DocumentTooLargeError,
     InvalidRequestError,
@@ -174,7 +176,49 @@ def request_validation_problems(exc: RequestValidationError) -> list[dict[str, s
     return out
 
 
-PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_TYPES = {
+    "invalid-document": "The scenario document is invalid; `errors` lists every problem.",
+    "invalid-request": "The request is invalid; `errors` lists each problem with a pointer.",
+    "too-large": "The body is larger than the configured limit (SAFE_PASSAGE_MAX_BODY_BYTES).",
+    "unsupported-media-type": "Send scenarios as application/json or application/yaml.",
+    "no-route": "No usable route joins the two places; `cut` names the closures separating "
+    "them (`places`: the origin or destination itself held by an avoided or non-consenting "
+    "party), or says they are not connected at all.",
+    "risk-limit": "Routes exist but none within `max_risk`; `best_risk` is the best possible.",
+    "no-disjoint-pair": "No two routes share no road; `shared_roads` names the roads every "
+    "route must use, and `route` is the safest route.",
+    "nothing-to-evacuate": "Nobody can be evacuated: no people, no safe zone, or no usable "
+    "way between them.",
+    "no-answer": "The question is valid but has no answer.",
+    "not-found": "No such scenario, version or resource.",
+    "precondition-required": "Send If-Match with the ETag of the version you read.",
+    "precondition-failed": "The scenario changed since the version you sent; read it again "
+    "(`current_version` is the version now).",
+    "conflict": "The resource exists or kept changing.",
+    "unauthorized": "Send a valid token: Authorization: Bearer TOKEN.",
+    "forbidden": "The token's role does not allow this.",
+    "bad-request": "The request could not be read.",
+    "method-not-allowed": "That method is not allowed on that address.",
+    "not-acceptable": "The service cannot answer in a format the request accepts.",
+    "internal-error": "The service failed; the error was logged without details to the client.",
+    "unavailable": "All plan workers are busy and the queue is full (SAFE_PASSAGE_PLAN_QUEUE), "
+    "or the worker computing the plan stopped: ask again after Retry-After seconds.",
+}
+"""Every problem ``type`` the service sends (``/problems/<slug>``), described at its address."""
+
+PROBLEM_KINDS: dict[str, type[schemas.PlainProblem]] = {
+    "invalid-document": schemas.InvalidProblem,
+    "invalid-request": schemas.InvalidProblem,
+    "too-large": schemas.InvalidProblem,
+    "unsupported-media-type": schemas.InvalidProblem,
+    "no-route": schemas.NoRouteProblem,
+    "risk-limit": schemas.RiskLimitProblem,
+    "no-disjoint-pair": schemas.NoDisjointPairProblem,
+    "precondition-failed": schemas.PreconditionFailedProblem,
+}
+"""The schema of each problem type with members of its own; the others are PlainProblem."""
+
+PROBLEM_REF = {"$ref": schemas.PROBLEM_REF}
 
 DESCRIPTIONS = {
     401: "No token, or an unknown or revoked one.",
@@ -188,6 +232,9 @@ DESCRIPTIONS = {
     428: "If-Match is missing.",
     503: "Busy, or a worker stopped: ask again after Retry-After seconds.",
 }
+
+IF_MATCH_REQUIRED = "x-if-match-required"
+"""Set in an operation's ``openapi_extra``: its If-Match header is required (428 without)."""
 
 
 def problem_statuses(method: str, path: str, operation: dict[str, Any]) -> set[int]:
@@ -203,29 +250,79 @@ def problem_statuses(method: str, path: str, operation: dict[str, Any]) -> set[i
         statuses.add(413)
         if path in ("/v1/scenarios", "/v1/scenarios/{scenario_id}"):
             statuses.add(415)  # scenario documents: JSON or YAML only
-    names = {p.get("name", "").lower() for p in operation.get("parameters", [])}
-    if "if-match" in names:
+    if_match = [
+        p for p in operation.get("parameters", []) if p.get("name", "").lower() == "if-match"
+    ]
+    if if_match:
         statuses.add(412)
-    if method == "put" and "if-match" in names:
+    if any(p.get("required") for p in if_match):
         statuses.add(428)
     if method == "post" and (path == "/v1/scenarios" or path.endswith("/incidents")):
         statuses.add(409)  # no free id, or incidents that kept racing
     return statuses
 
 
+def add_components(components: dict[str, Any], *models: type[BaseModel]) -> None:
+    """Each model's schema (and those it refers to) as named components."""
+    for model in models:
+        schema = model.model_json_schema(
+            by_alias=True, ref_template="#/components/schemas/{model}", mode="serialization"
+        )
+        components.update(schema.pop("$defs", {}))
+        components[model.__name__] = schema
+
+
+def problem_components(components: dict[str, Any]) -> None:
+    """A component per kind of problem, ``type`` enumerated in each, and ``Problem``: one of
+    them, told apart by ``type``."""
+    kinds: list[type[schemas.PlainProblem]] = [
+        schemas.PlainProblem,
+        *dict.fromkeys(PROBLEM_KINDS.values()),
+    ]
+    add_components(components, *kinds)
+    mapping: dict[str, str] = {}
+    for kind in kinds:
+        slugs = [s for s in PROBLEM_TYPES if PROBLEM_KINDS.get(s, schemas.PlainProblem) is kind]
+        types = [problem_type(s) for s in slugs]
+        components[kind.__name__]["properties"]["type"]["enum"] = types
+        mapping.update(dict.fromkeys(types, f"#/components/schemas/{kind.__name__}"))
+    components["Problem"] = {
+        "title": "Problem",
+        "description": "RFC 9457 problem document (application/problem+json); every error "
+        "is one. `type` (`/problems/<slug>`, described at that address) tells its kind.",
+        "oneOf": [{"$ref": f"#/components/schemas/{kind.__name__}"} for kind in kinds],
+        "discriminator": {"propertyName": "type", "mapping": mapping},
+    }
+
+
+def require_if_match(operation: dict[str, Any]) -> None:
+    """Mark the If-Match header of an operation that answers 428 without it as required."""
+    if operation.pop(IF_MATCH_REQUIRED, False):
+        for parameter in operation.get("parameters", []):
+            if parameter.get("name", "").lower() == "if-match":
+                parameter["required"] = True
+                parameter["schema"] = {"type": "string"}
+
+
+RETRY_AFTER = {
+    "description": "Seconds to wait before asking again.",
+    "schema": {"type": "integer", "minimum": 0},
+}
+WWW_AUTHENTICATE = {"description": "Bearer.", "schema": {"type": "string"}}
+
+
 def document_problem_responses(schema: dict[str, Any]) -> dict[str, Any]:
     """Declare each operation's problem responses as ``application/problem+json``.
 
     FastAPI would document a 422 of its own shape (``HTTPValidationError``) that
-    the service never sends; every error is a :class:`~app.api.schemas.Problem`.
+    the service never sends; every error is a :data:`Problem <PROBLEM_REF>`.
     """
-    from app.api.schemas import Problem
-
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-    components.update(components["Problem"].pop("$defs"))  # ProblemItem, Cut, CutRoad…
+    problem_components(components)
+    add_components(components, *schemas.REFERENCED)
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():
+            require_if_match(operation)
             responses = operation.setdefault("responses", {})
             wanted = {int(s) for s in responses if s.isdigit() and int(s) >= 400}
             wanted |= problem_statuses(method, path, operation)
@@ -235,6 +332,10 @@ def document_problem_responses(schema: dict[str, Any]) -> dict[str, Any]:
                 entry = responses.setdefault(str(status), {})
                 entry.setdefault("description", DESCRIPTIONS.get(status, TITLES.get(status, "")))
                 entry["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
+                if status == 503:
+                    entry["headers"] = {"Retry-After": RETRY_AFTER}
+                if status == 401:
+                    entry["headers"] = {"WWW-Authenticate": WWW_AUTHENTICATE}
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     return schema
@@ -253,13 +354,17 @@ def allowed_methods(request: Request) -> list[str]:
     return allowed
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers that turn every error into a problem document."""
+def install(app: FastAPI, components: tuple[type[BaseModel], ...] = ()) -> None:
+    """Register the handlers that turn every error into a problem document; the OpenAPI
+    document gets the problem schemas and ``components`` (request bodies FastAPI does not
+    read itself, referred to by name)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problem_responses(generate())
+            document = document_problem_responses(generate())
+            add_components(document["components"]["schemas"], *components)
+            app.openapi_schema = document
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

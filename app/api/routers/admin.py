@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import AdminDep, CatalogDep, ViewerDep
-from app.services.access import create_token
+from app.api.schemas import DateTime
+from app.services.access import Role, create_token
 from app.services.errors import ScenarioNotFoundError
 from app.services.requests import MAX_STORED_INT
 from app.storage.repository import TokenInfo
@@ -19,15 +20,15 @@ router = APIRouter(prefix="/v1", tags=["administration"])
 class TokenOut(BaseModel):
     id: str
     name: str | None
-    role: str
-    created_at: str
-    revoked_at: str | None
+    role: Role
+    created_at: DateTime
+    revoked_at: DateTime | None
 
 
 class NewToken(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    role: Literal["viewer", "planner", "admin"]
+    role: Role
     name: str | None = Field(default=None, max_length=200)
 
 
@@ -37,11 +38,25 @@ class CreatedToken(TokenOut):
 
 class Me(BaseModel):
     name: str | None = Field(description="The token's name (the author of versions it makes).")
-    role: str = Field(description="viewer, planner or admin.")
+    role: Role
+
+
+class AuditEntry(BaseModel):
+    """Who did what, when, to which scenario version (newest first)."""
+
+    id: int
+    at: str = Field(description="When, ISO 8601 in UTC (without its offset on the SQLite backend).")
+    token_id: str | None
+    actor: str | None = Field(description="The token's name.")
+    role: str | None
+    action: str = Field(description="E.g. scenario.create, route.compute, token.revoke.")
+    scenario_id: str | None
+    version: int | None
+    detail: dict[str, Any] | None = Field(description="What the action was asked; by action.")
 
 
 class AuditPage(BaseModel):
-    items: list[dict[str, Any]]
+    items: list[AuditEntry]
     total: int
     limit: int
     offset: int
@@ -67,7 +82,13 @@ def list_tokens(catalog: CatalogDep, _: AdminDep) -> list[dict[str, Any]]:
     return [_out(t) for t in catalog.repo.list_tokens()]
 
 
-@router.post("/tokens", status_code=201, response_model=CreatedToken, summary="Create a token")
+@router.post(
+    "/tokens",
+    status_code=201,
+    response_model=CreatedToken,
+    operation_id="create_token",
+    summary="Create a token",
+)
 def new_token(body: NewToken, catalog: CatalogDep, _: AdminDep) -> dict[str, Any]:
     info, secret = create_token(catalog.repo, body.role, body.name)
     return {**_out(info), "token": secret}
@@ -84,7 +105,12 @@ def revoke_token(token_id: str, catalog: CatalogDep, principal: AdminDep) -> dic
     return _out(info)
 
 
-@router.get("/audit", response_model=AuditPage, summary="Who created, changed, computed what")
+@router.get(
+    "/audit",
+    response_model=AuditPage,
+    operation_id="list_audit_entries",
+    summary="Who created, changed, computed what",
+)
 def audit_log(
     catalog: CatalogDep,
     _: AdminDep,
@@ -93,4 +119,6 @@ def audit_log(
     scenario_id: str | None = None,
 ) -> AuditPage:
     items, total = catalog.repo.audit_entries(limit, offset, scenario_id)
-    return AuditPage(items=items, total=total, limit=limit, offset=offset)
+    return AuditPage.model_validate(
+        {"items": items, "total": total, "limit": limit, "offset": offset}
+    )

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CatalogDep, PlannerDep, PlanWorkersDep
 from app.api.problems import problem_body
+from app.api.schemas import CompareOut
 from app.domain.errors import ScenarioError
 from app.services.compare import CompareRequest, Side, difference, question_of, side_question
 from app.services.errors import ScenarioNotFoundError
@@ -21,8 +22,13 @@ router = APIRouter(prefix="/v1", tags=["computations"])
 
 @router.post(
     "/compare",
+    response_model=None,
+    operation_id="compare",
     summary="One route or plan question asked of two scenarios or versions, and b − a",
-    responses={404: {"description": "A side names no stored scenario or version."}},
+    responses={
+        200: {"model": CompareOut},
+        404: {"description": "A side names no stored scenario or version."},
+    },
 )
 async def compare(
     body: CompareRequest, catalog: CatalogDep, workers: PlanWorkersDep, principal: PlannerDep

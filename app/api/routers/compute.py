@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api import examples
 from app.api.deps import CatalogDep, PlannerDep, PlanWorkersDep
-from app.api.schemas import PlanOut, RoutesOut
+from app.api.schemas import BriefOut, FleetPlanOut, PartiesOut, PlanOut, RoutesOut
 from app.services.brief_formats import BriefFormat
 from app.services.briefs import (
     MEDIA_TYPES,
@@ -51,6 +51,7 @@ def _observe(request: Request, kind: str, seconds: float) -> None:
     "/routes",
     response_model=RoutesOut,
     response_model_by_alias=True,
+    operation_id="compute_routes",
     summary="Safest route(s) between two places",
     responses={422: {"description": "Invalid request, or no route (type …/no-route, with cut)."}},
 )
@@ -80,14 +81,22 @@ def routes(
 
 @router.post(
     "/plans",
-    response_model=PlanOut,
+    response_model=None,
+    operation_id="compute_plan",
     summary="Evacuation plan: how many people, through which roads, within a window",
     responses={
+        200: {
+            "model": PlanOut | FleetPlanOut,
+            "description": "A plan on foot (PlanOut, with `movements`), or with `fleet` in "
+            "the request a fleet plan (FleetPlanOut, with `trips`).",
+        },
         422: {
             "description": "Invalid request, plan too large or too long to compute, or "
             "nothing can be evacuated."
         },
-        503: {"description": "Plan workers busy and the queue full, or the worker stopped."},
+        503: {
+            "description": "Plan workers busy and the queue full, or the worker stopped.",
+        },
     },
 )
 async def plans(
@@ -113,6 +122,9 @@ async def plans(
 
 @router.post(
     "/parties",
+    response_model=None,
+    operation_id="compute_parties",
+    responses={200: {"model": PartiesOut}},
     summary="Whose agreement would open the safest route, and how much safer it would be",
 )
 def parties(
@@ -132,10 +144,21 @@ def parties(
 
 @router.post(
     "/briefs",
+    response_model=None,
+    operation_id="compute_brief",
     summary="A proposal brief: JSON, Markdown or a printable HTML page",
     description="The format is `?format=json|markdown|html`, else the `Accept` header "
     "(`text/html`, `text/markdown`), else JSON (which carries the Markdown under `markdown`).",
-    responses={200: {"content": {"application/json": {}, "text/markdown": {}, "text/html": {}}}},
+    responses={
+        200: {
+            "model": BriefOut,
+            "description": "The brief: JSON (BriefOut), Markdown or HTML.",
+            "content": {
+                "text/markdown": {"schema": {"type": "string"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        }
+    },
 )
 def briefs(
     scenario_id: str,

@@ -15,8 +15,9 @@ router = APIRouter(tags=["health"])
 @router.get(
     "/v1/health",
     response_model=Health,
+    operation_id="get_health",
     summary="Service and storage status",
-    responses={503: {"description": "Storage unreachable"}},
+    responses={503: {"model": Health, "description": "Storage unreachable (status degraded)"}},
 )
 def health(catalog: CatalogDep) -> JSONResponse:
     backend = catalog.repo.engine.dialect.name

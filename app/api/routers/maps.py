@@ -9,17 +9,24 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime
 
 from app.api.deps import CatalogDep, ViewerDep
+from app.api.schemas import MapOut
 from app.services.maps import map_with_route
 from app.services.requests import MAX_STORED_INT
+
+
+class GeoJSONResponse(JSONResponse):
+    media_type = "application/geo+json"
+
 
 router = APIRouter(prefix="/v1/scenarios/{scenario_id}", tags=["maps"])
 
 
 @router.get(
     "/map.geojson",
+    operation_id="get_map",
     summary="Nodes, roads, risk, incidents and (with from/to) the safest route as GeoJSON",
-    response_class=JSONResponse,  # for the OpenAPI document; the body is streamed
-    responses={200: {"content": {"application/geo+json": {}}}},
+    response_class=GeoJSONResponse,  # for the OpenAPI document; the body is streamed
+    responses={200: {"model": MapOut}},
 )
 def map_geojson(
     scenario_id: str,

@@ -18,9 +18,15 @@ router = APIRouter(tags=["health"])
 
 @router.get(
     "/metrics",
+    operation_id="get_metrics",
     summary="Request, compute and cache metrics (Prometheus text format)",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus exposition"}},
+    responses={
+        200: {
+            "content": {CONTENT_TYPE: {"schema": {"type": "string"}}},
+            "description": "Prometheus exposition",
+        }
+    },
 )
 def metrics(request: Request) -> Response:
     service_metrics: ServiceMetrics = request.app.state.metrics

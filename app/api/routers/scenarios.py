@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api import examples
 from app.api.deps import CatalogDep, PlannerDep, RawBody, UploadBody, ViewerDep
 from app.api.preconditions import expected_version
+from app.api.problems import IF_MATCH_REQUIRED
+from app.api.schemas import CHANGES, EDITS, ETAG, LOCATION, SCENARIO_VERSION, DateTime
 from app.domain.errors import InvalidRequestError, Problem, pointer
 from app.domain.scenario.document import parse_document
 from app.domain.scenario.model import Incident, Scenario
@@ -31,7 +33,7 @@ SCENARIO_BODY: dict[str, Any] = {
         "description": "A scenario document (SPEC §2), as JSON or YAML.",
         "content": {
             "application/json": {
-                "schema": Scenario.model_json_schema(by_alias=True, ref_template="#/$defs/{model}"),
+                "schema": {"$ref": "#/components/schemas/Scenario"},
                 "example": examples.SCENARIO,
             },
             "application/yaml": {"schema": {"type": "string"}},
@@ -53,7 +55,7 @@ class VersionSummary(BaseModel):
     id: str
     name: str | None
     version: int
-    created_at: str
+    created_at: DateTime
     created_by: str | None
     change: str
     nodes: int
@@ -86,11 +88,18 @@ class VersionSummary(BaseModel):
 class VersionOut(VersionSummary):
     """One version of a scenario, with the edits that made it."""
 
-    edits: list[dict[str, Any]] | None = Field(
+    edits: Annotated[list[dict[str, Any]], EDITS] | None = Field(
         default=None,
         description="The edits that made it from the version before (edited and incidents "
         "versions).",
     )
+
+
+class IncidentsAdded(VersionOut):
+    """The version the reports made, and what was read."""
+
+    added: int = Field(description="Reports added.")
+    skipped: list[str] = Field(description="Rows of a file left out (skip_bad), and why.")
 
 
 class ScenarioPage(BaseModel):
@@ -126,10 +135,8 @@ class DiffOut(BaseModel):
     id: str
     from_: int = Field(alias="from")
     to: int
-    changes: list[dict[str, Any]] = Field(
-        description='{"kind", "id", "change": added|removed|changed, and for changed '
-        '"field", "before", "after"}; kind: road, place, party, incident, window, profile, '
-        "scenario."
+    changes: Annotated[list[dict[str, Any]], CHANGES] = Field(
+        description="Each difference; field, before and after for a changed field."
     )
 
 
@@ -155,6 +162,10 @@ class IncidentBatch(BaseModel):
         description="Incident reports (SPEC §2 `incidents[]`).",
         json_schema_extra={"items": Incident.model_json_schema()},
     )
+
+
+COMPONENTS = (IncidentBatch,)
+"""Request bodies read by the routes themselves, declared by name in the OpenAPI document."""
 
 
 def _summary(info: VersionInfo) -> VersionSummary:
@@ -222,7 +233,12 @@ def _format(request: Request) -> str | None:
     response_model=VersionOut,
     summary="Store a scenario document",
     openapi_extra=SCENARIO_BODY,
-    responses={201: {"description": "Stored as version 1; `Location` and `ETag` headers set."}},
+    responses={
+        201: {
+            "description": "Stored as version 1.",
+            "headers": {"Location": LOCATION, "ETag": ETAG},
+        }
+    },
 )
 def create_scenario(
     request: Request, body: UploadBody, catalog: CatalogDep, principal: PlannerDep
@@ -253,7 +269,13 @@ def list_scenarios(
 @router.get(
     "/{scenario_id}",
     summary="Read a scenario document (current version, or ?version=N)",
-    responses={200: {"description": "The document; `ETag` is its version."}},
+    responses={
+        200: {
+            "model": Scenario,
+            "description": "The document as stored; `ETag` is its version.",
+            "headers": {"ETag": ETAG, "X-Scenario-Version": SCENARIO_VERSION},
+        }
+    },
 )
 def read_scenario(
     scenario_id: str,
@@ -268,8 +290,9 @@ def read_scenario(
     "/{scenario_id}",
     response_model=VersionOut,
     summary="Replace a scenario (needs If-Match with the version you read)",
-    openapi_extra=SCENARIO_BODY,
+    openapi_extra={**SCENARIO_BODY, IF_MATCH_REQUIRED: True},
     responses={
+        200: {"description": "Stored as a new version.", "headers": {"ETag": ETAG}},
         412: {"description": "The scenario changed since that version."},
         428: {"description": "If-Match is missing."},
     },
@@ -315,7 +338,11 @@ def list_versions(scenario_id: str, catalog: CatalogDep, _: ViewerDep) -> Versio
     return VersionList(id=scenario_id, versions=[_out(v) for v in catalog.versions(scenario_id)])
 
 
-@router.get("/{scenario_id}/versions/{version}", summary="Read one version's document")
+@router.get(
+    "/{scenario_id}/versions/{version}",
+    summary="Read one version's document",
+    responses={200: {"model": Scenario, "headers": {"ETag": ETAG}}},
+)
 def read_version(
     scenario_id: str,
     version: Annotated[int, Path(ge=1, le=MAX_STORED_INT)],
@@ -329,7 +356,9 @@ def read_version(
     "/{scenario_id}/edits",
     response_model=VersionOut,
     summary="Edit a scenario: named changes as a new version (If-Match required)",
+    openapi_extra={IF_MATCH_REQUIRED: True},
     responses={
+        200: {"description": "Stored as a new version.", "headers": {"ETag": ETAG}},
         412: {"description": "The scenario changed since the version named by If-Match."},
         422: {"description": "An edit is invalid; `errors` point into the request."},
         428: {"description": "If-Match missing."},
@@ -372,6 +401,12 @@ def diff_versions(
     status_code=201,
     response_model=VersionOut,
     summary="Fork a what-if: a new scenario from one version of this one",
+    responses={
+        201: {
+            "description": "The new scenario's version 1.",
+            "headers": {"Location": LOCATION, "ETag": ETAG},
+        }
+    },
 )
 def fork_scenario(
     scenario_id: str,
@@ -398,7 +433,7 @@ INCIDENT_BODY: dict[str, Any] = {
         "a file with errors unless skip_bad=true.",
         "content": {
             "application/json": {
-                "schema": IncidentBatch.model_json_schema(),
+                "schema": {"$ref": "#/components/schemas/IncidentBatch"},
                 "examples": examples.INCIDENTS,
             },
             "text/csv": {"schema": {"type": "string"}, "example": examples.INCIDENTS_CSV},
@@ -411,9 +446,15 @@ INCIDENT_BODY: dict[str, Any] = {
 @router.post(
     "/{scenario_id}/incidents",
     status_code=201,
-    response_model=VersionOut,
+    response_model=IncidentsAdded,
     summary="Add incident reports (JSON, CSV or GeoJSON; makes a new version)",
     openapi_extra=INCIDENT_BODY,
+    responses={
+        201: {
+            "description": "Stored as a new version.",
+            "headers": {"Location": LOCATION, "ETag": ETAG},
+        }
+    },
 )
 def add_incidents(
     scenario_id: str,

@@ -33,6 +33,7 @@ class SiteConfig(BaseModel):
 @router.get(
     "/v1/config",
     response_model=SiteConfig,
+    operation_id="get_site_config",
     summary="Settings the map page reads at start (no token needed; holds no secrets)",
 )
 def site_config(settings: SettingsDep) -> SiteConfig:
