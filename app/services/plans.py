@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -24,6 +24,7 @@ from app.domain.plans.concessions import rank_concessions
 from app.domain.plans.evacuation import (
     MAX_FAST_CELLS,
     NothingToEvacuateError,
+    Plan,
     PlanOptions,
     plan_evacuation,
     standstill_plan,
@@ -146,6 +147,7 @@ def compute_plan(
     time_budget_s: float | None = None,
     max_fast_cells: int = MAX_FAST_CELLS,
     progress: Progress | None = None,
+    ranking: Ranking | None = None,
 ) -> dict[str, Any]:
     """The PLAN document (SPEC §3) for ``request``.
 
@@ -154,6 +156,8 @@ def compute_plan(
     ``max_expanded_arcs`` bounds the time-expanded network (memory): larger
     questions are refused with an :class:`InvalidRequestError`. The HTTP API and
     the CLI both pass :attr:`Settings.max_expanded_arcs <app.config.Settings>`.
+    ``ranking`` prices the concessions (``rank_openings``): by default one by one here;
+    jobs pass one that prices each as a task of its own (:mod:`app.services.jobs`).
     """
     horizon, window = plan_horizon(network, request)
     at = request.at
@@ -166,18 +170,12 @@ def compute_plan(
         raise InvalidRequestError(
             [Problem(field, "only with a fleet ('fleet')")], detail="sizing needs a fleet"
         )
-    options = PlanOptions(
-        profile=request.profile,
-        at=at,
-        avoid_parties=tuple(request.avoid_parties),
-        consenting_only=request.consenting_only,
-        max_risk=request.max_risk,
-        unknown_risk=request.unknown_risk,
-        horizon=horizon,
-        method=request.method,
+    options = foot_plan_options(
+        network,
+        request,
         max_expanded_arcs=max_expanded_arcs,
+        time_budget_s=time_budget_s,
         max_fast_cells=max_fast_cells,
-        budget=None if time_budget_s is None else Budget.start(time_budget_s, time.monotonic),
         progress=progress,
     )
     horizon_field = "/window" if request.window is not None else "/end"
@@ -196,9 +194,48 @@ def compute_plan(
             ranking_options = options
             if plan.method == "fast":  # asked for, or the optimal method ran out of time
                 ranking_options = PlanOptions(**{**options.__dict__, "method": "fast"})
-            concessions = rank_concessions(network, ranking_options, plan)
-            document["concessions"] = concessions.as_dict()
+            rank = ranking or _rank_here
+            document["concessions"] = rank(network, ranking_options, plan)
     return document
+
+
+Ranking = Callable[[Network, PlanOptions, Plan], dict[str, Any]]
+"""Prices the concessions of a base plan planned with these options (``rank_openings``):
+the ``concessions`` member of the PLAN document."""
+
+
+def _rank_here(network: Network, options: PlanOptions, plan: Plan) -> dict[str, Any]:
+    return rank_concessions(network, options, plan).as_dict()
+
+
+def foot_plan_options(
+    network: Network,
+    request: PlanRequest,
+    *,
+    max_expanded_arcs: int,
+    time_budget_s: float | None = None,
+    max_fast_cells: int = MAX_FAST_CELLS,
+    progress: Progress | None = None,
+) -> PlanOptions:
+    """What a plan on foot is asked for: the request's restrictions, window and method."""
+    horizon, window = plan_horizon(network, request)
+    at = request.at
+    if at is None and window is not None:
+        at = datetime.fromisoformat(window["start"])
+    return PlanOptions(
+        profile=request.profile,
+        at=at,
+        avoid_parties=tuple(request.avoid_parties),
+        consenting_only=request.consenting_only,
+        max_risk=request.max_risk,
+        unknown_risk=request.unknown_risk,
+        horizon=horizon,
+        method=request.method,
+        max_expanded_arcs=max_expanded_arcs,
+        max_fast_cells=max_fast_cells,
+        budget=None if time_budget_s is None else Budget.start(time_budget_s, time.monotonic),
+        progress=progress,
+    )
 
 
 def compute_fleet_plan(

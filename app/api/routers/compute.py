@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api import examples
 from app.api.deps import CatalogDep, PlannerDep, PlanWorkersDep
+from app.api.routers.jobs import as_job
 from app.api.schemas import PlanOut, RoutesOut
 from app.services.brief_formats import BriefFormat
 from app.services.briefs import (
@@ -99,6 +100,9 @@ async def plans(
     principal: PlannerDep,
     version: VersionQuery = None,
 ) -> Response:
+    accepted = await as_job(request, scenario_id, version, body, catalog, principal)
+    if accepted is not None:  # Prefer: respond-async, or estimated too long (docs/jobs.md)
+        return accepted
     # Computed in a worker process: awaiting it holds neither the event loop nor a thread.
     started = time.perf_counter()
     answer = await workers.plan(catalog, scenario_id, version, body)
