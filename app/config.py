@@ -118,6 +118,13 @@ class Settings(BaseSettings):
         "worker` processes on any machine share it and the database. Unset: jobs run in worker "
         "processes of each API process (`SAFE_PASSAGE_PLAN_WORKERS` of them).",
     )
+    job_queue: str = Field(
+        default="safe_passage_jobs",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Queue name on the broker: deployments sharing one broker use one each.",
+    )
     job_inline_s: float = Field(
         default=10.0,
         ge=0,

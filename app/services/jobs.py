@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import secrets
 import time
 from collections.abc import Callable
@@ -49,6 +50,7 @@ from app.domain.plans.evacuation import Plan, PlanOptions
 from app.domain.progress import fraction
 from app.services.access import Principal
 from app.services.catalog import Catalog
+from app.services.errors import UnavailableError
 from app.services.plans import PlanRequest, compute_plan, foot_plan_options
 from app.storage.jobs import IdempotencyClash, JobInfo, JobStore
 from app.storage.repository import VersionInfo
@@ -57,6 +59,9 @@ log = logging.getLogger("safe_passage.jobs")
 
 PROGRESS_EVERY_S = 0.5
 """Least seconds between two progress writes of one job (and cancellation checks)."""
+
+RETRY_AFTER_S = 5
+"""Retry-After when the queue could not take a job."""
 
 SECONDS_PER_ROAD = {"optimal": 1.2e-3, "fast": 8e-5}
 """Estimated seconds a plan takes per road of the scenario, by method: a labelled estimate
@@ -168,9 +173,13 @@ class Jobs:
             else:
                 try:
                     self.dispatch.enqueue(job.id)
-                except Exception:
-                    self.store.fail(job.id, {"detail": "the job queue could not take the job"})
-                    raise
+                except Exception as exc:  # the broker is down or refused it: no job
+                    log.error("job %s: the queue did not take it: %r", job.id, exc)
+                    self.store.delete(job.id)
+                    raise UnavailableError(
+                        "the job queue could not take the job (broker unreachable): ask again",
+                        RETRY_AFTER_S,
+                    ) from None
                 self.catalog.record(principal, "plan.job", scenario_id, version, {"job": job.id})
                 return Submitted(job, True)
         if earlier.request_sha256 != digest:
@@ -276,6 +285,7 @@ def run_job(ctx: WorkerContext, job_id: str) -> list[int]:
     job = ctx.store.claim(job_id)
     if job is None:
         return []  # cancelled, ended, or deleted: nothing to do
+    log.info("job %s: attempt %d in process %d", job_id, job.attempts, os.getpid())
     if job.parts_total is not None:  # fanned out before this attempt: the parts go on
         return ctx.store.pending_parts(job_id)
     limit = ctx.settings.job_attempts
@@ -329,8 +339,13 @@ def run_job(ctx: WorkerContext, job_id: str) -> list[int]:
         return list(range(len(specs)))
     if fan_out.selection is not None:  # nothing to price: the ranking is already known
         document["concessions"] = _gather(fan_out.selection, [])
-    ctx.store.finish(job_id, orjson.dumps(document), _summary(document))
+    _finish(ctx, job_id, document)
     return []
+
+
+def _finish(ctx: WorkerContext, job_id: str, document: dict[str, Any]) -> None:
+    if ctx.store.finish(job_id, orjson.dumps(document), _summary(document)):
+        log.info("job %s: done in process %d", job_id, os.getpid())
 
 
 def _selecting(
@@ -384,6 +399,7 @@ def run_part(ctx: WorkerContext, job_id: str, index: int) -> None:
             return
         result = {"row": None if row is None else row.as_dict()}
         done, total = ctx.store.finish_part(job_id, index, result)
+        log.info("job %s: part %d priced in process %d", job_id, index, os.getpid())
     else:
         done, total = ctx.store.finish_part(job_id, index, {})
     if done >= total:
@@ -394,7 +410,7 @@ def _finish_fanned_out(ctx: WorkerContext, job_id: str) -> None:
     document = orjson.loads(ctx.store.result(job_id) or b"{}")
     rows = [r["row"] for r in ctx.store.part_results(job_id)]
     document["concessions"] = _gather(document["concessions"], rows)
-    ctx.store.finish(job_id, orjson.dumps(document), _summary(document))
+    _finish(ctx, job_id, document)
 
 
 def _gather(selection: dict[str, Any], rows: list[dict[str, Any] | None]) -> dict[str, Any]:

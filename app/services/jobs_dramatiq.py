@@ -34,7 +34,6 @@ from app.services.jobs_local import Problems, worker_context
 
 log = logging.getLogger("safe_passage.jobs")
 
-QUEUE = "safe_passage_jobs"
 RETRY_BACKOFF_MS = (1_000, 10_000)
 """Least and most wait before an attempt that raised is tried again."""
 REDIS_HEARTBEAT_MS = 15_000
@@ -67,7 +66,7 @@ def declare(broker: dramatiq.Broker, settings: Settings) -> Actors:
     """The two actors on ``broker``."""
     options: dict[str, Any] = {
         "broker": broker,
-        "queue_name": QUEUE,
+        "queue_name": settings.job_queue,
         "max_retries": settings.job_attempts - 1,
         "min_backoff": RETRY_BACKOFF_MS[0],
         "max_backoff": RETRY_BACKOFF_MS[1],
@@ -143,14 +142,14 @@ def work(settings: Settings, problems: Problems, stop: threading.Event | None = 
     _context = worker_context(settings, problems)
     broker = make_broker(settings.broker_url)
     declare(broker, settings)
-    worker = dramatiq.Worker(broker, queues={QUEUE}, worker_threads=1)
+    worker = dramatiq.Worker(broker, queues={settings.job_queue}, worker_threads=1)
     worker.queue_prefetch = 1  # one message at a time: idle workers take the next part
     stopped = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stopped.set())
     worker.start()
-    log.info("job worker %d ready on queue %s", os.getpid(), QUEUE)
+    log.info("job worker %d ready on queue %s", os.getpid(), settings.job_queue)
     try:
         stopped.wait()
     finally:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -87,6 +87,12 @@ class JobStore:
                 raise
             raise IdempotencyClash(existing) from None
         return _info(row)
+
+    def delete(self, job_id: str) -> None:
+        """Forget a job the queue never took (its idempotency key is free again)."""
+        with self.writing() as s:
+            s.execute(delete(JobPartRow).where(JobPartRow.job_id == job_id))
+            s.execute(delete(JobRow).where(JobRow.id == job_id))
 
     def by_key(self, token_id: str | None, key: str | None) -> JobInfo | None:
         if key is None:
