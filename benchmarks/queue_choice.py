@@ -126,7 +126,8 @@ elif CANDIDATE == "procrastinate-postgres":
     def purge() -> None:
         pg_app.open()
         try:
-            pg_app.connector.execute_query(f"DELETE FROM procrastinate_jobs WHERE queue_name='{QUEUE}'")
+            query = f"DELETE FROM procrastinate_jobs WHERE queue_name='{QUEUE}'"
+            pg_app.connector.execute_query(query)
         except Exception:
             pg_app.schema_manager.apply_schema()
 

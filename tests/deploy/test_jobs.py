@@ -272,8 +272,9 @@ def test_the_api_restarted_while_a_job_runs(cluster: Cluster) -> None:
 
 
 def test_a_job_that_always_fails_fails_after_bounded_attempts(cluster: Cluster) -> None:
-    """A job whose stored request this version no longer reads (as a bug would): tried ``job_attempts``
-    times with Dramatiq's backoff, then ``failed`` with a problem; never a loop."""
+    """A job whose stored request this version no longer reads (as a bug would): tried
+    ``job_attempts`` times with Dramatiq's backoff, then ``failed`` with a problem; never a
+    loop."""
     from app.config import Settings
     from app.services.jobs_dramatiq import DramatiqJobs
     from app.storage.db import make_engine
