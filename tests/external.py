@@ -1,9 +1,9 @@
 """What some tests need from outside Python: PostgreSQL, RabbitMQ and Debian's Chromium.
 
 Tests marked ``postgres``, ``rabbitmq`` or ``browser`` need them. ``tests/conftest.py``
-probes each once per run; when one is missing its tests are skipped with a one-line reason,
-or fail when
-``SAFE_PASSAGE_REQUIRE_SERVICES=1`` (set by ``.ci/run``: CI never skips them silently).
+probes each once per run; when one is missing its tests are skipped with a one-line
+reason, or fail when ``SAFE_PASSAGE_REQUIRE_SERVICES=1`` (set by ``.ci/run``: CI never
+skips them silently).
 
 Where the tests look (environment variables, read when the tests start):
 
