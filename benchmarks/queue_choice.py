@@ -111,7 +111,7 @@ elif CANDIDATE == "procrastinate-postgres":
     import procrastinate
 
     pg_app = procrastinate.App(
-        connector=procrastinate.SyncPsycopgConnector(
+        connector=procrastinate.PsycopgConnector(
             conninfo="host=127.0.0.1 port=5432 dbname=test user=postgres"
         )
     )

@@ -260,7 +260,7 @@ class _Reporter:
     def __init__(self, store: JobStore, job_id: str) -> None:
         self.store = store
         self.job_id = job_id
-        self.last = 0.0
+        self.last = time.monotonic()  # a job done within the interval writes no progress
 
     def __call__(self, phase: str, done: float, total: float | None) -> None:
         now = time.monotonic()
@@ -302,7 +302,6 @@ def run_job(ctx: WorkerContext, job_id: str) -> list[int]:
     fan_out = _FanOut()
     try:
         request = PlanRequest.model_validate_json(job.request)
-        reporter("loading the scenario", 0, 1)
         _, network = ctx.catalog.network(job.scenario_id, job.version)
         document = compute_plan(
             network,
