@@ -98,8 +98,8 @@ def wait_ready(log: Path, needle: str, timeout: float = 60) -> None:
 
 
 def token(env: dict[str, str]) -> str:
-    done = subprocess.run([sys.executable, "-m", "app.cli", "token", "create", "--role", "planner"],
-                          env=env, cwd=ROOT, capture_output=True, text=True, check=True)  # fmt: skip
+    command = [sys.executable, "-m", "app.cli", "token", "create", "--role", "planner"]
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     return done.stdout.strip()
 
 

@@ -91,3 +91,43 @@ def test_compare_gives_each_side_and_b_minus_a(tmp_path: Path) -> None:
     assert p["difference"]["evacuated"] == p["b"]["evacuated"] - p["a"]["evacuated"]
     table = run("compare", str(a), str(b), "--from", "mill", "--to", "camp")
     assert "roads only in a: " in table.stdout and "mill--square" in table.stdout
+
+
+def test_compare_two_fleets_on_one_file_gives_b_minus_a_per_group() -> None:
+    aleppo = str(GRAPHS / "aleppo-2016-12.json")
+    window = ("--window", "pause-2016-12-15-3h", "--method", "fast")
+    result = run("compare", aleppo, aleppo, *window, "--a-fleet", "buses",
+                 "--b-fleet", "buses", "--b-fleet", "ambulances", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    single = {
+        side: json.loads(run("plan", aleppo, *window, *fleets, "--json").stdout)
+        for side, fleets in (
+            ("a", ("--fleet", "buses")),
+            ("b", ("--fleet", "buses", "--fleet", "ambulances")),
+        )
+    }
+    assert got["a"] == single["a"] and got["b"] == single["b"]
+    d = got["difference"]
+    for key in ("evacuated", "egress_time_min", "expected_harm"):
+        assert d[key] == single["b"][key] - single["a"][key]
+    by_group = {side: {g["group"]: g["evacuated"] for g in p["by_group"]}
+                for side, p in single.items()}  # fmt: skip
+    assert d["evacuated_by_group"] == {
+        g: by_group["b"][g] - by_group["a"][g] for g in by_group["a"]
+    }
+    # The table shows a row per group, in priority order, with b − a.
+    table = run("compare", aleppo, aleppo, *window, "--fleet", "buses", "--b-vehicles", "5")
+    assert table.exit_code == 0, table.output
+    lines = table.stdout.splitlines()
+    rows = [line for line in lines if "evacuated: " in line]
+    assert [r.split("│")[1].strip() for r in rows] == ["evacuated: wounded", "evacuated: general"]
+    assert "vehicles (a): 20 buses" in table.stdout and "vehicles (b): 5 buses" in table.stdout
+
+
+def test_a_fleet_on_a_route_comparison_exits_with_the_pointer() -> None:
+    aleppo = str(GRAPHS / "aleppo-2016-12.json")
+    result = run("compare", aleppo, aleppo, "--from", "as-sukkari", "--to", "khan-al-asal",
+                 "--b-fleet", "buses", "--json")  # fmt: skip
+    assert result.exit_code == 2  # a usage error
+    assert json.loads(result.stdout)["errors"][0]["pointer"] == "/b/fleet"

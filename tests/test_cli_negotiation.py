@@ -180,9 +180,10 @@ def test_aleppo_consenting_only_has_no_route_out_of_a_district_held_without_cons
     for movement in plan["movements"]:
         assert all(holder[n] is None or consent[holder[n]] == "granted" for n in movement["nodes"])
     assert plan["stranded"] >= without_consent and plan["consents_needed"] == []
-    [opening] = [o for o in plan["openings"] if o["id"] == holder[origin]]
-    assert opening["kind"] == "party" and opening["additional_evacuated"] >= people[origin] > 0
-    assert plan["openings"][0] == opening
+    rows = plan["concessions"]["rows"]
+    [opening] = [o for o in rows if o["kind"] == "party" and o["what"] == holder[origin]]
+    assert opening["people_gained"] >= people[origin] > 0
+    assert rows[0] == opening
 
 
 def test_parties_says_whose_agreement_opens_the_safest_route() -> None:

@@ -87,6 +87,18 @@ UnknownRiskOpt = Annotated[
         "(default: the scenario's unknown_risk, else highest).",
     ),
 ]
+FleetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--fleet", help="Plan with this fleet of the scenario (repeatable)."),
+]
+VehiclesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--vehicles",
+        metavar="N|FLEET=N",
+        help="With --fleet: how many vehicles (repeatable FLEET=N for several fleets).",
+    ),
+]
 
 
 def unknown_risk_value(text: str | None) -> float | str | None:

@@ -11,14 +11,17 @@ import typer
 from app.cli.common import (
     AvoidOpt,
     ConsentingOpt,
+    FleetOpt,
     JsonOpt,
     ProfileOpt,
+    VehiclesOpt,
     app,
     out,
     parse_time,
     print_json,
     problem_document,
     reported,
+    request_or_usage_error,
     settings_from_env,
 )
 from app.cli.negotiation import write_document
@@ -109,6 +112,32 @@ def _json_text(raw: bytes, scenario: Any) -> bytes:
     return "".join(scenario.json_chunks()).encode("utf-8")
 
 
+AFleetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--a-fleet", help="Plan question: side a plans with this fleet instead (repeatable)."
+    ),
+]
+AVehiclesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--a-vehicles", metavar="N|FLEET=N", help="Plan question: side a's vehicles instead."
+    ),
+]
+BFleetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--b-fleet", help="Plan question: side b plans with this fleet instead (repeatable)."
+    ),
+]
+BVehiclesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--b-vehicles", metavar="N|FLEET=N", help="Plan question: side b's vehicles instead."
+    ),
+]
+
+
 @app.command()
 def compare(
     a: Annotated[str, typer.Argument(metavar="A", help="Scenario file, side a.")],
@@ -119,15 +148,23 @@ def compare(
     start: Annotated[str | None, typer.Option(help="Plan question: start.")] = None,
     end: Annotated[str | None, typer.Option(help="Plan question: end.")] = None,
     method: Annotated[str, typer.Option(help="Plan method: optimal or fast.")] = "optimal",
+    fleet: FleetOpt = None,
+    vehicles: VehiclesOpt = None,
+    a_fleet: AFleetOpt = None,
+    a_vehicles: AVehiclesOpt = None,
+    b_fleet: BFleetOpt = None,
+    b_vehicles: BVehiclesOpt = None,
     profile: ProfileOpt = None,
     avoid_party: AvoidOpt = None,
     consenting_only: ConsentingOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Ask one route (--from/--to) or plan (--window or --start/--end) question of two
-    scenario files and show b − a."""
+    scenario files and show b − a. Fleet plans: --fleet for both sides, or --a-fleet and
+    --b-fleet (the same file twice compares two fleets)."""
+    from app.cli.plans import vehicle_counts
     from app.domain.network.graph import Network
-    from app.services.compare import difference, question_of
+    from app.services.compare import FleetChoice, difference, question_of, side_question
     from app.services.plans import PlanRequest, compute_plan
     from app.services.routes import compute_routes
     from app.services.scenarios import load_scenario_file
@@ -139,20 +176,31 @@ def compare(
     else:
         raw = {"kind": "plan", "window": window, "start": parse_time(start, "--start"),
                "end": parse_time(end, "--end"), "method": method, **travel}  # fmt: skip
+    if fleet or vehicles:
+        raw.update(fleet=fleet or None, vehicles=vehicle_counts(vehicles))
+
+    def choice(fleet: list[str] | None, vehicles: list[str] | None) -> FleetChoice:
+        raw = {"fleet": fleet or None, "vehicles": vehicle_counts(vehicles)}
+        chosen: FleetChoice = request_or_usage_error(lambda: FleetChoice.model_validate(raw))
+        return chosen
+
+    choices = {"a": choice(a_fleet, a_vehicles), "b": choice(b_fleet, b_vehicles)}
     settings = settings_from_env()
     with reported(as_json):
         kind, question = question_of(raw)
+        asked = {side: side_question(question, choices[side], side) for side in ("a", "b")}
         answers: dict[str, Any] = {}
         solved: dict[str, Any] = {}
         for name, path in (("a", a), ("b", b)):
             network = Network(load_scenario_file(path, settings))
             try:
-                if isinstance(question, PlanRequest):
+                side = asked[name]
+                if isinstance(side, PlanRequest):
                     answer = compute_plan(
-                        network, question, max_expanded_arcs=settings.max_expanded_arcs
+                        network, side, max_expanded_arcs=settings.max_expanded_arcs
                     )
                 else:
-                    answer = compute_routes(network, question)
+                    answer = compute_routes(network, side)
                 solved[name] = answer
             except ScenarioError as exc:
                 answer, solved[name] = problem_document(exc), None
@@ -181,14 +229,30 @@ def _print_comparison(result: dict[str, Any], solved: dict[str, Any]) -> None:
         value = answer.get(key)
         return "—" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
 
-    from app.services.compare import PLAN_FIGURES, ROUTE_FIGURES
+    from app.services.compare import PLAN_FIGURES, ROUTE_FIGURES, group_evacuated, plan_groups
+
+    def signed(change: Any) -> str:
+        return "—" if change is None else f"{change:+.4g}"
 
     keys = ROUTE_FIGURES if result["kind"] == "route" else PLAN_FIGURES
     for key in keys:
-        change = d.get(key)
-        shown = "—" if change is None else f"{change:+.4g}"
-        table.add_row(key, cell("a", key), cell("b", key), shown)
+        table.add_row(key, cell("a", key), cell("b", key), signed(d.get(key)))
+    for group in plan_groups(solved["a"], solved["b"]) if "evacuated_by_group" in d else []:
+
+        def people(side: str, group: str = group) -> str:
+            if solved[side] is None:
+                return str(result[side].get("title", "no answer"))
+            n = group_evacuated(solved[side], group)
+            return "—" if n is None else str(n)
+
+        change = d["evacuated_by_group"][group]
+        table.add_row(f"evacuated: {group}", people("a"), people("b"), signed(change))
     out.print(table)
+    if "vehicles" in d:
+        for side in ("a", "b"):
+            fleet = d["vehicles"][side]
+            text = ", ".join(f"{n} {f}" for f, n in fleet.items()) if fleet else "no plan"
+            out.print(f"vehicles ({side}): {text}", markup=False)
     if result["kind"] == "route":
         out.print(f"roads only in a: {', '.join(d['roads_only_in_a']) or 'none'}", markup=False)
         out.print(f"roads only in b: {', '.join(d['roads_only_in_b']) or 'none'}", markup=False)

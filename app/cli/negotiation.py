@@ -13,11 +13,13 @@ from app.cli.common import (
     AtOpt,
     AvoidOpt,
     ConsentingOpt,
+    FleetOpt,
     FromOpt,
     JsonOpt,
     ProfileOpt,
     ScenarioArg,
     ToOpt,
+    VehiclesOpt,
     app,
     out,
     parse_time,
@@ -145,6 +147,8 @@ def brief(
     disjoint: Annotated[
         bool, typer.Option("--disjoint", help="Two corridors sharing no road.")
     ] = False,
+    fleet: FleetOpt = None,
+    vehicles: VehiclesOpt = None,
     title: Annotated[str | None, typer.Option(help="Heading of the brief.")] = None,
     requested_by: Annotated[
         str | None, typer.Option("--requested-by", help="Organisation proposing.")
@@ -160,7 +164,10 @@ def brief(
 ) -> None:
     """A proposal brief in Markdown, HTML or JSON: the answer (what fits the window and what
     window is needed), corridors with clock times, checkpoints and crossings, parties,
-    fallbacks if a party refuses, figures with their sources and limits."""
+    fallbacks if a party refuses, figures with their sources and limits. With --fleet, also
+    the fleet plan of that window: people carried by group, the checkpoint queue, the
+    bottleneck."""
+    from app.cli.plans import vehicle_counts
     from app.domain.network.graph import Network
     from app.services.briefs import BriefRequest, compute_brief, render_brief
     from app.services.scenarios import load_scenario_file
@@ -185,6 +192,8 @@ def brief(
                 "avoid_parties": avoid_party or [],
                 "consenting_only": consenting_only,
                 "disjoint": disjoint,
+                "fleet": fleet or None,
+                "vehicles": vehicle_counts(vehicles),
                 "title": title,
                 "requested_by": requested_by,
             }

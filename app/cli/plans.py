@@ -152,6 +152,15 @@ def vehicle_counts(given: list[str] | None) -> int | dict[str, int | str] | str 
     return counts
 
 
+def method_label(p: dict[str, Any]) -> str:
+    """How a plan was found and whether it is proven optimal."""
+    if not p["optimal"]:
+        return f"{p['method']}, not proven optimal"
+    if p["method"] in ("optimal", "exact"):
+        return "optimal"
+    return f"{p['method']}, optimal: meets its bounds"  # the note says why
+
+
 def _people_range(point: float, low_high: list[float]) -> str:
     if abs(low_high[1] - low_high[0]) < 0.05:
         return f"{point:,.1f}"
@@ -170,7 +179,7 @@ def print_plan(p: dict[str, Any]) -> None:
         if window
         else "no window: as long as it takes"
     )
-    kind = "optimal" if p["optimal"] else f"{p['method']}, not proven optimal"
+    kind = method_label(p)
     out.print(
         f"[bold]Plan[/] ({kind}; profile {p['profile']}; {span})\n"
         f"  evacuated [bold]{p['evacuated']:,}[/] of {p['total_population']:,}, "
@@ -289,7 +298,7 @@ def print_fleet_plan(p: dict[str, Any]) -> None:
         if window
         else "no window: until everyone is out"
     )
-    kind = "optimal" if p["optimal"] else f"{p['method']}, not proven optimal"
+    kind = method_label(p)
     out.print(
         f"[bold]Fleet plan[/] "
         f"{', '.join(f'{n} {f}' for f, n in p['vehicles'].items())} ({kind}; {span})\n"

@@ -17,6 +17,7 @@ from app.domain.routes.engine import Route, RouteOptions, resolve_node, safest_r
 from app.domain.scenario.model import Window
 from app.services.brief_formats import BriefFormat
 from app.services.errors import in_request_terms
+from app.services.plans import FleetIds, PlanRequest, VehicleCounts, compute_fleet_plan
 from app.services.requests import Request
 
 MEDIA_TYPES = {
@@ -48,6 +49,18 @@ class BriefRequest(Request):
     disjoint: bool = Field(
         default=False,
         description="Propose two corridors sharing no road (greatest joint survival).",
+    )
+    fleet: FleetIds | None = Field(
+        default=None,
+        description="Add a fleet section: the fleet plan of these fleets of the scenario "
+        "(buses and ambulances) in the same window, as POST /plans with 'fleet' answers it, "
+        "told in clock times: people carried, by group in priority order, the queue at the "
+        "checkpoints, the bottleneck and the fleet's assumptions (docs/fleets.md).",
+    )
+    vehicles: VehicleCounts | None = Field(
+        default=None,
+        description="With fleet: how many vehicles (N for one fleet, or {fleet: N}); default "
+        "each fleet's count.",
     )
     title: str | None = Field(default=None, max_length=300, description="Heading of the brief.")
     requested_by: str | None = Field(
@@ -119,6 +132,7 @@ def _brief(network: Network, request: BriefRequest) -> dict[str, Any]:
     ]
     proposal = Proposal(
         corridors=corridors,
+        fleet_plan=_fleet_plan(network, request),
         people=people,
         window=window,
         fallbacks=fallbacks,
@@ -128,6 +142,26 @@ def _brief(network: Network, request: BriefRequest) -> dict[str, Any]:
     )
     brief = build_brief(proposal)
     return {**brief, "markdown": render_markdown(brief)}
+
+
+def _fleet_plan(network: Network, request: BriefRequest) -> dict[str, Any] | None:
+    """The fleet plan the brief's fleet section tells: the /plans answer to the same window,
+    time and parties with the brief's fleet (None without one)."""
+    if request.fleet is None:
+        if request.vehicles is not None:
+            raise InvalidRequestError([Problem("/vehicles", "only with a fleet ('fleet')")])
+        return None
+    plan_request = PlanRequest(
+        window=request.window,
+        start=request.start,
+        end=request.end,
+        at=request.at,
+        avoid_parties=request.avoid_parties,
+        consenting_only=request.consenting_only,
+        fleet=request.fleet,
+        vehicles=request.vehicles,
+    )
+    return compute_fleet_plan(network, plan_request)
 
 
 def _fallback(network: Network, request: BriefRequest, party: str, at: datetime | None) -> Fallback:

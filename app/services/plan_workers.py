@@ -69,11 +69,14 @@ class PlanAnswer:
     body: bytes
     """The PLAN document (SPEC §3) as JSON."""
     summary: dict[str, Any]
-    """``method``, ``evacuated`` and ``egress_time_min`` of the plan."""
+    """``method``, ``evacuated`` and ``egress_time_min`` of the plan (and ``vehicles`` of a
+    fleet plan)."""
 
 
 def encode_plan(version: int, document: dict[str, Any]) -> PlanAnswer:
     summary = {k: document.get(k) for k in ("method", "evacuated", "egress_time_min")}
+    if "vehicles" in document:  # a fleet plan: which fleets, how many vehicles
+        summary["vehicles"] = document["vehicles"]
     return PlanAnswer(version, orjson.dumps(document), summary)
 
 
@@ -267,13 +270,18 @@ class PlanWorkers:
             problems.append(
                 Problem("/rank_openings", "ranking concessions plans once more for each one")
             )
+        if request.sizing:
+            problems.append(
+                Problem("/sizing", "sizing plans the fleet again for each answer and searches")
+            )
         if not problems:
             problems.append(Problem("/method", "the plan takes too long to compute"))
         return InvalidRequestError(
             problems,
             detail=f"the plan did not finish within {settings.plan_hard_limit_s:g} s (twice the "
             f"time budget of {settings.plan_time_budget_s:g} s, plus {settings.plan_grace_s:g} "
-            "s) and was stopped: ask for method fast, a shorter window or no concessions ranked",
+            "s) and was stopped: ask for method fast, a shorter window, no concessions ranked "
+            "or no sizing",
         )
 
     def shutdown(self) -> None:

@@ -34,6 +34,13 @@ from app.domain.routes.engine import check_parties
 from app.services.errors import in_request_terms
 from app.services.requests import TravelRequest
 
+FleetIds = Annotated[str, Field(min_length=1)] | list[Annotated[str, Field(min_length=1)]]
+"""One fleet id, or several fleets planned together (``fleet`` of a plan, a brief or a side of
+a comparison)."""
+VehicleCount = Annotated[int, Field(ge=0, le=100_000)]
+VehicleCounts = VehicleCount | dict[str, VehicleCount]
+"""How many vehicles: ``N`` for one fleet, or ``{fleet: N}``."""
+
 
 class PlanRequest(TravelRequest):
     """Body of ``POST /v1/scenarios/{id}/plans`` (SPEC §4): a window, or start and end."""
@@ -67,9 +74,7 @@ class PlanRequest(TravelRequest):
         "pause, more capacity at a bottleneck) planned again: people gained, expected harm "
         "and egress time changed. Answered in `concessions`.",
     )
-    fleet: (
-        Annotated[str, Field(min_length=1)] | list[Annotated[str, Field(min_length=1)]] | None
-    ) = Field(
+    fleet: FleetIds | None = Field(
         default=None,
         description="Plan with this fleet of the scenario, or these fleets together (buses "
         "and ambulances): vehicles shuttle people from their places to safe zones through "
@@ -77,11 +82,7 @@ class PlanRequest(TravelRequest):
         "(docs/fleets.md). method optimal: exact for small questions, else the fast plan "
         "with a note.",
     )
-    vehicles: (
-        Annotated[int, Field(ge=0, le=100_000)]
-        | dict[str, Annotated[int, Field(ge=0, le=100_000)]]
-        | None
-    ) = Field(
+    vehicles: VehicleCounts | None = Field(
         default=None,
         description="With fleet: how many vehicles (one fleet), or how many of each fleet "
         "({fleet: count}); default each fleet's count.",
@@ -159,12 +160,9 @@ def compute_plan(
     ``ranking`` prices the concessions (``rank_openings``): by default one by one here;
     jobs pass one that prices each as a task of its own (:mod:`app.services.jobs`).
     """
-    horizon, window = plan_horizon(network, request)
-    at = request.at
-    if at is None and window is not None:
-        at = datetime.fromisoformat(window["start"])
     if request.fleet is not None:
-        return compute_fleet_plan(network, request, horizon, window, at)
+        return compute_fleet_plan(network, request, time_budget_s)
+    _, window = plan_horizon(network, request)
     if request.sizing or request.vehicles is not None:
         field = "/sizing" if request.sizing else "/vehicles"
         raise InvalidRequestError(
@@ -219,12 +217,9 @@ def foot_plan_options(
 ) -> PlanOptions:
     """What a plan on foot is asked for: the request's restrictions, window and method."""
     horizon, window = plan_horizon(network, request)
-    at = request.at
-    if at is None and window is not None:
-        at = datetime.fromisoformat(window["start"])
     return PlanOptions(
         profile=request.profile,
-        at=at,
+        at=risks_at(request, window),
         avoid_parties=tuple(request.avoid_parties),
         consenting_only=request.consenting_only,
         max_risk=request.max_risk,
@@ -238,14 +233,21 @@ def foot_plan_options(
     )
 
 
+def risks_at(request: PlanRequest, window: dict[str, Any] | None) -> datetime | None:
+    """The time risks are taken at: ``at``, else the window's start (else the scenario's)."""
+    if request.at is None and window is not None:
+        return datetime.fromisoformat(window["start"])
+    return request.at
+
+
 def compute_fleet_plan(
-    network: Network,
-    request: PlanRequest,
-    horizon: int | None,
-    window: dict[str, Any] | None,
-    at: datetime | None,
+    network: Network, request: PlanRequest, time_budget_s: float | None = None
 ) -> dict[str, Any]:
-    """A fleet plan (``request.fleet``): every trip, totals and the bottleneck."""
+    """A fleet plan (``request.fleet``): every trip, totals and the bottleneck (the PLAN
+    document of a fleet, docs/fleets.md). The brief's fleet section is this answer.
+
+    ``time_budget_s``: the exact method's time limit in seconds (per search, when it looks
+    for the least window), as the HTTP API's plans have (the domain's default otherwise)."""
     if request.rank_openings:
         raise InvalidRequestError(
             [Problem("/rank_openings", "concessions are priced for plans on foot; with a "
@@ -261,6 +263,8 @@ def compute_fleet_plan(
             ],
             detail="max_risk does not apply to fleet plans",
         )
+    horizon, window = plan_horizon(network, request)
+    at = risks_at(request, window)
     fleets = (request.fleet,) if isinstance(request.fleet, str) else tuple(request.fleet or ())
     vehicles = request.vehicles
     if isinstance(vehicles, int):
@@ -281,7 +285,10 @@ def compute_fleet_plan(
     )
     with in_request_terms():
         check_parties(network, options.avoid_parties)
-        plan = plan_fleet(network, options, request.method)
+        if time_budget_s is None:
+            plan = plan_fleet(network, options, request.method)
+        else:
+            plan = plan_fleet(network, options, request.method, time_limit_s=time_budget_s)
         document = plan.as_dict()
         document["requested_method"] = request.method
         document["window"] = window

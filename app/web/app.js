@@ -41,6 +41,10 @@
     ],
   };
   var MOVEMENT = { color: '#00585c' };
+  /* Fleet plans: each pickup → safe zone drive, width by people carried; the queue at each
+   * checkpoint a circle (area: the longest wait) with the wait written next to it. */
+  var FLEET_TRIP = { color: '#5b2a86' };
+  var QUEUE = { color: '#7a3e00', fillColor: '#f1a340' };
   var BOTTLENECK = { color: '#b3006b', weight: 12, opacity: 0.45 };
 
   var state = {
@@ -531,7 +535,10 @@
       el('li', null, el('span', { className: 'node-icon kind-safe_zone sample', style: 'width:18px;height:16px' }, el('span', { text: 'SZ' })), 'safe zone'),
       el('li', null, el('span', { className: 'node-icon kind-crossing sample', style: 'width:13px;height:13px;margin:2px' }, el('span', { text: 'X' })), 'crossing'),
       el('li', null, el('span', { className: 'checkpoint-icon sample', style: 'width:20px', text: 'CP' }), 'checkpoint on a road'),
-      el('li', null, el('span', { className: 'incident-icon sample', text: '⚠ 5 h ago' }), 'incident, its age'))));
+      el('li', null, el('span', { className: 'incident-icon sample', text: '⚠ 5 h ago' }), 'incident, its age'),
+      // Fleet plans (kept in this shorter column: the legend's height is the map's loss).
+      el('li', null, lineSwatch({ color: FLEET_TRIP.color, weight: 4 }), 'fleet trips (width: people)'),
+      el('li', null, el('span', { className: 'queue-icon sample', text: 'wait ≤ 45 min' }), 'checkpoint queue (longest wait)'))));
     box.appendChild(el('div', null, el('h3', { text: 'Roads: risk per passage (wider = riskier)' }), el('ul', null,
       RISK_CLASSES.map(function (c) {
         return el('li', null, lineSwatch({ color: c.colour, weight: c.weight }), c.label);
@@ -1032,7 +1039,63 @@
       body.start = $('plan-start').value.trim();
       body.end = $('plan-end').value.trim();
     }
+    var fleets = chosenFleets();
+    if (fleets.length) {
+      // A fleet plan: vehicles drive, so no walking profile; counts only where changed.
+      delete body.profile;
+      body.fleet = fleets.map(function (f) { return f.id; });
+      var vehicles = {};
+      fleets.forEach(function (f) { if (f.count !== f.scenarioCount) vehicles[f.id] = f.count; });
+      if (Object.keys(vehicles).length) body.vehicles = vehicles;
+    }
     return body;
+  }
+
+  /* ---------- fleets (docs/fleets.md) ---------- */
+
+  function fleetsOfScenario() { return (state.doc && state.doc.fleets) || []; }
+
+  function fleetName(id) {
+    var f = fleetsOfScenario().filter(function (x) { return x.id === id; })[0];
+    return f && f.name ? f.name : id;
+  }
+
+  /** One row per fleet of the scenario: tick it to plan with it, and how many vehicles. */
+  function fillFleets() {
+    var box = $('fleet-choices');
+    clear(box);
+    var fleets = fleetsOfScenario();
+    $('fleet-sizing').closest('label').hidden = !fleets.length;
+    if (!fleets.length) {
+      box.appendChild(el('p', { className: 'hint', text: 'No fleets in this scenario: people walk.' }));
+      return;
+    }
+    fleets.forEach(function (f) {
+      var places = [f.seats ? f.seats + ' seats' : null, f.stretchers ? f.stretchers + ' stretchers' : null]
+        .filter(Boolean).join(', ');
+      var kind = (f.kind || 'vehicle') + (places ? ', ' + places : '');
+      box.appendChild(el('div', { className: 'fleet-row', 'data-fleet': f.id },
+        el('label', { className: 'check' },
+          el('input', { type: 'checkbox', className: 'fleet-pick', value: f.id }),
+          ' ' + (f.name || f.id) + ' (' + kind + ')'),
+        el('label', { className: 'fleet-count-label' }, 'vehicles ',
+          el('input', { type: 'number', className: 'fleet-count', 'data-fleet': f.id, min: '0', max: '100000', step: '1',
+            value: String(f.count), 'data-default': String(f.count), inputmode: 'numeric' }))));
+    });
+  }
+
+  /** The fleets ticked: id, vehicles asked for and the scenario's count. */
+  function chosenFleets() {
+    return Array.prototype.map.call(document.querySelectorAll('#fleet-choices .fleet-pick:checked'), function (c) {
+      var input = document.querySelector('#fleet-choices .fleet-count[data-fleet="' + CSS.escape(c.value) + '"]');
+      var scenarioCount = Number(input.getAttribute('data-default'));
+      var typed = input.value.trim();
+      return { id: c.value, count: typed ? Number(typed) : scenarioCount, scenarioCount: scenarioCount };
+    });
+  }
+
+  function vehiclesText(vehicles) {
+    return Object.keys(vehicles || {}).map(function (id) { return G.count(vehicles[id]) + ' × ' + fleetName(id); }).join('; ');
   }
 
   function profileName(id) {
@@ -1043,6 +1106,15 @@
   /** Under the plan button: what the plan will be asked with (set in the route form above). */
   function describePlanUses() {
     var o = travelOptions();
+    var fleets = chosenFleets();
+    if (fleets.length) {
+      var vehicles = {};
+      fleets.forEach(function (f) { vehicles[f.id] = f.count; });
+      $('plan-uses').textContent = 'Fleet plan with ' + vehiclesText(vehicles) + '; avoiding: ' +
+        ((o.avoid_parties || []).map(partyName).join(', ') || 'no party') +
+        (o.consenting_only ? '; only parties that granted consent' : '') + ' (set in the route form above).';
+      return;
+    }
     var u = o.unknown_risk === undefined ? "the scenario's default" : o.unknown_risk === 'highest'
       ? 'the highest estimate of any road' : G.percent(o.unknown_risk) + ' per passage';
     $('plan-uses').textContent = 'Plans for: ' + (o.profile ? profileName(o.profile) : 'the default profile') +
@@ -1057,8 +1129,10 @@
     var body = planQuestion();
     if (!body.window && (!body.start || !body.end)) { say('Give a start and an end, or choose a window.'); return; }
     if ($('rank-openings').checked) body.rank_openings = true;
+    if (body.fleet && $('fleet-sizing').checked) body.sizing = true;
     say('Planning the evacuation (' + body.method + (body.profile ? ', ' + profileName(body.profile) : '') +
-      (body.rank_openings ? ', ranking concessions' : '') + ') …');
+      (body.fleet ? ', by vehicle' : '') + (body.rank_openings ? ', ranking concessions' : '') +
+      (body.sizing ? ', sizing the fleet' : '') + ') …');
     $('make-plan').disabled = true;
     // Rankings re-plan dozens of times: asked as a job; a plan estimated long answers 202 too.
     api('POST', scenarioPath('/plans'), body, body.rank_openings ? { Prefer: 'respond-async' } : undefined)
@@ -1080,8 +1154,9 @@
       drawPlan();
       renderPlan();
       var p = res.data;
-      say('Plan: ' + G.count(p.evacuated) + ' of ' + G.count(p.total_population) + ' people reach a safe zone; the last after ' +
-        p.egress_time_min + ' min; ' + G.count(p.stranded) + ' stranded.');
+      say((p.trips ? 'Fleet plan: ' : 'Plan: ') + G.count(p.evacuated) + ' of ' + G.count(p.total_population) +
+        ' people reach a safe zone; the last after ' + p.egress_time_min + ' min; ' + G.count(p.stranded) + ' stranded' +
+        (p.bottleneck ? '; bottleneck: ' + p.bottleneck.kind : '') + '.');
     });
   }
 
@@ -1146,6 +1221,7 @@
     layers.plan.clearLayers();
     if (!state.plan) return;
     var plan = state.plan.plan;
+    if (plan.trips) { drawFleetPlan(plan); return; }
     var byPath = {};
     (plan.movements || []).forEach(function (m) {
       var key = (m.nodes || [m.from, m.to]).join('>');
@@ -1241,6 +1317,7 @@
     if (!state.plan) return;
     var p = state.plan.plan;
     var asked = state.plan.request;
+    if (p.trips) { renderFleetPlan(out, p, asked); return; }
     out.appendChild(el('h3', { text: 'Evacuation plan' }));
     var figure = function (key, label, text) {
       return [el('dt', { text: label }), el('dd', { 'data-key': key, 'data-value': JSON.stringify(p[key] === undefined ? null : p[key]), text: text })];
@@ -1298,8 +1375,193 @@
         return el('tr', null, el('th', { scope: 'row', text: roadLabel(b.edge) }), el('td', { className: 'num', text: b.saturated_minutes }));
       }) : el('tr', null, el('td', { colspan: 2, text: 'No road is used at full capacity.' }))))));
     if (p.assumptions) out.appendChild(assumptionsList(p.assumptions, 'plan-assumptions', 'Assumed figures'));
-    if (p.openings) out.appendChild(openingsTable(p.openings, p));
+    if (p.concessions) out.appendChild(concessionsTable(p.concessions));
     out.appendChild(el('div', { className: 'row' }, el('button', { type: 'button', id: 'export-plan', onclick: exportPlan }, 'Download plan (GeoJSON)')));
+  }
+
+  /** A fleet plan on the map: the drives that carried people (pickup → safe zone, width by
+   * people), and the queue at each checkpoint (circle area: the longest wait). */
+  function drawFleetPlan(plan) {
+    var byPath = {};
+    var order = [];
+    plan.trips.forEach(function (t) {
+      var key = t.nodes.join('>');
+      if (!byPath[key]) { byPath[key] = { nodes: t.nodes, trips: 0, people: 0, fleets: {} }; order.push(key); }
+      var p = byPath[key];
+      p.trips += 1;
+      p.people += t.count;
+      p.fleets[t.fleet] = (p.fleets[t.fleet] || 0) + 1;
+    });
+    var paths = order.map(function (k) { return byPath[k]; });
+    var most = Math.max.apply(null, [1].concat(paths.map(function (p) { return p.people; })));
+    var drawn = [];
+    paths.forEach(function (p) {
+      var coords = p.nodes.map(nodeLonLat).filter(Boolean);
+      if (coords.length < 2) return;
+      var line = latLngs(coords);
+      drawn = drawn.concat(line);
+      var byFleet = Object.keys(p.fleets).map(function (f) { return p.fleets[f] + ' by ' + fleetName(f); }).join(', ');
+      L.polyline(line, { color: FLEET_TRIP.color, weight: 2 + 8 * (p.people / most), opacity: 0.8, className: 'fleet-path' })
+        .bindTooltip(tooltipLines([
+          G.count(p.people) + ' people in ' + p.trips + (p.trips === 1 ? ' trip' : ' trips') + ' (' + byFleet + ')',
+          p.nodes.map(nodeName).join(' → '),
+        ]), { sticky: true })
+        .addTo(layers.plan);
+    });
+    var checkpoints = plan.checkpoints || [];
+    var longest = Math.max.apply(null, [1].concat(checkpoints.map(function (c) { return c.longest_wait_min; })));
+    checkpoints.forEach(function (c) {
+      var coords = roadCoords(c.edge);
+      if (!coords) return;
+      var at = midpoint(coords);
+      var ll = [at[1], at[0]];
+      var text = 'Queue at ' + roadLabel(c.edge) + ' (' + partyName(c.party) + '): ' + c.vehicles + ' vehicles, ' +
+        G.count(c.people) + ' people screened; ' + G.count(c.waiting_min) + ' vehicle-minutes waiting, longest wait ' +
+        G.duration(c.longest_wait_min);
+      L.circleMarker(ll, {
+        radius: 6 + 14 * Math.sqrt(c.longest_wait_min / longest), color: QUEUE.color, weight: 2,
+        fillColor: QUEUE.fillColor, fillOpacity: 0.55, className: 'queue-marker',
+      }).bindTooltip(text, { sticky: true }).addTo(layers.plan);
+      L.marker(ll, {
+        interactive: false, keyboard: false, title: text,
+        icon: L.divIcon({ className: 'queue-icon', html: el('span', { text: 'wait ≤ ' + G.duration(c.longest_wait_min) }), iconSize: null, iconAnchor: [-10, 24] }),
+      }).addTo(layers.plan);
+      drawn.push(ll);
+    });
+    if (drawn.length >= 2) map.fitBounds(L.latLngBounds(drawn).pad(0.2), { maxZoom: 16, animate: false });
+  }
+
+  /** A fleet plan in words and tables: totals, the bottleneck, people by group (priority
+   * order), the queue at the checkpoints, vehicles' time, sizing, trips, assumptions. */
+  function renderFleetPlan(out, p, asked) {
+    var start = p.window ? p.window.start : null;
+    var atClock = function (m) {
+      if (m === null || m === undefined) return '—';
+      var c = G.clock(start, m);
+      return m + '\u00a0min' + (c ? ' (' + c + ')' : '');
+    };
+    out.appendChild(el('h3', { text: 'Fleet plan' }));
+    var figure = function (key, label, text) {
+      return [el('dt', { text: label }), el('dd', { 'data-key': key, 'data-value': JSON.stringify(p[key] === undefined ? null : p[key]), text: text })];
+    };
+    var bound = p.lower_bound_min !== null && p.lower_bound_min !== undefined;
+    out.appendChild(el('dl', { className: 'plan-summary' },
+      figure('vehicles', 'Vehicles', vehiclesText(p.vehicles)),
+      figure('evacuated', 'Evacuated', G.count(p.evacuated) + ' of ' + G.count(p.total_population)),
+      figure('stranded', 'Left behind', G.count(p.stranded)),
+      figure('egress_time_min', 'Last arrival', atClock(p.egress_time_min)),
+      figure('upper_bound_evacuated', 'No plan in this model carries more than', G.count(p.upper_bound_evacuated)),
+      bound ? figure('lower_bound_min', 'No plan clears everyone sooner than', G.duration(p.lower_bound_min)) : null,
+      figure('trips', 'Trips', String(p.trips.length)),
+      figure('fleet_utilisation', 'Vehicles busy', G.percent(p.fleet_utilisation, 0) + ' of the time'),
+      figure('expected_harm', 'Expected harmed on the roads', G.expected(p.expected_harm) + ' people'),
+      figure('method', 'Method', methodLabel(p) + (p.method === 'fast' && asked.method === 'optimal' ? ' (the exact plan is for small questions)' : '')),
+      el('dt', { text: 'Avoiding' }), el('dd', { text: (asked.avoid_parties || []).map(partyName).join('; ') || 'no party' }),
+      el('dt', { text: 'Consents needed' }), el('dd', { text: partyList(p.consents_needed) })));
+    out.appendChild(el('p', { id: 'fleet-bottleneck', className: 'bottleneck', 'data-kind': p.bottleneck.kind },
+      el('b', { text: 'Bottleneck (' + p.bottleneck.kind + '): ' }), p.bottleneck.explanation + '.'));
+    if (p.note) out.appendChild(el('p', { className: 'note', text: p.note }));
+    out.appendChild(el('div', { className: 'table-wrap' }, el('table', { id: 'groups-table' },
+      el('caption', { text: 'People by group, in the order vehicles carry them' }),
+      el('thead', null, el('tr', null,
+        el('th', { scope: 'col', text: 'Group' }),
+        el('th', { scope: 'col', text: 'Needs' }),
+        el('th', { scope: 'col', className: 'num', text: 'People' }),
+        el('th', { scope: 'col', className: 'num', text: 'Evacuated' }),
+        el('th', { scope: 'col', className: 'num', text: 'Left behind' }),
+        el('th', { scope: 'col', className: 'num', text: 'Last arrival' }))),
+      el('tbody', null, p.by_group.map(function (g) {
+        return el('tr', { 'data-group': g.group },
+          el('th', { scope: 'row', text: g.name || g.group }),
+          el('td', { text: g.needs }),
+          el('td', { className: 'num', text: G.count(g.population) }),
+          el('td', { className: 'num', text: G.count(g.evacuated) }),
+          el('td', { className: 'num', text: G.count(g.stranded) }),
+          el('td', { className: 'num', text: atClock(g.last_arrival_min) }));
+      })))));
+    var checkpoints = p.checkpoints || [];
+    out.appendChild(el('div', { className: 'table-wrap' }, el('table', { id: 'queue-table' },
+      el('caption', { text: 'Queue at the checkpoints (' + checkpoints.length + ')' }),
+      el('thead', null, el('tr', null,
+        el('th', { scope: 'col', text: 'Checkpoint (road, held by)' }),
+        el('th', { scope: 'col', className: 'num', text: 'Vehicles' }),
+        el('th', { scope: 'col', className: 'num', text: 'People' }),
+        el('th', { scope: 'col', className: 'num', text: 'Screening (min)' }),
+        el('th', { scope: 'col', className: 'num', text: 'Waiting (vehicle-min)' }),
+        el('th', { scope: 'col', className: 'num', text: 'Longest wait' }))),
+      el('tbody', null, checkpoints.length ? checkpoints.map(function (c) {
+        return el('tr', { 'data-edge': c.edge },
+          el('th', { scope: 'row', text: roadLabel(c.edge) + ' (' + partyName(c.party) + ')' }),
+          el('td', { className: 'num', text: G.count(c.vehicles) }),
+          el('td', { className: 'num', text: G.count(c.people) }),
+          el('td', { className: 'num', text: G.count(c.screening_min) }),
+          el('td', { className: 'num', text: G.count(c.waiting_min) }),
+          el('td', { className: 'num', text: G.duration(c.longest_wait_min) }));
+      }) : el('tr', null, el('td', { colspan: 6, text: 'No vehicle passes a checkpoint.' }))))));
+    var use = p.time_use_vehicle_min || {};
+    var USE = [['driving', 'Driving'], ['loading', 'Loading and unloading'], ['queueing', 'Queueing at checkpoints'],
+      ['screening', 'Being screened'], ['road_waits', 'Waiting for room on roads'], ['idle', 'Idle']];
+    out.appendChild(el('div', { className: 'table-wrap' }, el('table', { id: 'time-use-table' },
+      el('caption', { text: 'Vehicles\u2019 time (vehicle-minutes)' }),
+      el('tbody', null, USE.map(function (u) {
+        return el('tr', { 'data-key': u[0] }, el('th', { scope: 'row', text: u[1] }), el('td', { className: 'num', text: G.count(use[u[0]]) }));
+      })))));
+    if (p.sizing) out.appendChild(sizingList(p.sizing));
+    var shown = p.trips.slice(0, 500);
+    out.appendChild(el('details', { className: 'movements', open: p.trips.length <= 20 },
+      el('summary', { text: 'All ' + p.trips.length + ' trips' }),
+      el('div', { className: 'table-wrap' }, el('table', { id: 'trips-table' },
+        el('caption', { text: 'Trips, vehicle by vehicle (' + p.trips.length +
+          (shown.length < p.trips.length ? ', first ' + shown.length + ' listed' : '') + ')' }),
+        el('thead', null, el('tr', null,
+          el('th', { scope: 'col', text: 'Vehicle' }),
+          el('th', { scope: 'col', className: 'num', text: 'Trip' }),
+          el('th', { scope: 'col', text: 'Pickup → safe zone' }),
+          el('th', { scope: 'col', className: 'num', text: 'Loaded (min)' }),
+          el('th', { scope: 'col', className: 'num', text: 'Screened (min)' }),
+          el('th', { scope: 'col', className: 'num', text: 'Arrives (min)' }),
+          el('th', { scope: 'col', text: 'People' }))),
+        el('tbody', null, shown.map(function (t) {
+          var people = Object.keys(t.people).map(function (g) { return t.people[g] + ' ' + g; }).join(', ');
+          var screened = t.screened.map(function (x) { return x.start_min + '–' + x.end_min; }).join(', ');
+          return el('tr', null,
+            el('th', { scope: 'row', text: t.vehicle }),
+            el('td', { className: 'num', text: t.trip }),
+            el('td', { text: nodeName(t.pickup) + ' → ' + nodeName(t.to) }),
+            el('td', { className: 'num', text: t.loaded_min }),
+            el('td', { className: 'num', text: screened || '—' }),
+            el('td', { className: 'num', text: t.arrive_min }),
+            el('td', { text: people || '—' }));
+        }))))));
+    out.appendChild(assumptionsList(p.assumptions, 'plan-assumptions', 'Assumed figures'));
+    out.appendChild(el('div', { className: 'row' }, el('button', { type: 'button', id: 'export-plan', onclick: exportPlan }, 'Download plan (GeoJSON)')));
+  }
+
+  /** The sizing answers (each a fast re-plan): what one more of something gains. */
+  function sizingList(s) {
+    var gain = function (row) {
+      return G.count(row.evacuated) + ' evacuated (' + (row.gained >= 0 ? '+' : '−') + G.count(Math.abs(row.gained)) + ')';
+    };
+    var items = [];
+    Object.keys(s.one_more_vehicle || {}).forEach(function (f) {
+      items.push(el('li', { 'data-key': 'one_more_vehicle', 'data-fleet': f }, 'One more of ' + fleetName(f) + ': ' + gain(s.one_more_vehicle[f])));
+    });
+    var lane = s.one_more_lane;
+    items.push(el('li', { 'data-key': 'one_more_lane' }, lane ? 'One more screening lane at ' + roadLabel(lane.checkpoint) + ': ' + gain(lane)
+      : 'One more screening lane: no checkpoint on the way'));
+    if (s.one_more_hour) items.push(el('li', { 'data-key': 'one_more_hour' }, 'One more hour of the window: ' + gain(s.one_more_hour)));
+    var floor = s.shortest_window_lower_bound_min;
+    items.push(el('li', { 'data-key': 'shortest_window_min' }, 'Shortest window that clears everyone: ' +
+      (s.shortest_window_min === null ? 'none with these vehicles' : G.duration(s.shortest_window_min)) +
+      (floor !== null && floor !== undefined ? ' (no plan does it in under ' + G.duration(floor) + ')' : '')));
+    Object.keys(s.vehicles_to_clear || {}).forEach(function (f) {
+      var need = s.vehicles_to_clear[f];
+      items.push(el('li', { 'data-key': 'vehicles_to_clear', 'data-fleet': f }, 'Fewest of ' + fleetName(f) + ' to move ' +
+        G.count(need.people) + ' people in this window (others as asked): ' +
+        (need.vehicles === null ? 'more than ' + G.count(need.tried_up_to) : G.count(need.vehicles))));
+    });
+    return el('section', { id: 'sizing', 'aria-label': 'Sizing the fleet' },
+      el('h4', { text: 'Sizing the fleet (' + s.method + ' re-plans)' }), el('ul', null, items));
   }
 
   /** Who is left behind, place by place (most first). */
@@ -1317,38 +1579,21 @@
       }) : el('tr', null, el('td', { colspan: 2, text: 'Nobody is left behind.' })))));
   }
 
-  function firstOf(row, keys) {
-    for (var i = 0; i < keys.length; i++) if (row[keys[i]] !== undefined && row[keys[i]] !== null) return row[keys[i]];
-    return undefined;
-  }
-
   function signedNumber(x, show) {
     if (x === undefined || x === null || Number.isNaN(x)) return '—';
     if (x === 0) return '0';
     return (x > 0 ? '+' : x < 0 ? '−' : '') + show(Math.abs(x));
   }
 
-  /** Concessions ranked (rank_openings): each row read generically, whatever members it has. */
-  function openingsTable(rows, plan) {
-    var ofRow = function (o) {
-      var what = firstOf(o, ['what', 'name', 'label']);
-      if (what === undefined) what = o.kind === 'road' ? roadLabel(o.id) : o.kind === 'party' ? partyName(o.id) : o.id;
-      var gained = firstOf(o, ['additional_evacuated', 'people_gained', 'gained']);
-      if (gained === undefined && typeof o.evacuated === 'number') gained = o.evacuated - plan.evacuated;
-      var harm = firstOf(o, ['harm_change', 'expected_harm_change', 'additional_expected_harm']);
-      if (harm === undefined && typeof o.expected_harm === 'number' && typeof plan.expected_harm === 'number') {
-        harm = o.expected_harm - plan.expected_harm;
-      }
-      var words = [];
-      ['sentence', 'text', 'summary', 'explanation'].forEach(function (k) { if (typeof o[k] === 'string' && o[k]) words.push(o[k]); });
-      var reasons = Array.isArray(o.reasons) ? o.reasons.map(function (x) { return typeof x === 'string' ? x : JSON.stringify(x); })
-        : typeof o.reasons === 'string' ? [o.reasons] : [];
-      if (reasons.length) words.push((words.length ? 'Why closed: ' : '') + reasons.join('; '));
-      return { what: what, gained: gained, harm: harm, sooner: o.minutes_sooner, words: words.join(' ') };
-    };
-    // A long ranking stays folded: the first rows are what a negotiator reads.
+  /** Concessions ranked (rank_openings): the `concessions` answer, rows best first. */
+  function concessionsTable(c) {
+    var rows = c.rows || [];
+    var counts = c.priced + ' priced by planning again, ' + c.skipped + ' skipped (they cannot change who gets out or when)' +
+      (c.not_priced ? ', ' + c.not_priced + ' not priced' : '');
     return el('details', { className: 'openings', open: rows.length <= 15 },
-      el('summary', { text: 'Concessions ranked: what opening each closed road or withheld consent would gain (' + rows.length + ')' }),
+      el('summary', { text: 'What to negotiate first: ' + rows.length + ' concessions, ' + c.order }),
+      el('p', { className: 'hint', text: counts + '.' }),
+      c.nothing_gains ? el('p', { id: 'nothing-gains', className: 'warning', text: c.nothing_gains }) : null,
       el('div', { className: 'table-wrap' }, el('table', { id: 'openings-table' },
       el('caption', { text: 'Concessions ranked, best first (' + rows.length + ')' }),
       el('thead', null, el('tr', null,
@@ -1358,20 +1603,23 @@
         el('th', { scope: 'col', className: 'num', text: 'People gained' }),
         el('th', { scope: 'col', className: 'num', text: 'Minutes sooner' }),
         el('th', { scope: 'col', className: 'num', text: 'Expected harm change' }),
-        el('th', { scope: 'col', text: 'Why / what it means' }))),
+        el('th', { scope: 'col', className: 'num', text: 'Expected detained change' }),
+        el('th', { scope: 'col', text: 'What it means' }))),
       el('tbody', null, rows.length ? rows.map(function (o, i) {
-        var r = ofRow(o);
-        return el('tr', { 'data-kind': o.kind, 'data-id': o.id },
+        var what = o.kind === 'party' ? partyName(o.what) : o.kind === 'road' || o.kind === 'crossing' || o.kind === 'checkpoint' || o.kind === 'capacity' ? roadLabel(o.what) : o.what;
+        return el('tr', { 'data-kind': o.kind, 'data-id': o.what },
           el('td', { className: 'num', text: i + 1 }),
-          el('td', { text: o.kind || '—' }),
-          el('th', { scope: 'row', text: r.what }),
-          el('td', { className: 'num gained', 'data-value': JSON.stringify(r.gained === undefined ? null : r.gained),
-            text: signedNumber(r.gained, G.count) }),
-          el('td', { className: 'num', text: r.sooner === undefined || r.sooner === null ? '—' : String(r.sooner) }),
-          el('td', { className: 'num harm-change', 'data-value': JSON.stringify(r.harm === undefined ? null : r.harm),
-            text: signedNumber(r.harm, function (v) { return G.expected(v); }) }),
-          el('td', { className: 'why', text: r.words || '—' }));
-      }) : el('tr', null, el('td', { colspan: 7, text: 'No closed road or withheld consent to open.' }))))));
+          el('td', { text: o.kind }),
+          el('th', { scope: 'row', text: what }),
+          el('td', { className: 'num gained', 'data-value': JSON.stringify(o.people_gained),
+            text: signedNumber(o.people_gained, G.count) }),
+          el('td', { className: 'num', text: String(-o.egress_change_min) }),
+          el('td', { className: 'num harm-change', 'data-value': JSON.stringify(o.harm_change),
+            text: signedNumber(o.harm_change, function (v) { return G.expected(v); }) }),
+          el('td', { className: 'num detained-change', 'data-value': JSON.stringify(o.detained_change),
+            text: signedNumber(o.detained_change, function (v) { return G.expected(v); }) }),
+          el('td', { className: 'why', text: o.sentence || '—' }));
+      }) : el('tr', null, el('td', { colspan: 8, text: 'Nothing to price.' }))))));
   }
 
   /* ---------- GeoJSON export (RFC 7946) ---------- */
@@ -2007,7 +2255,8 @@
         if (first) paths.push({ coords: routeCoords(first), weight: 6, tip: label + ': survival ' + G.percent(first.survival_probability) + ', ' + G.duration(first.travel_time_min) });
       } else {
         var byPath = {};
-        (answer.movements || []).forEach(function (m) {
+        // A plan on foot moves people by movements; a fleet plan by trips (both have nodes).
+        (answer.movements || answer.trips || []).forEach(function (m) {
           var nodes = m.nodes || [m.from, m.to];
           var key = nodes.join('>');
           byPath[key] = byPath[key] || { nodes: nodes, count: 0 };
@@ -2093,6 +2342,22 @@
         var vb = answered(c.b) ? c.b[f[0]] : null;
         var show = function (v) { return v === null || v === undefined ? '—' : f[2](v); };
         row(f[0], f[1], show(va), show(vb), diffCell(d[f[0]], signed(d[f[0]], f[3], f[4])), va, vb);
+      });
+      // Fleet plans: the vehicles of each side, and people evacuated group by group.
+      if (d.vehicles) {
+        row('vehicles', 'Vehicles', d.vehicles.a ? vehiclesText(d.vehicles.a) : '—', d.vehicles.b ? vehiclesText(d.vehicles.b) : '—',
+          el('td', null), d.vehicles.a, d.vehicles.b);
+      }
+      Object.keys(d.evacuated_by_group || {}).forEach(function (g) {
+        var ofSide = function (side) {
+          var found = answered(c[side]) ? (c[side].by_group || []).filter(function (x) { return x.group === g; })[0] : null;
+          return found ? found.evacuated : null;
+        };
+        var va = ofSide('a');
+        var vb = ofSide('b');
+        var show = function (v) { return v === null ? '—' : G.count(v); };
+        var change = d.evacuated_by_group[g];
+        row('evacuated_by_group.' + g, 'Evacuated: ' + g, show(va), show(vb), diffCell(change, signed(change, 0, '')), va, vb);
       });
     }
     out.appendChild(el('div', { className: 'table-wrap' }, el('table', { id: 'compare-table' },
@@ -2181,6 +2446,8 @@
       fillParties();
       describePlanUses();
       fillWindows();
+      fillFleets();
+      describePlanUses();
       $('at').placeholder = state.doc.as_of || 'ISO 8601, e.g. 2016-12-15T10:00:00+02:00';
       renderAbout();
       fillConsentParties();
@@ -2320,6 +2587,7 @@
   });
   ['unknown-value', 'consenting-only'].forEach(function (id) { $(id).addEventListener('change', describePlanUses); });
   $('avoid-parties').addEventListener('change', describePlanUses);
+  $('fleet-choices').addEventListener('change', describePlanUses);
   $('at').addEventListener('change', function () { loadMap(false); });
   $('consent-add').addEventListener('click', addConsent);
   $('save-version').addEventListener('click', saveVersion);

@@ -80,6 +80,26 @@
     return future ? 'in ' + text + ' (after the time shown)' : text + ' ago';
   }
 
+  /**
+   * The clock time `minutes` after an ISO 8601 time, in that time's own UTC offset (the
+   * scenario's local time, whatever the browser's): ("2016-12-15T10:00:00+02:00", 172) ->
+   * "12:52"; on another day, with the date: "16 Dec 00:10". Null without a start.
+   */
+  function clock(startIso, minutes) {
+    if (!startIso || minutes === null || minutes === undefined) return null;
+    var m = /([+-])(\d\d):(\d\d)$/.exec(startIso);
+    var offset = m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+    var local = function (ms) { return new Date(ms + offset * 60000); };
+    var start = local(Date.parse(startIso));
+    var t = local(Date.parse(startIso) + minutes * 60000);
+    var two = function (n) { return (n < 10 ? '0' : '') + n; };
+    var hm = two(t.getUTCHours()) + ':' + two(t.getUTCMinutes());
+    if (t.getUTCFullYear() === start.getUTCFullYear() && t.getUTCMonth() === start.getUTCMonth() &&
+      t.getUTCDate() === start.getUTCDate()) return hm;
+    var months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+    return t.getUTCDate() + ' ' + months[t.getUTCMonth()] + ' ' + hm;
+  }
+
   function count(n) {
     return n === null || n === undefined ? '—' : Number(n).toLocaleString('en');
   }
@@ -201,7 +221,8 @@
   }
 
   /** A FeatureCollection for a PLAN: one LineString per movement and per bottleneck road, one
-   * Point per place where people are left behind (stranded_at). */
+   * Point per place where people are left behind (stranded_at); for a fleet plan one
+   * LineString per trip and per checkpoint with its queue, and the vehicles. */
   function planCollection(plan, context, nodeLonLat, roadCoords) {
     var features = [];
     (plan.movements || []).forEach(function (m, i) {
@@ -225,6 +246,34 @@
         saturated_minutes: b.saturated_minutes,
       }));
     });
+    // A fleet plan: one LineString per trip (pickup to safe zone) and per checkpoint queued at.
+    (plan.trips || []).forEach(function (t) {
+      features.push(lineFeature(t.nodes.map(nodeLonLat).filter(Boolean).map(position), {
+        kind: 'trip',
+        vehicle: t.vehicle,
+        fleet: t.fleet,
+        trip: t.trip,
+        pickup: t.pickup,
+        to: t.to,
+        count: t.count,
+        people: Object.keys(t.people).map(function (g) { return g + ': ' + t.people[g]; }).join(', '),
+        loaded_min: t.loaded_min,
+        arrive_min: t.arrive_min,
+        nodes: t.nodes.join(' > '),
+      }));
+    });
+    (plan.trips ? plan.checkpoints || [] : []).forEach(function (c) {
+      features.push(lineFeature((roadCoords(c.edge) || []).map(position), {
+        kind: 'checkpoint_queue',
+        edge: c.edge,
+        party: c.party,
+        vehicles: c.vehicles,
+        people: c.people,
+        screening_min: c.screening_min,
+        waiting_min: c.waiting_min,
+        longest_wait_min: c.longest_wait_min,
+      }));
+    });
     (plan.stranded_at || []).forEach(function (x) {
       var at = nodeLonLat(x.node);
       features.push({
@@ -239,6 +288,7 @@
       summary[k] = plan[k] === undefined ? null : plan[k];
     });
     summary.consents_needed = plan.consents_needed || [];
+    if (plan.trips) summary.vehicles = Object.keys(plan.vehicles || {}).map(function (f) { return f + ': ' + plan.vehicles[f]; }).join(', ');
     return {
       type: 'FeatureCollection',
       features: features,
@@ -254,6 +304,7 @@
     distance: distance,
     age: age,
     count: count,
+    clock: clock,
     districtCells: districtCells,
     routesCollection: routesCollection,
     planCollection: planCollection,

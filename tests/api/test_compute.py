@@ -424,3 +424,27 @@ def test_a_brief_as_json_markdown_or_printable_html(app_client: TestClient, toke
         "invalid-request",
     )
     assert [e["pointer"] for e in problem["errors"]] == ["/query/format"]
+
+
+def test_a_brief_with_a_fleet_tells_the_fleet_plan_of_its_window(
+    app_client: TestClient, tokens: Tokens
+) -> None:
+    planner = tokens("planner")
+    aleppo = store(app_client, planner, load(ALEPPO))
+    fleet = {"window": "pause-2016-12-15-3h", "fleet": ["buses", "ambulances"]}
+    body = {"from": "as-sukkari", "to": "khan-al-asal", **fleet}
+    url = f"/v1/scenarios/{aleppo.id}/briefs"
+    brief = app_client.post(url, json=body, headers=planner).json()
+    plan = app_client.post(f"/v1/scenarios/{aleppo.id}/plans", json=fleet, headers=planner).json()
+    f = brief["fleet"]
+    assert (f["evacuated"], f["vehicles"]) == (plan["evacuated"], plan["vehicles"])
+    assert f["headline"].startswith(
+        f"20 buses and 10 ambulances, 10:00–13:00: about {plan['evacuated']:,} people"
+    )
+    page = app_client.post(url, json=body, params={"format": "html"}, headers=planner)
+    assert f["headline"] in page.text and plan["bottleneck"]["explanation"] in page.text
+    for c in plan["checkpoints"]:
+        assert f'<tr data-checkpoint="{c["edge"]}">' in page.text
+    unknown = {**body, "fleet": "tanks"}
+    problem = assert_problem(app_client.post(url, json=unknown, headers=planner), 422)
+    assert [e["pointer"] for e in problem["errors"]] == ["/fleet"]

@@ -220,6 +220,85 @@ def test_a_plan_from_the_worker_is_the_plan_computed_in_the_server(
     assert shaped.model_dump(mode="json", by_alias=True, exclude_unset=True) == document
 
 
+FLEET_PLANS = {
+    "buses and ambulances in the 3-hour pause, with sizing": {
+        "window": PAUSE_3H,
+        "fleet": ["buses", "ambulances"],
+        "sizing": True,
+    },
+    "three buses, fast": {"window": PAUSE_3H, "fleet": "buses", "vehicles": 3, "method": "fast"},
+    "two buses and one ambulance between two times": {
+        "start": "2016-12-15T10:00:00+02:00",
+        "end": "2016-12-15T12:30:00+02:00",
+        "fleet": ["buses", "ambulances"],
+        "vehicles": {"buses": 2, "ambulances": 1},
+    },
+}
+
+
+@pytest.mark.parametrize("body", FLEET_PLANS.values(), ids=FLEET_PLANS.keys())
+def test_a_fleet_plan_from_the_worker_is_the_fleet_plan_computed_in_the_server(
+    servers: Servers, body: dict[str, Any]
+) -> None:
+    inline, pooled = servers.both(body)
+    assert inline.status_code == 200, inline.text
+    assert pooled.status_code == 200, pooled.text
+    plan = pooled.json()
+    assert plan == inline.json()
+    # The fleets and counts asked for (the scenario's counts where none is given).
+    fleets = body["fleet"] if isinstance(body["fleet"], list) else [body["fleet"]]
+    counts = {"buses": 20, "ambulances": 10}  # graphs/aleppo-2016-12.json
+    asked = body.get("vehicles")
+    if isinstance(asked, int):
+        asked = {fleets[0]: asked}
+    assert plan["vehicles"] == {f: (asked or {}).get(f, counts[f]) for f in fleets}
+    assert {t["fleet"] for t in plan["trips"]} <= set(fleets)
+    # Everyone counted once: the trips' people, the groups' totals and the plan's total.
+    assert plan["evacuated"] > 0
+    assert plan["evacuated"] == sum(t["count"] for t in plan["trips"])
+    for g in plan["by_group"]:
+        carried = sum(t["people"].get(g["group"], 0) for t in plan["trips"])
+        assert g["evacuated"] == carried
+    assert plan["evacuated"] == sum(g["evacuated"] for g in plan["by_group"])
+    assert plan["egress_time_min"] == max(t["arrive_min"] for t in plan["trips"])
+    assert ("sizing" in plan) == bool(body.get("sizing"))
+    if body.get("sizing"):
+        assert set(plan["sizing"]["one_more_vehicle"]) == set(fleets)
+
+
+FLEET_REFUSED = {
+    "unknown fleet": ({"window": PAUSE_3H, "fleet": "tanks"}, {"/fleet"}),
+    "one count for two fleets": (
+        {"window": PAUSE_3H, "fleet": ["buses", "ambulances"], "vehicles": 4},
+        {"/vehicles"},
+    ),
+    "a count for a fleet not asked for": (
+        {"window": PAUSE_3H, "fleet": "buses", "vehicles": {"tanks": 2}},
+        {"/vehicles"},
+    ),
+    "sizing without a fleet": ({"window": PAUSE_3H, "sizing": True}, {"/sizing"}),
+    "concessions ranked for a fleet": (
+        {"window": PAUSE_3H, "fleet": "buses", "rank_openings": True},
+        {"/rank_openings"},
+    ),
+    "negative count": ({"window": PAUSE_3H, "fleet": "buses", "vehicles": -1}, None),
+}
+
+
+@pytest.mark.parametrize(("body", "pointers"), FLEET_REFUSED.values(), ids=FLEET_REFUSED.keys())
+def test_a_refused_fleet_plan_is_the_same_problem_document(
+    servers: Servers, body: dict[str, Any], pointers: set[str] | None
+) -> None:
+    inline, pooled = servers.both(body)
+    problem = assert_problem(pooled, 422, "invalid-request")
+    assert problem == inline.json()
+    found = {e["pointer"] for e in problem["errors"]}
+    if pointers is None:
+        assert all(p.startswith("/vehicles") for p in found), found
+    else:
+        assert found == pointers
+
+
 REFUSED = {
     "unknown window": ({"window": "no-such-pause"}, None, 422, "invalid-request", {"/window"}),
     "nobody can arrive in one minute": (
@@ -355,7 +434,26 @@ class HeldPlanWorkers(PlanWorkers):
         return await self.run(request, held_plan, *self.gate.args())
 
 
-def test_a_plan_stopped_at_the_hard_limit_is_a_422_that_writes_nothing(tmp_path: Path) -> None:
+HELD = {
+    "concessions ranked": (
+        {"window": PAUSE_3H, "rank_openings": True},
+        {"/method", "/rank_openings"},
+    ),
+    "a fleet sized": (
+        {"window": PAUSE_3H, "fleet": ["buses", "ambulances"], "sizing": True},
+        {"/method", "/sizing"},
+    ),
+    "a fleet sized, fast": (
+        {"window": PAUSE_3H, "fleet": "buses", "sizing": True, "method": "fast"},
+        {"/window", "/sizing"},
+    ),
+}
+
+
+@pytest.mark.parametrize(("body", "pointers"), HELD.values(), ids=HELD.keys())
+def test_a_plan_stopped_at_the_hard_limit_is_a_422_that_writes_nothing(
+    tmp_path: Path, body: dict[str, Any], pointers: set[str]
+) -> None:
     limits = settings(tmp_path, plan_workers=1, plan_time_budget_s=0.2, plan_grace_s=0.1)
     with gates() as make, TestClient(create_app(limits)) as client:
         _, token = add_token(client, "planner", "petra")
@@ -364,16 +462,12 @@ def test_a_plan_stopped_at_the_hard_limit_is_a_422_that_writes_nothing(tmp_path:
         app_of(client).state.plan_workers = held
         snapshot = store_snapshot(engine_of(client))
         try:
-            refused = client.post(
-                f"/v1/scenarios/{aleppo}/plans",
-                json={"window": PAUSE_3H, "rank_openings": True},
-                headers=bearer(token),
-            )
+            refused = client.post(f"/v1/scenarios/{aleppo}/plans", json=body, headers=bearer(token))
         finally:
             held.shutdown()
         problem = assert_problem(refused, 422, "invalid-request")
         assert "did not finish within 0.5 s" in problem["detail"], problem
-        assert {e["pointer"] for e in problem["errors"]} == {"/method", "/rank_openings"}
+        assert {e["pointer"] for e in problem["errors"]} == pointers
         assert store_snapshot(engine_of(client)) == snapshot  # not even an audit line
 
 

@@ -146,24 +146,21 @@ def test_plan_sends_parties_consent_and_unknown_risk_and_ranks_concessions(
     assert plan["unknown_risk"]["policy"]["given_by"] == "request"
     assert policy_text(plan["unknown_risk"]["policy"]) in figure(page, "unknown_risk")
 
-    # The concessions, in the service's order, read from whatever members each row has.
-    openings = plan["openings"]
-    assert openings
+    # The concessions, in the service's order, with their figures and sentences.
+    concessions = plan["concessions"]
+    assert concessions["rows"]
     rows = page.locator("#openings-table tbody tr")
-    assert rows.count() == len(openings)
-    for i, o in enumerate(openings):
+    assert rows.count() == len(concessions["rows"])
+    for i, o in enumerate(concessions["rows"]):
         row = rows.nth(i)
         assert row.get_attribute("data-kind") == o["kind"]
-        assert row.get_attribute("data-id") == o["id"]
-        gained = o.get("additional_evacuated", o["evacuated"] - plan["evacuated"])
-        assert row.locator(".gained").get_attribute("data-value") == str(gained)
-        harm = o.get("harm_change", o["expected_harm"] - plan["expected_harm"])
-        assert float(
-            row.locator(".harm-change").get_attribute("data-value") or "nan"
-        ) == pytest.approx(harm)
-        for reason in o.get("reasons") or []:
-            assert reason in row.locator(".why").text_content()
-    parties = [o["id"] for o in openings if o["kind"] == "party"]
+        assert row.get_attribute("data-id") == o["what"]
+        assert row.locator(".gained").get_attribute("data-value") == str(o["people_gained"])
+        for key, cell in (("harm_change", ".harm-change"), ("detained_change", ".detained-change")):
+            value = float(row.locator(cell).get_attribute("data-value") or "nan")
+            assert value == pytest.approx(o[key])
+        assert o["sentence"] in row.locator(".why").text_content()
+    parties = [o["what"] for o in concessions["rows"] if o["kind"] == "party"]
     assert "opposition" in parties  # consent pending: excluded by consenting-only
     assert watch.page_errors == []
 

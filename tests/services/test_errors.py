@@ -28,6 +28,8 @@ def test_each_part_of_a_question_has_its_request_field() -> None:
         "/alternatives",
         "/max_overlap",
         "/pareto_cap",
+        "/fleet",
+        "/vehicles",
         "/method",
         "/end",
     }

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.deps import CatalogDep, PlannerDep, PlanWorkersDep
 from app.api.problems import problem_body
 from app.domain.errors import ScenarioError
-from app.services.compare import CompareRequest, Side, difference, question_of
+from app.services.compare import CompareRequest, Side, difference, question_of, side_question
 from app.services.errors import ScenarioNotFoundError
 from app.services.plans import PlanRequest
 from app.services.routes import compute_routes
@@ -28,11 +28,12 @@ async def compare(
     body: CompareRequest, catalog: CatalogDep, workers: PlanWorkersDep, principal: PlannerDep
 ) -> dict[str, Any]:
     kind, question = question_of(body.question)
+    asked = {"a": side_question(question, body.a, "a"), "b": side_question(question, body.b, "b")}
     answers: dict[str, Any] = {}
     versions: dict[str, Any] = {}
     solved: dict[str, Any] = {}
     for name, side in (("a", body.a), ("b", body.b)):
-        used, answer, answered = await _answer(catalog, workers, side, question)
+        used, answer, answered = await _answer(catalog, workers, side, asked[name])
         versions[name] = {"scenario": side.scenario, "version": used}
         answers[name] = answer
         solved[name] = answer if answered else None

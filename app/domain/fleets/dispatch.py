@@ -4,12 +4,13 @@ Method. Whenever a vehicle is free (the earliest first), it is sent to the place
 highest-priority group it can carry still waits, nearest first, loads people there in
 priority order, drives to the nearest safe zone with room, queues for the first free lane at
 each checkpoint and waits for room on capped roads. A trip that would reach its zone after
-the window is not made (the next place is tried). ``O(T × (P + L))`` for ``T`` trips, ``P``
-pickup places and ``L`` roads on a leg; every trip is checked against capacities as it is
-committed, so the plan never breaks one.
+the window is not made (the next place is tried, up to :data:`MOST_TRIED`).
+``O(T × (P + L))`` for ``T`` trips, ``P`` pickup places and ``L`` roads on a leg; every trip
+is checked against capacities as it is committed, so the plan never breaks one.
 
 Bound (:func:`upper_bound`). Each vehicle's first arrival at a zone is at least the quickest
-depot → pickup → zone drive with loading and its own screening; each later trip adds at least
+depot → pickup → zone drive with loading (and its own screening, up to
+:data:`EXACT_BOUND_LEGS` drives); each later trip adds at least
 the quickest unload → zone → pickup → load → zone cycle. That caps its trips; seats and
 stretchers cap the people per trip; groups, zones' reception and every checkpoint that all
 drives pass (its lanes × the window ÷ minutes per person) cap the rest. A plan evacuating as
@@ -21,12 +22,13 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
+from collections.abc import Iterator
 
 import numpy as np
 
 from app.domain.fleets.plan import FleetPlan, Screened, Trip
 from app.domain.fleets.problem import Capped, FleetProblem, Kind, Leg, Screening
-from app.domain.network.graph import IntArray
+from app.domain.network.graph import BoolArray, FloatArray, IntArray
 
 
 class _Traffic:
@@ -83,12 +85,60 @@ class _Traffic:
         return start + leg.minutes + delay, screened, waited, entered
 
 
+MOST_TRIED = 64
+"""A free vehicle tries at most this many places per group (nearest first) before the next
+group; bounds the work of a vehicle near the end of the window."""
+
+
+class _Candidates:
+    """Pickup places in order of the drive from each place a vehicle starts from, per fleet,
+    with those no longer worth trying (people only leave, time only passes, zones only fill:
+    a place too far in time, or whose zones are full, stays so)."""
+
+    def __init__(self, p: FleetProblem) -> None:
+        self.p = p
+        self.orders: dict[tuple[int, int], tuple[IntArray, FloatArray, BoolArray]] = {}
+
+    def _order(self, k: int, at: int) -> tuple[IntArray, FloatArray, BoolArray]:
+        """Pickups reachable from ``at`` by fleet ``k``, nearest first; the least minutes
+        a trip from ``at`` through each takes to a zone; which are still alive."""
+        key = (k, at)
+        if key not in self.orders:
+            p, kind = self.p, self.p.kinds[k]
+            there = kind.drives_from(at)[p.pickups]
+            on = np.full(len(p.pickups), np.inf)
+            for z in p.zones.tolist():
+                on = np.minimum(on, kind.drives.to_zone(z)[p.pickups])
+            least = np.ceil(there - 1e-6) + kind.load_min + np.ceil(on - 1e-6)
+            order = np.flatnonzero(np.isfinite(least))
+            order = order[np.argsort(there[order], kind="stable")]
+            self.orders[key] = (order, least[order], np.ones(len(order), dtype=bool))
+        return self.orders[key]
+
+    def walk(self, k: int, at: int, g: int, left: IntArray, t: int) -> Iterator[int]:
+        """Pickups still worth trying for group ``g`` from ``at`` at minute ``t``, nearest
+        first (those that cannot finish within the window are dropped for good)."""
+        order, least, alive = self._order(k, at)
+        horizon = self.p.horizon
+        if horizon is not None:
+            alive &= t + least <= horizon
+        for pos in np.flatnonzero(alive & (left[order, g] > 0)).tolist():
+            if alive[pos]:
+                yield int(order[pos])
+
+    def drop(self, k: int, at: int, i: int) -> None:
+        """Pickup ``i`` cannot be served from ``at`` by fleet ``k`` any more."""
+        order, _, alive = self.orders[(k, at)]
+        alive[np.flatnonzero(order == i)] = False
+
+
 def fast_fleet_plan(problem: FleetProblem) -> FleetPlan:
     """The fast plan (see the module docstring); ``optimal`` when it meets the bound."""
     p = problem
     remaining = p.people.copy()
     reception = list(p.reception)
     traffic = _Traffic()
+    candidates = _Candidates(p)
     trips: list[Trip] = []
     free = [(0, v, p.kind_of(v).depot, 0) for v in range(p.vehicles)]
     heapq.heapify(free)
@@ -97,7 +147,7 @@ def fast_fleet_plan(problem: FleetProblem) -> FleetPlan:
         t, v, at, done = heapq.heappop(free)
         if horizon is not None and t >= horizon:
             continue
-        trip = _next_trip(p, remaining, reception, traffic, v, at, t, done + 1)
+        trip = _next_trip(p, remaining, reception, traffic, candidates, v, at, t, done + 1)
         if trip is None:
             continue  # nothing this vehicle can still do
         trips.append(trip)
@@ -124,6 +174,7 @@ def _next_trip(
     remaining: IntArray,
     reception: list[int | None],
     traffic: _Traffic,
+    candidates: _Candidates,
     v: int,
     at: int,
     t: int,
@@ -133,21 +184,19 @@ def _next_trip(
     when no trip it could make moves anybody in time."""
     left = remaining
     horizon = p.horizon
-    kind = p.kind_of(v)
+    k = p.vehicle_kind[v]
+    kind = p.kinds[k]
     for g in range(len(p.groups)):
         if kind.room(p.groups[g].needs) == 0:
             continue
-        waiting = np.flatnonzero(left[:, g] > 0)
-        if not len(waiting):
-            continue
-        order = sorted(waiting.tolist(), key=lambda i: (kind.drive_min(at, int(p.pickups[i])), i))
-        for i in order:
+        for tried, i in enumerate(candidates.walk(k, at, g, left, t)):
+            if tried == MOST_TRIED:
+                break
             pickup = int(p.pickups[i])
-            if not math.isfinite(kind.drive_min(at, pickup)):
-                continue
             load = _load(p, kind, left[i])
             zone = _zone(p, kind, pickup, reception, sum(load))
             if zone is None:
+                candidates.drop(k, at, i)
                 continue
             room = reception[zone]
             if room is not None and room < sum(load):
@@ -160,6 +209,7 @@ def _next_trip(
                 full, loaded, sum(load), commit=False
             )
             if horizon is not None and arrive > horizon:
+                candidates.drop(k, at, i)
                 continue
             traffic.drive(empty, t, 0, commit=True)
             traffic.drive(full, loaded, sum(load), commit=True)
@@ -221,27 +271,35 @@ def _zone(
     return None if best is None or people == 0 else best[1]
 
 
+EXACT_BOUND_LEGS = 2_000
+"""Up to this many pickup–zone drives per fleet, the bound counts each drive's screening
+(building every drive); beyond, it counts driving minutes only (still a bound, looser)."""
+
+
 def cycle_bounds(p: FleetProblem, kind: Kind) -> tuple[float, float]:
     """Least minutes to a vehicle's first arrival at a zone, and least minutes per later
     trip, for vehicles of ``kind`` (see the module docstring)."""
-    first = cycle_out = cycle_back = math.inf
-    for pickup in p.pickups.tolist():
-        to_zone = math.inf
-        for z in p.zones.tolist():
-            if not math.isfinite(kind.drive_min(pickup, z)):
-                continue
-            leg = kind.leg(pickup, z)
-            screen = sum(s.minutes(1) for s in leg.screenings)
-            to_zone = min(to_zone, leg.minutes + screen)
-        if not math.isfinite(to_zone):
-            continue
-        if math.isfinite(kind.drive_min(kind.depot, pickup)):
-            first = min(first, kind.leg(kind.depot, pickup).minutes + kind.load_min + to_zone)
-        cycle_out = min(cycle_out, kind.load_min + to_zone)
-        for z in p.zones.tolist():
-            if math.isfinite(kind.drive_min(z, pickup)):
-                cycle_back = min(cycle_back, kind.leg(z, pickup).minutes)
-    return first, kind.unload_min + cycle_back + cycle_out
+    pickups = p.pickups
+    if not len(pickups) or not len(p.zones):
+        return math.inf, math.inf
+    to_zone = np.full(len(pickups), np.inf)
+    back = math.inf
+    small = len(pickups) * len(p.zones) <= EXACT_BOUND_LEGS
+    for z in p.zones.tolist():
+        minutes = np.ceil(kind.drives.to_zone(z)[pickups] - 1e-6)
+        if small:
+            for i in np.flatnonzero(np.isfinite(minutes)).tolist():
+                leg = kind.leg(int(pickups[i]), z)
+                minutes[i] = leg.minutes + sum(s.minutes(1) for s in leg.screenings)
+        to_zone = np.minimum(to_zone, minutes)
+        from_zone = np.ceil(kind.drives_from(z)[pickups] - 1e-6)
+        ok = np.isfinite(from_zone) & np.isfinite(minutes)
+        if ok.any():
+            back = min(back, float(from_zone[ok].min()))
+    reach = np.ceil(kind.drives_from(kind.depot)[pickups] - 1e-6) + kind.load_min + to_zone
+    first = float(reach.min()) if np.isfinite(reach).any() else math.inf
+    out = float(to_zone.min()) + kind.load_min if np.isfinite(to_zone).any() else math.inf
+    return first, kind.unload_min + back + out
 
 
 def trips_within(p: FleetProblem, kind: Kind, horizon: int) -> int:
@@ -283,7 +341,10 @@ def upper_bound(p: FleetProblem) -> tuple[int, str]:
 
 
 def _common_screenings(p: FleetProblem) -> list[Screening]:
-    """Checkpoints every drive of every fleet from a pickup to a safe zone passes."""
+    """Checkpoints every drive of every fleet from a pickup to a safe zone passes (looked
+    for only up to :data:`EXACT_BOUND_LEGS` drives per fleet)."""
+    if len(p.pickups) * len(p.zones) > EXACT_BOUND_LEGS:
+        return []
     common: dict[int, Screening] | None = None
     for kind in p.kinds:
         for pickup in p.pickups.tolist():

@@ -228,7 +228,7 @@ def _solve_in(p: FleetProblem, horizon: int, time_limit_s: float) -> FleetPlan:
     solver.parameters.num_workers = 2
     status = solver.solve(m)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return _finish(p, [], False)
+        raise ExactTooLarge(f"the exact search found no plan within {time_limit_s:g} s")
     out: list[Trip] = []
     for v, row in enumerate(slots):
         ki = p.vehicle_kind[v]

@@ -117,34 +117,18 @@ class FleetOptions:
 
 
 @dataclass
-class Kind:
-    """The vehicles of one fleet: what they carry, where they start, the roads they may use
-    and the quickest drives between places (their speed and roads differ by fleet)."""
+class Drives:
+    """The quickest drives over one set of usable roads at one speed, from the depots and
+    safe zones to every place and from every place to the safe zones (shared by the fleets
+    that drive alike)."""
 
     network: Network
-    fleet: Fleet
-    count: int
-    conditions: Conditions
-    usable: BoolArray
-    depot: int
+    time: FloatArray
+    """Minutes per road (inf where the fleet may not drive)."""
+    sources: list[int]
+    """Depots of the fleets sharing these drives."""
     zones: IntArray
     extra_lanes: dict[int, int]
-    time: FloatArray = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.time = np.where(self.usable, self.conditions.time, np.inf)
-
-    @property
-    def load_min(self) -> int:
-        return math.ceil(self.fleet.load_min - 1e-9)
-
-    @property
-    def unload_min(self) -> int:
-        return math.ceil(self.fleet.unload_min + self.fleet.turnaround_min - 1e-9)
-
-    def room(self, needs: GroupNeeds) -> int:
-        """Places one vehicle has for a person who needs a seat or a stretcher."""
-        return self.fleet.stretchers if needs == "stretcher" else self.fleet.seats
 
     @cached_property
     def _graph(self) -> tuple[csr_matrix, csr_matrix]:
@@ -160,7 +144,7 @@ class Kind:
     @cached_property
     def _from(self) -> dict[int, tuple[FloatArray, IntArray]]:
         """Drives from the depot and from each safe zone: distances and predecessors."""
-        sources = sorted({self.depot, *self.zones.tolist()})
+        sources = sorted({*self.sources, *self.zones.tolist()})
         dist, pred = dijkstra(self._graph[0], indices=sources, return_predecessors=True)
         return {s: (dist[k], pred[k]) for k, s in enumerate(sources)}
 
@@ -172,6 +156,14 @@ class Kind:
             return {}
         dist, pred = dijkstra(self._graph[1], indices=zones, return_predecessors=True)
         return {z: (dist[k], pred[k]) for k, z in enumerate(zones)}
+
+    def drives_from(self, a: int) -> FloatArray:
+        """Minutes of the quickest drive from ``a`` (a depot or a safe zone) to every place."""
+        return self._from[a][0]
+
+    def to_zone(self, z: int) -> FloatArray:
+        """Minutes of the quickest drive from every place to the safe zone ``z``."""
+        return self._to[z][0]
 
     def drive_min(self, a: int, b: int) -> float:
         """Minutes of the quickest drive from ``a`` (the depot or a safe zone) to ``b``, or
@@ -208,21 +200,42 @@ class Kind:
     def _legs(self) -> dict[tuple[int, int], Leg]:
         return {}
 
+    @cached_property
+    def _arcs(self) -> tuple[BoolArray, FloatArray]:
+        """Which arcs the fleet may drive, and their minutes."""
+        minutes: FloatArray = self.time[self.network.arc_edge]
+        return np.isfinite(minutes), minutes
+
+    @cached_property
+    def _special(self) -> BoolArray:
+        """Roads a leg must note: a checkpoint that screens, or a vehicle limit."""
+        net, cols = self.network, self.network.columns.edges
+        screens = ~(
+            np.isnan(cols.screening_min_per_vehicle) & np.isnan(cols.screening_min_per_person)
+        )
+        special: BoolArray = ((net.edge_checkpoint >= 0) & screens) | ~np.isnan(
+            cols.vehicles_per_min
+        )
+        return special
+
     def _leg_of(self, nodes: list[int]) -> Leg:
         net = self.network
-        arc_ok = np.isfinite(self.time[net.arc_edge])
-        arcs = hop_arcs(net, nodes, arc_ok, self.time[net.arc_edge])
-        edges = [int(e) for e in net.arc_edge[arcs]]
+        arc_ok, arc_minutes = self._arcs
+        arcs = hop_arcs(net, nodes, arc_ok, arc_minutes)
+        edge_array = net.arc_edge[arcs]
+        edges = [int(e) for e in edge_array]
+        minutes = self.time[edge_array]
+        before = np.concatenate([[0.0], np.cumsum(minutes)])
         cols = net.columns.edges
         screenings: list[Screening] = []
         capped: list[Capped] = []
-        elapsed = 0.0
         whole = 0
-        for k, e in enumerate(edges):
-            has_checkpoint = int(net.edge_checkpoint[e]) >= 0
+        for k in np.flatnonzero(self._special[edge_array]).tolist():
+            e, elapsed = edges[k], float(before[k])
             per_vehicle = float(cols.screening_min_per_vehicle[e])
             per_person = float(cols.screening_min_per_person[e])
-            if has_checkpoint and not (math.isnan(per_vehicle) and math.isnan(per_person)):
+            screens = not (math.isnan(per_vehicle) and math.isnan(per_person))
+            if int(net.edge_checkpoint[e]) >= 0 and screens:
                 whole = math.ceil(elapsed - 1e-9)
                 lanes = int(cols.screening_lanes[e]) or 1
                 lanes += self.extra_lanes.get(e, 0)
@@ -242,9 +255,41 @@ class Kind:
                 capped.append(
                     Capped(e, direction, math.floor(elapsed + 1e-9), block, int(cap * block))
                 )
-            elapsed += float(self.time[e])
-        total = max(math.ceil(elapsed - 1e-9), whole)
+        total = max(math.ceil(float(before[-1]) - 1e-9), whole)
         return Leg(nodes, edges, total, screenings, capped)
+
+
+@dataclass
+class Kind:
+    """The vehicles of one fleet: what they carry, where they start, and their drives (speed
+    and usable roads differ by fleet)."""
+
+    fleet: Fleet
+    count: int
+    conditions: Conditions
+    depot: int
+    drives: Drives
+
+    @property
+    def load_min(self) -> int:
+        return math.ceil(self.fleet.load_min - 1e-9)
+
+    @property
+    def unload_min(self) -> int:
+        return math.ceil(self.fleet.unload_min + self.fleet.turnaround_min - 1e-9)
+
+    def room(self, needs: GroupNeeds) -> int:
+        """Places one vehicle has for a person who needs a seat or a stretcher."""
+        return self.fleet.stretchers if needs == "stretcher" else self.fleet.seats
+
+    def drive_min(self, a: int, b: int) -> float:
+        return self.drives.drive_min(a, b)
+
+    def drives_from(self, a: int) -> FloatArray:
+        return self.drives.drives_from(a)
+
+    def leg(self, a: int, b: int) -> Leg:
+        return self.drives.leg(a, b)
 
 
 @dataclass
@@ -322,6 +367,7 @@ def compile_fleet_problem(net: Network, options: FleetOptions) -> FleetProblem:
     zone_mask = net.node_kind == SAFE_ZONE
     zones = np.flatnonzero(zone_mask)
     kinds = []
+    shared: dict[tuple[float, tuple[str, ...]], Drives] = {}
     for fleet_id in dict.fromkeys(options.fleets):
         fleet = fleets[fleet_id]
         profile = Profile(
@@ -333,18 +379,16 @@ def compile_fleet_problem(net: Network, options: FleetOptions) -> FleetProblem:
             source=fleet.source,
         )
         cond = Conditions.build(net, profile, options.at, "survival", policy)
-        kinds.append(
-            Kind(
-                network=net,
-                fleet=fleet,
-                count=options.vehicles.get(fleet_id, fleet.count),
-                conditions=cond,
-                usable=usable_roads(net, cond.usable, excluded.parties),
-                depot=net.node_index[fleet.depot],
-                zones=zones,
-                extra_lanes=options.extra_lanes,
+        depot = net.node_index[fleet.depot]
+        alike = (fleet.speed_m_per_min, tuple(sorted(fleet.excluded_statuses)))
+        if alike not in shared:
+            usable = usable_roads(net, cond.usable, excluded.parties)
+            shared[alike] = Drives(
+                net, np.where(usable, cond.time, np.inf), [], zones, options.extra_lanes
             )
-        )
+        shared[alike].sources.append(depot)
+        count = options.vehicles.get(fleet_id, fleet.count)
+        kinds.append(Kind(fleet, count, cond, depot, shared[alike]))
     groups = population_groups(net)
     people_at = people_by_group(net, groups)
     pickups = np.flatnonzero((people_at.sum(axis=1) > 0) & ~zone_mask)

@@ -37,11 +37,21 @@ def plan_fleet(
     if method == "fast":
         return fast_fleet_plan(problem)
     try:
-        return exact_fleet_plan(problem, time_limit_s)
+        exact = exact_fleet_plan(problem, time_limit_s)
     except ExactTooLarge as why:
         plan = fast_fleet_plan(problem)
         plan.note = f"fast plan: {why}" + (f"; {plan.note}" if plan.note else "")
         return plan
+    if exact.optimal:
+        return exact
+    # Stopped at its time limit: the better of its best plan and the fast one.
+    fast = fast_fleet_plan(compile_fleet_problem(net, options))
+    return exact if priority_key(exact) >= priority_key(fast) else fast
+
+
+def priority_key(plan: FleetPlan) -> tuple[int, ...]:
+    """People evacuated group by group in priority order (compared as a tuple)."""
+    return tuple(g["evacuated"] for g in plan.by_group())
 
 
 def _fast(net: Network, options: FleetOptions) -> FleetPlan:

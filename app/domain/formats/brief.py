@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.domain.formats.figures import unknown_sentence
+from app.domain.formats.brief_fleet import fleet_section
+from app.domain.formats.figures import figure, unknown_sentence
 from app.domain.network.assumptions import population_assumptions, route_assumptions
 from app.domain.network.graph import Network
 from app.domain.plans.corridors import Schedule, Share, corridor_of, schedule
@@ -72,6 +73,8 @@ class Proposal:
     requested_by: str | None = None
     people_from_population: bool = False
     """Whether ``people`` is the population of the first place (its source is then listed)."""
+    fleet_plan: dict[str, Any] | None = None
+    """A fleet plan's answer for the same window (:mod:`.brief_fleet`): the fleet section."""
 
 
 def build_brief(p: Proposal) -> dict[str, Any]:
@@ -139,6 +142,8 @@ def build_brief(p: Proposal) -> dict[str, Any]:
         ],
         "notification": _notification(proposed, window, profile.id),
     }
+    if p.fleet_plan is not None:
+        brief["fleet"] = fleet_section(p.fleet_plan, net, start)
     brief["figures"] = _figures(brief, plan)
     brief["assumed_figures"] = _assumed(p)
     brief["caveats"] = _caveats(p, src)
@@ -454,11 +459,6 @@ def _notification(
 # --- Figures, assumptions, caveats ---------------------------------------------------------
 
 
-def figure(fid: str, label: str, value: Any, unit: str) -> dict[str, Any]:
-    """One row of figures. ``unit``: probability, people, people/min, min, m or time."""
-    return {"id": fid, "label": label, "value": value, "unit": unit}
-
-
 def _figures(b: dict[str, Any], plan: Schedule | None) -> list[dict[str, Any]]:
     """The proposal's figures as rows; each corridor's rows are under its ``figures``."""
     v, survival = b["verdict"], b["survival"]
@@ -562,6 +562,14 @@ def _caveats(p: Proposal, src: dict[str, Any]) -> list[str]:
         "Every number marked as an estimate or without a source is listed under Assumed "
         "figures with the label the scenario gives it.",
     ]
+    if p.fleet_plan is not None:
+        out.append(
+            "The fleet plan follows the fleet model (docs/fleets.md): vehicles drive the "
+            "quickest roads their fleet may use, load priority groups first, queue and are "
+            "screened at checkpoints, and people count as evacuated when their vehicle reaches "
+            "a safe zone within the window. Its vehicles, loading and screening times are the "
+            "scenario's figures, listed with their sources in the fleet section."
+        )
     if cond.incidents_after_at:
         out.append(
             f"{len(cond.incidents_after_at)} incident report(s) observed after the time "

@@ -59,6 +59,8 @@ def value(v: Any, unit: str) -> str:
         return minutes(v)
     if unit == "m":
         return f"{v / 1000:,.1f} km"
+    if unit == "share":
+        return f"{100 * v:.0f} %"
     text = f"{v:,.0f}" if isinstance(v, int) or abs(v) >= 100 else f"{v:,.1f}"
     return text + (" people/min" if unit == "people/min" else "")
 
@@ -178,6 +180,8 @@ def render_markdown(b: dict[str, Any]) -> str:
     if w:
         missing = ", ".join(b["window_not_yet_agreed_by"]) or "nobody"
         lines.append(f"- **Window not yet agreed by:** {missing}")
+    if "fleet" in b:
+        lines += _fleet_md(b["fleet"])
     for c in b["corridors"]:
         lines += _corridor_md(c)
     lines += _places_md(b["checkpoints_and_crossings"])
@@ -223,6 +227,61 @@ def _corridor_md(c: dict[str, Any]) -> list[str]:
             f"{when(st['first_arrival']['at'])} | {when(st['last_arrival']['at'])} | "
             f"{st['risk']:.4f} | {st['cumulative_survival']:.4f} |"
         )
+    return out
+
+
+def group_name(g: dict[str, Any]) -> str:
+    """A population group as the brief names it: its name, else its id."""
+    return str(g["name"] or g["group"])
+
+
+def checkpoint_name(c: dict[str, Any]) -> str:
+    """A checkpoint of a fleet plan: its road's name (else id) and who holds it."""
+    held = c["party_name"] or c["party"]
+    return f"{c['name'] or c['edge']}" + (f" ({held})" if held else "")
+
+
+def _fleet_md(f: dict[str, Any]) -> list[str]:
+    kind = "optimal" if f["optimal"] else f"{f['method']} plan, not proven optimal"
+    out = [
+        "",
+        "## Fleet plan",
+        "",
+        f"**{f['headline']}.**",
+        "",
+        f"Bottleneck ({f['bottleneck']['kind']}): {f['bottleneck']['explanation']}.",
+        "",
+        *_figures_md(f["figures"]),
+        "",
+        f"Method: {kind}." + (f" {f['note']}." if f["note"] else ""),
+        "",
+        "People by group, in the order vehicles carry them:",
+        "",
+        "| group | needs | people | carried | left behind | last arrival |",
+        "|---|---|---|---|---|---|",
+    ]
+    for g in f["by_group"]:
+        out.append(
+            f"| {_cell(group_name(g))} | {g['needs']} | {value(g['population'], 'people')} | "
+            f"{value(g['evacuated'], 'people')} | {value(g['stranded'], 'people')} | "
+            f"{when(g['last_arrival']['at'])} |"
+        )
+    out += ["", "Queue at the checkpoints:", ""]
+    if not f["checkpoints"]:
+        out.append("No vehicle passes a checkpoint.")
+    else:
+        out += [
+            "| checkpoint | vehicles | people | waiting (vehicle-min) | longest wait |",
+            "|---|---|---|---|---|",
+        ]
+        for c in f["checkpoints"]:
+            out.append(
+                f"| {_cell(checkpoint_name(c))} | {c['vehicles']} | "
+                f"{value(c['people'], 'people')} | {c['waiting_min']:,} | "
+                f"{minutes(c['longest_wait_min'])} |"
+            )
+    out += ["", "The fleet's assumptions:", ""]
+    out += [f"- {assumption_line(a)}" for a in f["assumptions"]] or ["None."]
     return out
 
 
@@ -335,6 +394,7 @@ def _environment() -> Environment:
     )
     env.filters.update(when=when, minutes=minutes, value=value, coordinates=coordinates)
     env.filters.update(assumption=assumption_line)
+    env.filters.update(group_name=group_name, checkpoint_name=checkpoint_name)
     env.globals.update(status_text=STATUS_TEXT, verdict_text=verdict_text)
     return env
 

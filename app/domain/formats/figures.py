@@ -53,3 +53,10 @@ def assumption_line(a: Mapping[str, Any]) -> str:
     count = a.get("count") or 0
     applies = f", applies to {count}" if count > 1 else ""
     return f"{a['quantity']}: {figure} ({a['unit']}{applies}) — {a['source']}"
+
+
+def figure(fid: str, label: str, value: Any, unit: str) -> dict[str, Any]:
+    """One row of a brief's figures. ``unit``: probability, probability range, people,
+    people/min, min, m, time, share (a fraction shown as a percentage) or a count's noun
+    (vehicles, trips)."""
+    return {"id": fid, "label": label, "value": value, "unit": unit}
