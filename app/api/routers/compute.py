@@ -88,6 +88,11 @@ def routes(
             "description": "Invalid request, plan too large or too long to compute, or "
             "nothing can be evacuated."
         },
+        202: {
+            "description": "Answered as a job (docs/jobs.md): with `Prefer: respond-async`, "
+            "when estimated longer than SAFE_PASSAGE_JOB_INLINE_S (`Prefer: wait=N` sets it), "
+            "or for the `Idempotency-Key` of an earlier job. `Location: /v1/jobs/{id}`."
+        },
         503: {"description": "Plan workers busy and the queue full, or the worker stopped."},
     },
 )
