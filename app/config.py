@@ -111,6 +111,40 @@ class Settings(BaseSettings):
         "(50 s by default); past it the worker is killed and the plan refused (422 at "
         "`/method`, the window or `/rank_openings`).",
     )
+    broker_url: str | None = Field(
+        default=None,
+        description="Message broker of the job queue (docs/jobs.md): `amqp://user:pass@host:5672/` "
+        "(RabbitMQ, recommended) or `redis://host:6379/0`; API replicas and `safe-passage "
+        "worker` processes on any machine share it and the database. Unset: jobs run in worker "
+        "processes of each API process (`SAFE_PASSAGE_PLAN_WORKERS` of them).",
+    )
+    job_queue: str = Field(
+        default="safe_passage_jobs",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Queue name on the broker: deployments sharing one broker use one each.",
+    )
+    job_inline_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="A plan request estimated to take longer than this (seconds) is answered "
+        "`202 Accepted` with a job, as with `Prefer: respond-async`; `Prefer: wait=N` sets "
+        "it for one request.",
+    )
+    job_time_budget_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds an optimal plan run as a job (and each concession it re-plans) may "
+        "take before the fast plan is used instead; a job's hard limit is twice this plus "
+        "`SAFE_PASSAGE_PLAN_GRACE_S`.",
+    )
+    job_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Times a job is started at most (a worker killed mid-job, an unexpected "
+        "error); then it fails with its problem document.",
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description="JSON list of origins allowed by CORS; none by default.",
@@ -139,6 +173,11 @@ class Settings(BaseSettings):
         which has the budget again; the grace covers loading the version in a new worker.
         """
         return 2 * self.plan_time_budget_s + self.plan_grace_s
+
+    @property
+    def job_hard_limit_s(self) -> float:
+        """Seconds a job's attempt may take before its worker gives it up (as for plans)."""
+        return 2 * self.job_time_budget_s + self.plan_grace_s
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -1,14 +1,18 @@
-"""What some tests need from outside Python: a PostgreSQL server and Debian's Chromium.
+"""What some tests need from outside Python: PostgreSQL, RabbitMQ and Debian's Chromium.
 
-Tests marked ``postgres`` or ``browser`` need them. ``tests/conftest.py`` probes each once
-per run; when one is missing its tests are skipped with a one-line reason, or fail when
-``SAFE_PASSAGE_REQUIRE_SERVICES=1`` (set by ``.ci/run``: CI never skips them silently).
+Tests marked ``postgres``, ``rabbitmq`` or ``browser`` need them. ``tests/conftest.py``
+probes each once per run; when one is missing its tests are skipped with a one-line
+reason, or fail when ``SAFE_PASSAGE_REQUIRE_SERVICES=1`` (set by ``.ci/run``: CI never
+skips them silently).
 
 Where the tests look (environment variables, read when the tests start):
 
 - ``SAFE_PASSAGE_TEST_POSTGRES``: ``HOST:PORT/DATABASE`` of a PostgreSQL server with trust
   auth for user ``postgres`` or ``root`` (default ``127.0.0.1:5432/test``). Each test works
   in a schema of its own, created and dropped by the test.
+- ``SAFE_PASSAGE_TEST_RABBITMQ``: the RabbitMQ broker of the job queue's tests (default
+  ``amqp://guest:guest@127.0.0.1:5672/``); each test uses a queue of its own. The broker
+  restart test also starts a private RabbitMQ node (``rabbitmq-server``) on another port.
 - ``SAFE_PASSAGE_CHROMIUM``: the Chromium binary Playwright drives (default
   ``/usr/bin/chromium``, Debian's package: ``scripts/install-browser`` installs it).
 """
@@ -124,5 +128,25 @@ def browser_missing() -> str | None:
     return None
 
 
+RABBITMQ_ENV = "SAFE_PASSAGE_TEST_RABBITMQ"
+RABBITMQ_URL = os.environ.get(RABBITMQ_ENV, "").strip() or "amqp://guest:guest@127.0.0.1:5672/"
+RABBITMQ_SERVER = shutil.which("rabbitmq-server") or "/usr/sbin/rabbitmq-server"
+
+
+def rabbitmq_missing() -> str | None:
+    """Why the ``rabbitmq`` tests cannot run here (the job queue's broker), or None."""
+    try:
+        import pika
+    except ImportError:
+        return "pika is not installed: python3 -m pip install -e '.[test]'"
+    try:
+        params = pika.URLParameters(RABBITMQ_URL)
+        params.socket_timeout = params.blocked_connection_timeout = 3
+        pika.BlockingConnection(params).close()
+    except Exception as exc:
+        return f"RabbitMQ is not reachable at {RABBITMQ_URL} ({exc!r:.80}); set {RABBITMQ_ENV}"
+    return None
+
+
 #: Marker name -> the probe that says why its tests cannot run here.
-PROBES = {"postgres": postgres_missing, "browser": browser_missing}
+PROBES = {"postgres": postgres_missing, "browser": browser_missing, "rabbitmq": rabbitmq_missing}

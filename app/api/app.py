@@ -12,17 +12,22 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 
 from app import __version__
 from app.api import problems
 from app.api.logs import configure_logging
 from app.api.middleware import BodyLimit, RequestLog, SecurityHeaders
 from app.api.routers import admin, compare, compute, health, maps, metrics, scenarios, site
+from app.api.routers import jobs as jobs_router
 from app.config import Settings, get_settings
 from app.services.catalog import Catalog
+from app.services.jobs import Dispatch, Jobs
+from app.services.jobs_local import LocalJobs, worker_context
 from app.services.metrics import CacheStats, ServiceMetrics
 from app.services.plan_workers import PlanWorkers
 from app.storage.db import make_engine, upgrade
+from app.storage.jobs import JobStore
 from app.storage.repository import Repository
 
 WEB = Path(__file__).resolve().parents[1] / "web"
@@ -50,6 +55,21 @@ def _cache_stats(catalog: Catalog) -> CacheStats:
     return CacheStats(hits=cache.hits, misses=cache.misses, entries_held=len(cache))
 
 
+def make_jobs(settings: Settings, engine: Engine, catalog: Catalog) -> Jobs:
+    """The job service: on the broker when one is configured, else local worker processes."""
+    store = JobStore(engine)
+    dispatch: Dispatch
+    if settings.broker_url:
+        from app.services.jobs_dramatiq import DramatiqJobs
+
+        dispatch = DramatiqJobs(settings)
+    else:
+        context = worker_context(settings, jobs_router.PROBLEMS)
+        context.catalog, context.store = catalog, store  # plan_workers = 0: in this process
+        dispatch = LocalJobs(settings, jobs_router.PROBLEMS, context)
+    return Jobs(store, catalog, dispatch)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service. The database schema is upgraded when it starts."""
     settings = settings or get_settings()
@@ -57,12 +77,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.resolved_database_url())
     catalog = Catalog(Repository(engine), settings)
     plan_workers = PlanWorkers(settings)  # no process until the first plan
+    jobs = make_jobs(settings, engine, catalog)
     service_metrics = ServiceMetrics(cache=lambda: _cache_stats(catalog))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upgrade(engine)
+        if isinstance(jobs.dispatch, LocalJobs):
+            jobs.dispatch.resume(jobs.store)
         yield
+        jobs.dispatch.close()
         plan_workers.shutdown()
         engine.dispose()
 
@@ -78,10 +102,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.catalog = catalog
     app.state.plan_workers = plan_workers
+    app.state.jobs = jobs
     app.state.metrics = service_metrics
     app.state.observe_compute = service_metrics.observe_compute
     problems.install(app, components=scenarios.COMPONENTS)
-    routers = (health, scenarios, compute, compare, maps, admin)
+    routers = (health, scenarios, compute, compare, maps, admin, jobs_router)
     for router in (r.router for r in routers):
         app.include_router(router)
     app.include_router(metrics.router)

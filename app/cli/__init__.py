@@ -8,6 +8,7 @@ from app.cli import osm as osm
 from app.cli import plans as plans
 from app.cli import routes as routes
 from app.cli import service as service
+from app.cli import worker as worker
 from app.cli.common import app
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -24,6 +24,7 @@ from app.domain.plans.concessions import rank_concessions
 from app.domain.plans.evacuation import (
     MAX_FAST_CELLS,
     NothingToEvacuateError,
+    Plan,
     PlanOptions,
     plan_evacuation,
     standstill_plan,
@@ -152,6 +153,7 @@ def compute_plan(
     time_budget_s: float | None = None,
     max_fast_cells: int = MAX_FAST_CELLS,
     progress: Progress | None = None,
+    ranking: Ranking | None = None,
 ) -> dict[str, Any]:
     """The PLAN document (SPEC §3) for ``request``.
 
@@ -160,11 +162,12 @@ def compute_plan(
     ``max_expanded_arcs`` bounds the time-expanded network (memory): larger
     questions are refused with an :class:`InvalidRequestError`. The HTTP API and
     the CLI both pass :attr:`Settings.max_expanded_arcs <app.config.Settings>`.
+    ``ranking`` prices the concessions (``rank_openings``): by default one by one here;
+    jobs pass one that prices each as a task of its own (:mod:`app.services.jobs`).
     """
     if request.fleet is not None:
         return compute_fleet_plan(network, request, time_budget_s)
-    horizon, window = plan_horizon(network, request)
-    at = risks_at(request, window)
+    _, window = plan_horizon(network, request)
     if request.sizing or request.vehicles is not None or request.sizing_people is not None:
         field = (
             "/sizing" if request.sizing else "/vehicles" if request.vehicles else "/sizing_people"
@@ -172,18 +175,12 @@ def compute_plan(
         raise InvalidRequestError(
             [Problem(field, "only with a fleet ('fleet')")], detail="sizing needs a fleet"
         )
-    options = PlanOptions(
-        profile=request.profile,
-        at=at,
-        avoid_parties=tuple(request.avoid_parties),
-        consenting_only=request.consenting_only,
-        max_risk=request.max_risk,
-        unknown_risk=request.unknown_risk,
-        horizon=horizon,
-        method=request.method,
+    options = foot_plan_options(
+        network,
+        request,
         max_expanded_arcs=max_expanded_arcs,
+        time_budget_s=time_budget_s,
         max_fast_cells=max_fast_cells,
-        budget=None if time_budget_s is None else Budget.start(time_budget_s, time.monotonic),
         progress=progress,
     )
     horizon_field = "/window" if request.window is not None else "/end"
@@ -202,9 +199,45 @@ def compute_plan(
             ranking_options = options
             if plan.method == "fast":  # asked for, or the optimal method ran out of time
                 ranking_options = PlanOptions(**{**options.__dict__, "method": "fast"})
-            concessions = rank_concessions(network, ranking_options, plan)
-            document["concessions"] = concessions.as_dict()
+            rank = ranking or _rank_here
+            document["concessions"] = rank(network, ranking_options, plan)
     return document
+
+
+Ranking = Callable[[Network, PlanOptions, Plan], dict[str, Any]]
+"""Prices the concessions of a base plan planned with these options (``rank_openings``):
+the ``concessions`` member of the PLAN document."""
+
+
+def _rank_here(network: Network, options: PlanOptions, plan: Plan) -> dict[str, Any]:
+    return rank_concessions(network, options, plan).as_dict()
+
+
+def foot_plan_options(
+    network: Network,
+    request: PlanRequest,
+    *,
+    max_expanded_arcs: int,
+    time_budget_s: float | None = None,
+    max_fast_cells: int = MAX_FAST_CELLS,
+    progress: Progress | None = None,
+) -> PlanOptions:
+    """What a plan on foot is asked for: the request's restrictions, window and method."""
+    horizon, window = plan_horizon(network, request)
+    return PlanOptions(
+        profile=request.profile,
+        at=risks_at(request, window),
+        avoid_parties=tuple(request.avoid_parties),
+        consenting_only=request.consenting_only,
+        max_risk=request.max_risk,
+        unknown_risk=request.unknown_risk,
+        horizon=horizon,
+        method=request.method,
+        max_expanded_arcs=max_expanded_arcs,
+        max_fast_cells=max_fast_cells,
+        budget=None if time_budget_s is None else Budget.start(time_budget_s, time.monotonic),
+        progress=progress,
+    )
 
 
 def risks_at(request: PlanRequest, window: dict[str, Any] | None) -> datetime | None:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -97,3 +98,62 @@ class AuditRow(Base):
     scenario_id: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, object] | None] = mapped_column(JSON)
+
+
+class JobRow(Base):
+    """A long computation run as a job (docs/jobs.md): what was asked, on which version,
+    how far it is, and its answer or problem."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_scenario", "scenario_id"),
+        Index("ix_jobs_idempotency", "token_id", "idempotency_key", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    """What is computed: ``plan`` (plans, concession rankings and fleet plans)."""
+    scenario_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    """The scenario version the job answers (resolved when it was submitted)."""
+    request: Mapped[str] = mapped_column(Text, nullable=False)
+    """The request body as JSON."""
+    request_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    state: Mapped[str] = mapped_column(String(20), nullable=False)
+    """queued, running, done, failed or cancelled."""
+    token_id: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    """Times a worker started it (a worker killed mid-job makes one more)."""
+    phase: Mapped[str | None] = mapped_column(Text)
+    done: Mapped[float | None] = mapped_column(Float)
+    total: Mapped[float | None] = mapped_column(Float)
+    parts_total: Mapped[int | None] = mapped_column(Integer)
+    """Pieces priced each as a task of its own (concessions), once fanned out."""
+    parts_done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    result: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    """The answer as zlib-compressed JSON; while parts run, the base plan they complete."""
+    summary: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    problem: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    """The RFC 9457 problem document of a failed job."""
+    backend: Mapped[str] = mapped_column(String(20), nullable=False)
+
+
+class JobPartRow(Base):
+    """One piece of a job priced as a task of its own (a concession to re-plan)."""
+
+    __tablename__ = "job_parts"
+
+    job_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spec: Mapped[dict[str, object]] = mapped_column(JSON, nullable=False)
+    """What to price (the concession), as the domain describes it."""
+    state: Mapped[str] = mapped_column(String(20), nullable=False)
+    """pending or done."""
+    result: Mapped[dict[str, object] | None] = mapped_column(JSON)

@@ -1134,7 +1134,9 @@
       (body.fleet ? ', by vehicle' : '') + (body.rank_openings ? ', ranking concessions' : '') +
       (body.sizing ? ', sizing the fleet' : '') + ') …');
     $('make-plan').disabled = true;
-    api('POST', scenarioPath('/plans'), body).then(function (res) {
+    // Rankings re-plan dozens of times: asked as a job; a plan estimated long answers 202 too.
+    api('POST', scenarioPath('/plans'), body, body.rank_openings ? { Prefer: 'respond-async' } : undefined)
+      .then(function (res) { return res.status === 202 ? followPlanJob(res.data) : res; }).then(function (res) {
       $('make-plan').disabled = state.readOnly;
       if (res.status === 403) { setReadOnly(res); say('This token cannot compute plans.'); return; }
       var missing = res.status === 405 || (res.status === 404 && /^nothing at /.test((res.data && res.data.detail) || ''));
@@ -1155,6 +1157,53 @@
       say((p.trips ? 'Fleet plan: ' : 'Plan: ') + G.count(p.evacuated) + ' of ' + G.count(p.total_population) +
         ' people reach a safe zone; the last after ' + p.egress_time_min + ' min; ' + G.count(p.stranded) + ' stranded' +
         (p.bottleneck ? '; bottleneck: ' + p.bottleneck.kind : '') + '.');
+    });
+  }
+
+  /**
+   * A plan answered as a job (202): a progress bar with the phase and a Cancel button under the
+   * plan form while the job runs (GET /v1/jobs/{id} twice a second); resolves with the job's
+   * answer shaped as the inline answer ({ok, status, data}), its problem, or "cancelled".
+   */
+  function followPlanJob(job) {
+    var box = $('plan-job');
+    if (!box) {
+      box = el('div', { id: 'plan-job', role: 'status', 'aria-live': 'polite' });
+      box.appendChild(el('progress', { id: 'plan-progress', max: '1' }));
+      box.appendChild(el('span', { id: 'plan-phase', class: 'hint' }));
+      box.appendChild(el('button', { type: 'button', id: 'plan-cancel' }, 'Cancel'));
+      $('plan-form').appendChild(box);
+    }
+    box.hidden = false;
+    var cancelled = false;
+    $('plan-cancel').disabled = false;
+    $('plan-cancel').onclick = function () {
+      cancelled = true;
+      $('plan-cancel').disabled = true;
+      api('DELETE', job.links.self);
+    };
+    function show(j) {
+      var pr = j.progress || {};
+      if (pr.fraction === null || pr.fraction === undefined) $('plan-progress').removeAttribute('value');
+      else $('plan-progress').value = pr.fraction;
+      $('plan-phase').textContent = ' ' + j.state + (pr.phase ? ': ' + pr.phase : '') +
+        (pr.fraction !== null && pr.fraction !== undefined ? ' (' + Math.round(100 * pr.fraction) + '%)' : '') + ' ';
+    }
+    show(job);
+    return new Promise(function (resolve) {
+      (function poll() {
+        api('GET', job.links.self).then(function (res) {
+          if (!res.ok) { box.hidden = true; resolve(res); return; }
+          var j = res.data;
+          show(j);
+          if (j.state === 'done') { box.hidden = true; resolve({ ok: true, status: 200, data: j.result }); }
+          else if (j.state === 'failed') { box.hidden = true; resolve({ ok: false, status: j.problem.status, data: j.problem }); }
+          else if (j.state === 'cancelled') {
+            box.hidden = true;
+            resolve({ ok: false, status: 409, data: { title: 'Plan cancelled', detail: 'The plan was cancelled before it finished.' } });
+          } else setTimeout(poll, 500);
+        });
+      })();
     });
   }
 

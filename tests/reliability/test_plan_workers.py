@@ -62,9 +62,14 @@ class Served:
         return httpx.Client(base_url=self.service.url, headers=self.token, timeout=120)
 
     def heavy_plan(self) -> httpx.Response:
-        """An optimal plan of the grid's four-hour window: several seconds in max flow."""
+        """An optimal plan of the grid's four-hour window: several seconds in max flow, answered
+        inline (``Prefer: wait``: estimated long, it would be answered as a job)."""
         with self.client() as client:
-            return client.post(f"/v1/scenarios/{self.grid}/plans", json={"window": "afternoon"})
+            return client.post(
+                f"/v1/scenarios/{self.grid}/plans",
+                json={"window": "afternoon"},
+                headers={"Prefer": "wait=600"},
+            )
 
     def plan_workers(self) -> list[int]:
         found = plan_workers_of(self.service.process.pid)

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api import examples
 from app.api.deps import CatalogDep, PlannerDep, PlanWorkersDep
+from app.api.routers.jobs import as_job
 from app.api.schemas import BriefOut, FleetPlanOut, PartiesOut, PlanOut, RoutesOut
 from app.services.brief_formats import BriefFormat
 from app.services.briefs import (
@@ -94,9 +95,12 @@ def routes(
             "description": "Invalid request, plan too large or too long to compute, or "
             "nothing can be evacuated."
         },
-        503: {
-            "description": "Plan workers busy and the queue full, or the worker stopped.",
+        202: {
+            "description": "Answered as a job (docs/jobs.md): with `Prefer: respond-async`, "
+            "when estimated longer than SAFE_PASSAGE_JOB_INLINE_S (`Prefer: wait=N` sets it), "
+            "or for the `Idempotency-Key` of an earlier job. `Location: /v1/jobs/{id}`."
         },
+        503: {"description": "Plan workers busy and the queue full, or the worker stopped."},
     },
 )
 async def plans(
@@ -108,6 +112,9 @@ async def plans(
     principal: PlannerDep,
     version: VersionQuery = None,
 ) -> Response:
+    accepted = await as_job(request, scenario_id, version, body, catalog, principal)
+    if accepted is not None:  # Prefer: respond-async, or estimated too long (docs/jobs.md)
+        return accepted
     # Computed in a worker process: awaiting it holds neither the event loop nor a thread.
     started = time.perf_counter()
     answer = await workers.plan(catalog, scenario_id, version, body)

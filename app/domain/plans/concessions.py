@@ -46,7 +46,13 @@ from typing import Any, Literal
 import numpy as np
 
 from app.domain.network.graph import STATUS_CODES, Network
-from app.domain.plans.evacuation import Plan, PlanOptions, plan_model
+from app.domain.plans.evacuation import (
+    Plan,
+    PlanOptions,
+    model_options,
+    plan_conditions,
+    plan_model,
+)
 from app.domain.plans.model import (
     UNREACHABLE,
     FlowModel,
@@ -74,6 +80,10 @@ ORDER = (
     "most people gained first, then lower expected harm, then fewer expected detained, "
     "then kind and what"
 )
+
+
+Stuck = tuple[bool, str]
+"""Whether everybody is out, and the sentence saying so or why people are left behind."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +179,7 @@ def rank_concessions(net: Network, options: PlanOptions, base: Plan) -> Concessi
     not_priced = len(candidates) - len(considered)
     most = most_evacuable(model)
     quiet = replace(options, progress=None)
+    figures = BaseFigures.of(base)
     rows: list[Concession] = []
     skipped = 0
     out_of_time = False
@@ -187,18 +198,151 @@ def rank_concessions(net: Network, options: PlanOptions, base: Plan) -> Concessi
         if len(rows) >= MAX_REPLANS or out_of_time:
             not_priced += 1
             continue
-        # Never "nothing to evacuate": a concession only adds roads, time or capacity.
-        plan = plan_model(changed, replace(quiet, horizon=horizon))
-        if plan.method != base.method:  # fell back to the fast plan: not comparable
+        row = _price(changed, cand, figures, replace(quiet, horizon=horizon))
+        if row is None:  # fell back to the fast plan: not comparable
             out_of_time = True
             not_priced += 1
             continue
-        rows.append(_row(cand, base, plan))
-    rows.sort(key=lambda r: r.order_key)
+        rows.append(row)
+    return gather_concessions(rows, len(candidates), skipped, not_priced, stuck_reasons(base, most))
+
+
+@dataclass(frozen=True)
+class BaseFigures:
+    """What a concession's row compares with: the base plan's totals."""
+
+    evacuated: int
+    egress_time_min: int
+    expected_harm: float
+    expected_detained: float
+    method: str
+    """How the base plan was found: a re-plan found another way is not comparable."""
+
+    @classmethod
+    def of(cls, plan: Plan) -> BaseFigures:
+        return cls(
+            plan.evacuated,
+            plan.egress_time_min,
+            plan.expected_harm,
+            plan.expected_detained,
+            plan.method,
+        )
+
+
+@dataclass
+class Selection:
+    """The concessions worth planning again for a base plan, chosen without planning
+    (:func:`select_concessions`); each is priced on its own (:func:`price_concession`), in
+    any order and any process, and the rows gathered (:func:`gather_concessions`)."""
+
+    to_price: list[dict[str, Any]]
+    """Each concession to plan again, as :func:`price_concession` takes it (JSON-ready)."""
+    considered: int
+    skipped: int
+    not_priced: int
+    base: BaseFigures
+    stuck: Stuck
+    """Why the base plan leaves people behind (:func:`stuck_reasons`)."""
+
+
+def select_concessions(net: Network, options: PlanOptions, base: Plan) -> Selection:
+    """:func:`rank_concessions` up to its planning: every concession considered, those that
+    provably cannot help skipped, at most :data:`MAX_REPLANS` to plan again.
+
+    Pricing them one by one with :func:`price_concession` and gathering the rows with
+    :func:`gather_concessions` gives the ranking of :func:`rank_concessions` (which also
+    stops pricing when the time budget runs out).
+    """
+    model = base.model
+    candidates = _candidates(net, options, base)
+    considered = candidates[:MAX_CANDIDATES]
+    not_priced = len(candidates) - len(considered)
+    most = most_evacuable(model)
+    to_price: list[dict[str, Any]] = []
+    skipped = 0
+    for k, cand in enumerate(considered):
+        if options.progress is not None:
+            options.progress("choosing concessions to price", k, len(considered))
+        changed, horizon = model, options.horizon
+        if cand.options is not None:
+            changed = compile_model(net, model.conditions, cand.options)
+        if horizon is not None:
+            horizon += cand.extra_minutes
+        if not _may_help(base, changed, cand, horizon, most):
+            skipped += 1
+        elif len(to_price) >= MAX_REPLANS:
+            not_priced += 1
+        else:
+            to_price.append(_spec(net, cand))
+    return Selection(
+        to_price, len(candidates), skipped, not_priced, BaseFigures.of(base),
+        stuck_reasons(base, most),
+    )  # fmt: skip
+
+
+def price_concession(
+    net: Network, options: PlanOptions, base: BaseFigures, spec: dict[str, Any]
+) -> Concession | None:
+    """One concession of a :class:`Selection` planned again with ``options`` (those of the
+    base plan); ``None`` when its plan fell back to the fast method and so cannot be
+    compared with an optimal base plan (left unpriced)."""
+    mopts = model_options(options)
+    cand = _from_spec(net, mopts, spec)
+    conditions = plan_conditions(net, options)
+    changed = compile_model(net, conditions, cand.options or mopts)
+    horizon = None if options.horizon is None else options.horizon + cand.extra_minutes
+    return _price(changed, cand, base, replace(options, progress=None, horizon=horizon))
+
+
+def gather_concessions(
+    rows: list[Concession], considered: int, skipped: int, not_priced: int, stuck: Stuck
+) -> Concessions:
+    """The ranking from the priced rows (any order): best first, and why nothing gains."""
+    rows = sorted(rows, key=lambda r: r.order_key)
     why = None
     if not any(r.people_gained > 0 for r in rows):
-        why = nothing_gains(base, most, rows, not_priced)
-    return Concessions(rows, len(candidates), len(rows), skipped, not_priced, why)
+        why = _nothing_gains_sentence(stuck, rows, not_priced)
+    return Concessions(rows, considered, len(rows), skipped, not_priced, why)
+
+
+def _price(
+    changed: FlowModel, cand: _Candidate, base: BaseFigures, options: PlanOptions
+) -> Concession | None:
+    # Never "nothing to evacuate": a concession only adds roads, time or capacity.
+    plan = plan_model(changed, options)
+    if plan.method != base.method:  # fell back to the fast plan: not comparable
+        return None
+    return _row(cand, base, plan)
+
+
+def _spec(net: Network, cand: _Candidate) -> dict[str, Any]:
+    return {
+        "kind": cand.kind,
+        "what": cand.what,
+        "detail": cand.detail,
+        "extra_minutes": cand.extra_minutes,
+        "road": None if cand.road is None else net.edge_ids[cand.road],
+    }
+
+
+def _from_spec(net: Network, mopts: ModelOptions, spec: dict[str, Any]) -> _Candidate:
+    """The candidate a :func:`_spec` describes, its model options rebuilt from the base's."""
+    kind: Kind = spec["kind"]
+    road = None if spec["road"] is None else net.edge_index[spec["road"]]
+    options: ModelOptions | None = None
+    if kind in ("crossing", "road"):
+        assert road is not None
+        options = replace(mopts, open_edges=mopts.open_edges | {road})
+    elif kind == "checkpoint":
+        assert road is not None
+        options = replace(mopts, lifted_checkpoints=mopts.lifted_checkpoints | {road})
+    elif kind == "party":
+        options = replace(mopts, open_parties=mopts.open_parties | {spec["what"]})
+    elif kind == "capacity":
+        assert road is not None
+        doubled = (*mopts.capacity_factor_edges, (road, CAPACITY_FACTOR))
+        options = replace(mopts, capacity_factor_edges=doubled)
+    return _Candidate(kind, spec["what"], spec["detail"], options, int(spec["extra_minutes"]), road)
 
 
 def _candidates(net: Network, options: PlanOptions, base: Plan) -> list[_Candidate]:
@@ -342,7 +486,7 @@ def _used_arcs(plan: Plan) -> np.ndarray:
     return np.fromiter(arcs, dtype=np.int64, count=len(arcs))
 
 
-def _row(cand: _Candidate, base: Plan, plan: Plan) -> Concession:
+def _row(cand: _Candidate, base: BaseFigures, plan: Plan) -> Concession:
     gained = plan.evacuated - base.evacuated
     harm = plan.expected_harm - base.expected_harm
     egress = plan.egress_time_min - base.egress_time_min
@@ -362,7 +506,7 @@ def _row(cand: _Candidate, base: Plan, plan: Plan) -> Concession:
     )
 
 
-def _sentence(cand: _Candidate, base: Plan, plan: Plan) -> str:
+def _sentence(cand: _Candidate, base: BaseFigures, plan: Plan) -> str:
     what = cand.detail[0].upper() + cand.detail[1:]
     gained = plan.evacuated - base.evacuated
     if gained > 0:
@@ -389,10 +533,30 @@ def _sentence(cand: _Candidate, base: Plan, plan: Plan) -> str:
 
 def nothing_gains(base: Plan, most: int, rows: list[Concession], not_priced: int = 0) -> str:
     """Why no concession priced gets anybody more out, from the model's bounds."""
+    return _nothing_gains_sentence(stuck_reasons(base, most), rows, not_priced)
+
+
+def _nothing_gains_sentence(stuck: Stuck, rows: list[Concession], not_priced: int) -> str:
+    everybody_out, reasons = stuck
+    if everybody_out:
+        return reasons
+    priced = (
+        f"none of the {len(rows)} concessions priced gets anybody more out"
+        if rows
+        else "no concession could be priced"
+    )
+    if not_priced:
+        priced += f" ({not_priced} left unpriced by the limits or the time budget)"
+    return f"{priced}: {reasons}"
+
+
+def stuck_reasons(base: Plan, most: int) -> Stuck:
+    """Why the base plan leaves people behind, from the model's bounds (or that all are
+    out): the part of :func:`nothing_gains` that does not depend on the rows priced."""
     model = base.model
     total = model.total_population
     if base.evacuated >= total:
-        return f"all {total:,} people are already evacuated"
+        return True, f"all {total:,} people are already evacuated"
     reasons: list[str] = []
     homes = np.flatnonzero(model.population > 0)
     d = model.to_zone[homes]
@@ -432,11 +596,4 @@ def nothing_gains(base: Plan, most: int, rows: list[Concession], not_priced: int
             )
     if not reasons:  # pragma: no cover - stranded people are cut off, far or held back
         reasons.append("the plan already gets out everybody who can be")
-    priced = (
-        f"none of the {len(rows)} concessions priced gets anybody more out"
-        if rows
-        else "no concession could be priced"
-    )
-    if not_priced:
-        priced += f" ({not_priced} left unpriced by the limits or the time budget)"
-    return f"{priced}: " + "; ".join(reasons)
+    return False, "; ".join(reasons)

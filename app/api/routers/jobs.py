@@ -1,0 +1,215 @@
+"""Jobs: long computations answered ``202 Accepted`` and read back (docs/jobs.md).
+
+``POST /v1/scenarios/{id}/plans`` with ``Prefer: respond-async`` (RFC 7240), or estimated
+to take longer than ``SAFE_PASSAGE_JOB_INLINE_S`` (``Prefer: wait=N``: N seconds for this
+request), or with the ``Idempotency-Key`` of an earlier job, answers ``202`` with the
+job (:func:`as_job`); ``GET /v1/jobs/{id}`` reads it, ``DELETE`` cancels it,
+``GET /v1/jobs/{id}/events`` streams its progress as Server-Sent Events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import CatalogDep, PlannerDep, ViewerDep
+from app.api.problems import PROBLEM_JSON, TITLES, problem_body
+from app.domain.errors import InvalidRequestError, Problem, problem_type
+from app.services.access import Principal
+from app.services.catalog import Catalog
+from app.services.jobs import Jobs, estimated_seconds, job_document
+from app.services.plans import PlanRequest
+from app.storage.jobs import FINAL, JobInfo
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+EVENTS_POLL_S = 0.5
+"""How often the event stream looks for news of its job (any replica may serve it)."""
+MAX_KEY_LENGTH = 200
+
+
+def get_jobs(request: Request) -> Jobs:
+    jobs: Jobs = request.app.state.jobs
+    return jobs
+
+
+JobsDep = Annotated[Jobs, Depends(get_jobs)]
+
+
+def internal_problem(detail: str) -> dict[str, Any]:
+    """The problem document of a job that failed through no fault of its request."""
+    return {
+        "type": problem_type("internal-error"),
+        "title": TITLES[500],
+        "status": 500,
+        "detail": detail,
+    }
+
+
+PROBLEMS = (problem_body, internal_problem)
+"""How a job worker writes a failure: the same documents as an inline answer."""
+
+
+# --- the seam in POST /plans -------------------------------------------------------------
+
+_PREFERENCE = re.compile(r"\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*(?:=\s*(\"[^\"]*\"|[^;,\s]*))?")
+
+
+def preferences(header: str | None) -> dict[str, str]:
+    """The preferences of a ``Prefer`` header (RFC 7240 §2): name (lower case) → value
+    (``""`` without one); parameters after ``;`` are ignored, the first of a name wins.
+
+    >>> preferences('respond-async, wait=10;x=1, Wait=3')
+    {'respond-async': '', 'wait': '10'}
+    """
+    found: dict[str, str] = {}
+    for item in (header or "").split(","):
+        match = _PREFERENCE.match(item.split(";", 1)[0])
+        if match and match.group(1):
+            found.setdefault(match.group(1).lower(), (match.group(2) or "").strip('"'))
+    return found
+
+
+async def as_job(
+    request: Request,
+    scenario_id: str,
+    version: int | None,
+    body: PlanRequest,
+    catalog: Catalog,
+    principal: Principal,
+) -> Response | None:
+    """``202 Accepted`` with the job for a plan request that goes async, else ``None``
+    (answered inline as before)."""
+    jobs: Jobs = request.app.state.jobs
+    prefer = preferences(request.headers.get("prefer"))
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise InvalidRequestError(
+            [Problem("", f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")],
+            detail=f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
+        )
+    asked = "respond-async" in prefer
+    info = await run_in_threadpool(catalog.version_info, scenario_id, version)
+    if not asked:
+        limit = request.app.state.settings.job_inline_s
+        wait = prefer.get("wait", "")
+        if wait.isdigit():
+            limit = float(wait)
+        earlier = None
+        if key is not None:
+            earlier = await run_in_threadpool(jobs.store.by_key, principal.token_id, key)
+        if earlier is None and estimated_seconds(info, body) <= limit:
+            return None
+    submitted = await run_in_threadpool(
+        jobs.submit, principal, scenario_id, info.version, body, key
+    )
+    headers = {"Location": f"/v1/jobs/{submitted.job.id}"}
+    if asked:
+        headers["Preference-Applied"] = "respond-async"
+    return Response(
+        orjson.dumps(job_document(submitted.job)),
+        status_code=202,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+# --- /v1/jobs ----------------------------------------------------------------------------
+
+
+def _job_body(jobs: Jobs, job: JobInfo) -> bytes:
+    """The JOB document, with the answer of a done job spliced in as stored."""
+    head = orjson.dumps(job_document(job))
+    answer = jobs.answer(job)
+    if answer is None:
+        return head
+    return head[:-1] + b',"result":' + answer + b"}"
+
+
+@router.get(
+    "/{job_id}",
+    summary="A job: its state, progress, and its answer or problem",
+    description="`state`: queued, running, done, failed or cancelled; `progress`: the phase "
+    "and how far it is (`fraction`, 0 to 1); `result`: the answer when done (a PLAN); "
+    "`problem`: the problem document when failed (as the inline answer would have been).",
+)
+def get_job(job_id: str, jobs: JobsDep, principal: ViewerDep) -> Response:
+    return Response(_job_body(jobs, jobs.get(job_id)), media_type="application/json")
+
+
+@router.get(
+    "/{job_id}/result",
+    summary="The answer of a done job alone (the PLAN), or its problem",
+    responses={409: {"description": "The job has not finished (or was cancelled)."}},
+)
+def get_result(job_id: str, jobs: JobsDep, principal: ViewerDep) -> Response:
+    job = jobs.get(job_id)
+    answer = jobs.answer(job)
+    if answer is not None:
+        return Response(answer, media_type="application/json")
+    problem = job_document(job)["problem"]
+    if job.state == "failed" and problem is not None:
+        status = int(str(problem.get("status", 500)))
+        return Response(orjson.dumps(problem), status_code=status, media_type=PROBLEM_JSON)
+    return Response(
+        orjson.dumps(
+            {
+                "type": problem_type("conflict"),
+                "title": TITLES[409],
+                "status": 409,
+                "detail": f"job {job_id} is {job.state}: it has no answer"
+                + (" yet" if job.state not in FINAL else ""),
+                "state": job.state,
+            }
+        ),
+        status_code=409,
+        media_type=PROBLEM_JSON,
+    )
+
+
+@router.delete(
+    "/{job_id}",
+    summary="Cancel a job",
+    description="A queued job never starts; a running one stops at its next progress report "
+    "(within a second or so, longer inside one optimal max-flow solve). A job that has ended "
+    "is left as it is. Answers the job.",
+)
+def cancel_job(job_id: str, jobs: JobsDep, principal: PlannerDep) -> Response:
+    job = jobs.cancel(job_id)
+    return Response(orjson.dumps(job_document(job)), media_type="application/json")
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=EventSourceResponse,
+    summary="The job's progress as Server-Sent Events",
+    description="An `event: progress` with the job (as `GET /v1/jobs/{id}`, without the "
+    "result) whenever it changes, then one `event: done`, `failed` or `cancelled`, and the "
+    "stream ends. Read the answer with `GET /v1/jobs/{id}` or `/result`.",
+)
+async def job_events(
+    job_id: str, jobs: JobsDep, principal: ViewerDep
+) -> AsyncIterator[ServerSentEvent]:
+    job = await run_in_threadpool(jobs.get, job_id)
+    seen: tuple[Any, ...] | None = None
+    while True:
+        now = (job.state, job.phase, job.done, job.total, job.parts_done, job.attempts)
+        if now != seen:
+            seen = now
+            event = job.state if job.state in FINAL else "progress"
+            yield ServerSentEvent(data=job_document(job), event=event)
+        if job.state in FINAL:
+            return
+        await asyncio.sleep(EVENTS_POLL_S)
+        job = await run_in_threadpool(jobs.get, job_id)
+
+
+__all__ = ["CatalogDep", "router"]

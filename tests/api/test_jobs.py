@@ -1,0 +1,248 @@
+"""Plans as jobs over HTTP with the embedded default (no broker: local worker processes).
+
+``Prefer: respond-async`` answers 202 with the job; the job's answer equals the inline
+answer of the same request; a ranking of concessions priced part by part equals the one
+priced in one process; progress, cancel, the event stream, idempotency and failures.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.api.routers.jobs import preferences
+from tests.api import PROBLEM_JSON, Stored, Tokens
+
+ASYNC = {"Prefer": "respond-async"}
+PLAN = {"window": "pause-1"}
+
+
+def wait_for(
+    client: TestClient, token: dict[str, str], location: str, timeout: float = 120
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.get(location, headers=_auth(token)).json()
+        if job["state"] in ("done", "failed", "cancelled"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"{location} did not end within {timeout} s")
+
+
+def _auth(headers: dict[str, str]) -> dict[str, str]:
+    return headers
+
+
+def submit(
+    client: TestClient,
+    token: dict[str, str],
+    scenario_id: str,
+    body: dict[str, Any],
+    **headers: str,
+) -> Any:
+    return client.post(
+        f"/v1/scenarios/{scenario_id}/plans",
+        json=body,
+        headers={**_auth(token), **ASYNC, **headers},
+    )
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    """Jobs in a thread of the API process (a worker process costs seconds to start)."""
+    return make_client(plan_workers=0)
+
+
+@pytest.fixture(params=[0, 1], ids=["in-process", "worker-process"])
+def both(request: pytest.FixtureRequest, make_client: Callable[..., TestClient]) -> TestClient:
+    """Jobs in a thread of the API process, and in a local worker process."""
+    return make_client(plan_workers=request.param)
+
+
+def test_prefer_respond_async_answers_202_and_the_job_answers_as_inline(
+    both: TestClient, tokens: Tokens, teaching: Stored
+) -> None:
+    client = both
+    planner = tokens("planner")
+    body = {**PLAN, "rank_openings": True}
+    inline = client.post(f"/v1/scenarios/{teaching.id}/plans", json=body, headers=_auth(planner))
+    assert inline.status_code == 200
+    accepted = submit(client, planner, teaching.id, body)
+    assert accepted.status_code == 202, accepted.text
+    location = accepted.headers["location"]
+    assert location == f"/v1/jobs/{accepted.json()['id']}"
+    assert accepted.headers["preference-applied"] == "respond-async"
+    assert accepted.json()["state"] in ("queued", "running", "done")
+    assert accepted.json()["scenario"] == {"id": teaching.id, "version": 1}
+    job = wait_for(client, tokens("viewer"), location)
+    assert job["state"] == "done", job
+    assert job["progress"]["fraction"] == 1.0
+    assert job["attempts"] == 1
+    # the same plan, and the same ranking, as the inline answer (priced part by part)
+    assert job["result"] == inline.json()
+    assert job["result"]["concessions"]["rows"], "the teaching scenario prices a blocked road"
+    raw = client.get(location + "/result", headers=_auth(planner))
+    assert raw.status_code == 200 and raw.json() == inline.json()
+
+
+def test_without_prefer_a_short_plan_is_answered_inline(
+    client: TestClient, tokens: Tokens, teaching: Stored
+) -> None:
+    response = client.post(
+        f"/v1/scenarios/{teaching.id}/plans", json=PLAN, headers=_auth(tokens("planner"))
+    )
+    assert response.status_code == 200
+    assert "evacuated" in response.json()
+
+
+def test_a_plan_estimated_over_the_inline_limit_is_a_job(
+    make_client: Callable[..., TestClient], tokens: Tokens, teaching: Stored
+) -> None:
+    client = make_client(plan_workers=0, job_inline_s=0)
+    planner = tokens("planner")
+    response = client.post(f"/v1/scenarios/{teaching.id}/plans", json=PLAN, headers=_auth(planner))
+    assert response.status_code == 202
+    assert "preference-applied" not in response.headers  # not asked for
+    # Prefer: wait=N lets this request wait N seconds: answered inline
+    waited = client.post(
+        f"/v1/scenarios/{teaching.id}/plans",
+        json=PLAN,
+        headers={**_auth(planner), "Prefer": "wait=60"},
+    )
+    assert waited.status_code == 200 and waited.json()["evacuated"] >= 0
+    job = wait_for(client, planner, response.headers["location"])
+    assert job["result"] == waited.json()
+
+
+def test_a_bad_request_fails_the_job_with_the_inline_problem(
+    client: TestClient, tokens: Tokens, teaching: Stored
+) -> None:
+    planner = tokens("planner")
+    body = {"window": "no-such-window"}
+    inline = client.post(f"/v1/scenarios/{teaching.id}/plans", json=body, headers=_auth(planner))
+    assert inline.status_code == 422
+    accepted = submit(client, planner, teaching.id, body)
+    job = wait_for(client, planner, accepted.headers["location"])
+    assert job["state"] == "failed"
+    assert job["attempts"] == 1  # a bad request is not tried again
+    location = accepted.headers["location"]
+    assert job["problem"] == {**inline.json(), "instance": location}
+    result = client.get(accepted.headers["location"] + "/result", headers=_auth(planner))
+    assert result.status_code == 422
+    assert result.headers["content-type"] == PROBLEM_JSON
+    assert result.json()["errors"] == [
+        {"pointer": "/window", "detail": "unknown window 'no-such-window'"}
+    ]
+
+
+def test_idempotency_key_returns_the_same_job(
+    make_client: Callable[..., TestClient], tokens: Tokens, teaching: Stored
+) -> None:
+    client = make_client(plan_workers=0)
+    planner = tokens("planner")
+    first = submit(client, planner, teaching.id, PLAN, **{"Idempotency-Key": "k-1"})
+    again = submit(client, planner, teaching.id, PLAN, **{"Idempotency-Key": "k-1"})
+    assert first.status_code == again.status_code == 202
+    assert again.headers["location"] == first.headers["location"]
+    # without Prefer, the key still finds the job
+    plain = client.post(
+        f"/v1/scenarios/{teaching.id}/plans",
+        json=PLAN,
+        headers={**_auth(planner), "Idempotency-Key": "k-1"},
+    )
+    assert plain.status_code == 202 and plain.headers["location"] == first.headers["location"]
+    other = submit(client, planner, teaching.id, {"window": "pause-1", "method": "fast"},
+                   **{"Idempotency-Key": "k-1"})  # fmt: skip
+    assert other.status_code == 422
+    assert "another request" in other.json()["detail"]
+    fresh = submit(client, planner, teaching.id, PLAN, **{"Idempotency-Key": "k-2"})
+    assert fresh.headers["location"] != first.headers["location"]
+    entries = client.get("/v1/audit", headers=_auth(tokens("admin"))).json()["items"]
+    jobs = [e for e in entries if e["action"] == "plan.job"]
+    assert len(jobs) == 2  # k-1 once, k-2 once
+
+
+def test_cancel_a_queued_job_and_it_never_runs(
+    make_client: Callable[..., TestClient], tokens: Tokens, teaching: Stored
+) -> None:
+    client = make_client(plan_workers=0)
+    planner = tokens("planner")
+    jobs = client.app.state.jobs  # type: ignore[attr-defined]
+    held: list[str] = []
+    enqueue = jobs.dispatch.enqueue
+    jobs.dispatch.enqueue = held.append  # the queue holds it: not started yet
+    try:
+        accepted = submit(client, planner, teaching.id, PLAN)
+    finally:
+        jobs.dispatch.enqueue = enqueue
+    location = accepted.headers["location"]
+    assert client.get(location, headers=_auth(planner)).json()["state"] == "queued"
+    viewer_cancel = client.delete(location, headers=_auth(tokens("viewer")))
+    assert viewer_cancel.status_code == 403
+    cancelled = client.delete(location, headers=_auth(planner))
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+    enqueue(held[0])  # delivered after all: the worker finds it cancelled
+    time.sleep(0.5)
+    job = client.get(location, headers=_auth(planner)).json()
+    assert job["state"] == "cancelled" and job["attempts"] == 0 and "result" not in job
+    assert client.get(location + "/result", headers=_auth(planner)).status_code == 409
+
+
+def test_events_stream_progress_then_the_end(
+    make_client: Callable[..., TestClient], tokens: Tokens, teaching: Stored
+) -> None:
+    client = make_client(plan_workers=0)
+    planner = tokens("planner")
+    accepted = submit(client, planner, teaching.id, {**PLAN, "rank_openings": True})
+    events: list[tuple[str, dict[str, Any]]] = []
+    with client.stream(
+        "GET", accepted.headers["location"] + "/events", headers=_auth(planner)
+    ) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        name = ""
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                name = line[len("event: ") :]
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line[len("data: ") :])))
+    assert events[-1][0] == "done" and events[-1][1]["state"] == "done"
+    assert all(name == "progress" for name, _ in events[:-1])
+    assert "result" not in events[-1][1]
+
+
+def test_unknown_job_is_404_and_reading_needs_a_token(client: TestClient, tokens: Tokens) -> None:
+    missing = client.get("/v1/jobs/job_nope", headers=_auth(tokens("viewer")))
+    assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM_JSON
+    assert client.get("/v1/jobs/job_nope").status_code == 401
+
+
+def test_a_job_left_by_a_stopped_api_process_is_resumed(
+    make_client: Callable[..., TestClient], tokens: Tokens, teaching: Stored
+) -> None:
+    first = make_client(plan_workers=0)
+    planner = tokens("planner")
+    jobs = first.app.state.jobs  # type: ignore[attr-defined]
+    jobs.dispatch.enqueue = lambda job_id: None  # the process stops before a worker took it
+    location = submit(first, planner, teaching.id, PLAN).headers["location"]
+    assert first.get(location, headers=_auth(planner)).json()["state"] == "queued"
+    second = make_client(plan_workers=0)  # a new API process on the same database
+    job = wait_for(second, planner, location)
+    assert job["state"] == "done" and job["result"]["evacuated"] > 0
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("respond-async", {"respond-async": ""}),
+        ("respond-async, wait=100", {"respond-async": "", "wait": "100"}),
+        ('wait="5"; foo=bar, return=minimal', {"wait": "5", "return": "minimal"}),
+        ("", {}),
+    ],
+)
+def test_prefer_header(header: str, expected: dict[str, str]) -> None:
+    assert preferences(header) == expected
