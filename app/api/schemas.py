@@ -622,7 +622,7 @@ class RoadInput(Out):
     edge: str
     name: str | None
     status: str
-    base_risk: float
+    base_risk: float | None = Field(description="null: the road has no risk estimate.")
     base_source: str | None
     checkpoint_risk: float
     risk: float

@@ -374,7 +374,7 @@ def _inputs(routes: list[Route]) -> dict[str, Any]:
                 "edge": edge_id,
                 "name": net.edge_text(e, "name"),
                 "status": ROAD_STATUSES[int(net.edge_status[e])],
-                "base_risk": float(net.edge_base_risk[e]),
+                "base_risk": None if net.edge_unknown[e] else float(net.edge_base_risk[e]),
                 "base_source": net.edge_text(e, "risk_source"),
                 "checkpoint_risk": float(cond.detention[e]),
                 "risk": float(cond.risk[e]),

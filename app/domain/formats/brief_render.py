@@ -358,8 +358,9 @@ def _inputs_md(inputs: dict[str, Any]) -> list[str]:
     out += ["| road | status | base risk | source | checkpoint risk | risk used |"]
     out += ["|---|---|---|---|---|---|"]
     for r in inputs["roads"]:
+        base = "unknown" if r["base_risk"] is None else f"{r['base_risk']:.4f}"
         out.append(
-            f"| {_cell(r['name'] or r['edge'])} | {r['status']} | {r['base_risk']:.4f} | "
+            f"| {_cell(r['name'] or r['edge'])} | {r['status']} | {base} | "
             f"{_cell(r['base_source'] or 'not given')} | {r['checkpoint_risk']:.4f} | "
             f"{r['risk']:.4f} |"
         )
