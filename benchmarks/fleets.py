@@ -112,7 +112,14 @@ def main() -> None:
         ("aleppo, 3 h", aleppo, both, 180, "fast", False),
         ("aleppo, 48 h", aleppo, both, 2880, "fast", False),
         ("aleppo, until everyone is out", aleppo, both, None, "fast", False),
-        ("aleppo, 3 ambulances, 3 h, optimal asked", aleppo, ("ambulances",), 180, "optimal", False),
+        (
+            "aleppo, 3 ambulances, 3 h, optimal asked",
+            aleppo,
+            ("ambulances",),
+            180,
+            "optimal",
+            False,
+        ),
         ("aleppo, 3 h, with sizing", aleppo, both, 180, "fast", True),
     ]
     started = time.perf_counter()

@@ -26,3 +26,16 @@ def search(
     t: int,
     most: int,
 ) -> tuple[int, float, _Ints | None, _Ints | None, int]: ...
+def disjoint_in_corridor(
+    indptr: _Ints,
+    head: _Ints,
+    tail: _Ints,
+    weight: _Floats,
+    fwd: _U32,
+    bwd: _U32,
+    scale_f: _Ints,
+    scale_b: _Ints,
+    s: int,
+    t: int,
+    budget: int,
+) -> tuple[_Ints | None, int]: ...

@@ -369,3 +369,239 @@ def search(
                 queue[found] = u
                 found += 1
     return 2, best, nodes_arr, np.array(tight_list, dtype=np.int64), settled
+
+
+# The disjoint pair in a corridor (see app.domain.routes.disjoint) ---------------------
+
+
+cdef double _between(const Bounds* b, i64 u, i64 v) noexcept nogil:
+    """A lower bound on the cost from ``u`` to ``v`` (inf: ``v`` cannot be reached), as
+    :func:`_bound` with ``v`` for the target."""
+    cdef i64 best = 0, d, scale
+    cdef uint32_t x, y
+    cdef int j
+    cdef const uint32_t* uf = b.fwd + u * b.k
+    cdef const uint32_t* ub = b.bwd + u * b.k
+    cdef const uint32_t* vf = b.fwd + v * b.k
+    cdef const uint32_t* vb = b.bwd + v * b.k
+    for j in range(b.k):
+        x = uf[j]
+        y = vf[j]
+        if y == FAR:
+            if x != FAR:
+                return INFINITY
+        elif x != FAR:
+            scale = b.scale_f[j]
+            d = (<i64> y - <i64> x) * scale - (scale - 1)
+            if d > best:
+                best = d
+        x = ub[j]
+        y = vb[j]
+        if x == FAR:
+            if y != FAR:
+                return INFINITY
+        elif y != FAR:
+            scale = b.scale_b[j]
+            d = (<i64> x - <i64> y) * scale - (scale - 1)
+            if d > best:
+                best = d
+    return <double> best
+
+
+cdef int _dijkstra(
+    i64 n,
+    const i64* indptr,
+    const i64* head,
+    const i64* tail,
+    const double* weight,
+    const uint8_t* inside,
+    const double* potential,  # NULL: none; else reduced costs w + p[u] - p[v] (clamped at 0)
+    const uint8_t* on_path,  # NULL: none; else arcs of the first route, used reversed at 0
+    const i64* path_in,  # the first route's arc into each node (-1: none)
+    i64 s,
+    double* dist,
+    i64* pred,  # arc used into each node; -2 - arc when the arc is used reversed
+    uint8_t* done,
+) noexcept nogil:
+    """Least-weight search from ``s`` over arcs with both ends ``inside``. 0, or -1: no memory."""
+    cdef Heap heap
+    cdef Entry e
+    cdef i64 v, w, arc
+    cdef double nd, c
+    heap.cap = 1024
+    heap.size = 0
+    heap.items = <Entry*> malloc(heap.cap * sizeof(Entry))
+    if heap.items == NULL:
+        return -1
+    dist[s] = 0.0
+    pred[s] = -1
+    if _push(&heap, 0.0, 0.0, s):
+        free(heap.items)
+        return -1
+    while heap.size > 0:
+        e = _pop(&heap)
+        v = e.node
+        if done[v] or e.f != dist[v]:
+            continue
+        done[v] = 1
+        for arc in range(indptr[v], indptr[v + 1]):
+            c = weight[arc]
+            if c == INFINITY:
+                continue
+            w = head[arc]
+            if not inside[w] or done[w]:
+                continue
+            if on_path != NULL and on_path[arc]:
+                continue  # the first route's arcs are only used reversed
+            if potential != NULL:
+                c = c + potential[v] - potential[w]
+                if c < 0.0:
+                    c = 0.0
+            nd = dist[v] + c
+            if nd < dist[w]:
+                dist[w] = nd
+                pred[w] = arc
+                if _push(&heap, nd, 0.0, w):
+                    free(heap.items)
+                    return -1
+        if on_path != NULL and path_in[v] >= 0:
+            arc = path_in[v]
+            w = tail[arc]
+            if inside[w] and not done[w] and dist[v] < dist[w]:
+                dist[w] = dist[v]
+                pred[w] = -2 - arc
+                if _push(&heap, dist[v], 0.0, w):
+                    free(heap.items)
+                    return -1
+    free(heap.items)
+    return 0
+
+
+def disjoint_in_corridor(
+    const i64[::1] indptr,
+    const i64[::1] head,
+    const i64[::1] tail,
+    const double[::1] weight,
+    const uint32_t[:, ::1] fwd,
+    const uint32_t[:, ::1] bwd,
+    const i64[::1] scale_f,
+    const i64[::1] scale_b,
+    i64 s,
+    i64 t,
+    i64 budget,
+):
+    """The least-weight pair of arc-disjoint routes from ``s`` to ``t`` (Suurballe) over the
+    arcs of finite ``weight`` (integers) between nodes ``v`` of the corridor
+    ``lb(s, v) + lb(v, t) <= budget`` (landmark lower bounds on cost) reached from ``s``
+    through it. Returns ``(flow arcs, corridor size)``, or ``(None, size)`` when no pair
+    lies in the corridor."""
+    cdef i64 n = indptr.shape[0] - 1
+    cdef Bounds b
+    b.k = fwd.shape[1]
+    b.fwd = &fwd[0, 0]
+    b.bwd = &bwd[0, 0]
+    b.scale_f = &scale_f[0]
+    b.scale_b = &scale_b[0]
+    cdef const i64* ip = &indptr[0]
+    cdef const i64* hd = &head[0]
+    cdef const i64* tl = &tail[0]
+    cdef const double* wt = &weight[0]
+
+    seen_arr = np.zeros(n, dtype=np.uint8)  # 1: inside, 2: looked at and left out
+    cdef uint8_t[::1] seen_v = seen_arr
+    cdef uint8_t* seen = &seen_v[0]
+    stack_arr = np.empty(n, dtype=np.int64)
+    cdef i64[::1] stack_v = stack_arr
+    cdef i64* stack = &stack_v[0]
+    cdef i64 top = 0, size = 0, v, w, arc
+    cdef double limit = <double> budget
+    with nogil:
+        if _between(&b, s, t) <= limit:
+            seen[s] = 1
+            stack[top] = s
+            top += 1
+            size += 1
+        while top > 0:
+            top -= 1
+            v = stack[top]
+            for arc in range(ip[v], ip[v + 1]):
+                if wt[arc] == INFINITY:
+                    continue
+                w = hd[arc]
+                if seen[w]:
+                    continue
+                if _between(&b, s, w) + _between(&b, w, t) <= limit:
+                    seen[w] = 1
+                    stack[top] = w
+                    top += 1
+                    size += 1
+                else:
+                    seen[w] = 2
+    if s == t or seen[t] != 1:
+        return None, size
+    inside_arr = (seen_arr == 1).view(np.uint8)
+    cdef uint8_t[::1] inside_v = inside_arr
+    cdef uint8_t* inside = &inside_v[0]
+
+    dist1_arr = np.full(n, INFINITY)
+    pred1_arr = np.full(n, -1, dtype=np.int64)
+    done_arr = np.zeros(n, dtype=np.uint8)
+    cdef double[::1] dist1_v = dist1_arr
+    cdef i64[::1] pred1_v = pred1_arr
+    cdef uint8_t[::1] done_v = done_arr
+    cdef double* dist1 = &dist1_v[0]
+    cdef i64* pred1 = &pred1_v[0]
+    cdef uint8_t* done = &done_v[0]
+    cdef int failed
+    with nogil:
+        failed = _dijkstra(
+            n, ip, hd, tl, wt, inside, NULL, NULL, NULL, s, dist1, pred1, done
+        )
+    if failed:
+        raise MemoryError()
+    if not done[t]:
+        return None, size
+
+    # The first route's arcs, and for each of its nodes the arc into it.
+    on_path_arr = np.zeros(head.shape[0], dtype=np.uint8)
+    path_in_arr = np.full(n, -1, dtype=np.int64)
+    cdef uint8_t[::1] on_path_v = on_path_arr
+    cdef i64[::1] path_in_v = path_in_arr
+    v = t
+    while v != s:
+        arc = pred1[v]
+        on_path_v[arc] = 1
+        path_in_v[v] = arc
+        v = tl[arc]
+    # Nodes outside the first search's reach keep their distance (inf): no arc leads there.
+    dist2_arr = np.full(n, INFINITY)
+    pred2_arr = np.full(n, -1, dtype=np.int64)
+    done_arr[:] = 0
+    cdef double[::1] dist2_v = dist2_arr
+    cdef i64[::1] pred2_v = pred2_arr
+    with nogil:
+        failed = _dijkstra(
+            n, ip, hd, tl, wt, inside, dist1, &on_path_v[0], &path_in_v[0], s,
+            &dist2_v[0], &pred2_v[0], done,
+        )
+    if failed:
+        raise MemoryError()
+    if not done[t]:
+        return None, size
+    flow = set()
+    v = t
+    while v != s:
+        arc = pred1[v]
+        flow.add(arc)
+        v = tl[arc]
+    v = t
+    while v != s:
+        arc = pred2_v[v]
+        if arc <= -2:
+            arc = -2 - arc
+            flow.discard(arc)
+            v = hd[arc]
+        else:
+            flow.add(arc)
+            v = tl[arc]
+    return np.array(sorted(flow), dtype=np.int64), size
