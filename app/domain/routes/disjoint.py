@@ -52,6 +52,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from app.domain.errors import Fault, NoAnswerError, QuestionError
 from app.domain.network.graph import FloatArray, IntArray, Network
+from app.domain.routes import engine
 from app.domain.routes._search import disjoint_in_corridor
 from app.domain.routes.alternatives import (
     Question,
@@ -60,7 +61,7 @@ from app.domain.routes.alternatives import (
     unavoidable_roads,
     within_risk,
 )
-from app.domain.routes.engine import GOAL_DIRECTED_NODES, Route, RouteOptions
+from app.domain.routes.engine import Route, RouteOptions
 from app.domain.routes.landmarks import landmarks_of
 
 TIME_RESOLUTION_MIN = 0.01
@@ -192,7 +193,7 @@ def _in_corridor(q: Question) -> set[int] | None:
     witness exists (the plain method then decides whether a pair does).
     """
     net, cond = q.network, q.conditions
-    if net.n_nodes < GOAL_DIRECTED_NODES or cond.objective == "detention":
+    if net.n_nodes < engine.GOAL_DIRECTED_NODES or cond.objective == "detention":
         return None
     marks = landmarks_of(net)
     if marks is None:
