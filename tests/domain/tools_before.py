@@ -3,20 +3,24 @@ oracles: the new ones must give the same answers (same routes, same choice among
 
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 
-from app.domain.network.graph import Network
+from app.domain.network.graph import BoolArray, IntArray, Network
 from app.domain.routes.alternatives import (
     MAX_OVERLAP,
     PENALTY,
     SEARCHES_PER_ROUTE,
     Alternatives,
+    Question,
     _cost_per_minute,
     _select,
     pose,
     unavoidable_roads,
 )
 from app.domain.routes.engine import Route, RouteOptions, lexicographic_path
+from app.domain.routes.pareto import _route, _to_target
 
 
 def alternative_routes_before(
@@ -70,3 +74,86 @@ def alternative_routes_before(
             break
         chosen = more
     return Alternatives(chosen, forced)
+
+
+def martins_before(
+    q: Question, arc_ok: BoolArray, cost_arr: IntArray, tick_arr: IntArray, max_labels: int
+) -> tuple[list[Route], bool]:
+    """The exact front by guided label setting, or its safest members if the budget runs out
+    (in Python, before it was compiled)."""
+    net = q.network
+    hc = _to_target(net, arc_ok, cost_arr, q.target)
+    ht = _to_target(net, arc_ok, tick_arr, q.target)
+    reach = np.isfinite(hc)
+    hc_i = np.where(reach, hc, 0.0).astype(np.int64)
+    ht_i = np.where(reach, ht, 0.0).astype(np.int64)
+    usable = arc_ok & reach[net.arc_head]
+    indptr = net.arc_indptr
+    # Each node's usable arcs as (head, road, ticks, cost, head's bounds), made when the
+    # node is first expanded: labels reach a small part of a city's nodes.
+    adjacency: dict[int, list[tuple[int, int, int, int, int, int]]] = {}
+
+    def out(v: int) -> list[tuple[int, int, int, int, int, int]]:
+        found = adjacency.get(v)
+        if found is None:
+            arcs = np.arange(indptr[v], indptr[v + 1])
+            arcs = arcs[usable[arcs]]
+            heads, roads = net.arc_head[arcs], net.arc_edge[arcs]
+            found = adjacency[v] = list(
+                zip(
+                    heads.tolist(),
+                    roads.tolist(),
+                    tick_arr[roads].tolist(),
+                    cost_arr[roads].tolist(),
+                    hc_i[heads].tolist(),
+                    ht_i[heads].tolist(),
+                    strict=True,
+                )
+            )
+        return found
+
+    # A label: (cost, ticks, node, parent label, road); kept labels are appended to `kept`.
+    kept: list[tuple[int, int, int, int, int]] = []
+    fastest: dict[int, int] = {}  # least ticks of a kept label at each node (none: absent)
+    members: list[int] = []
+    s, t = q.source, q.target
+    heap: list[tuple[int, int, int, int, int, int, int]] = [
+        (int(hc_i[s]), int(ht_i[s]), 0, 0, s, -1, -1)
+    ]
+    expanded = 0
+    while heap:
+        _, bound, c, tk, v, parent, road = heapq.heappop(heap)
+        if tk >= fastest.get(v, tk + 1):
+            continue
+        best_t = fastest.get(t)
+        if best_t is not None and bound >= best_t:
+            continue
+        fastest[v] = tk
+        kept.append((c, tk, v, parent, road))
+        me = len(kept) - 1
+        if v == t:
+            members.append(me)
+            continue
+        expanded += 1
+        if expanded > max_labels:
+            return [
+                _route(q.conditions, np.array(kept, dtype=np.int64).reshape(-1, 5), m)
+                for m in members
+            ], False
+        best_t = fastest.get(t)
+        for w, e, ticks, cost, hc_w, ht_w in out(v):
+            nt = tk + ticks
+            nb = nt + ht_w
+            if nt < fastest.get(w, nt + 1) and (best_t is None or nb < best_t):
+                nc = c + cost
+                heapq.heappush(heap, (nc + hc_w, nb, nc, nt, w, me, e))
+    return [
+        _route(q.conditions, np.array(kept, dtype=np.int64).reshape(-1, 5), m) for m in members
+    ], True
+
+
+def _routes(
+    q: Question, kept: list[tuple[int, int, int, int, int]], members: list[int]
+) -> list[Route]:
+    rows = np.array(kept, dtype=np.int64).reshape(-1, 5)
+    return [_route(q.conditions, rows, m) for m in members]

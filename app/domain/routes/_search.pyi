@@ -39,3 +39,16 @@ def disjoint_in_corridor(
     t: int,
     budget: int,
 ) -> tuple[_Ints | None, int]: ...
+def martins(
+    indptr: _Ints,
+    head: _Ints,
+    edge: _Ints,
+    usable: npt.NDArray[np.uint8],
+    arc_cost: _Ints,
+    arc_ticks: _Ints,
+    hc: _Ints,
+    ht: _Ints,
+    s: int,
+    t: int,
+    max_labels: int,
+) -> tuple[_Ints, _Ints, bool, tuple[int, int] | None]: ...
