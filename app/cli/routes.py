@@ -192,6 +192,18 @@ def print_front(answer: dict[str, Any]) -> None:
             ", ".join(r["consents_needed"]) or "—",
         )
     out.print(table)
+    gaps = answer.get("front_missing") or []
+    if gaps:
+        low = min(g["survival_probability"][0] for g in gaps)
+        high = max(g["survival_probability"][1] for g in gaps)
+        fast = min(g["travel_time_min"][0] for g in gaps)
+        slow = max(g["travel_time_min"][1] for g in gaps)
+        out.print(
+            f"Routes not found may lie only in {len(gaps)} gaps between those found, with "
+            f"survival {low:.4f}–{high:.4f} and {fast:.1f}–{slow:.1f} min; every safer one "
+            "was found",
+            highlight=False,
+        )
 
 
 OBJECTIVE_WORDS = {

@@ -3,7 +3,8 @@
 Each answer is ``{"routes": [ROUTE, ...]}``, best first (SPEC §3). A disjoint
 pair adds ``joint_survival_probability``; alternatives add each route's
 ``overlap_with_safer`` and the ``unavoidable_roads`` every route uses; the
-Pareto front adds ``"pareto": true`` with ``front_size`` and ``front_complete``.
+Pareto front adds ``"pareto": true`` with ``front_size`` and ``front_complete`` (and, when
+the front is not complete, ``front_missing``: where the members not found may lie).
 """
 
 from __future__ import annotations
@@ -49,12 +50,15 @@ def _routes(network: Network, request: RouteRequest) -> dict[str, Any]:
         }
     if request.pareto:
         front = pareto_front(network, a, b, options, cap=request.pareto_cap)
-        return {
+        answer: dict[str, Any] = {
             "routes": [r.as_dict() for r in front.routes],
             "pareto": True,
             "front_size": front.size,
             "front_complete": front.complete,
         }
+        if not front.complete:
+            answer["front_missing"] = front.missing
+        return answer
     if request.alternatives > 1:
         alts = alternative_routes(
             network, a, b, options, k=request.alternatives, max_overlap=request.max_overlap

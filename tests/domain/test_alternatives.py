@@ -11,10 +11,14 @@ import pytest
 
 from app.domain.errors import NoRouteError, QuestionError, RiskLimitError
 from app.domain.network.graph import Network
+from app.domain.routes import engine
 from app.domain.routes.alternatives import MAX_OVERLAP, alternative_routes, overlap
 from app.domain.routes.engine import RouteOptions, safest_route
+from app.domain.routes.landmarks import prepare
 from app.domain.scenario.reading import validate_scenario
 from tests.domain.randomgraphs import document_of, random_scenario, road_objects
+from tests.domain.test_goal_directed import grid_document, random_options
+from tests.domain.tools_before import alternative_routes_before
 
 
 def network(edges: list[dict[str, Any]]) -> Network:
@@ -189,3 +193,32 @@ def test_a_route_avoiding_every_avoidable_road_of_the_best_is_found_when_one_exi
     )
     routes = alternative_routes(net, s, t, k=2, max_overlap=0.0).routes
     assert (len(routes) == 2) == disjoint_exists
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_goal_directed_re_runs_give_the_plain_searches_alternatives(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large networks re-run the penalised searches goal-directed, with penalties kept per
+    road used: the same routes, in the same order, as the plain searches with penalties
+    recomputed over every arc (the method before, kept as the oracle)."""
+    rng = random.Random(seed)
+    side = rng.randint(3, 11)
+    risks = rng.choice([[0.0, 0.01, 0.02], [0.01, 0.05, 0.1], [0.001 * k for k in range(60)]])
+    net = Network(validate_scenario(grid_document(rng, side, risks)))
+    monkeypatch.setattr(engine, "GOAL_DIRECTED_NODES", 1)
+    prepare(net)
+    options = random_options(rng, list(net.party_ids))
+    s, t = rng.sample(net.node_ids, 2)
+    k = rng.randint(1, 6)
+    bound = rng.choice([0.0, 0.3, MAX_OVERLAP, 0.8])
+    try:
+        expected = alternative_routes_before(net, s, t, options, k=k, max_overlap=bound)
+    except (NoRouteError, RiskLimitError) as error:
+        with pytest.raises(type(error)):
+            alternative_routes(net, s, t, options, k=k, max_overlap=bound)
+        return
+    found = alternative_routes(net, s, t, options, k=k, max_overlap=bound)
+    assert [r.edges for r in found.routes] == [r.edges for r in expected.routes]
+    assert [r.nodes for r in found.routes] == [r.nodes for r in expected.routes]
+    assert found.unavoidable == expected.unavoidable

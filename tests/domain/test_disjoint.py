@@ -8,14 +8,27 @@ from itertools import combinations
 from typing import Any
 
 import networkx as nx
+import numpy as np
 import pytest
 
 from app.domain.errors import NoRouteError
 from app.domain.network.graph import Conditions, Network
-from app.domain.routes.disjoint import TIME_RESOLUTION_MIN, NoDisjointPairError, disjoint_pair
+from app.domain.routes import engine
+from app.domain.routes.alternatives import apart_route, pose
+from app.domain.routes.disjoint import (
+    TIME_RESOLUTION_MIN,
+    NoDisjointPairError,
+    _decompose,
+    _in_corridor,
+    _tie_scale,
+    disjoint_pair,
+    suurballe,
+)
 from app.domain.routes.engine import RouteOptions, edge_mask, safest_route
+from app.domain.routes.landmarks import prepare
 from app.domain.scenario.reading import validate_scenario
 from tests.domain.randomgraphs import document_of, random_scenario, road_objects
+from tests.domain.test_goal_directed import AS_OF, grid_document
 
 
 def usable_multigraph(net: Network, cond: Conditions, options: RouteOptions) -> nx.MultiDiGraph:
@@ -290,3 +303,68 @@ def test_optimum_holds_when_costs_are_too_large_to_break_ties_by_time(
     for r in pair.routes:
         assert_is_route(net, r, s, t)
     assert pair.cost == expected
+
+
+# On large networks the pair is searched in a corridor (compiled); the plain method is the
+# oracle, and networkx's min-cost flow the independent one.
+
+
+def grid_case(seed: int) -> tuple[Network, RouteOptions, str, str]:
+    rng = random.Random(seed)
+    side = rng.randint(3, 11)
+    risks = rng.choice(
+        [[0.0, 0.01, 0.02], [0.01, 0.02, 0.05, 0.1], [round(0.001 * k, 3) for k in range(1, 60)]]
+    )
+    net = Network(validate_scenario(grid_document(rng, side, risks)))
+    parties = list(net.party_ids)
+    options = RouteOptions(
+        profile=rng.choice(["general", "medical", "military_age_men"]),
+        at=rng.choice([None, AS_OF]),
+        avoid_parties=tuple(rng.sample(parties, rng.randint(0, min(1, len(parties))))),
+        consenting_only=rng.random() < 0.2,
+    )
+    s, t = rng.sample(net.node_ids, 2)
+    return net, options, s, t
+
+
+def tie_break_by_time(q: Any) -> bool:
+    cond, arcs = q.conditions, q.mask[q.network.arc_edge]
+    cost, time = cond.arc_cost[arcs], cond.arc_time[arcs]
+    return _tie_scale(cost, np.maximum(1.0, np.rint(time / TIME_RESOLUTION_MIN)))[1]
+
+
+def ticks(pair: Any) -> int:
+    cond = pair.routes[0].conditions
+    edges = pair.routes[0].edges + pair.routes[1].edges
+    return sum(max(1, round(float(cond.time[e]) / TIME_RESOLUTION_MIN)) for e in edges)
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_the_corridor_gives_the_plain_methods_pair(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    net, options, s, t = grid_case(seed)
+    monkeypatch.setattr(engine, "GOAL_DIRECTED_NODES", 1)
+    prepare(net)
+    try:
+        q = pose(net, s, t, options)
+    except NoRouteError:
+        return
+    plain = suurballe(q)
+    found = _in_corridor(q)
+    if apart_route(q, [q.best]) is not None:
+        assert found is not None  # a witness pair: the corridor search answers
+    if found is None:
+        return
+    assert plain is not None
+    a, b = _decompose(q, found), _decompose(q, plain)
+    if [r.edges for r in a.routes] != [r.edges for r in b.routes]:
+        # Only among equally safe pairs, and as fast too where time breaks ties (sums
+        # exact: see the module docstring); both methods may pick any such pair.
+        assert a.cost == b.cost
+        if tie_break_by_time(q):
+            assert ticks(a) == ticks(b)
+    assert a.cost == min_cost_flow_optimum(net, options, s, t)
+    for r in a.routes:
+        assert_is_route(net, r, s, t)
+    assert disjoint_pair(net, s, t, options).routes[0].edges == a.routes[0].edges

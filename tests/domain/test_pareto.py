@@ -5,14 +5,18 @@ from __future__ import annotations
 import random
 
 import networkx as nx
+import numpy as np
 import pytest
 
-from app.domain.errors import NoRouteError
+from app.domain.errors import NoRouteError, RiskLimitError
 from app.domain.network.graph import Network
+from app.domain.routes.alternatives import pose
 from app.domain.routes.engine import Route, RouteOptions, edge_mask, safest_route
-from app.domain.routes.pareto import TIME_RESOLUTION_MIN, pareto_front, spread
+from app.domain.routes.pareto import TIME_RESOLUTION_MIN, _martins, pareto_front, spread
 from app.domain.scenario.reading import validate_scenario
 from tests.domain.randomgraphs import random_scenario, road_objects
+from tests.domain.test_goal_directed import grid_document, random_options
+from tests.domain.tools_before import martins_before
 
 Vector = tuple[int, int]
 
@@ -46,6 +50,13 @@ def vector(route: Route) -> Vector:
         int(route.cost),
         sum(max(1, round(cond.time[i] / TIME_RESOLUTION_MIN)) for i in route.edges),
     )
+
+
+def inside(route: Route, gap: dict[str, list[float]]) -> bool:
+    """Whether the route's figures lie in the gap (strictly, but for rounding)."""
+    (s_low, s_high), (t_low, t_high) = gap["survival_probability"], gap["travel_time_min"]
+    s, t = route.survival_probability, route.travel_time_min
+    return s_low - 1e-9 <= s <= s_high + 1e-9 and t_low - 1e-9 <= t <= t_high + 1e-9
 
 
 def dominates(a: Vector, b: Vector) -> bool:
@@ -89,6 +100,11 @@ def test_front_is_exactly_the_non_dominated_routes(seed: int) -> None:
     found = [vector(r) for r in partial.routes]
     assert set(found) <= set(members)
     assert found[0] == members[0] and found[-1] == members[-1]
+    # Every member not found lies in one of the gaps the answer names.
+    assert (partial.missing == []) == partial.complete
+    for r in front.routes:
+        if vector(r) not in found:
+            assert any(inside(r, gap) for gap in partial.missing)
 
 
 def chain_of_choices(n: int) -> Network:
@@ -183,6 +199,11 @@ def test_an_exhausted_label_budget_still_returns_only_front_members_and_says_so(
     # The safest and the fastest route are always there; some members in between too.
     assert members[0] == vector(full.routes[0]) and members[-1] == vector(full.routes[-1])
     assert 2 < partial.size < full.size
+    # What is missing lies in the gaps named, and no gap is among the members found exactly.
+    assert partial.missing
+    for r in full.routes:
+        if vector(r) not in members:
+            assert any(inside(r, gap) for gap in partial.missing)
 
 
 def test_a_large_grid_gives_a_spread_front_within_the_budget() -> None:
@@ -213,3 +234,29 @@ def test_a_large_grid_gives_a_spread_front_within_the_budget() -> None:
     survival = [r.survival_probability for r in front.routes]
     assert times == sorted(times, reverse=True) and survival == sorted(survival, reverse=True)
     assert front.routes[0].cost == safest_route(net, "0.0", target).cost
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_the_compiled_search_gives_the_python_searchs_front(seed: int) -> None:
+    """The label-setting search, compiled, against the Python version it replaced (kept as
+    the oracle): the same members, the same route for each, the same point of stopping."""
+    rng = random.Random(seed)
+    side = rng.randint(2, 9)
+    risks = rng.choice([[0.0, 0.01, 0.02], [round(0.001 * k, 3) for k in range(40)]])
+    net = Network(validate_scenario(grid_document(rng, side, risks)))
+    options = random_options(rng, list(net.party_ids))
+    s, t = rng.sample(net.node_ids, 2)
+    try:
+        q = pose(net, s, t, options)
+    except (NoRouteError, RiskLimitError):
+        return
+    cond = q.conditions
+    arc_ok = q.mask[net.arc_edge]
+    cost = cond.cost.astype(np.int64)
+    ticks = np.maximum(1, np.rint(cond.time / TIME_RESOLUTION_MIN)).astype(np.int64)
+    for budget in (1, 5, 40, 1_000_000):
+        found, complete, stop = _martins(q, arc_ok, cost, ticks, budget)
+        expected, expected_complete = martins_before(q, arc_ok, cost, ticks, budget)
+        assert [r.edges for r in found] == [r.edges for r in expected]
+        assert [r.nodes for r in found] == [r.nodes for r in expected]
+        assert complete == expected_complete and (stop is None) == complete

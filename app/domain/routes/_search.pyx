@@ -369,3 +369,472 @@ def search(
                 queue[found] = u
                 found += 1
     return 2, best, nodes_arr, np.array(tight_list, dtype=np.int64), settled
+
+
+# The disjoint pair in a corridor (see app.domain.routes.disjoint) ---------------------
+
+
+cdef double _between(const Bounds* b, i64 u, i64 v) noexcept nogil:
+    """A lower bound on the cost from ``u`` to ``v`` (inf: ``v`` cannot be reached), as
+    :func:`_bound` with ``v`` for the target."""
+    cdef i64 best = 0, d, scale
+    cdef uint32_t x, y
+    cdef int j
+    cdef const uint32_t* uf = b.fwd + u * b.k
+    cdef const uint32_t* ub = b.bwd + u * b.k
+    cdef const uint32_t* vf = b.fwd + v * b.k
+    cdef const uint32_t* vb = b.bwd + v * b.k
+    for j in range(b.k):
+        x = uf[j]
+        y = vf[j]
+        if y == FAR:
+            if x != FAR:
+                return INFINITY
+        elif x != FAR:
+            scale = b.scale_f[j]
+            d = (<i64> y - <i64> x) * scale - (scale - 1)
+            if d > best:
+                best = d
+        x = ub[j]
+        y = vb[j]
+        if x == FAR:
+            if y != FAR:
+                return INFINITY
+        elif y != FAR:
+            scale = b.scale_b[j]
+            d = (<i64> x - <i64> y) * scale - (scale - 1)
+            if d > best:
+                best = d
+    return <double> best
+
+
+cdef int _dijkstra(
+    i64 n,
+    const i64* indptr,
+    const i64* head,
+    const i64* tail,
+    const double* weight,
+    const uint8_t* inside,
+    const double* potential,  # NULL: none; else reduced costs w + p[u] - p[v] (clamped at 0)
+    const uint8_t* on_path,  # NULL: none; else arcs of the first route, used reversed at 0
+    const i64* path_in,  # the first route's arc into each node (-1: none)
+    i64 s,
+    double* dist,
+    i64* pred,  # arc used into each node; -2 - arc when the arc is used reversed
+    uint8_t* done,
+) noexcept nogil:
+    """Least-weight search from ``s`` over arcs with both ends ``inside``. 0, or -1: no memory."""
+    cdef Heap heap
+    cdef Entry e
+    cdef i64 v, w, arc
+    cdef double nd, c
+    heap.cap = 1024
+    heap.size = 0
+    heap.items = <Entry*> malloc(heap.cap * sizeof(Entry))
+    if heap.items == NULL:
+        return -1
+    dist[s] = 0.0
+    pred[s] = -1
+    if _push(&heap, 0.0, 0.0, s):
+        free(heap.items)
+        return -1
+    while heap.size > 0:
+        e = _pop(&heap)
+        v = e.node
+        if done[v] or e.f != dist[v]:
+            continue
+        done[v] = 1
+        for arc in range(indptr[v], indptr[v + 1]):
+            c = weight[arc]
+            if c == INFINITY:
+                continue
+            w = head[arc]
+            if not inside[w] or done[w]:
+                continue
+            if on_path != NULL and on_path[arc]:
+                continue  # the first route's arcs are only used reversed
+            if potential != NULL:
+                c = c + potential[v] - potential[w]
+                if c < 0.0:
+                    c = 0.0
+            nd = dist[v] + c
+            if nd < dist[w]:
+                dist[w] = nd
+                pred[w] = arc
+                if _push(&heap, nd, 0.0, w):
+                    free(heap.items)
+                    return -1
+        if on_path != NULL and path_in[v] >= 0:
+            arc = path_in[v]
+            w = tail[arc]
+            if inside[w] and not done[w] and dist[v] < dist[w]:
+                dist[w] = dist[v]
+                pred[w] = -2 - arc
+                if _push(&heap, dist[v], 0.0, w):
+                    free(heap.items)
+                    return -1
+    free(heap.items)
+    return 0
+
+
+def disjoint_in_corridor(
+    const i64[::1] indptr,
+    const i64[::1] head,
+    const i64[::1] tail,
+    const double[::1] weight,
+    const uint32_t[:, ::1] fwd,
+    const uint32_t[:, ::1] bwd,
+    const i64[::1] scale_f,
+    const i64[::1] scale_b,
+    i64 s,
+    i64 t,
+    i64 budget,
+):
+    """The least-weight pair of arc-disjoint routes from ``s`` to ``t`` (Suurballe) over the
+    arcs of finite ``weight`` (integers) between nodes ``v`` of the corridor
+    ``lb(s, v) + lb(v, t) <= budget`` (landmark lower bounds on cost) reached from ``s``
+    through it. Returns ``(flow arcs, corridor size)``, or ``(None, size)`` when no pair
+    lies in the corridor."""
+    cdef i64 n = indptr.shape[0] - 1
+    cdef Bounds b
+    b.k = fwd.shape[1]
+    b.fwd = &fwd[0, 0]
+    b.bwd = &bwd[0, 0]
+    b.scale_f = &scale_f[0]
+    b.scale_b = &scale_b[0]
+    cdef const i64* ip = &indptr[0]
+    cdef const i64* hd = &head[0]
+    cdef const i64* tl = &tail[0]
+    cdef const double* wt = &weight[0]
+
+    seen_arr = np.zeros(n, dtype=np.uint8)  # 1: inside, 2: looked at and left out
+    cdef uint8_t[::1] seen_v = seen_arr
+    cdef uint8_t* seen = &seen_v[0]
+    stack_arr = np.empty(n, dtype=np.int64)
+    cdef i64[::1] stack_v = stack_arr
+    cdef i64* stack = &stack_v[0]
+    cdef i64 top = 0, size = 0, v, w, arc
+    cdef double limit = <double> budget
+    with nogil:
+        if _between(&b, s, t) <= limit:
+            seen[s] = 1
+            stack[top] = s
+            top += 1
+            size += 1
+        while top > 0:
+            top -= 1
+            v = stack[top]
+            for arc in range(ip[v], ip[v + 1]):
+                if wt[arc] == INFINITY:
+                    continue
+                w = hd[arc]
+                if seen[w]:
+                    continue
+                if _between(&b, s, w) + _between(&b, w, t) <= limit:
+                    seen[w] = 1
+                    stack[top] = w
+                    top += 1
+                    size += 1
+                else:
+                    seen[w] = 2
+    if s == t or seen[t] != 1:
+        return None, size
+    inside_arr = (seen_arr == 1).view(np.uint8)
+    cdef uint8_t[::1] inside_v = inside_arr
+    cdef uint8_t* inside = &inside_v[0]
+
+    dist1_arr = np.full(n, INFINITY)
+    pred1_arr = np.full(n, -1, dtype=np.int64)
+    done_arr = np.zeros(n, dtype=np.uint8)
+    cdef double[::1] dist1_v = dist1_arr
+    cdef i64[::1] pred1_v = pred1_arr
+    cdef uint8_t[::1] done_v = done_arr
+    cdef double* dist1 = &dist1_v[0]
+    cdef i64* pred1 = &pred1_v[0]
+    cdef uint8_t* done = &done_v[0]
+    cdef int failed
+    with nogil:
+        failed = _dijkstra(
+            n, ip, hd, tl, wt, inside, NULL, NULL, NULL, s, dist1, pred1, done
+        )
+    if failed:
+        raise MemoryError()
+    if not done[t]:
+        return None, size
+
+    # The first route's arcs, and for each of its nodes the arc into it.
+    on_path_arr = np.zeros(head.shape[0], dtype=np.uint8)
+    path_in_arr = np.full(n, -1, dtype=np.int64)
+    cdef uint8_t[::1] on_path_v = on_path_arr
+    cdef i64[::1] path_in_v = path_in_arr
+    v = t
+    while v != s:
+        arc = pred1[v]
+        on_path_v[arc] = 1
+        path_in_v[v] = arc
+        v = tl[arc]
+    # Nodes outside the first search's reach keep their distance (inf): no arc leads there.
+    dist2_arr = np.full(n, INFINITY)
+    pred2_arr = np.full(n, -1, dtype=np.int64)
+    done_arr[:] = 0
+    cdef double[::1] dist2_v = dist2_arr
+    cdef i64[::1] pred2_v = pred2_arr
+    with nogil:
+        failed = _dijkstra(
+            n, ip, hd, tl, wt, inside, dist1, &on_path_v[0], &path_in_v[0], s,
+            &dist2_v[0], &pred2_v[0], done,
+        )
+    if failed:
+        raise MemoryError()
+    if not done[t]:
+        return None, size
+    flow = set()
+    v = t
+    while v != s:
+        arc = pred1[v]
+        flow.add(arc)
+        v = tl[arc]
+    v = t
+    while v != s:
+        arc = pred2_v[v]
+        if arc <= -2:
+            arc = -2 - arc
+            flow.discard(arc)
+            v = hd[arc]
+        else:
+            flow.add(arc)
+            v = tl[arc]
+    return np.array(sorted(flow), dtype=np.int64), size
+
+
+# The Pareto front's label-setting search (see app.domain.routes.pareto) ---------------
+
+
+cdef struct Label:
+    i64 fc  # cost so far + least cost still to go
+    i64 ft  # ticks so far + least ticks still to go
+    i64 c
+    i64 tk
+    i64 v
+    i64 parent  # position of the parent among the kept labels (-1: none)
+    i64 road
+
+
+cdef struct LabelHeap:
+    Label* items
+    i64 size
+    i64 cap
+
+
+cdef inline bint _label_before(const Label* a, const Label* b) noexcept nogil:
+    """Lexicographic order of (fc, ft, c, tk, v, parent, road): Python's order of the tuples."""
+    if a.fc != b.fc:
+        return a.fc < b.fc
+    if a.ft != b.ft:
+        return a.ft < b.ft
+    if a.c != b.c:
+        return a.c < b.c
+    if a.tk != b.tk:
+        return a.tk < b.tk
+    if a.v != b.v:
+        return a.v < b.v
+    if a.parent != b.parent:
+        return a.parent < b.parent
+    return a.road < b.road
+
+
+cdef int _label_push(LabelHeap* h, const Label* x) noexcept nogil:
+    cdef Label* grown
+    cdef i64 i, parent
+    if h.size == h.cap:
+        grown = <Label*> realloc(h.items, 2 * h.cap * sizeof(Label))
+        if grown == NULL:
+            return -1
+        h.items = grown
+        h.cap *= 2
+    i = h.size
+    h.size += 1
+    while i > 0:
+        parent = (i - 1) >> 1
+        if not _label_before(x, &h.items[parent]):
+            break
+        h.items[i] = h.items[parent]
+        i = parent
+    h.items[i] = x[0]
+    return 0
+
+
+cdef Label _label_pop(LabelHeap* h) noexcept nogil:
+    cdef Label top = h.items[0]
+    cdef Label last
+    cdef i64 i = 0, child, n
+    h.size -= 1
+    n = h.size
+    if n > 0:
+        last = h.items[n]
+        while True:
+            child = 2 * i + 1
+            if child >= n:
+                break
+            if child + 1 < n and _label_before(&h.items[child + 1], &h.items[child]):
+                child += 1
+            if not _label_before(&h.items[child], &last):
+                break
+            h.items[i] = h.items[child]
+            i = child
+        h.items[i] = last
+    return top
+
+
+cdef struct Kept:
+    i64 c
+    i64 tk
+    i64 v
+    i64 parent
+    i64 road
+
+
+def martins(
+    const i64[::1] indptr,
+    const i64[::1] head,
+    const i64[::1] edge,
+    const uint8_t[::1] usable,
+    const i64[::1] arc_cost,
+    const i64[::1] arc_ticks,
+    const i64[::1] hc,
+    const i64[::1] ht,
+    i64 s,
+    i64 t,
+    i64 max_labels,
+):
+    """Martins' label setting, guided by the exact least cost and ticks to ``t`` (``hc``,
+    ``ht``), in the order and with the rules of ``pareto._martins_before`` (the Python
+    version it replaces): labels leave the queue in lexicographic order of
+    (cost + hc, ticks + ht, cost, ticks, node, parent, road); one kept per node unless
+    faster than every label kept there; dropped when the target's fastest kept label is
+    at least as fast as the label's least possible arrival. Stops after ``max_labels``
+    expanded labels.
+
+    Returns ``(kept, members, complete, stop)``: the kept labels as a (k, 5) array of
+    cost, ticks, node, parent, road; the positions of the target's labels (the front,
+    safest first); whether the search ran to the end; and the key ``(fc, ft)`` of the
+    label at which it stopped (None when complete): every member lexicographically
+    before it was found."""
+    cdef i64 n = indptr.shape[0] - 1
+    fastest_arr = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    cdef i64[::1] fastest_v = fastest_arr
+    cdef i64* fastest = &fastest_v[0]
+    cdef const i64* ip = &indptr[0]
+    cdef const i64* hd = &head[0] if head.shape[0] else NULL
+    cdef const i64* ed = &edge[0] if edge.shape[0] else NULL
+    cdef const uint8_t* ok = &usable[0] if usable.shape[0] else NULL
+    cdef const i64* ac = &arc_cost[0] if arc_cost.shape[0] else NULL
+    cdef const i64* at = &arc_ticks[0] if arc_ticks.shape[0] else NULL
+    cdef const i64* hcp = &hc[0]
+    cdef const i64* htp = &ht[0]
+    cdef i64 NONE = np.iinfo(np.int64).max
+
+    cdef LabelHeap heap
+    heap.cap = 1024
+    heap.size = 0
+    heap.items = <Label*> malloc(heap.cap * sizeof(Label))
+    cdef i64 kept_cap = 1024, kept_n = 0, members_cap = 64, members_n = 0
+    cdef Kept* kept = <Kept*> malloc(kept_cap * sizeof(Kept))
+    cdef i64* members = <i64*> malloc(members_cap * sizeof(i64))
+    if heap.items == NULL or kept == NULL or members == NULL:
+        free(heap.items)
+        free(kept)
+        free(members)
+        raise MemoryError()
+    cdef Label x, y
+    cdef Kept* grown_k
+    cdef i64* grown_m
+    cdef i64 expanded = 0, me, arc, w, nt, nb, best_t
+    cdef int failed = 0, complete = 1
+    cdef i64 stop_fc = 0, stop_ft = 0
+    x.fc = hcp[s]
+    x.ft = htp[s]
+    x.c = 0
+    x.tk = 0
+    x.v = s
+    x.parent = -1
+    x.road = -1
+    with nogil:
+        failed = _label_push(&heap, &x)
+        while heap.size > 0 and not failed:
+            x = _label_pop(&heap)
+            if x.tk >= fastest[x.v]:
+                continue
+            best_t = fastest[t]
+            if best_t != NONE and x.ft >= best_t:
+                continue
+            fastest[x.v] = x.tk
+            if kept_n == kept_cap:
+                grown_k = <Kept*> realloc(kept, 2 * kept_cap * sizeof(Kept))
+                if grown_k == NULL:
+                    failed = 1
+                    break
+                kept = grown_k
+                kept_cap *= 2
+            kept[kept_n].c = x.c
+            kept[kept_n].tk = x.tk
+            kept[kept_n].v = x.v
+            kept[kept_n].parent = x.parent
+            kept[kept_n].road = x.road
+            me = kept_n
+            kept_n += 1
+            if x.v == t:
+                if members_n == members_cap:
+                    grown_m = <i64*> realloc(members, 2 * members_cap * sizeof(i64))
+                    if grown_m == NULL:
+                        failed = 1
+                        break
+                    members = grown_m
+                    members_cap *= 2
+                members[members_n] = me
+                members_n += 1
+                continue
+            expanded += 1
+            if expanded > max_labels:
+                complete = 0
+                stop_fc = x.fc
+                stop_ft = x.ft
+                break
+            best_t = fastest[t]
+            for arc in range(ip[x.v], ip[x.v + 1]):
+                if not ok[arc]:
+                    continue
+                w = hd[arc]
+                nt = x.tk + at[arc]
+                nb = nt + htp[w]
+                if nt < fastest[w] and (best_t == NONE or nb < best_t):
+                    y.c = x.c + ac[arc]
+                    y.fc = y.c + hcp[w]
+                    y.ft = nb
+                    y.tk = nt
+                    y.v = w
+                    y.parent = me
+                    y.road = ed[arc]
+                    if _label_push(&heap, &y):
+                        failed = 1
+                        break
+    free(heap.items)
+    if failed:
+        free(kept)
+        free(members)
+        raise MemoryError()
+    kept_arr = np.empty((kept_n, 5), dtype=np.int64)
+    cdef i64[:, ::1] kv = kept_arr
+    cdef i64 i
+    for i in range(kept_n):
+        kv[i, 0] = kept[i].c
+        kv[i, 1] = kept[i].tk
+        kv[i, 2] = kept[i].v
+        kv[i, 3] = kept[i].parent
+        kv[i, 4] = kept[i].road
+    members_arr = np.empty(members_n, dtype=np.int64)
+    for i in range(members_n):
+        members_arr[i] = members[i]
+    free(kept)
+    free(members)
+    return kept_arr, members_arr, bool(complete), None if complete else (stop_fc, stop_ft)

@@ -40,6 +40,7 @@ missed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -47,12 +48,13 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_flow
 
 from app.domain.errors import Fault, QuestionError, RiskLimitError
-from app.domain.network.graph import BoolArray, Conditions, FloatArray, Network
+from app.domain.network.graph import BoolArray, Conditions, FloatArray, IntArray, Network
 from app.domain.routes.engine import (
     Route,
     RouteOptions,
     edge_mask,
-    lexicographic_path,
+    lexicographic_route,
+    road_arcs,
     safest_route,
 )
 
@@ -212,26 +214,33 @@ def alternative_routes(
         )
     opts = options or RouteOptions()
     q = pose(net, source, target, opts)
-    forced = unavoidable_roads(net, q.mask, q.best)
-    if k == 1:
-        return Alternatives([q.best], forced)
     cond = q.conditions
     arc_road = net.arc_edge
     arc_ok = q.mask[arc_road]
     base: FloatArray = cond.cost[arc_road]
+    plain = np.where(arc_ok, base, np.inf)
+    top = float(np.max(base, where=arc_ok, initial=0.0))
+    apart = apart_route(q, [q.best], plain=plain, top=top)
+    # A route sharing no road with the safest one: no road is on every route.
+    forced = [] if apart is not None else unavoidable_roads(net, q.mask, q.best)
+    if k == 1:
+        return Alternatives([q.best], forced)
     surcharge: FloatArray = base + _cost_per_minute(q) * cond.time[arc_road]
+    top_surcharge = float(np.max(surcharge, where=arc_ok, initial=0.0))
     uses = np.zeros(len(net.edge_ids), dtype=np.int64)
+    # The penalised costs, kept up to date on the arcs of the roads each search uses
+    # (a road used k times: base + ((1 + PENALTY)**k − 1) × surcharge; unused: base).
+    penalised = np.where(arc_ok, np.rint(base), np.inf)
     candidates: dict[tuple[int, ...], Route] = {tuple(q.best.edges): q.best}
-    uses[q.best.edges] += 1
     ignore = frozenset(forced)
     chosen = [q.best]
+    _penalise(q, penalised, uses, base, surcharge, arc_ok, q.best)
     for _ in range(SEARCHES_PER_ROUTE * k - 1):
-        factor = (1.0 + PENALTY) ** uses[arc_road] - 1.0
-        penalised = np.rint(base + factor * surcharge)
-        found = lexicographic_path(cond, arc_ok, q.source, q.target, arc_cost=penalised)
+        bound = top + ((1.0 + PENALTY) ** int(uses.max()) - 1.0) * top_surcharge + 1.0
+        found = lexicographic_route(cond, arc_ok, q.source, q.target, penalised, bound)
         if found is None:  # pragma: no cover - the safest route exists, so a path does
             break
-        uses[found.edges] += 1
+        _penalise(q, penalised, uses, base, surcharge, arc_ok, found)
         candidates.setdefault(tuple(found.edges), found)
         chosen = _select(list(candidates.values()), k, max_overlap, opts.max_risk, ignore)
         if len(chosen) == k:
@@ -239,11 +248,10 @@ def alternative_routes(
     while len(chosen) < k:
         # Penalties may not push the search far enough: take the safest route that
         # shares no avoidable road with any route kept so far (overlap 0 with all).
-        banned = np.zeros(len(net.edge_ids), dtype=bool)
-        for r in chosen:
-            banned[r.edges] = True
-        banned[forced] = False
-        found = lexicographic_path(cond, arc_ok & ~banned[arc_road], q.source, q.target)
+        if apart is not None and len(chosen) == 1 and chosen[0] is q.best:
+            found = apart  # that search, already made
+        else:
+            found = apart_route(q, chosen, forced, plain=plain, top=top)
         if found is None or tuple(found.edges) in candidates:
             break
         candidates[tuple(found.edges)] = found
@@ -252,6 +260,53 @@ def alternative_routes(
             break
         chosen = more
     return Alternatives(chosen, forced)
+
+
+def _penalise(
+    q: Question,
+    penalised: FloatArray,
+    uses: IntArray,
+    base: FloatArray,
+    surcharge: FloatArray,
+    arc_ok: BoolArray,
+    route: Route,
+) -> None:
+    """Count one more use of ``route``'s roads and raise their arcs' penalised costs."""
+    uses[route.edges] += 1
+    arcs = road_arcs(q.network, np.unique(np.asarray(route.edges, dtype=np.int64)))
+    arcs = arcs[arc_ok[arcs]]
+    factor = (1.0 + PENALTY) ** uses[q.network.arc_edge[arcs]] - 1.0
+    penalised[arcs] = np.rint(base[arcs] + factor * surcharge[arcs])
+
+
+def apart_route(
+    q: Question,
+    routes: list[Route],
+    keep: Sequence[int] = (),
+    *,
+    plain: FloatArray | None = None,
+    top: float | None = None,
+) -> Route | None:
+    """The safest route sharing no road with ``routes`` except those of ``keep`` (None:
+    there is none). ``plain``: the question's arc costs, inf where not usable, and ``top``
+    their largest finite value, when the caller has them."""
+    net = q.network
+    if plain is None or top is None:
+        base = q.conditions.arc_cost
+        arc_ok = q.mask[net.arc_edge]
+        plain = np.where(arc_ok, base, np.inf)
+        top = float(np.max(base, where=arc_ok, initial=0.0))
+    banned = np.zeros(len(net.edge_ids), dtype=bool)
+    for r in routes:
+        banned[r.edges] = True
+    banned[list(keep)] = False
+    roads = np.flatnonzero(banned)
+    arcs = road_arcs(net, roads)
+    weights = plain.copy()
+    weights[arcs] = np.inf
+    ok = np.isfinite(plain)
+    ok[arcs] = False
+    return lexicographic_route(q.conditions, ok, q.source, q.target, weights, top)
 
 
 def _select(

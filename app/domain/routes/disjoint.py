@@ -52,8 +52,17 @@ from scipy.sparse.csgraph import dijkstra
 
 from app.domain.errors import Fault, NoAnswerError, QuestionError
 from app.domain.network.graph import FloatArray, IntArray, Network
-from app.domain.routes.alternatives import Question, pose, unavoidable_roads, within_risk
+from app.domain.routes import engine
+from app.domain.routes._search import disjoint_in_corridor
+from app.domain.routes.alternatives import (
+    Question,
+    apart_route,
+    pose,
+    unavoidable_roads,
+    within_risk,
+)
 from app.domain.routes.engine import Route, RouteOptions
+from app.domain.routes.landmarks import landmarks_of
 
 TIME_RESOLUTION_MIN = 0.01
 """Travel times are compared in units of 0.01 min when breaking survival ties."""
@@ -126,6 +135,20 @@ def disjoint_pair(
             detail="'from' and 'to' are the same node",
         )
     q = pose(net, source, target, opts)
+    flow = _in_corridor(q)
+    if flow is None:
+        flow = suurballe(q)
+    if flow is None:
+        raise _no_pair(q)
+    pair = _decompose(q, flow)
+    for r in pair.routes:
+        within_risk(r, opts.max_risk, "the disjoint pair of greatest joint survival")
+    return pair
+
+
+def suurballe(q: Question) -> set[int] | None:
+    """The arcs (network positions) of a least-weight two-unit flow over every usable road
+    (the method of the module docstring), or None when no disjoint pair exists."""
     g = _simple_arcs(q)
     p1, dist = _shortest(g, q.source, q.target)
     with np.errstate(invalid="ignore"):  # arcs out of unreachable places: dropped below
@@ -139,7 +162,7 @@ def disjoint_pair(
     residual = _csr_min(g.n, r_tail, r_head, r_weight)
     _, pred = dijkstra(residual, directed=True, indices=q.source, return_predecessors=True)
     if pred[q.target] < 0:
-        raise _no_pair(q)
+        return None
     flow = set(p1.tolist())
     p1_by_ends = {(int(g.tail[a]), int(g.head[a])): int(a) for a in p1}
     node = q.target
@@ -151,10 +174,63 @@ def disjoint_pair(
         else:
             flow.add(_arc_between(g, prev, node))
         node = prev
-    pair = _decompose(q, g, flow)
-    for r in pair.routes:
-        within_risk(r, opts.max_risk, "the disjoint pair of greatest joint survival")
-    return pair
+    return {int(g.origin[a]) for a in flow}
+
+
+def _in_corridor(q: Question) -> set[int] | None:
+    """The same optimum found in a corridor around the safest route (None: not here).
+
+    On networks searched goal-directed (:data:`~app.domain.routes.engine.GOAL_DIRECTED_NODES`
+    places or more, landmarks ready, objective survival or harm). A witness pair bounds the
+    optimum: the safest route P (cost ``c*``, the least any route has) and the safest
+    route W sharing no road with it (cost ``c_W``). The best pair weighs no more than
+    (P, W), and each of its routes weighs at least ``c*``, so each costs at most ``c_W``
+    (with the time tie-break too: times count below one cost unit). Every node ``v`` on
+    either route then has ``lb(s, v) + lb(v, t) ≤ c_W`` for the landmark lower bounds
+    ``lb`` (:mod:`.landmarks`), and the best pair of the roads between such nodes is the
+    best pair of the network. Both searches of the method run there (compiled,
+    ``_search.pyx``; parallel roads stay separate arcs, no split needed). None when no
+    witness exists (the plain method then decides whether a pair does).
+    """
+    net, cond = q.network, q.conditions
+    if net.n_nodes < engine.GOAL_DIRECTED_NODES or cond.objective == "detention":
+        return None
+    marks = landmarks_of(net)
+    if marks is None:
+        return None
+    witness = apart_route(q, [q.best])
+    if witness is None:
+        return None
+    arc_ok = q.mask[net.arc_edge]
+    cost = cond.arc_cost
+    ticks = np.maximum(1.0, np.rint(cond.arc_time / TIME_RESOLUTION_MIN))
+    scale, exact = _tie_scale(cost[arc_ok], ticks[arc_ok])
+    weight = np.where(arc_ok, cost * scale + ticks if exact else cost, np.inf)
+    budget = int(np.sum(cond.cost[witness.edges].astype(np.int64)))
+    flow, _ = disjoint_in_corridor(
+        net.arc_indptr,
+        net.arc_head,
+        net.arc_tail,
+        weight,
+        marks.forward,
+        marks.backward,
+        marks.scale_forward,
+        marks.scale_backward,
+        q.source,
+        q.target,
+        budget,
+    )
+    if flow is None:  # pragma: no cover - the witness pair lies in the corridor
+        return None
+    return set(flow.tolist())
+
+
+def _tie_scale(cost: FloatArray, ticks: FloatArray) -> tuple[float, bool]:
+    """The factor putting cost before time in one number, and whether sums stay exact."""
+    scale = float(np.sum(ticks)) + 1.0
+    # Lexicographic (cost, time) as one exact number when it fits; else cost alone.
+    exact = (float(np.sum(cost)) + 1.0) * scale * 4.0 < _EXACT_LIMIT
+    return scale, exact
 
 
 def _simple_arcs(q: Question) -> _Arcs:
@@ -163,9 +239,7 @@ def _simple_arcs(q: Question) -> _Arcs:
     tail, head = net.arc_tail[arcs], net.arc_head[arcs]
     cost = cond.cost[net.arc_edge[arcs]]
     ticks = np.maximum(1.0, np.rint(cond.time[net.arc_edge[arcs]] / TIME_RESOLUTION_MIN))
-    scale = float(np.sum(ticks)) + 1.0
-    # Lexicographic (cost, time) as one exact number when it fits; else cost alone.
-    exact = (float(np.sum(cost)) + 1.0) * scale * 4.0 < _EXACT_LIMIT
+    scale, exact = _tie_scale(cost, ticks)
     weight = cost * scale + ticks if exact else cost.copy()
     n = net.n_nodes
     key = tail * n + head
@@ -222,10 +296,9 @@ def _shortest(g: _Arcs, s: int, t: int) -> tuple[IntArray, FloatArray]:
     return np.array(path, dtype=np.int64), dist
 
 
-def _decompose(q: Question, g: _Arcs, flow: set[int]) -> DisjointPair:
-    """Two routes from a two-unit flow on the split arcs (safest-within-the-pair first)."""
+def _decompose(q: Question, arcs: set[int]) -> DisjointPair:
+    """Two routes from the arcs of a two-unit flow (safest-within-the-pair first)."""
     net = q.network
-    arcs = {int(g.origin[a]) for a in flow}
     # One road travelled both ways by the two routes: cancelling both passages
     # keeps a two-unit flow and never costs more.
     by_road: dict[int, list[int]] = {}

@@ -397,11 +397,16 @@ def goal_directed_path(
     s: int,
     t: int,
     excluded: Iterable[str] = (),
+    arc_cost: FloatArray | None = None,
 ) -> Route | _Plain | None:
     """The route :func:`lexicographic_path` gives (same roads, same choice among ties),
     searching towards ``t`` (A* with the bounds of ``marks``, :mod:`.landmarks`; compiled,
     ``_search.pyx``); the roads of ``excluded`` parties are left out as the search meets
     them. None: no route; :data:`PLAIN`: a question to leave to the plain search.
+
+    ``arc_cost``: the cost of each arc, inf where it may not be used (default: the
+    conditions' usable costs); callers pass their own (penalised costs for alternatives),
+    exact integers never below the conditions' costs, so the bounds still hold.
 
     Only for objectives the landmarks bound (survival, harm). The cost search settles
     every node whose bound is at most the least cost, so distances on every cost-optimal
@@ -426,7 +431,7 @@ def goal_directed_path(
         net.arc_indptr,
         net.arc_head,
         net.arc_tail,
-        cond.arc_usable_cost,
+        cond.arc_usable_cost if arc_cost is None else arc_cost,
         cond.arc_time,
         net.arc_rev_indptr,
         net.arc_by_head,
@@ -457,6 +462,46 @@ def goal_directed_path(
     if found is None:  # cannot happen: the route found is among them
         raise AssertionError("cost-optimal route lost in the time search")
     return Route(cond, *found)
+
+
+EXACT_SUMS = 2.0**52
+"""Sums of integer costs below this are exact in float64."""
+
+
+def lexicographic_route(
+    cond: Conditions, arc_ok: BoolArray, s: int, t: int, weights: FloatArray, top: float
+) -> Route | None:
+    """What ``lexicographic_path(cond, arc_ok, s, t, arc_cost=weights)`` gives, searched
+    goal-directed where the network's landmarks serve (as for the safest route).
+
+    ``weights``: integer costs per arc, inf where ``arc_ok`` is false, never below the
+    conditions' cost of the arc (penalties, bans: the landmark bounds stay lower bounds);
+    ``top``: an upper bound on the finite ones. Goal-directed only when every route's sum
+    stays exact (``top`` × places < :data:`EXACT_SUMS`), as the plain search's sums are.
+    """
+    net = cond.network
+    exact = top * max(1, net.n_nodes) < EXACT_SUMS
+    if exact and net.n_nodes >= GOAL_DIRECTED_NODES and cond.objective != "detention":
+        marks = landmarks_of(net)
+        if marks is not None:
+            found = goal_directed_path(cond, marks, s, t, arc_cost=weights)
+            if not isinstance(found, _Plain):
+                return found
+    return lexicographic_path(cond, arc_ok, s, t, arc_cost=weights)
+
+
+def road_arcs(net: Network, edges: IntArray) -> IntArray:
+    """The arcs of the roads ``edges`` (both directions of a two-way road), ascending."""
+    n = net.n_nodes
+    tail, head = net.edge_tail[edges], net.edge_head[edges]
+    keys = np.concatenate([tail * n + head, head * n + tail])
+    owner = np.concatenate([edges, edges])
+    lo = np.searchsorted(net.arc_key, keys, side="left")
+    counts = np.searchsorted(net.arc_key, keys, side="right") - lo
+    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    arcs = np.repeat(lo, counts) + offsets
+    found: IntArray = np.unique(arcs[net.arc_edge[arcs] == np.repeat(owner, counts)])
+    return found
 
 
 UNBOUNDED = 1e300

@@ -16,13 +16,16 @@ bounds are exact lower bounds, so the order among a node's labels is still
 lexicographic). A label is kept only if it is faster than every label already
 kept at its node (which are all at least as safe), and dropped when even its
 least possible arrival time cannot beat the target's fastest kept label. The
-target's kept labels are the front. Exact fronts can grow with the network: at
-most :data:`MAX_LABELS` labels are expanded. If that budget runs out, the
-members found (the safest end of the front) are completed with *supported*
-members — routes minimising a positive weighted sum of cost and time, found
-by dichotomic search between the safest and the fastest route (one Dijkstra
-run each, at most ``2 × cap + 2``). Every route returned is then still on the
-front, but members between them may be missing: ``complete`` is false.
+target's kept labels are the front. The search is compiled (``_search.pyx``; the
+Python version it replaced is kept as the tests' oracle). Exact fronts can grow with the
+network: at most :data:`MAX_LABELS` labels are expanded. If that budget runs out, the
+members found (the safest end of the front: every member cheaper than the least possible
+cost of the label the search stopped at) are completed with *supported* members — routes
+minimising a positive weighted sum of cost and time, found by dichotomic search between
+the safest and the fastest route (one Dijkstra run each, at most ``2 × cap + 2``). Every
+route returned is then still on the front, but members between them may be missing:
+``complete`` is false and ``missing`` names the gaps between consecutive members found
+where they can lie, with their ranges of survival and time (:func:`gaps`).
 
 Cap. At most ``cap`` routes (default :data:`DEFAULT_CAP` = 10) are returned:
 when the front is larger, members at evenly spaced ranks are kept, always
@@ -41,8 +44,8 @@ including the safest and the fastest.
 
 from __future__ import annotations
 
-import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -50,6 +53,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from app.domain.errors import Fault, QuestionError
 from app.domain.network.graph import BoolArray, Conditions, FloatArray, IntArray, Network
+from app.domain.routes._search import martins
 from app.domain.routes.alternatives import Question, pose
 from app.domain.routes.engine import Route, RouteOptions, lexicographic_path
 
@@ -58,8 +62,9 @@ DEFAULT_CAP = 10
 
 MAX_CAP = 50
 
-MAX_LABELS = 50_000
-"""Most labels expanded before the exact search gives way to supported members."""
+MAX_LABELS = 200_000
+"""Most labels expanded before the exact search gives way to supported members (compiled:
+0.2–0.4 s on a 100,000-place grid, docs/benchmarks.md)."""
 
 TIME_RESOLUTION_MIN = 1e-6
 """Travel times are compared in units of 1e-6 min, so sums in any order compare equal."""
@@ -73,7 +78,10 @@ class ParetoFront:
     size: int
     """Number of members found on the front (before the cap)."""
     complete: bool
-    """False when the label budget ran out: members between those found may be missing."""
+    """False when the label budget ran out and members between those found may be missing."""
+    missing: list[dict[str, list[float]]] = field(default_factory=list)
+    """Where missing members may lie (empty when complete): ranges of survival probability
+    and travel time, each strictly between two members found (see :func:`gaps`)."""
 
 
 def pareto_front(
@@ -101,13 +109,47 @@ def pareto_front(
     arc_ok = q.mask[net.arc_edge]
     cost_arr = cond.cost.astype(np.int64)
     tick_arr = np.maximum(1, np.rint(cond.time / TIME_RESOLUTION_MIN)).astype(np.int64)
-    members, complete = _martins(q, arc_ok, cost_arr, tick_arr, max_labels)
+    members, complete, stop = _martins(q, arc_ok, cost_arr, tick_arr, max_labels)
     routes = members
-    if not complete:
+    missing: list[dict[str, list[float]]] = []
+    if stop is not None:
         routes = _nondominated(members + _supported(q, arc_ok, cost_arr, tick_arr, cap), tick_arr)
+        missing = gaps(routes, stop[0], opts.max_risk)
+        complete = not missing  # no gap can hold a member: none is missing after all
     if opts.max_risk is not None:
         routes = [r for r in routes if r.risk <= opts.max_risk + 1e-12]
-    return ParetoFront(spread(routes, cap), len(routes), complete)
+    return ParetoFront(spread(routes, cap), len(routes), complete, missing)
+
+
+def gaps(
+    routes: list[Route], stopped_at: int, max_risk: float | None
+) -> list[dict[str, list[float]]]:
+    """Where members of the front not found may lie, when the search stopped early.
+
+    The label-setting search takes labels in order of least possible cost: stopped at a
+    label whose least possible cost is ``stopped_at``, it has found every member of lower
+    cost. A member not found then costs at least that and lies, like every member, strictly
+    between two consecutive members found (``routes``, safest first): less safe and faster
+    than the one, safer and slower than the other. So only the pairs whose less safe member
+    costs more than ``stopped_at`` can hold one, and each such pair bounds the survival
+    probability and travel time of what it may hold (quantised costs: to about 1e-9).
+    Pairs above ``max_risk`` are left out."""
+    out = []
+    for safer, faster in pairwise(routes):
+        if faster.cost <= stopped_at:
+            continue
+        if max_risk is not None and safer.risk > max_risk + 1e-12:
+            continue
+        low = faster.survival_probability
+        if max_risk is not None:
+            low = max(low, 1.0 - max_risk)
+        out.append(
+            {
+                "survival_probability": [low, safer.survival_probability],
+                "travel_time_min": [faster.travel_time_min, safer.travel_time_min],
+            }
+        )
+    return out
 
 
 def _to_target(net: Network, arc_ok: BoolArray, weight: IntArray, t: int) -> FloatArray:
@@ -125,72 +167,31 @@ def _to_target(net: Network, arc_ok: BoolArray, weight: IntArray, t: int) -> Flo
 
 def _martins(
     q: Question, arc_ok: BoolArray, cost_arr: IntArray, tick_arr: IntArray, max_labels: int
-) -> tuple[list[Route], bool]:
-    """The exact front by guided label setting, or its safest members if the budget runs out."""
+) -> tuple[list[Route], bool, tuple[int, int] | None]:
+    """The exact front by guided label setting (compiled, ``_search.pyx``), or its safest
+    members if the budget runs out, with the key at which the search stopped (see
+    :func:`~app.domain.routes._search.martins`)."""
     net = q.network
     hc = _to_target(net, arc_ok, cost_arr, q.target)
     ht = _to_target(net, arc_ok, tick_arr, q.target)
     reach = np.isfinite(hc)
     hc_i = np.where(reach, hc, 0.0).astype(np.int64)
     ht_i = np.where(reach, ht, 0.0).astype(np.int64)
-    usable = arc_ok & reach[net.arc_head]
-    indptr = net.arc_indptr
-    # Each node's usable arcs as (head, road, ticks, cost, head's bounds), made when the
-    # node is first expanded: labels reach a small part of a city's nodes.
-    adjacency: dict[int, list[tuple[int, int, int, int, int, int]]] = {}
-
-    def out(v: int) -> list[tuple[int, int, int, int, int, int]]:
-        found = adjacency.get(v)
-        if found is None:
-            arcs = np.arange(indptr[v], indptr[v + 1])
-            arcs = arcs[usable[arcs]]
-            heads, roads = net.arc_head[arcs], net.arc_edge[arcs]
-            found = adjacency[v] = list(
-                zip(
-                    heads.tolist(),
-                    roads.tolist(),
-                    tick_arr[roads].tolist(),
-                    cost_arr[roads].tolist(),
-                    hc_i[heads].tolist(),
-                    ht_i[heads].tolist(),
-                    strict=True,
-                )
-            )
-        return found
-
-    # A label: (cost, ticks, node, parent label, road); kept labels are appended to `kept`.
-    kept: list[tuple[int, int, int, int, int]] = []
-    fastest: dict[int, int] = {}  # least ticks of a kept label at each node (none: absent)
-    members: list[int] = []
-    s, t = q.source, q.target
-    heap: list[tuple[int, int, int, int, int, int, int]] = [
-        (int(hc_i[s]), int(ht_i[s]), 0, 0, s, -1, -1)
-    ]
-    expanded = 0
-    while heap:
-        _, bound, c, tk, v, parent, road = heapq.heappop(heap)
-        if tk >= fastest.get(v, tk + 1):
-            continue
-        best_t = fastest.get(t)
-        if best_t is not None and bound >= best_t:
-            continue
-        fastest[v] = tk
-        kept.append((c, tk, v, parent, road))
-        me = len(kept) - 1
-        if v == t:
-            members.append(me)
-            continue
-        expanded += 1
-        if expanded > max_labels:
-            return [_route(q.conditions, kept, m) for m in members], False
-        best_t = fastest.get(t)
-        for w, e, ticks, cost, hc_w, ht_w in out(v):
-            nt = tk + ticks
-            nb = nt + ht_w
-            if nt < fastest.get(w, nt + 1) and (best_t is None or nb < best_t):
-                nc = c + cost
-                heapq.heappush(heap, (nc + hc_w, nb, nc, nt, w, me, e))
-    return [_route(q.conditions, kept, m) for m in members], True
+    usable = (arc_ok & reach[net.arc_head]).view(np.uint8)
+    kept, members, complete, stop = martins(
+        net.arc_indptr,
+        net.arc_head,
+        net.arc_edge,
+        usable,
+        cost_arr[net.arc_edge],
+        tick_arr[net.arc_edge],
+        hc_i,
+        ht_i,
+        q.source,
+        q.target,
+        max_labels,
+    )
+    return [_route(q.conditions, kept, int(m)) for m in members], complete, stop
 
 
 def _vector(route: Route, tick_arr: IntArray) -> tuple[int, int]:
@@ -258,11 +259,12 @@ def spread(routes: list[Route], cap: int) -> list[Route]:
     return [routes[i] for i in picks]
 
 
-def _route(cond: Conditions, kept: list[tuple[int, int, int, int, int]], label: int) -> Route:
+def _route(cond: Conditions, kept: IntArray, label: int) -> Route:
+    """The route of a kept label: rows of (cost, ticks, node, parent, road)."""
     nodes: list[int] = []
     edges: list[int] = []
     while label != -1:
-        _, _, v, parent, road = kept[label]
+        _, _, v, parent, road = kept[label].tolist()
         nodes.append(v)
         if road != -1:
             edges.append(road)
