@@ -14,10 +14,12 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import problems
+from app.api.deps import store_readers
 from app.api.logs import configure_logging
 from app.api.middleware import BodyLimit, RequestLog, SecurityHeaders
 from app.api.routers import admin, compare, compute, health, maps, metrics, scenarios, site
 from app.config import Settings, get_settings
+from app.services.access import TokenCache
 from app.services.catalog import Catalog
 from app.services.metrics import CacheStats, ServiceMetrics
 from app.services.plan_workers import PlanWorkers
@@ -79,8 +81,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upgrade(engine)
+        pool_size = getattr(engine.pool, "size", lambda: 5)()
+        app.state.store_readers = store_readers(pool_size)
+        catalog.repo.batch_audit()  # computation records: one transaction a second
         yield
         plan_workers.shutdown()
+        catalog.repo.stop_batching_audit()  # writes what is queued
         engine.dispose()
 
     app = FastAPI(
@@ -94,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.catalog = catalog
     app.state.plan_workers = plan_workers
+    app.state.tokens = TokenCache(catalog.repo.find_token)
     app.state.metrics = service_metrics
     app.state.observe_compute = service_metrics.observe_compute
     problems.install(app)

@@ -27,6 +27,7 @@ from app.domain.scenario.edits import apply_edits, diff, touched_ids
 from app.domain.scenario.reading import validate_scenario
 from app.services import large_scenarios as large
 from app.services.access import Principal
+from app.services.answers import AnswerCache
 from app.services.errors import (
     ConflictError,
     PreconditionFailedError,
@@ -77,6 +78,7 @@ class Catalog:
         self.repo = repo
         self.settings = settings
         self.networks = Networks(settings.cache_bytes)
+        self.answers = AnswerCache(settings.answer_cache_bytes)
 
     # Documents --------------------------------------------------------------
 
@@ -221,6 +223,7 @@ class Catalog:
                 scenario_id, expected, {"action": "scenario.delete", **principal.audit()}
             )
             self.networks.forget(scenario_id)
+            self.answers.forget(scenario_id)
         except ScenarioMissing:
             raise ScenarioNotFoundError(f"no scenario {scenario_id!r}") from None
         except VersionConflict as exc:
@@ -439,15 +442,24 @@ class Catalog:
         The store is asked first, also for a version given: the scenario may have been
         deleted since it was compiled, here or through another replica.
         """
+        wanted = self.resolve(scenario_id, version)
+        return wanted, self.compiled(scenario_id, wanted)
+
+    def resolve(self, scenario_id: str, version: int | None = None) -> int:
+        """The version a question is about: ``version``, else the current one, read from the
+        store every time (raises if the scenario or the version does not exist)."""
         current = self._current(scenario_id)
         if version is not None and version > current:
             raise ScenarioNotFoundError(_missing(scenario_id, version))
-        wanted = current if version is None else version
+        return current if version is None else version
+
+    def compiled(self, scenario_id: str, version: int) -> Network:
+        """The network of a version :meth:`resolve` gave, compiled once."""
 
         def build() -> Network:
-            return Network(self.scenario(scenario_id, wanted))
+            return Network(self.scenario(scenario_id, version))
 
-        return wanted, self.networks.get((scenario_id, wanted), build)
+        return self.networks.get((scenario_id, version), build)
 
     def version_info(self, scenario_id: str, version: int | None = None) -> VersionInfo:
         try:

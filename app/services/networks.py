@@ -77,6 +77,16 @@ class Networks:
                 del self._compiling[key]
             mine.done.set()
 
+    def find(self, key: Key) -> Network | None:
+        """The network of ``key`` if it is kept (a hit), else None (counted by the
+        :meth:`get` that compiles it)."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+            return found
+
     def peek(self, key: Key) -> Network | None:
         """The network of ``key`` if it is kept (counted neither as a hit nor a miss)."""
         with self._lock:

@@ -13,11 +13,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.storage.audit import AUDIT_INTERVAL_S, AuditBatcher
 from app.storage.models import AuditRow, ScenarioRow, ScenarioVersionRow, TokenRow
+
+_CURRENT_VERSION = select(ScenarioRow.current_version).where(
+    ScenarioRow.id == bindparam("scenario_id"), ScenarioRow.deleted.is_(False)
+)
+"""Asked on every computation: a Core statement (compiled once, cached by SQLAlchemy)."""
 
 
 class VersionConflict(Exception):
@@ -106,7 +112,10 @@ class Repository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._read = sessionmaker(engine, expire_on_commit=False)
-        self._write = sessionmaker(engine.execution_options(immediate=True), expire_on_commit=False)
+        self._writer = engine.execution_options(immediate=True)
+        self._write = sessionmaker(self._writer, expire_on_commit=False)
+        self.audit_batch: AuditBatcher | None = None
+        """Set while computation records are written in batches (:meth:`batch_audit`)."""
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -115,6 +124,8 @@ class Repository:
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
+        """A write transaction; computation records queued before it are written first."""
+        self.flush_audit()
         with self._write() as session, session.begin():
             yield session
 
@@ -265,12 +276,8 @@ class Repository:
         return row
 
     def current_version(self, scenario_id: str) -> int:
-        with self.reading() as s:
-            v = s.execute(
-                select(ScenarioRow.current_version).where(
-                    ScenarioRow.id == scenario_id, ScenarioRow.deleted.is_(False)
-                )
-            ).scalar()
+        with self.engine.connect() as conn:
+            v = conn.execute(_CURRENT_VERSION, {"scenario_id": scenario_id}).scalar()
         if v is None:
             raise ScenarioMissing(scenario_id)
         return int(v)
@@ -417,12 +424,45 @@ class Repository:
     # Audit -----------------------------------------------------------------
 
     def record(self, **fields: Any) -> None:
-        with self.writing() as s:
-            s.add(_audit(now(), **fields))
+        """An audit record of a computation: queued for the next batch while batching
+        (:meth:`batch_audit`), else written now."""
+        unknown = set(fields) - set(_AUDIT_COLUMNS)
+        if unknown:
+            raise TypeError(f"not audit fields: {sorted(unknown)}")
+        entry = {"at": now(), **fields}
+        if self.audit_batch is not None:
+            self.audit_batch.add(entry)
+        else:
+            self._write_audit([entry])
+
+    def _write_audit(self, entries: list[dict[str, Any]]) -> None:
+        """Audit records in one transaction, in order (one INSERT of many rows)."""
+        rows = [{column: entry.get(column) for column in _AUDIT_COLUMNS} for entry in entries]
+        with self._writer.begin() as conn:
+            conn.execute(insert(AuditRow), rows)
+
+    def batch_audit(self, interval_s: float = AUDIT_INTERVAL_S) -> AuditBatcher:
+        """Write computation records in batches, at least every ``interval_s`` (see
+        :mod:`app.storage.audit`); :meth:`stop_batching_audit` writes the rest."""
+        if self.audit_batch is None:
+            self.audit_batch = AuditBatcher(self._write_audit, interval_s)
+            self.audit_batch.start()
+        return self.audit_batch
+
+    def stop_batching_audit(self) -> None:
+        batch, self.audit_batch = self.audit_batch, None
+        if batch is not None:
+            batch.close()
+
+    def flush_audit(self) -> None:
+        """Write the computation records queued in this process now."""
+        if self.audit_batch is not None and self.audit_batch.pending:
+            self.audit_batch.flush()
 
     def audit_entries(
         self, limit: int, offset: int, scenario_id: str | None = None
     ) -> tuple[list[dict[str, Any]], int]:
+        self.flush_audit()  # what this process computed is listed at once
         with self.reading() as s:
             q = select(AuditRow)
             c = select(func.count()).select_from(AuditRow)
@@ -445,6 +485,9 @@ class Repository:
                 }
                 for r in rows
             ], int(total)
+
+
+_AUDIT_COLUMNS = ("at", "token_id", "actor", "role", "action", "scenario_id", "version", "detail")
 
 
 def _audit(stamp: datetime, **fields: Any) -> AuditRow:
