@@ -490,6 +490,7 @@ def wrk_rounds(args: argparse.Namespace) -> dict[str, Any]:
                     load_before=load_before,
                     load_after=load_average(),
                     cpu_pct=round(100 * cpu / args.wrk_seconds),
+                    cpu_ms_per_request=round(1000 * cpu / max(1, result["requests"]), 3),
                     plans=len(phase.plans_ms),
                     plan_errors=phase.plan_errors,
                 )
@@ -530,7 +531,15 @@ def wrk_summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         mine = [r for r in rounds if r["app"] == name]
         summary[name] = {
             key: median([r[key] for r in mine])
-            for key in ("per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "cpu_pct")
+            for key in (
+                "per_s",
+                "p50_ms",
+                "p90_ms",
+                "p99_ms",
+                "max_ms",
+                "cpu_pct",
+                "cpu_ms_per_request",
+            )
         }
     summary["share_of_floor"] = round(summary["service"]["per_s"] / summary["floor"]["per_s"], 3)
     ratios = [
@@ -552,14 +561,15 @@ def wrk_summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 def wrk_table(result: dict[str, Any]) -> str:
     lines = [
         "| round | app | requests/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | CPU "
-        "| plans | load avg |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| CPU ms/request | plans | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rounds"]:
         lines.append(
             f"| {r['round']} | {r['app']} | {r['per_s']:.0f} | {r['p50_ms']} | {r['p90_ms']} | "
             f"{r['p99_ms']} | {r['max_ms']} | {r['non_2xx']} of {r['requests']} | "
-            f"{r['cpu_pct']}% | {r['plans'] or '-'} | {r['load_before']}–{r['load_after']} |"
+            f"{r['cpu_pct']}% | {r['cpu_ms_per_request']} | {r['plans'] or '-'} | "
+            f"{r['load_before']}–{r['load_after']} |"
         )
     s = result["summary"]
     lines.append("")
@@ -568,7 +578,9 @@ def wrk_table(result: dict[str, Any]) -> str:
         f"{s['service']['per_s']:.0f}/s (p99 {s['service']['p99_ms']} ms): "
         f"{100 * s['share_of_floor']:.1f}% of the floor (per round: "
         f"{', '.join(f'{100 * x:.1f}%' for x in s['share_of_floor_per_round'])}); "
-        f"load average {s['load_average'][0]}–{s['load_average'][1]}"
+        f"load average {s['load_average'][0]}–{s['load_average'][1]}; server CPU per request: "
+        f"floor {s['floor']['cpu_ms_per_request']} ms, service "
+        f"{s['service']['cpu_ms_per_request']} ms"
     )
     return "\n".join(lines)
 

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from app import __version__
 from app.api import problems
 from app.api.deps import store_readers
+from app.api.fast_routes import FastRoutes
 from app.api.logs import configure_logging
 from app.api.middleware import BodyLimit, RequestLog, SecurityHeaders
 from app.api.routers import admin, compare, compute, health, maps, metrics, scenarios, site
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         plan_workers.shutdown()
         catalog.repo.stop_batching_audit()  # writes what is queued
-        engine.dispose()
+        catalog.repo.dispose()
 
     app = FastAPI(
         title="safe-passage",
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.tile_url:
         parsed = urlparse(settings.tile_url)
         tile_origin = f"{parsed.scheme}://{parsed.netloc}" if parsed.netloc else ""
+    app.add_middleware(FastRoutes, service=app)  # innermost: the others apply to it too
     app.add_middleware(SecurityHeaders, tile_origin=tile_origin)
     app.add_middleware(
         BodyLimit, limit=settings.max_body_bytes, scenario_limit=settings.max_scenario_bytes

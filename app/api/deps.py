@@ -17,6 +17,7 @@ import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from app.config import Settings
 from app.services.access import Principal, TokenCache, require
@@ -56,9 +57,10 @@ def store_readers(pool_size: int) -> anyio.CapacityLimiter:
     return anyio.CapacityLimiter(max(1, pool_size - 1))
 
 
-async def read_store(request: Request, read: Callable[..., T], *args: object) -> T:
-    """``read(*args)`` in the thread pool, at most :func:`store_readers` at a time."""
-    limiter: anyio.CapacityLimiter = request.app.state.store_readers
+async def read_store(state: State, read: Callable[..., T], *args: object) -> T:
+    """``read(*args)`` in the thread pool, at most :func:`store_readers` at a time
+    (``state``: the application's)."""
+    limiter: anyio.CapacityLimiter = state.store_readers
     return await anyio.to_thread.run_sync(read, *args, limiter=limiter)
 
 
@@ -68,12 +70,10 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 PlanWorkersDep = Annotated[PlanWorkers, Depends(get_plan_workers)]
 
 
-async def get_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
+async def principal_of(request: Request, secret: str | None) -> Principal:
+    """Who sends ``secret``: from memory if its token was looked up within the last second,
+    else from the store (in the thread pool)."""
     tokens = await get_tokens(request)
-    secret = credentials.credentials if credentials else None
     if secret:
         fresh = tokens.fresh(secret)
         if fresh is not None:
@@ -81,16 +81,25 @@ async def get_principal(
     return await run_in_threadpool(tokens.authenticate, secret)
 
 
-async def viewer(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-    return require(principal, "viewer")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-async def planner(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-    return require(principal, "planner")
+def _secret(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    return credentials.credentials if credentials else None
 
 
-async def admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-    return require(principal, "admin")
+# One dependency per role, straight on the bearer scheme: FastAPI solves each level of
+# dependencies on every request, at a cost comparable to a route on a small scenario.
+async def viewer(request: Request, credentials: Credentials) -> Principal:
+    return require(await principal_of(request, _secret(credentials)), "viewer")
+
+
+async def planner(request: Request, credentials: Credentials) -> Principal:
+    return require(await principal_of(request, _secret(credentials)), "planner")
+
+
+async def admin(request: Request, credentials: Credentials) -> Principal:
+    return require(await principal_of(request, _secret(credentials)), "admin")
 
 
 ViewerDep = Annotated[Principal, Depends(viewer)]

@@ -421,9 +421,9 @@ class Catalog:
 
     # Reads -----------------------------------------------------------------
 
-    def _current(self, scenario_id: str) -> int:
+    def _current(self, scenario_id: str, *, in_place: bool = False) -> int:
         try:
-            return self.repo.current_version(scenario_id)
+            return self.repo.current_version(scenario_id, in_place=in_place)
         except ScenarioMissing:
             raise ScenarioNotFoundError(f"no scenario {scenario_id!r}") from None
 
@@ -445,10 +445,13 @@ class Catalog:
         wanted = self.resolve(scenario_id, version)
         return wanted, self.compiled(scenario_id, wanted)
 
-    def resolve(self, scenario_id: str, version: int | None = None) -> int:
+    def resolve(
+        self, scenario_id: str, version: int | None = None, *, in_place: bool = False
+    ) -> int:
         """The version a question is about: ``version``, else the current one, read from the
-        store every time (raises if the scenario or the version does not exist)."""
-        current = self._current(scenario_id)
+        store every time (raises if the scenario or the version does not exist).
+        ``in_place``: see :meth:`Repository.current_version`."""
+        current = self._current(scenario_id, in_place=in_place)
         if version is not None and version > current:
             raise ScenarioNotFoundError(_missing(scenario_id, version))
         return current if version is None else version

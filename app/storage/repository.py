@@ -13,17 +13,50 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, insert, select, text, update
+from sqlalchemy import Engine, Select, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.storage.audit import AUDIT_INTERVAL_S, AuditBatcher
+from app.storage.db import reader_in_place
 from app.storage.models import AuditRow, ScenarioRow, ScenarioVersionRow, TokenRow
 
 _CURRENT_VERSION = select(ScenarioRow.current_version).where(
     ScenarioRow.id == bindparam("scenario_id"), ScenarioRow.deleted.is_(False)
 )
-"""Asked on every computation: a Core statement (compiled once, cached by SQLAlchemy)."""
+"""Asked on every computation (see :class:`_OneValue`)."""
+
+
+class _OneValue:
+    """A SELECT of one value, compiled once for the engine's dialect and run through the
+    DB-API on a pooled connection.
+
+    For the read every computation makes (a scenario's current version): through a
+    SQLAlchemy connection it took 110 µs on SQLite (transaction, events, result objects),
+    this way 25 µs, against a route answered in well under a millisecond. On SQLite the
+    connection is in autocommit (the SELECT is its own transaction); on PostgreSQL the
+    pool rolls the read back when the connection returns.
+    """
+
+    def __init__(self, engine: Engine, statement: Select[Any]) -> None:
+        compiled = statement.compile(dialect=engine.dialect)
+        self.sql = str(compiled)
+        self.positions = compiled.positiontup
+        self.engine = engine
+
+    def __call__(self, **params: Any) -> Any:
+        args = tuple(params[n] for n in self.positions) if self.positions else params
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self.sql, args)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            connection.close()  # back to the pool
+        return None if row is None else row[0]
 
 
 class VersionConflict(Exception):
@@ -113,6 +146,11 @@ class Repository:
         self.engine = engine
         self._read = sessionmaker(engine, expire_on_commit=False)
         self._writer = engine.execution_options(immediate=True)
+        self._current_version = _OneValue(engine, _CURRENT_VERSION)
+        self._in_place = reader_in_place(engine)
+        self._current_version_in_place = (
+            _OneValue(self._in_place, _CURRENT_VERSION) if self._in_place is not None else None
+        )
         self._write = sessionmaker(self._writer, expire_on_commit=False)
         self.audit_batch: AuditBatcher | None = None
         """Set while computation records are written in batches (:meth:`batch_audit`)."""
@@ -128,6 +166,12 @@ class Repository:
         self.flush_audit()
         with self._write() as session, session.begin():
             yield session
+
+    def dispose(self) -> None:
+        """Close every connection (when the service stops)."""
+        self.engine.dispose()
+        if self._in_place is not None:
+            self._in_place.dispose()
 
     def ping(self) -> bool:
         with self.engine.connect() as conn:
@@ -275,9 +319,17 @@ class Repository:
         s.flush()
         return row
 
-    def current_version(self, scenario_id: str) -> int:
-        with self.engine.connect() as conn:
-            v = conn.execute(_CURRENT_VERSION, {"scenario_id": scenario_id}).scalar()
+    @property
+    def reads_in_place(self) -> bool:
+        """Whether :meth:`current_version` may be asked with ``in_place`` (SQLite files)."""
+        return self._current_version_in_place is not None
+
+    def current_version(self, scenario_id: str, *, in_place: bool = False) -> int:
+        """The current version of a scenario. ``in_place``: from the event loop's thread,
+        on a connection of its own (only where :attr:`reads_in_place`)."""
+        read = self._current_version_in_place if in_place else self._current_version
+        assert read is not None, "in_place needs reads_in_place"
+        v = read(scenario_id=scenario_id)
         if v is None:
             raise ScenarioMissing(scenario_id)
         return int(v)
