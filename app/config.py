@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         "used first out; the newest is always kept). A 1M-place street network takes about "
         "300 MiB; a district graph a few KiB.",
     )
+    share_compiled: bool = Field(
+        default=True,
+        description="Write each compiled scenario version once under `<data dir>/compiled` "
+        "and memory-map it in every process (`serve --workers`, plan workers), so that they "
+        "share one copy; `false`: each process keeps its own.",
+    )
     answer_cache_bytes: int = Field(
         default=64 * 1024 * 1024,
         ge=0,

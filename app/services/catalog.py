@@ -36,6 +36,7 @@ from app.services.errors import (
 )
 from app.services.incidents import apply_incidents, incident_edits
 from app.services.networks import Networks
+from app.services.shared_networks import SharedNetworks
 from app.storage.repository import (
     Change,
     EncodedDocument,
@@ -77,7 +78,12 @@ class Catalog:
     def __init__(self, repo: Repository, settings: Settings) -> None:
         self.repo = repo
         self.settings = settings
-        self.networks = Networks(settings.cache_bytes)
+        self.shared = (
+            SharedNetworks(settings.data_dir / "compiled") if settings.share_compiled else None
+        )
+        self.networks = Networks(
+            settings.cache_bytes, self.shared.size_of if self.shared is not None else None
+        )
         self.answers = AnswerCache(settings.answer_cache_bytes)
 
     # Documents --------------------------------------------------------------
@@ -224,6 +230,8 @@ class Catalog:
             )
             self.networks.forget(scenario_id)
             self.answers.forget(scenario_id)
+            if self.shared is not None:
+                self.shared.forget(scenario_id)
         except ScenarioMissing:
             raise ScenarioNotFoundError(f"no scenario {scenario_id!r}") from None
         except VersionConflict as exc:
@@ -457,10 +465,16 @@ class Catalog:
         return current if version is None else version
 
     def compiled(self, scenario_id: str, version: int) -> Network:
-        """The network of a version :meth:`resolve` gave, compiled once."""
+        """The network of a version :meth:`resolve` gave, compiled once (and, sharing
+        compiled versions, mapped from the file another process wrote)."""
+
+        def compile() -> Network:
+            return Network(self.scenario(scenario_id, version))
 
         def build() -> Network:
-            return Network(self.scenario(scenario_id, version))
+            if self.shared is None:
+                return compile()
+            return self.shared.compiled(self.version_info(scenario_id, version), compile)
 
         return self.networks.get((scenario_id, version), build)
 

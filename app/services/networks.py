@@ -34,8 +34,9 @@ class _Compiling:
 class Networks:
     """Compiled networks by ``(scenario id, version)``, bounded by :attr:`budget_bytes`."""
 
-    def __init__(self, budget_bytes: int) -> None:
+    def __init__(self, budget_bytes: int, size_of: Callable[[Network], int] | None = None) -> None:
         self.budget_bytes = budget_bytes
+        self._size_of = size_of or (lambda network: network.nbytes)
         self._items: OrderedDict[Key, Network] = OrderedDict()
         self._sizes: dict[Key, int] = {}
         self._compiling: dict[Key, _Compiling] = {}
@@ -94,7 +95,7 @@ class Networks:
 
     def put(self, key: Key, network: Network) -> None:
         """Keep a network compiled elsewhere (a version just stored)."""
-        size = network.nbytes
+        size = self._size_of(network)
         with self._lock:
             self._items[key] = network
             self._items.move_to_end(key)

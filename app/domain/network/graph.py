@@ -139,6 +139,19 @@ class Network:
         self._conditions = OrderedDict()
         self._lock = Lock()
 
+    def __getstate__(self) -> dict[str, object]:
+        """The structure, without what each process keeps for itself (the lock and the
+        cached conditions): a compiled network can be written once and mapped by every
+        process (:mod:`app.services.shared_networks`)."""
+        state = dict(vars(self))
+        del state["_lock"], state["_conditions"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._conditions = OrderedDict()
+        self._lock = Lock()
+
     @property
     def nbytes(self) -> int:
         """Memory the compiled structure holds, bytes (its arrays and id tables; cached
