@@ -51,6 +51,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -144,10 +145,16 @@ def given(url: str, token: str | None) -> Iterator[tuple[str, str, int | None]]:
 
 @contextmanager
 def served(
-    database_url: str | None, plan_workers: int | None, workers: int = 1
+    database_url: str | None,
+    plan_workers: int | None,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
+    data_dir: Path | None = None,
 ) -> Iterator[tuple[str, str, int | None]]:
-    """``safe-passage serve --demo`` on a free port: URL, the planner token it printed, pid."""
-    with tempfile.TemporaryDirectory(prefix="safe-passage-load-") as tmp:
+    """``safe-passage serve --demo`` on a free port: URL, the planner token it printed, pid
+    (on a new data directory unless ``data_dir``)."""
+    with tempfile.TemporaryDirectory(prefix="safe-passage-load-") as fresh:
+        tmp = str(data_dir or fresh)
         env = {k: v for k, v in os.environ.items() if not k.startswith("SAFE_PASSAGE_")}
         env.update(SAFE_PASSAGE_DATA_DIR=tmp, SAFE_PASSAGE_DEMO_DIR=str(ROOT / "graphs"))
         env["SAFE_PASSAGE_LOG_JSON"] = "true"
@@ -155,6 +162,7 @@ def served(
             env["SAFE_PASSAGE_DATABASE_URL"] = database_url
         if plan_workers is not None:
             env["SAFE_PASSAGE_PLAN_WORKERS"] = str(plan_workers)
+        env.update(extra_env or {})
         port = free_port()
         log = Path(tmp) / "serve.log"
         with log.open("wb") as out:
@@ -585,6 +593,97 @@ def wrk_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def memory_of(pid: int) -> dict[str, float]:
+    """Resident, proportional and private memory of a process (MiB), from smaps_rollup:
+    pages mapped by several processes count whole in each one's RSS, and a share of them in
+    its PSS; private pages are its own."""
+    fields: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value = line.split(":", 1)
+        fields[name] = int(value.split()[0]) / 1024
+    return {
+        "rss_mib": round(fields["Rss"], 1),
+        "pss_mib": round(fields["Pss"], 1),
+        "private_mib": round(fields["Private_Clean"] + fields["Private_Dirty"], 1),
+    }
+
+
+def memory_rounds(args: argparse.Namespace) -> dict[str, Any]:
+    """Memory of ``serve --workers N`` once every worker has answered routes on a grid of
+    ``--memory-grid`` places, with compiled versions shared (mapped) and not."""
+    from tests.grid_scenario import grid_scenario
+
+    side = round(args.memory_grid**0.5)
+    document = grid_scenario(side, 100_000)
+    ids = [n["id"] for n in document["nodes"]]
+    question = {"from": ids[0], "to": ids[-1]}
+    rows = []
+    data = Path(tempfile.mkdtemp(prefix="safe-passage-memory-"))
+    with served(args.database_url, None, 1, {}, data) as (url, token, _):
+        # Stored by a process that has stopped since: every worker below compiles it (or
+        # maps it) on its first route, as after a restart.
+        headers = {"Authorization": f"Bearer {token}"}
+        stored = httpx.post(f"{url}/v1/scenarios", json=document, headers=headers, timeout=300)
+        stored.raise_for_status()
+        scenario = stored.json()["id"]
+    for share in ("false", "true"):
+        shutil.rmtree(data / "compiled", ignore_errors=True)
+        env = {"SAFE_PASSAGE_SHARE_COMPILED": share, "SAFE_PASSAGE_PLAN_WORKERS": "0"}
+        with served(args.database_url, None, args.workers, env, data) as (url, token, pid):
+            assert pid is not None
+            headers = {"Authorization": f"Bearer {token}"}
+            for _ in range(20 * args.workers):  # every worker up and its imports done
+                httpx.get(f"{url}/v1/health")
+            workers = [
+                p
+                for p in process_tree(pid)
+                if p != pid and b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()
+            ]
+            idle = {p: memory_of(p) for p in workers}
+            started = time.perf_counter()
+            statuses = set()
+            for _ in range(20 * args.workers):  # new connections: every worker gets some
+                r = httpx.post(
+                    f"{url}/v1/scenarios/{scenario}/routes",
+                    json=question,
+                    headers=headers,
+                    timeout=300,
+                )
+                statuses.add(r.status_code)
+            per_worker = [
+                {**memory_of(p), "idle_private_mib": idle[p]["private_mib"]} for p in workers
+            ]
+            rows.append(
+                {
+                    "shared": share == "true",
+                    "statuses": sorted(statuses),
+                    "seconds": round(time.perf_counter() - started, 1),
+                    "server": memory_of(pid),
+                    "workers": per_worker,
+                    "workers_pss_total_mib": round(sum(w["pss_mib"] for w in per_worker), 1),
+                }
+            )
+    shutil.rmtree(data, ignore_errors=True)
+    return {"places": side * side, "workers": args.workers, "rows": rows}
+
+
+def memory_table(result: dict[str, Any]) -> str:
+    lines = [
+        f"grid of {result['places']} places, serve --workers {result['workers']}",
+        "| compiled versions | worker | RSS MiB | PSS MiB | private MiB | private MiB idle |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in result["rows"]:
+        shared = "shared (mapped)" if row["shared"] else "one copy per worker"
+        for n, w in enumerate(row["workers"], 1):
+            lines.append(
+                f"| {shared} | {n} | {w['rss_mib']} | {w['pss_mib']} | {w['private_mib']} | "
+                f"{w['idle_private_mib']} |"
+            )
+        lines.append(f"| {shared} | all (PSS) | | {row['workers_pss_total_mib']} | | |")
+    return "\n".join(lines)
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     head = "| phase | routes | routes/s | p50 ms | p90 ms | p99 ms | max ms | health max ms "
     head += "| errors | plans (p50 ms) | server CPU | workers CPU |"
@@ -630,8 +729,18 @@ def main() -> None:
     parser.add_argument(
         "--answered-only", action="store_true", help="--wrk: only pairs that have a route"
     )
+    parser.add_argument(
+        "--memory", action="store_true", help="memory per worker, versions shared or not"
+    )
+    parser.add_argument(
+        "--memory-grid", type=int, default=100_000, help="--memory: places of the grid"
+    )
     args = parser.parse_args()
 
+    if args.memory:
+        result = memory_rounds(args)
+        print(json.dumps(result, indent=2) if args.json else memory_table(result))
+        return
     if args.planners is None:
         args.planners = 0 if args.wrk else 2
     if args.wrk:

@@ -79,7 +79,9 @@ class Catalog:
         self.repo = repo
         self.settings = settings
         self.shared = (
-            SharedNetworks(settings.data_dir / "compiled") if settings.share_compiled else None
+            SharedNetworks(settings.data_dir / "compiled", 2 * settings.cache_bytes)
+            if settings.share_compiled
+            else None
         )
         self.networks = Networks(
             settings.cache_bytes, self.shared.size_of if self.shared is not None else None

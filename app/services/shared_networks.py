@@ -19,7 +19,8 @@ and Python versions, :data:`FORMAT`): a file from another database that reused t
 directory, or from another release, is never read. Files are written to a temporary name
 and renamed into place, so a process never maps half a file. The directory is a cache:
 it may be emptied whenever the service is stopped; the files of a deleted scenario are
-removed with it.
+removed with it, and the oldest files go when it holds more than twice
+``SAFE_PASSAGE_CACHE_BYTES``.
 """
 
 from __future__ import annotations
@@ -80,8 +81,9 @@ def version_digest(info: VersionInfo) -> str:
 class SharedNetworks:
     """Compiled networks as files under ``directory`` (see the module docstring)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, budget_bytes: int | None = None) -> None:
         self.directory = directory
+        self.budget_bytes = budget_bytes
         self._mapped: weakref.WeakKeyDictionary[Network, int] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
@@ -140,6 +142,27 @@ class SharedNetworks:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+        self._trim(keep=target)
+
+    def _trim(self, keep: Path) -> None:
+        """Remove the oldest files while the directory holds more than ``budget_bytes``
+        (a process mapping one keeps its pages; the next to need it writes it again)."""
+        if self.budget_bytes is None:
+            return
+        files = []
+        for path in self.directory.glob("*.net"):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            files.append((stat.st_mtime, stat.st_size, path))
+        total = sum(size for _, size, _ in files)
+        for _, size, path in sorted(files):
+            if total <= self.budget_bytes:
+                break
+            if path != keep:
+                path.unlink(missing_ok=True)
+                total -= size
 
     def compiled(self, info: VersionInfo, compile: Callable[[], Network]) -> Network:
         """The version's network from its file; else compiled, written and mapped."""

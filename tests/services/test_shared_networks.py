@@ -98,3 +98,19 @@ def test_without_a_writable_directory_each_process_keeps_its_own_copy(tmp_path: 
     shared = SharedNetworks(blocked / "compiled")
     network = Network(validate_scenario(json.loads(ALEPPO.read_text())))
     assert shared.compiled(info, lambda: network) is network
+
+
+def test_the_directory_keeps_within_its_budget_oldest_files_first(tmp_path: Path) -> None:
+    (catalog,) = catalogs(tmp_path, 1)
+    infos = [
+        catalog.create(ALEPPO.read_bytes(), SYSTEM, scenario_id=f"aleppo-{n}") for n in range(3)
+    ]
+    network = Network(validate_scenario(json.loads(ALEPPO.read_text())))
+    unbounded = SharedNetworks(tmp_path / "sizing")
+    unbounded.save(infos[0], network)
+    one = unbounded.path(infos[0]).stat().st_size
+    shared = SharedNetworks(tmp_path / "compiled", budget_bytes=2 * one)
+    for info in infos:
+        shared.save(info, network)
+    kept = {p.name for p in (tmp_path / "compiled").glob("*.net")}
+    assert kept == {shared.path(infos[1]).name, shared.path(infos[2]).name}
