@@ -59,6 +59,15 @@ def reader_in_place(engine: Engine) -> Engine | None:
     return make_engine(url.render_as_string(hide_password=False), poolclass=SingletonThreadPool)
 
 
+def hot_reader(engine: Engine) -> Engine | None:
+    """For PostgreSQL: an engine for the read every computation makes, whose pool does not
+    test a connection before handing it out (``pool_pre_ping``: a round trip per read); the
+    reader retries once on a connection found closed instead. None for SQLite."""
+    if engine.url.get_backend_name() != "postgresql":
+        return None
+    return make_engine(engine.url.render_as_string(hide_password=False), pool_pre_ping=False)
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision; safe to run from several replicas at once.
 

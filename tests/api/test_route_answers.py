@@ -193,3 +193,28 @@ def test_a_token_revoked_through_another_replica_stops_within_a_second(
     now[0] = 1.0
     refused = app_client.post(PATH, json=question, headers=headers)
     assert refused.status_code == 401 and refused.json()["type"].endswith("/unauthorized")
+
+
+def test_the_read_of_every_computation_survives_a_postgresql_connection_closed_under_it(
+    app_client: TestClient, tokens: Tokens, aleppo: str, backend: str
+) -> None:
+    if backend != "postgres":
+        pytest.skip("PostgreSQL's connections only")
+    from tests.external import pg_connect
+
+    repo = app_client.app.state.catalog.repo  # type: ignore[attr-defined]
+    assert repo.current_version("aleppo") == 1
+    pooled = repo._hot.raw_connection()  # the connection the next read will get
+    cursor = pooled.cursor()
+    cursor.execute("SELECT pg_backend_pid()")
+    backend_pid = cursor.fetchone()[0]
+    cursor.close()
+    pooled.close()
+    admin, _ = pg_connect()
+    try:  # as a server restart would: only that one connection
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend_pid,))
+    finally:
+        admin.close()
+    assert repo.current_version("aleppo") == 1
+    question = {"from": "as-sukkari", "to": "al-rashideen"}
+    assert app_client.post(PATH, json=question, headers=tokens("planner")).status_code == 200
