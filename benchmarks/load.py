@@ -58,7 +58,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,6 +150,7 @@ def served(
     workers: int = 1,
     extra_env: dict[str, str] | None = None,
     data_dir: Path | None = None,
+    root: Path = ROOT,
 ) -> Iterator[tuple[str, str, int | None]]:
     """``safe-passage serve --demo`` on a free port: URL, the planner token it printed, pid
     (on a new data directory unless ``data_dir``)."""
@@ -163,6 +164,7 @@ def served(
         if plan_workers is not None:
             env["SAFE_PASSAGE_PLAN_WORKERS"] = str(plan_workers)
         env.update(extra_env or {})
+        env["PYTHONPATH"] = str(root)
         port = free_port()
         log = Path(tmp) / "serve.log"
         with log.open("wb") as out:
@@ -172,7 +174,7 @@ def served(
                     *("--workers", str(workers)),
                 ],
                 env=env,
-                cwd=ROOT,
+                cwd=root,
                 stdout=out,
                 stderr=subprocess.DEVNULL,  # one access-log line per request: not measured
             )
@@ -373,6 +375,7 @@ def floor_served(workers: int = 1) -> Iterator[tuple[str, int]]:
 
 def wrk_script(directory: Path, token: str, pairs: list[tuple[str, str]]) -> Path:
     """A wrk Lua script asking the route of a random pair per request (seeded)."""
+    directory.mkdir(parents=True, exist_ok=True)
     bodies = ",\n".join(json.dumps(json.dumps({"from": a, "to": b})) for a, b in pairs)
     script = directory / "routes.lua"
     script.write_text(
@@ -462,33 +465,40 @@ def wrk_rounds(args: argparse.Namespace) -> dict[str, Any]:
     import threading
 
     rounds: list[dict[str, Any]] = []
-    server = served(args.database_url, args.plan_workers, args.workers)
-    with (
-        server as (url, token, pid),
-        floor_served(args.workers) as (floor_url, floor_pid),
-        tempfile.TemporaryDirectory() as tmp,
-    ):
+    with ExitStack() as stack:
+        url, token, pid = stack.enter_context(
+            served(args.database_url, args.plan_workers, args.workers)
+        )
+        floor_url, floor_pid = stack.enter_context(floor_served(args.workers))
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
         assert pid is not None
         pairs = route_pairs(url, token)
         if args.answered_only:
             pairs = answered_pairs(url, token, pairs)
-        script = wrk_script(Path(tmp), token, pairs)
-        asyncio.run(warm_up(url, token, pairs, PlanTarget()))
-        run_wrk(url, script, 2, args.connections)
-        run_wrk(floor_url, script, 2, args.connections)
+        apps: list[tuple[str, str, int, str]] = [("floor", floor_url, floor_pid, token)]
+        if args.before:  # the same service at another commit, on its own store
+            before_url, before_token, before_pid = stack.enter_context(
+                served(args.database_url, args.plan_workers, args.workers, root=args.before)
+            )
+            assert before_pid is not None
+            apps.append(("before", before_url, before_pid, before_token))
+        apps.append(("service", url, pid, token))
+        scripts = {}
+        for name, target, _, app_token in apps:
+            scripts[name] = wrk_script(Path(tmp) / name, app_token, pairs)
+            if name != "floor":
+                asyncio.run(warm_up(target, app_token, pairs, PlanTarget()))
+            run_wrk(target, scripts[name], 2, args.connections)
         for n in range(args.rounds):
-            for name, target, target_pid in (
-                ("floor", floor_url, floor_pid),
-                ("service", url, pid),
-            ):
+            for name, target, target_pid, app_token in apps:
                 phase = Phase(name)
                 stop = Stop(10**9, args.wrk_seconds + 1)
-                planners = args.planners if name == "service" else 0
-                clients = plan_clients(url, token, planners, args, phase, stop)
+                planners = args.planners if name != "floor" else 0
+                clients = plan_clients(target, app_token, planners, args, phase, stop)
                 thread = threading.Thread(target=asyncio.run, args=(clients,))
                 load_before, cpu_before = load_average(), tree_cpu_seconds(target_pid)
                 thread.start()
-                result = run_wrk(target, script, args.wrk_seconds, args.connections)
+                result = run_wrk(target, scripts[name], args.wrk_seconds, args.connections)
                 cpu = tree_cpu_seconds(target_pid) - cpu_before
                 stop.seconds = 0  # the plan clients stop after the plan under way
                 thread.join()
@@ -535,8 +545,10 @@ def wrk_summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         return ordered[len(ordered) // 2]
 
     summary: dict[str, Any] = {}
-    for name in ("floor", "service"):
+    for name in ("floor", "before", "service"):
         mine = [r for r in rounds if r["app"] == name]
+        if not mine:
+            continue
         summary[name] = {
             key: median([r[key] for r in mine])
             for key in (
@@ -550,6 +562,10 @@ def wrk_summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
             )
         }
     summary["share_of_floor"] = round(summary["service"]["per_s"] / summary["floor"]["per_s"], 3)
+    if "before" in summary:
+        summary["before_share_of_floor"] = round(
+            summary["before"]["per_s"] / summary["floor"]["per_s"], 3
+        )
     ratios = [
         s["per_s"] / f["per_s"]
         for f, s in zip(
@@ -590,6 +606,12 @@ def wrk_table(result: dict[str, Any]) -> str:
         f"floor {s['floor']['cpu_ms_per_request']} ms, service "
         f"{s['service']['cpu_ms_per_request']} ms"
     )
+    if "before" in s:
+        lines.append(
+            f"before: {s['before']['per_s']:.0f}/s (p99 {s['before']['p99_ms']} ms), "
+            f"{100 * s['before_share_of_floor']:.1f}% of the floor, "
+            f"{s['before']['cpu_ms_per_request']} ms CPU per request"
+        )
     return "\n".join(lines)
 
 
@@ -728,6 +750,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="serve --workers (and the floor)")
     parser.add_argument(
         "--answered-only", action="store_true", help="--wrk: only pairs that have a route"
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="DIR",
+        help="--wrk: also a checkout of another commit (rounds: floor, before, service)",
     )
     parser.add_argument(
         "--memory", action="store_true", help="memory per worker, versions shared or not"
