@@ -77,6 +77,19 @@ class Settings(BaseSettings):
         "used first out; the newest is always kept). A 1M-place street network takes about "
         "300 MiB; a district graph a few KiB.",
     )
+    share_compiled: bool = Field(
+        default=True,
+        description="Write each compiled scenario version once under `<data dir>/compiled` "
+        "and memory-map it in every process (`serve --workers`, plan workers), so that they "
+        "share one copy; `false`: each process keeps its own.",
+    )
+    answer_cache_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description="Memory for route answers kept per process, bytes: the same question on "
+        "the same version is answered from memory (still audited, token and current version "
+        "still checked). Least recently used first out; `0` keeps none.",
+    )
     plan_time_budget_s: float = Field(
         default=20.0,
         gt=0,

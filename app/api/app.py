@@ -16,11 +16,14 @@ from sqlalchemy import Engine
 
 from app import __version__
 from app.api import problems
+from app.api.deps import store_readers
+from app.api.fast_routes import FastRoutes
 from app.api.logs import configure_logging
 from app.api.middleware import BodyLimit, RequestLog, SecurityHeaders
 from app.api.routers import admin, compare, compute, health, maps, metrics, scenarios, site
 from app.api.routers import jobs as jobs_router
 from app.config import Settings, get_settings
+from app.services.access import TokenCache
 from app.services.catalog import Catalog
 from app.services.jobs import Dispatch, Jobs
 from app.services.jobs_local import LocalJobs, worker_context
@@ -85,10 +88,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upgrade(engine)
         if isinstance(jobs.dispatch, LocalJobs):
             jobs.dispatch.resume(jobs.store)
+        pool_size = getattr(engine.pool, "size", lambda: 5)()
+        app.state.store_readers = store_readers(pool_size)
+        catalog.repo.batch_audit()  # computation records: one transaction a second
         yield
         jobs.dispatch.close()
         plan_workers.shutdown()
-        engine.dispose()
+        catalog.repo.stop_batching_audit()  # writes what is queued
+        catalog.repo.dispose()
 
     app = FastAPI(
         title="safe-passage",
@@ -103,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalog = catalog
     app.state.plan_workers = plan_workers
     app.state.jobs = jobs
+    app.state.tokens = TokenCache(catalog.repo.find_token)
     app.state.metrics = service_metrics
     app.state.observe_compute = service_metrics.observe_compute
     problems.install(app, components=scenarios.COMPONENTS)
@@ -141,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.tile_url:
         parsed = urlparse(settings.tile_url)
         tile_origin = f"{parsed.scheme}://{parsed.netloc}" if parsed.netloc else ""
+    app.add_middleware(FastRoutes, service=app)  # innermost: the others apply to it too
     app.add_middleware(SecurityHeaders, tile_origin=tile_origin)
     app.add_middleware(
         BodyLimit, limit=settings.max_body_bytes, scenario_limit=settings.max_scenario_bytes

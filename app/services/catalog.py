@@ -27,6 +27,7 @@ from app.domain.scenario.edits import apply_edits, diff, touched_ids
 from app.domain.scenario.reading import validate_scenario
 from app.services import large_scenarios as large
 from app.services.access import Principal
+from app.services.answers import AnswerCache
 from app.services.errors import (
     ConflictError,
     PreconditionFailedError,
@@ -35,6 +36,7 @@ from app.services.errors import (
 )
 from app.services.incidents import apply_incidents, incident_edits
 from app.services.networks import Networks
+from app.services.shared_networks import SharedNetworks
 from app.storage.repository import (
     Change,
     EncodedDocument,
@@ -76,7 +78,15 @@ class Catalog:
     def __init__(self, repo: Repository, settings: Settings) -> None:
         self.repo = repo
         self.settings = settings
-        self.networks = Networks(settings.cache_bytes)
+        self.shared = (
+            SharedNetworks(settings.data_dir / "compiled", 2 * settings.cache_bytes)
+            if settings.share_compiled
+            else None
+        )
+        self.networks = Networks(
+            settings.cache_bytes, self.shared.size_of if self.shared is not None else None
+        )
+        self.answers = AnswerCache(settings.answer_cache_bytes)
 
     # Documents --------------------------------------------------------------
 
@@ -221,6 +231,9 @@ class Catalog:
                 scenario_id, expected, {"action": "scenario.delete", **principal.audit()}
             )
             self.networks.forget(scenario_id)
+            self.answers.forget(scenario_id)
+            if self.shared is not None:
+                self.shared.forget(scenario_id)
         except ScenarioMissing:
             raise ScenarioNotFoundError(f"no scenario {scenario_id!r}") from None
         except VersionConflict as exc:
@@ -418,9 +431,9 @@ class Catalog:
 
     # Reads -----------------------------------------------------------------
 
-    def _current(self, scenario_id: str) -> int:
+    def _current(self, scenario_id: str, *, in_place: bool = False) -> int:
         try:
-            return self.repo.current_version(scenario_id)
+            return self.repo.current_version(scenario_id, in_place=in_place)
         except ScenarioMissing:
             raise ScenarioNotFoundError(f"no scenario {scenario_id!r}") from None
 
@@ -439,15 +452,33 @@ class Catalog:
         The store is asked first, also for a version given: the scenario may have been
         deleted since it was compiled, here or through another replica.
         """
-        current = self._current(scenario_id)
+        wanted = self.resolve(scenario_id, version)
+        return wanted, self.compiled(scenario_id, wanted)
+
+    def resolve(
+        self, scenario_id: str, version: int | None = None, *, in_place: bool = False
+    ) -> int:
+        """The version a question is about: ``version``, else the current one, read from the
+        store every time (raises if the scenario or the version does not exist).
+        ``in_place``: see :meth:`Repository.current_version`."""
+        current = self._current(scenario_id, in_place=in_place)
         if version is not None and version > current:
             raise ScenarioNotFoundError(_missing(scenario_id, version))
-        wanted = current if version is None else version
+        return current if version is None else version
+
+    def compiled(self, scenario_id: str, version: int) -> Network:
+        """The network of a version :meth:`resolve` gave, compiled once (and, sharing
+        compiled versions, mapped from the file another process wrote)."""
+
+        def compile() -> Network:
+            return Network(self.scenario(scenario_id, version))
 
         def build() -> Network:
-            return Network(self.scenario(scenario_id, wanted))
+            if self.shared is None:
+                return compile()
+            return self.shared.compiled(self.version_info(scenario_id, version), compile)
 
-        return wanted, self.networks.get((scenario_id, wanted), build)
+        return self.networks.get((scenario_id, version), build)
 
     def version_info(self, scenario_id: str, version: int | None = None) -> VersionInfo:
         try:

@@ -36,8 +36,9 @@ class _Compiling:
 class Networks:
     """Compiled networks by ``(scenario id, version)``, bounded by :attr:`budget_bytes`."""
 
-    def __init__(self, budget_bytes: int) -> None:
+    def __init__(self, budget_bytes: int, size_of: Callable[[Network], int] | None = None) -> None:
         self.budget_bytes = budget_bytes
+        self._size_of = size_of or (lambda network: network.nbytes)
         self._items: OrderedDict[Key, Network] = OrderedDict()
         self._sizes: dict[Key, int] = {}
         self._compiling: dict[Key, _Compiling] = {}
@@ -79,6 +80,16 @@ class Networks:
                 del self._compiling[key]
             mine.done.set()
 
+    def find(self, key: Key) -> Network | None:
+        """The network of ``key`` if it is kept (a hit), else None (counted by the
+        :meth:`get` that compiles it)."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+            return found
+
     def peek(self, key: Key) -> Network | None:
         """The network of ``key`` if it is kept (counted neither as a hit nor a miss)."""
         with self._lock:
@@ -88,7 +99,7 @@ class Networks:
         """Keep a network compiled elsewhere (a version just stored), and start preparing
         its goal-directed route search if it is large (:func:`prepare_search`)."""
         prepare_search(network)
-        size = network.nbytes
+        size = self._size_of(network)
         with self._lock:
             self._items[key] = network
             self._items.move_to_end(key)

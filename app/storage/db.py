@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import SingletonThreadPool
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _LOCK_ID = 7_215_004_118  # advisory lock key for migrations on PostgreSQL
@@ -45,6 +46,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def reader_in_place(engine: Engine) -> Engine | None:
+    """For a SQLite file: an engine on the same file with one connection per thread, for
+    reads made in the event loop (a few microseconds each; in WAL mode a reader never waits
+    for a writer). Its own connection never waits for the pool, which threads waiting to
+    write may hold. None for other stores (PostgreSQL is read from the thread pool)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return make_engine(url.render_as_string(hide_password=False), poolclass=SingletonThreadPool)
+
+
+def hot_reader(engine: Engine) -> Engine | None:
+    """For PostgreSQL: an engine for the read every computation makes, whose pool does not
+    test a connection before handing it out (``pool_pre_ping``: a round trip per read); the
+    reader retries once on a connection found closed instead. None for SQLite."""
+    if engine.url.get_backend_name() != "postgresql":
+        return None
+    return make_engine(engine.url.render_as_string(hide_password=False), pool_pre_ping=False)
 
 
 def upgrade(engine: Engine) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import AdminDep, CatalogDep, ViewerDep
+from app.api.deps import AdminDep, CatalogDep, TokensDep, ViewerDep
 from app.api.schemas import DateTime
 from app.services.access import Role, create_token
 from app.services.errors import ScenarioNotFoundError
@@ -95,11 +95,14 @@ def new_token(body: NewToken, catalog: CatalogDep, _: AdminDep) -> dict[str, Any
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut, summary="Revoke a token")
-def revoke_token(token_id: str, catalog: CatalogDep, principal: AdminDep) -> dict[str, Any]:
+def revoke_token(
+    token_id: str, catalog: CatalogDep, principal: AdminDep, tokens: TokensDep
+) -> dict[str, Any]:
     info = catalog.repo.revoke_token(
         token_id,
         {"action": "token.revoke", **principal.audit(), "detail": {"token": token_id}},
     )
+    tokens.forget(token_id)  # at once here; within TOKEN_TTL_S on every other replica
     if info is None:
         raise ScenarioNotFoundError(f"no token {token_id!r}")
     return _out(info)

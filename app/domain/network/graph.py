@@ -146,6 +146,22 @@ class Network:
         self._conditions = OrderedDict()
         self._lock = Lock()
 
+    def __getstate__(self) -> dict[str, object]:
+        """The structure, without what each process keeps for itself (the locks, the
+        cached conditions, the landmarks of the goal-directed search, which each process
+        prepares when it needs them): a compiled network can be written once and mapped by
+        every process (:mod:`app.services.shared_networks`)."""
+        state = dict(vars(self))
+        del state["_lock"], state["_conditions"], state["landmarks_lock"]
+        state["landmarks"] = state["landmarks_before"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._conditions = OrderedDict()
+        self._lock = Lock()
+        self.landmarks_lock = Lock()
+
     @property
     def nbytes(self) -> int:
         """Memory the compiled structure holds, bytes (its arrays and id tables; cached
