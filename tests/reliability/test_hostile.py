@@ -400,10 +400,21 @@ def test_hostile_questions_are_refused_and_change_nothing(served: Served) -> Non
     for hostile in cases:
         if hostile.name in crowded_cases:
             hostile.path = hostile.path.replace(served.teaching_id, served.crowded_id)
-        before = store_snapshot(served.engine)
+        before = writes(served.engine)
         check_refusal(served, hostile, send(served, hostile))
-        assert store_snapshot(served.engine) == before, hostile.name
+        assert writes(served.engine) == before, hostile.name
     still_serving(served)
+
+
+def writes(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """The store without computation records: those are written in batches up to a second
+    after their answer (docs/reliability.md), so one made before a hostile request may land
+    during it; every scenario, version, token and audited write is still compared."""
+    snapshot = store_snapshot(engine)
+    snapshot["audit_log"] = [
+        row for row in snapshot["audit_log"] if not row[5].endswith(".compute")
+    ]
+    return snapshot
 
 
 def test_a_raw_byte_if_match_is_a_412_not_a_500(served: Served) -> None:
