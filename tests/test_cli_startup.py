@@ -120,7 +120,7 @@ def test_the_probe_sees_a_module_loaded_at_the_top_of_the_package(tmp_path: Path
         check=True,
     )
     modules = set(json.loads(report.read_text())["modules"])
-    assert loaded(modules, HEAVY)[:2] == ["app.storage", "sqlalchemy"]
+    assert {"app.storage", "sqlalchemy"} <= set(loaded(modules, HEAVY))
 
 
 def test_the_scenario_packages_names_are_its_modules_objects() -> None:
