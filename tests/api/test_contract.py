@@ -4,7 +4,8 @@ Every operation is called for real (tests/api/contract_calls.py, on the bundled 
 and every answer is checked against the schema the document publishes for its status and
 media type, with no member beyond those declared allowed (the published schemas stay open to
 additions; this test holds them to what is sent today). Declared response headers must be
-sent; every reference must resolve; every problem type the code can send is described.
+sent (required ones always, optional ones at least once); every reference must resolve; every
+problem type the code can send is described.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import copy
 import inspect
 import pkgutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from importlib import import_module
 from typing import Any
@@ -72,6 +74,38 @@ def declared(document: dict[str, Any], call: Call) -> tuple[str, dict[str, Any]]
     return operation["operationId"], entry
 
 
+class QueueOf:
+    """:class:`~tests.api.contract_calls.Queue` of a service in this process: its dispatch's
+    ``enqueue`` replaced for a while."""
+
+    def __init__(self, dispatch: Any) -> None:
+        self.dispatch = dispatch
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        held: list[str] = []
+        enqueue = self.dispatch.enqueue
+        self.dispatch.enqueue = held.append
+        try:
+            yield
+        finally:
+            self.dispatch.enqueue = enqueue
+        for job_id in held:
+            enqueue(job_id)
+
+    @contextmanager
+    def down(self) -> Iterator[None]:
+        def refuse(job_id: str) -> None:
+            raise ConnectionError("broker unreachable")
+
+        enqueue = self.dispatch.enqueue
+        self.dispatch.enqueue = refuse
+        try:
+            yield
+        finally:
+            self.dispatch.enqueue = enqueue
+
+
 @pytest.fixture(scope="module")
 def answered() -> Iterator[tuple[dict[str, Any], list[Call]]]:
     """The document and one real call or more of every operation (SQLite: the contract is
@@ -90,7 +124,8 @@ def answered() -> Iterator[tuple[dict[str, Any], list[Call]]]:
                 role: add_token(client, role, name)[1]  # type: ignore[arg-type]
                 for role, name in (("admin", "ada"), ("planner", "petra"), ("viewer", "vera"))
             }
-            calls = exercise(client, secrets["admin"], secrets["planner"], secrets["viewer"])
+            queue = QueueOf(app_of(client).state.jobs.dispatch)
+            calls = exercise(client, secrets["admin"], secrets["planner"], secrets["viewer"], queue)
             yield app_of(client).openapi(), calls
 
 
@@ -106,9 +141,12 @@ def test_every_operation_is_called_and_answers(
 def test_every_answer_is_what_the_document_declares(
     answered: tuple[dict[str, Any], list[Call]],
 ) -> None:
-    """Status, media type, body (no undeclared member) and headers of every real answer."""
+    """Status, media type, body (no undeclared member) and headers of every real answer: a
+    required header in every answer, an optional one in one answer at least."""
     document, calls = answered
     failures: list[str] = []
+    optional: set[tuple[str, int, str]] = set()
+    sent_optional: set[tuple[str, int, str]] = set()
     for call in calls:
         operation_id, entry = declared(document, call)
         where = f"{operation_id} {call.method} {call.path} → {call.status}"
@@ -125,11 +163,28 @@ def test_every_answer_is_what_the_document_declares(
         for error in validator(document, schema).iter_errors(body):
             path = "/".join(str(p) for p in error.absolute_path)
             failures.append(f"{where}: at /{path}: {error.message[:300]}")
-        for header in entry.get("headers", {}):
+        for header, spec in entry.get("headers", {}).items():
             if header in call.response.headers:
-                continue
-            failures.append(f"{where}: declared header {header} not sent")
+                sent_optional.add((operation_id, call.status, header))
+            elif spec.get("required"):
+                failures.append(f"{where}: required header {header} not sent")
+            else:
+                optional.add((operation_id, call.status, header))
+    never = optional - sent_optional
+    failures += [f"{op} → {status}: optional header {h} never sent" for op, status, h in never]
     assert not failures, "\n".join(failures[:40])
+
+
+def test_declared_headers_say_whether_they_are_always_sent(
+    answered: tuple[dict[str, Any], list[Call]],
+) -> None:
+    """Each response header is declared required (always sent) or not, never left unsaid."""
+    document, _ = answered
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            for status, entry in op["responses"].items():
+                for header, spec in entry.get("headers", {}).items():
+                    assert isinstance(spec.get("required"), bool), (method, path, status, header)
 
 
 def _refs(node: Any) -> Iterator[str]:
@@ -170,8 +225,10 @@ def test_json_answers_are_named_components(answered: tuple[dict[str, Any], list[
                         )
                         named = [schema] if "$ref" in schema else schema.get("anyOf", [])
                         assert named and all("$ref" in s for s in named), where
-                    else:
-                        assert schema == {"type": "string"}, where
+                    else:  # text: a string, described or not
+                        assert {k: v for k, v in schema.items() if k != "description"} == {
+                            "type": "string"
+                        }, where
 
 
 def _error_classes() -> set[type[ScenarioError]]:
