@@ -324,6 +324,7 @@ def document_problem_responses(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     problem_components(components)
     add_components(components, *schemas.REFERENCED)
+    components.update(schemas.WRITTEN_OUT)
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():
             require_if_match(operation)

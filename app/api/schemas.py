@@ -1093,14 +1093,26 @@ class Job(Out):
     )
 
 
-EVENT_STREAM = {
-    "type": "string",
-    "description": "Server-Sent Events (text/event-stream): one `event: progress` whose "
-    "`data:` line is the Job as JSON (without `result`) whenever its state or progress "
-    "changes, then one `event: done`, `event: failed` or `event: cancelled` with the job as it "
-    "ended, and the stream ends. Comment lines (`: ping`) keep a quiet connection open.",
+JOB_EVENT = {
+    "title": "JobEvent",
+    "description": "One Server-Sent Event of `GET /v1/jobs/{id}/events` (text/event-stream: "
+    "this is the schema of each event, its `event:` line and its `data:` line, a blank line "
+    "after each). An `event: progress` whenever the job's state or progress changes, then one "
+    "`event: done`, `failed` or `cancelled` with the job as it ended, and the stream ends. "
+    "Comment lines (`: ping`) keep a quiet connection open.",
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["progress", "done", "failed", "cancelled"]},
+        "data": {
+            "type": "string",
+            "description": "The Job as JSON, without `result` (read it with GET /v1/jobs/{id}).",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/Job"},
+        },
+    },
+    "required": ["event", "data"],
 }
-"""The schema of ``GET /v1/jobs/{id}/events`` (a stream of text, described)."""
+"""Written out rather than a model: pydantic cannot refer to Job from a string member."""
 
 
 # --- Response headers -----------------------------------------------------------------------
@@ -1173,6 +1185,8 @@ class EditOperation(BaseModel):
 
 REFERENCED = (Change, EditOperation)
 """Components that schemas refer to by name only (the answers are passed on as they are)."""
+WRITTEN_OUT = {"JobEvent": JOB_EVENT}
+"""Components written as JSON Schema (referred to by name)."""
 
 CHANGES = WithJsonSchema({"type": "array", "items": {"$ref": "#/components/schemas/Change"}})
 EDITS = WithJsonSchema({"type": "array", "items": {"$ref": "#/components/schemas/EditOperation"}})

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CatalogDep, PlannerDep, ViewerDep
 from app.api.problems import PROBLEM_JSON, TITLES, problem_body
-from app.api.schemas import EVENT_STREAM, FleetPlanOut, Job, PlanOut
+from app.api.schemas import FleetPlanOut, Job, PlanOut
 from app.domain.errors import InvalidRequestError, Problem, problem_type
 from app.services.access import Principal
 from app.services.catalog import Catalog
@@ -227,7 +227,7 @@ def cancel_job(job_id: str, jobs: JobsDep, principal: PlannerDep) -> Response:
     responses={
         200: {
             "description": "The event stream (it ends with the job).",
-            "content": {"text/event-stream": {"schema": EVENT_STREAM}},
+            "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/JobEvent"}}},
         },
         **NO_JOB,
     },
