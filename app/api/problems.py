@@ -194,7 +194,8 @@ PROBLEM_TYPES = {
     "precondition-required": "Send If-Match with the ETag of the version you read.",
     "precondition-failed": "The scenario changed since the version you sent; read it again "
     "(`current_version` is the version now).",
-    "conflict": "The resource exists or kept changing.",
+    "conflict": "The resource exists or kept changing, or the job has no answer (yet): "
+    "`state` says why.",
     "unauthorized": "Send a valid token: Authorization: Bearer TOKEN.",
     "forbidden": "The token's role does not allow this.",
     "bad-request": "The request could not be read.",
@@ -202,7 +203,8 @@ PROBLEM_TYPES = {
     "not-acceptable": "The service cannot answer in a format the request accepts.",
     "internal-error": "The service failed; the error was logged without details to the client.",
     "unavailable": "All plan workers are busy and the queue is full (SAFE_PASSAGE_PLAN_QUEUE), "
-    "or the worker computing the plan stopped: ask again after Retry-After seconds.",
+    "the worker computing the plan stopped, or the job queue could not take a job (broker "
+    "unreachable): ask again after Retry-After seconds.",
 }
 """Every problem ``type`` the service sends (``/problems/<slug>``), described at its address."""
 
@@ -215,6 +217,7 @@ PROBLEM_KINDS: dict[str, type[schemas.PlainProblem]] = {
     "risk-limit": schemas.RiskLimitProblem,
     "no-disjoint-pair": schemas.NoDisjointPairProblem,
     "precondition-failed": schemas.PreconditionFailedProblem,
+    "conflict": schemas.ConflictProblem,
 }
 """The schema of each problem type with members of its own; the others are PlainProblem."""
 
@@ -306,9 +309,10 @@ def require_if_match(operation: dict[str, Any]) -> None:
 
 RETRY_AFTER = {
     "description": "Seconds to wait before asking again.",
+    "required": True,
     "schema": {"type": "integer", "minimum": 0},
 }
-WWW_AUTHENTICATE = {"description": "Bearer.", "schema": {"type": "string"}}
+WWW_AUTHENTICATE = {"description": "Bearer.", "required": True, "schema": {"type": "string"}}
 
 
 def document_problem_responses(schema: dict[str, Any]) -> dict[str, Any]:
@@ -320,10 +324,15 @@ def document_problem_responses(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     problem_components(components)
     add_components(components, *schemas.REFERENCED)
+    components.update(schemas.WRITTEN_OUT)
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():
             require_if_match(operation)
             responses = operation.setdefault("responses", {})
+            for entry in responses.values():
+                for spec in entry.get("content", {}).values():
+                    if "schema" in spec:  # the route's own schema: no OpenAPI 3.2 itemSchema
+                        spec.pop("itemSchema", None)
             wanted = {int(s) for s in responses if s.isdigit() and int(s) >= 400}
             wanted |= problem_statuses(method, path, operation)
             for status in sorted(wanted):

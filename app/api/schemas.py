@@ -983,6 +983,16 @@ class PreconditionFailedProblem(PlainProblem):
     )
 
 
+class ConflictProblem(PlainProblem):
+    """The resource exists or kept changing, or a job has no answer (yet)."""
+
+    state: Literal["queued", "running", "cancelled"] | None = Field(
+        default=None,
+        description="For `GET /v1/jobs/{id}/result`: the job's state, which has no answer "
+        "(absent otherwise).",
+    )
+
+
 PROBLEM_REF = "#/components/schemas/Problem"
 
 AnyProblem = Annotated[dict[str, Any], WithJsonSchema({"$ref": PROBLEM_REF})]
@@ -1001,15 +1011,154 @@ class CompareOut(Out):
     difference: RouteDifference | PlanDifference
 
 
+# --- Jobs (docs/jobs.md) --------------------------------------------------------------------
+
+JobState = Literal["queued", "running", "done", "failed", "cancelled"]
+
+PLAN_REQUEST_REF = WithJsonSchema({"allOf": [{"$ref": "#/components/schemas/PlanRequest"}]})
+"""The body of ``POST …/plans`` (a request component, referred to by name)."""
+
+
+class JobScenario(Out):
+    id: str
+    version: int = Field(description="The version the job answers (fixed when submitted).")
+
+
+class JobParts(Out):
+    """A ranking of concessions: concessions priced so far, of all to price."""
+
+    done: int
+    total: int
+
+
+class JobProgress(Out):
+    """How far the job is: what the computation last reported (the phases the command line
+    shows as its progress bar)."""
+
+    phase: str | None = Field(description="What it is doing (null while queued).")
+    done: float | None
+    total: float | None
+    fraction: float | None = Field(description="How far it is, 0 to 1 (null: not known yet).")
+    parts: JobParts | None = Field(
+        default=None,
+        description="A ranking of concessions once the base plan chose what to price "
+        "(absent otherwise).",
+    )
+
+
+class JobSummary(Out):
+    """A done job's answer in three figures."""
+
+    method: str | None
+    evacuated: int | None
+    egress_time_min: float | None
+
+
+class JobLinks(Out):
+    self_: str = Field(alias="self", description="/v1/jobs/{id}")
+    events: str = Field(description="/v1/jobs/{id}/events: progress as Server-Sent Events.")
+    result: str = Field(description="/v1/jobs/{id}/result: the answer alone.")
+
+
+class Job(Out):
+    """A JOB (docs/jobs.md): a plan request answered by a worker, read back from any
+    replica. The answer of ``202 Accepted``, ``GET`` and ``DELETE /v1/jobs/{id}``, and the
+    data of every Server-Sent Event; only ``GET /v1/jobs/{id}`` carries ``result``."""
+
+    id: str
+    kind: Literal["plan"]
+    state: JobState = Field(
+        description="queued → running → done or failed; cancelled from queued or running."
+    )
+    scenario: JobScenario
+    request: Annotated[dict[str, Any], PLAN_REQUEST_REF] = Field(
+        description="The request as submitted (the members it set)."
+    )
+    progress: JobProgress
+    attempts: int = Field(description="Times a worker started it (more after a worker died).")
+    created_by: str | None = Field(description="The name of the token that submitted it.")
+    created_at: DateTime
+    started_at: DateTime | None
+    finished_at: DateTime | None
+    summary: JobSummary | None = Field(description="When done: the answer in brief.")
+    problem: AnyProblem | None = Field(
+        description="When failed: the problem document the inline answer would have been "
+        "(`instance`: the job), or one of type internal-error."
+    )
+    links: JobLinks
+    result: PlanOut | FleetPlanOut | None = Field(
+        default=None,
+        description="When done, in `GET /v1/jobs/{id}` only: the answer (PlanOut, or "
+        "FleetPlanOut for a request with `fleet`).",
+    )
+
+
+JOB_EVENT = {
+    "title": "JobEvent",
+    "description": "One Server-Sent Event of `GET /v1/jobs/{id}/events` (text/event-stream: "
+    "this is the schema of each event, its `event:` line and its `data:` line, a blank line "
+    "after each). An `event: progress` whenever the job's state or progress changes, then one "
+    "`event: done`, `failed` or `cancelled` with the job as it ended, and the stream ends. "
+    "Comment lines (`: ping`) keep a quiet connection open.",
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["progress", "done", "failed", "cancelled"]},
+        "data": {
+            "type": "string",
+            "description": "The Job as JSON, without `result` (read it with GET /v1/jobs/{id}).",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/Job"},
+        },
+    },
+    "required": ["event", "data"],
+}
+"""Written out rather than a model: pydantic cannot refer to Job from a string member."""
+
+
 # --- Response headers -----------------------------------------------------------------------
 
 ETAG = {
     "description": 'The version as an entity tag, e.g. "3": send it back in If-Match.',
+    "required": True,
     "schema": {"type": "string"},
 }
-LOCATION = {"description": "Address of the scenario.", "schema": {"type": "string"}}
+LOCATION = {
+    "description": "Address of the scenario.",
+    "required": True,
+    "schema": {"type": "string"},
+}
+JOB_LOCATION = {
+    "description": "Address of the job: /v1/jobs/{id}.",
+    "required": True,
+    "schema": {"type": "string"},
+}
+PREFER = {
+    "name": "Prefer",
+    "in": "header",
+    "required": False,
+    "description": "RFC 7240: `respond-async` answers 202 with a job; `wait=N` answers inline "
+    "unless the plan is estimated to take longer than N seconds (docs/jobs.md).",
+    "schema": {"type": "string"},
+    "example": "respond-async",
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A key of your choice: a retried submission with the same key (and the "
+    "same request) answers 202 with the same job instead of a second one; the same key with "
+    "another request is refused (422). Keys are per token.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+}
+PREFERENCE_APPLIED = {
+    "description": "`respond-async` when the request said `Prefer: respond-async` (RFC 7240); "
+    "absent when the service chose to answer as a job.",
+    "required": False,
+    "schema": {"type": "string", "enum": ["respond-async"]},
+}
 SCENARIO_VERSION = {
     "description": "The version read (the current one).",
+    "required": True,
     "schema": {"type": "integer"},
 }
 
@@ -1036,6 +1185,8 @@ class EditOperation(BaseModel):
 
 REFERENCED = (Change, EditOperation)
 """Components that schemas refer to by name only (the answers are passed on as they are)."""
+WRITTEN_OUT = {"JobEvent": JOB_EVENT}
+"""Components written as JSON Schema (referred to by name)."""
 
 CHANGES = WithJsonSchema({"type": "array", "items": {"$ref": "#/components/schemas/Change"}})
 EDITS = WithJsonSchema({"type": "array", "items": {"$ref": "#/components/schemas/EditOperation"}})

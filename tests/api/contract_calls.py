@@ -6,14 +6,16 @@ came from. tests/api/test_contract.py checks every answer against the published 
 
 The requests are chosen to bring out the optional members of each answer: alternatives,
 disjoint pairs, risk-time trade-offs, concessions, fleet plans with sizing, every brief
-format, the map with a route, and the problem documents of each kind of error.
+format, the map with a route, jobs done, failed and cancelled, and the problem documents of
+each kind of error.
 """
 
 from __future__ import annotations
 
 import re
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import yaml
@@ -37,6 +39,19 @@ class Call:
         return self.response.status_code
 
 
+class Queue(Protocol):
+    """Control of the job queue of the service called (only a service in this process)."""
+
+    def held(self) -> AbstractContextManager[None]:
+        """Jobs submitted inside stay queued until it ends, then go to the workers."""
+
+    def down(self) -> AbstractContextManager[None]:
+        """The queue refuses jobs inside (as a broker that cannot be reached)."""
+
+
+ASYNC = {"Prefer": "respond-async"}
+
+
 def operation_of(document: dict[str, Any], method: str, path: str) -> tuple[str, dict[str, Any]]:
     """``(path template, operation)`` of the document that a request to ``path`` reaches."""
     plain = path.split("?")[0]
@@ -47,8 +62,11 @@ def operation_of(document: dict[str, Any], method: str, path: str) -> tuple[str,
     raise AssertionError(f"no operation for {method} {path}")
 
 
-def exercise(client: Any, admin: str, planner: str, viewer: str) -> list[Call]:
-    """Send the requests; ``client`` is an httpx-like client (TestClient or httpx.Client)."""
+def exercise(
+    client: Any, admin: str, planner: str, viewer: str, queue: Queue | None = None
+) -> list[Call]:
+    """Send the requests; ``client`` is an httpx-like client (TestClient or httpx.Client).
+    With ``queue``, also a job cancelled while queued and a submission the queue refuses."""
     calls: list[Call] = []
 
     def send(method: str, path: str, token: str | None = admin, **kwargs: Any) -> httpx.Response:
@@ -276,6 +294,44 @@ def exercise(client: Any, admin: str, planner: str, viewer: str) -> list[Call]:
     # Maps: the scenario, and with the safest route.
     ok("GET", f"{scenario}/map.geojson")
     ok("GET", f"{teach}/map.geojson", params={"from": "hilltop", "to": "camp"})
+
+    # Jobs: a ranking answered 202 and followed to its end (its events, the job with its
+    # result and parts, the result alone), the same job again by its Idempotency-Key (202
+    # without Preference-Applied), a job failed on its request, one cancelled while queued.
+    ranking = {"window": "pause-1", "rank_openings": True}
+    key = {"Idempotency-Key": "contract-ranking"}  # a key is the token's own
+    job = ok("POST", f"{teach}/plans", 202, json=ranking, headers={**ASYNC, **key}, token=planner)
+    job_path = job.headers["Location"]
+    ok("GET", f"{job_path}/events", token=viewer)  # the stream ends with the job
+    done = ok("GET", job_path, token=viewer).json()
+    assert done["state"] == "done" and done["progress"]["parts"], done
+    ok("GET", f"{job_path}/result", token=viewer)
+    ok("POST", f"{teach}/plans", 202, json=ranking, headers=key, token=planner)
+    ok("DELETE", job_path, token=planner)  # ended: left as it is
+    fails("DELETE", job_path, 403, token=viewer)
+    bad = ok("POST", f"{teach}/plans", 202, json={"window": "no-such-window"}, headers=ASYNC)
+    bad_path = bad.headers["Location"]
+    ok("GET", f"{bad_path}/events")
+    assert ok("GET", bad_path).json()["state"] == "failed"
+    fails("GET", f"{bad_path}/result", 422)
+    if queue is not None:
+        with queue.held():
+            held = ok("POST", f"{teach}/plans", 202, json={"window": "pause-1"}, headers=ASYNC)
+            held_path = held.headers["Location"]
+            fails("GET", f"{held_path}/result", 409)
+            cancelled = ok("DELETE", held_path, token=planner).json()
+            assert cancelled["state"] == "cancelled", cancelled
+        ok("GET", f"{held_path}/events")
+        fails("GET", f"{held_path}/result", 409)
+        with queue.down():
+            refused = fails(
+                "POST", f"{teach}/plans", 503, json={"window": "pause-1"}, headers=ASYNC
+            )
+            assert int(refused.headers["Retry-After"]) > 0
+    for method in ("GET", "DELETE"):
+        fails(method, "/v1/jobs/job_0000", 404)
+    fails("GET", "/v1/jobs/job_0000/events", 404)
+    fails("GET", "/v1/jobs/job_0000/result", 404)
 
     # Administration: tokens and the audit log.
     made = ok("POST", "/v1/tokens", 201, json={"role": "viewer", "name": "reader"})

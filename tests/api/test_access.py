@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from tests.api import (
     Stored,
     Tokens,
     add_token,
+    app_of,
     assert_problem,
     bearer,
     engine_of,
@@ -98,7 +100,36 @@ OPERATIONS = [
     Operation("POST", "/v1/tokens", "admin", 201, body={"role": "viewer", "name": "spare"}),
     Operation("DELETE", "/v1/tokens/{token}", "admin", 200),
     Operation("GET", "/v1/audit", "admin", 200),
+    Operation("GET", "/v1/jobs/{job}", "viewer", 200),
+    Operation("GET", "/v1/jobs/{job}/result", "viewer", 200),
+    Operation("GET", "/v1/jobs/{job}/events", "viewer", 200),
+    Operation("DELETE", "/v1/jobs/{job}", "planner", 200),
 ]
+
+
+def a_job(client: TestClient, planner: dict[str, str], scenario_id: str, *, queued: bool) -> str:
+    """A plan job on the scenario: done (``queued=False``), or held in the queue for ever."""
+    app = app_of(client)
+    jobs = app.state.jobs
+    enqueue = jobs.dispatch.enqueue
+    if queued:
+        jobs.dispatch.enqueue = lambda job_id: None  # no worker ever takes it
+    try:
+        response = client.post(
+            f"/v1/scenarios/{scenario_id}/plans",
+            json={"window": "pause-1"},
+            headers={**planner, "Prefer": "respond-async"},
+        )
+    finally:
+        jobs.dispatch.enqueue = enqueue
+    assert response.status_code == 202, response.text
+    job_id: str = response.json()["id"]
+    deadline = time.monotonic() + 120
+    while not queued and jobs.get(job_id).state != "done":
+        assert time.monotonic() < deadline, jobs.get(job_id)
+        time.sleep(0.05)
+    app.state.catalog.repo.flush_audit()  # its audit record written before any snapshot
+    return job_id
 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: f"{op.method} {op.path}")
@@ -116,12 +147,16 @@ def test_role_matrix(app_client: TestClient, tokens: Tokens, op: Operation) -> N
         ("admin", tokens("admin"), "admin"),
     ]
     scenario = store(app_client, tokens("planner"), load(TEACHING))
+    job_id = ""
+    if "{job}" in op.path:  # done, to be read; queued, to be cancelled
+        job_id = a_job(app_client, tokens("planner"), scenario.id, queued=op.method == "DELETE")
     for who, headers, role in principals:
         allowed = op.role is None or RANK[role] >= RANK[op.role]
         if allowed and op.method != "GET":  # a fresh scenario and token for each change
             scenario = store(app_client, tokens("planner"), load(TEACHING))
         spare_id = add_token(app_client, "viewer", "spare")[0] if "{token}" in op.path else ""
-        path = op.path.format(id=scenario.id, token=spare_id)
+        path = op.path.format(id=scenario.id, token=spare_id, job=job_id)
+        job_before = app_of(app_client).state.jobs.get(job_id).state if job_id else None
         sent = dict(headers)
         if op.if_match:
             sent["If-Match"] = scenario.etag
@@ -139,6 +174,8 @@ def test_role_matrix(app_client: TestClient, tokens: Tokens, op: Operation) -> N
             body = assert_problem(response, 403, "forbidden")
             assert op.role in body["detail"], body
         assert store_snapshot(engine_of(app_client)) == before, (who, op)
+        if job_id:  # a job left as it was (a refused cancel cancels nothing)
+            assert app_of(app_client).state.jobs.get(job_id).state == job_before, (who, op)
 
 
 # --- tokens -------------------------------------------------------------------------------

@@ -4,15 +4,18 @@ Every operation is called for real (tests/api/contract_calls.py, on the bundled 
 and every answer is checked against the schema the document publishes for its status and
 media type, with no member beyond those declared allowed (the published schemas stay open to
 additions; this test holds them to what is sent today). Declared response headers must be
-sent; every reference must resolve; every problem type the code can send is described.
+sent (required ones always, optional ones at least once); every reference must resolve; every
+problem type the code can send is described.
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
+import json
 import pkgutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from importlib import import_module
 from typing import Any
@@ -61,6 +64,29 @@ def media(content_type: str) -> str:
     return content_type.split(";")[0].strip().lower()
 
 
+def events(stream: str) -> list[dict[str, str]]:
+    """The events of a text/event-stream body as ``{field: value}`` (comments left out; the
+    service sends one ``data:`` line an event)."""
+    found = []
+    for block in stream.replace("\r\n", "\n").split("\n\n"):
+        fields = [line.partition(":") for line in block.split("\n") if line and line[0] != ":"]
+        if fields:
+            found.append({name: value.removeprefix(" ") for name, _, value in fields})
+    return found
+
+
+def contents(document: dict[str, Any], schema: dict[str, Any], body: Any) -> list[tuple[Any, Any]]:
+    """``(value, schema)`` of each member of ``body`` that its schema says holds JSON
+    (``contentMediaType``, ``contentSchema``), which JSON Schema only annotates."""
+    if "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    found = []
+    for name, member in schema.get("properties", {}).items():
+        if member.get("contentMediaType") == "application/json" and name in body:
+            found.append((json.loads(body[name]), member["contentSchema"]))
+    return found
+
+
 def declared(document: dict[str, Any], call: Call) -> tuple[str, dict[str, Any]]:
     """The operation id and the response entry the document declares for ``call``."""
     _, operation = operation_of(document, call.method, call.path)
@@ -70,6 +96,38 @@ def declared(document: dict[str, Any], call: Call) -> tuple[str, dict[str, Any]]
         f"{call.method} {call.path} answered {call.status}, not declared: {sorted(responses)}"
     )
     return operation["operationId"], entry
+
+
+class QueueOf:
+    """:class:`~tests.api.contract_calls.Queue` of a service in this process: its dispatch's
+    ``enqueue`` replaced for a while."""
+
+    def __init__(self, dispatch: Any) -> None:
+        self.dispatch = dispatch
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        held: list[str] = []
+        enqueue = self.dispatch.enqueue
+        self.dispatch.enqueue = held.append
+        try:
+            yield
+        finally:
+            self.dispatch.enqueue = enqueue
+        for job_id in held:
+            enqueue(job_id)
+
+    @contextmanager
+    def down(self) -> Iterator[None]:
+        def refuse(job_id: str) -> None:
+            raise ConnectionError("broker unreachable")
+
+        enqueue = self.dispatch.enqueue
+        self.dispatch.enqueue = refuse
+        try:
+            yield
+        finally:
+            self.dispatch.enqueue = enqueue
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +148,8 @@ def answered() -> Iterator[tuple[dict[str, Any], list[Call]]]:
                 role: add_token(client, role, name)[1]  # type: ignore[arg-type]
                 for role, name in (("admin", "ada"), ("planner", "petra"), ("viewer", "vera"))
             }
-            calls = exercise(client, secrets["admin"], secrets["planner"], secrets["viewer"])
+            queue = QueueOf(app_of(client).state.jobs.dispatch)
+            calls = exercise(client, secrets["admin"], secrets["planner"], secrets["viewer"], queue)
             yield app_of(client).openapi(), calls
 
 
@@ -106,9 +165,12 @@ def test_every_operation_is_called_and_answers(
 def test_every_answer_is_what_the_document_declares(
     answered: tuple[dict[str, Any], list[Call]],
 ) -> None:
-    """Status, media type, body (no undeclared member) and headers of every real answer."""
+    """Status, media type, body (no undeclared member) and headers of every real answer: a
+    required header in every answer, an optional one in one answer at least."""
     document, calls = answered
     failures: list[str] = []
+    optional: set[tuple[str, int, str]] = set()
+    sent_optional: set[tuple[str, int, str]] = set()
     for call in calls:
         operation_id, entry = declared(document, call)
         where = f"{operation_id} {call.method} {call.path} → {call.status}"
@@ -121,15 +183,38 @@ def test_every_answer_is_what_the_document_declares(
         assert sent in types, f"{where}: {sent} not among {sorted(types)}"
         schema = types[sent].get("schema")
         assert schema, f"{where}: {sent} has no schema"
-        body = call.response.json() if sent.endswith("json") else call.response.text
-        for error in validator(document, schema).iter_errors(body):
-            path = "/".join(str(p) for p in error.absolute_path)
-            failures.append(f"{where}: at /{path}: {error.message[:300]}")
-        for header in entry.get("headers", {}):
+        if sent == "text/event-stream":
+            bodies: list[Any] = events(call.response.text)
+            assert bodies, f"{where}: no event"
+        else:
+            bodies = [call.response.json() if sent.endswith("json") else call.response.text]
+        for body in bodies:
+            for part, part_schema in [(body, schema), *contents(document, schema, body)]:
+                for error in validator(document, part_schema).iter_errors(part):
+                    path = "/".join(str(p) for p in error.absolute_path)
+                    failures.append(f"{where}: at /{path}: {error.message[:300]}")
+        for header, spec in entry.get("headers", {}).items():
             if header in call.response.headers:
-                continue
-            failures.append(f"{where}: declared header {header} not sent")
+                sent_optional.add((operation_id, call.status, header))
+            elif spec.get("required"):
+                failures.append(f"{where}: required header {header} not sent")
+            else:
+                optional.add((operation_id, call.status, header))
+    never = optional - sent_optional
+    failures += [f"{op} → {status}: optional header {h} never sent" for op, status, h in never]
     assert not failures, "\n".join(failures[:40])
+
+
+def test_declared_headers_say_whether_they_are_always_sent(
+    answered: tuple[dict[str, Any], list[Call]],
+) -> None:
+    """Each response header is declared required (always sent) or not, never left unsaid."""
+    document, _ = answered
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            for status, entry in op["responses"].items():
+                for header, spec in entry.get("headers", {}).items():
+                    assert isinstance(spec.get("required"), bool), (method, path, status, header)
 
 
 def _refs(node: Any) -> Iterator[str]:
@@ -170,6 +255,8 @@ def test_json_answers_are_named_components(answered: tuple[dict[str, Any], list[
                         )
                         named = [schema] if "$ref" in schema else schema.get("anyOf", [])
                         assert named and all("$ref" in s for s in named), where
+                    elif media_type == "text/event-stream":  # the schema of each event
+                        assert "$ref" in schema, where
                     else:
                         assert schema == {"type": "string"}, where
 

@@ -4,8 +4,8 @@
 /openapi.json into a package in a temporary folder, with the settings integrators are given
 (docs/openapi-python-client.yaml), and must say nothing about the document. The package is
 imported and drives ``safe-passage serve --demo`` on 127.0.0.1 through a short workflow:
-store a scenario, edit it with If-Match, compute a route and plans, and get 412 for an
-If-Match that is no longer current.
+store a scenario, edit it with If-Match, compute a route and plans, get 412 for an
+If-Match that is no longer current, and ask a plan as a job and read its answer.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -207,3 +208,31 @@ def test_a_workflow_through_the_generated_client(generated: ModuleType, server: 
     assert isinstance(fleet, models.FleetPlanOut)
     assert fleet.fleets == ["buses"]
     assert sum(t.count for t in fleet.trips) == fleet.evacuated
+
+    # The same plan on foot as a job: 202 with the Job at its Location, followed to its end;
+    # its result, and the result alone, are the plan answered inline.
+    get_job = _module("api.jobs.get_job")
+    get_result = _module("api.jobs.get_job_result")
+    accepted = plans.sync_detailed(
+        scenario_id,
+        client=client,
+        body=models.PlanRequest.from_dict({"window": "pause-1"}),
+        prefer="respond-async",
+    )
+    assert accepted.status_code == 202, accepted.content
+    assert isinstance(accepted.parsed, models.Job)
+    job_id = accepted.parsed.id
+    assert accepted.headers["Location"] == f"/v1/jobs/{job_id}"
+    assert accepted.headers["Preference-Applied"] == "respond-async"
+    assert accepted.parsed.scenario.version == 2  # the version it was asked of
+    deadline = time.monotonic() + 120
+    job = accepted.parsed
+    while job.state.value not in ("done", "failed", "cancelled"):
+        assert time.monotonic() < deadline, job.to_dict()
+        time.sleep(0.1)
+        job = get_job.sync(job_id, client=client)
+    assert job.state.value == "done", job.to_dict()
+    assert isinstance(job.result, models.PlanOut)
+    assert job.result.to_dict() == walking.to_dict()
+    alone = get_result.sync(job_id, client=client)
+    assert isinstance(alone, models.PlanOut) and alone.to_dict() == walking.to_dict()

@@ -219,6 +219,11 @@ def test_unknown_job_is_404_and_reading_needs_a_token(client: TestClient, tokens
     missing = client.get("/v1/jobs/job_nope", headers=_auth(tokens("viewer")))
     assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM_JSON
     assert client.get("/v1/jobs/job_nope").status_code == 401
+    # the event stream too: a problem before any stream starts, not a broken stream
+    events = client.get("/v1/jobs/job_nope/events", headers=_auth(tokens("viewer")))
+    assert events.status_code == 404 and events.headers["content-type"] == PROBLEM_JSON
+    assert events.json()["detail"] == "no job 'job_nope'"
+    assert client.get("/v1/jobs/job_nope/events").status_code == 401  # the token first
 
 
 def test_a_job_left_by_a_stopped_api_process_is_resumed(

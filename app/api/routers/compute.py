@@ -14,7 +14,18 @@ from starlette.datastructures import State
 from app.api import examples, problems
 from app.api.deps import CatalogDep, PlannerDep, PlanWorkersDep, read_store
 from app.api.routers.jobs import as_job
-from app.api.schemas import BriefOut, FleetPlanOut, PartiesOut, PlanOut, RoutesOut
+from app.api.schemas import (
+    IDEMPOTENCY_KEY,
+    JOB_LOCATION,
+    PREFER,
+    PREFERENCE_APPLIED,
+    BriefOut,
+    FleetPlanOut,
+    Job,
+    PartiesOut,
+    PlanOut,
+    RoutesOut,
+)
 from app.domain.errors import ScenarioError
 from app.domain.network.graph import Network
 from app.services.access import Principal
@@ -149,12 +160,18 @@ async def _compute_route(state: State, path: str, network: Network, body: RouteR
             "nothing can be evacuated."
         },
         202: {
+            "model": Job,
             "description": "Answered as a job (docs/jobs.md): with `Prefer: respond-async`, "
             "when estimated longer than SAFE_PASSAGE_JOB_INLINE_S (`Prefer: wait=N` sets it), "
-            "or for the `Idempotency-Key` of an earlier job. `Location: /v1/jobs/{id}`."
+            "or for the `Idempotency-Key` of an earlier job. Follow it at `Location`.",
+            "headers": {"Location": JOB_LOCATION, "Preference-Applied": PREFERENCE_APPLIED},
         },
-        503: {"description": "Plan workers busy and the queue full, or the worker stopped."},
+        503: {
+            "description": "Plan workers busy and the queue full, the worker stopped, or the "
+            "job queue could not take the job (broker unreachable: no job was made)."
+        },
     },
+    openapi_extra={"parameters": [PREFER, IDEMPOTENCY_KEY]},
 )
 async def plans(
     scenario_id: str,

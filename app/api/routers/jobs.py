@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CatalogDep, PlannerDep, ViewerDep
 from app.api.problems import PROBLEM_JSON, TITLES, problem_body
+from app.api.schemas import FleetPlanOut, Job, PlanOut
 from app.domain.errors import InvalidRequestError, Problem, problem_type
 from app.services.access import Principal
 from app.services.catalog import Catalog
@@ -42,6 +43,14 @@ def get_jobs(request: Request) -> Jobs:
 
 
 JobsDep = Annotated[Jobs, Depends(get_jobs)]
+
+
+def existing_job(job_id: str, jobs: JobsDep) -> JobInfo:
+    """The job named in the path: 404 before any answer starts (the event stream's too)."""
+    return jobs.get(job_id)
+
+
+NO_JOB: dict[int | str, dict[str, Any]] = {404: {"description": "No such job."}}
 
 
 def internal_problem(detail: str) -> dict[str, Any]:
@@ -136,10 +145,13 @@ def _job_body(jobs: Jobs, job: JobInfo) -> bytes:
 
 @router.get(
     "/{job_id}",
+    response_model=None,
+    operation_id="get_job",
     summary="A job: its state, progress, and its answer or problem",
     description="`state`: queued, running, done, failed or cancelled; `progress`: the phase "
     "and how far it is (`fraction`, 0 to 1); `result`: the answer when done (a PLAN); "
     "`problem`: the problem document when failed (as the inline answer would have been).",
+    responses={200: {"model": Job, "description": "The job, with `result` when done."}, **NO_JOB},
 )
 def get_job(job_id: str, jobs: JobsDep, principal: ViewerDep) -> Response:
     return Response(_job_body(jobs, jobs.get(job_id)), media_type="application/json")
@@ -147,8 +159,22 @@ def get_job(job_id: str, jobs: JobsDep, principal: ViewerDep) -> Response:
 
 @router.get(
     "/{job_id}/result",
+    response_model=None,
+    operation_id="get_job_result",
     summary="The answer of a done job alone (the PLAN), or its problem",
-    responses={409: {"description": "The job has not finished (or was cancelled)."}},
+    description="A done job: its answer, as the inline `POST …/plans` would have answered. "
+    "A failed job: its problem document, with the status the inline answer would have had "
+    "(422 for a bad request, 500 when the service failed). Not finished, or cancelled: 409.",
+    responses={
+        200: {
+            "model": PlanOut | FleetPlanOut,
+            "description": "The answer: PlanOut, or FleetPlanOut for a request with `fleet`.",
+        },
+        **NO_JOB,
+        409: {"description": "The job has not finished, or was cancelled (`state` says which)."},
+        422: {"description": "The job failed on its request (its problem, as inline)."},
+        500: {"description": "The job failed through no fault of its request."},
+    },
 )
 def get_result(job_id: str, jobs: JobsDep, principal: ViewerDep) -> Response:
     job = jobs.get(job_id)
@@ -177,10 +203,13 @@ def get_result(job_id: str, jobs: JobsDep, principal: ViewerDep) -> Response:
 
 @router.delete(
     "/{job_id}",
+    response_model=None,
+    operation_id="cancel_job",
     summary="Cancel a job",
     description="A queued job never starts; a running one stops at its next progress report "
     "(within a second or so, longer inside one optimal max-flow solve). A job that has ended "
-    "is left as it is. Answers the job.",
+    "is left as it is. Answers the job (without `result`).",
+    responses={200: {"model": Job, "description": "The job after the cancel."}, **NO_JOB},
 )
 def cancel_job(job_id: str, jobs: JobsDep, principal: PlannerDep) -> Response:
     job = jobs.cancel(job_id)
@@ -190,15 +219,25 @@ def cancel_job(job_id: str, jobs: JobsDep, principal: PlannerDep) -> Response:
 @router.get(
     "/{job_id}/events",
     response_class=EventSourceResponse,
+    operation_id="get_job_events",
     summary="The job's progress as Server-Sent Events",
     description="An `event: progress` with the job (as `GET /v1/jobs/{id}`, without the "
     "result) whenever it changes, then one `event: done`, `failed` or `cancelled`, and the "
     "stream ends. Read the answer with `GET /v1/jobs/{id}` or `/result`.",
+    responses={
+        200: {
+            "description": "The event stream (it ends with the job).",
+            "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/JobEvent"}}},
+        },
+        **NO_JOB,
+    },
 )
 async def job_events(
-    job_id: str, jobs: JobsDep, principal: ViewerDep
+    job_id: str,
+    jobs: JobsDep,
+    principal: ViewerDep,
+    job: Annotated[JobInfo, Depends(existing_job)],
 ) -> AsyncIterator[ServerSentEvent]:
-    job = await run_in_threadpool(jobs.get, job_id)
     seen: tuple[Any, ...] | None = None
     while True:
         now = (job.state, job.phase, job.done, job.total, job.parts_done, job.attempts)
