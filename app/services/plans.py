@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, Field
 
 from app.domain.errors import InvalidRequestError, Problem
-from app.domain.fleets import FleetOptions, plan_fleet, sizing
+from app.domain.fleets import FleetOptions, compile_fleet_problem, plan_fleet, sizing
 from app.domain.network.graph import Network
 from app.domain.plans.budget import Budget
 from app.domain.plans.concessions import rank_concessions
@@ -31,6 +31,7 @@ from app.domain.plans.evacuation import (
 )
 from app.domain.progress import Progress
 from app.domain.routes.engine import check_parties
+from app.domain.scenario.profiles import resolve_profile
 from app.services.errors import in_request_terms
 from app.services.requests import TravelRequest
 
@@ -168,13 +169,7 @@ def compute_plan(
     if request.fleet is not None:
         return compute_fleet_plan(network, request, time_budget_s)
     _, window = plan_horizon(network, request)
-    if request.sizing or request.vehicles is not None or request.sizing_people is not None:
-        field = (
-            "/sizing" if request.sizing else "/vehicles" if request.vehicles else "/sizing_people"
-        )
-        raise InvalidRequestError(
-            [Problem(field, "only with a fleet ('fleet')")], detail="sizing needs a fleet"
-        )
+    _foot_checks(request)
     options = foot_plan_options(
         network,
         request,
@@ -247,14 +242,37 @@ def risks_at(request: PlanRequest, window: dict[str, Any] | None) -> datetime | 
     return request.at
 
 
-def compute_fleet_plan(
-    network: Network, request: PlanRequest, time_budget_s: float | None = None
-) -> dict[str, Any]:
-    """A fleet plan (``request.fleet``): every trip, totals and the bottleneck (the PLAN
-    document of a fleet, docs/fleets.md). The brief's fleet section is this answer.
+def check_plan_request(network: Network, request: PlanRequest) -> None:
+    """Every refusal a plan request gets before any planning — the window, the options that
+    go together, the profile, the parties, the fleets — raised as the plan would raise it,
+    so that a request answered as a job (:mod:`app.services.jobs`) is refused at once
+    rather than queued to fail."""
+    plan_horizon(network, request)
+    if request.fleet is None:
+        _foot_checks(request)
+        with in_request_terms():
+            check_parties(network, tuple(request.avoid_parties))
+            resolve_profile(network.scenario, request.profile)
+    else:
+        fleets, vehicles = _fleet_checks(request)
+        with in_request_terms():
+            check_parties(network, tuple(request.avoid_parties))
+            compile_fleet_problem(network, FleetOptions(fleets=fleets, vehicles=vehicles))
 
-    ``time_budget_s``: the exact method's time limit in seconds (per search, when it looks
-    for the least window), as the HTTP API's plans have (the domain's default otherwise)."""
+
+def _foot_checks(request: PlanRequest) -> None:
+    """What a plan on foot refuses of a request's options."""
+    if request.sizing or request.vehicles is not None or request.sizing_people is not None:
+        field = (
+            "/sizing" if request.sizing else "/vehicles" if request.vehicles else "/sizing_people"
+        )
+        raise InvalidRequestError(
+            [Problem(field, "only with a fleet ('fleet')")], detail="sizing needs a fleet"
+        )
+
+
+def _fleet_checks(request: PlanRequest) -> tuple[tuple[str, ...], dict[str, int]]:
+    """What a fleet plan refuses of a request's options; the fleets and vehicle counts."""
     if request.rank_openings:
         raise InvalidRequestError(
             [Problem("/rank_openings", "concessions are priced for plans on foot; with a "
@@ -270,8 +288,6 @@ def compute_fleet_plan(
             ],
             detail="max_risk does not apply to fleet plans",
         )
-    horizon, window = plan_horizon(network, request)
-    at = risks_at(request, window)
     fleets = (request.fleet,) if isinstance(request.fleet, str) else tuple(request.fleet or ())
     vehicles = request.vehicles
     if isinstance(vehicles, int):
@@ -286,6 +302,20 @@ def compute_fleet_plan(
             [Problem("/sizing_people", "only with 'sizing': true")],
             detail="sizing_people needs sizing",
         )
+    return fleets, vehicles or {}
+
+
+def compute_fleet_plan(
+    network: Network, request: PlanRequest, time_budget_s: float | None = None
+) -> dict[str, Any]:
+    """A fleet plan (``request.fleet``): every trip, totals and the bottleneck (the PLAN
+    document of a fleet, docs/fleets.md). The brief's fleet section is this answer.
+
+    ``time_budget_s``: the exact method's time limit in seconds (per search, when it looks
+    for the least window), as the HTTP API's plans have (the domain's default otherwise)."""
+    fleets, vehicles = _fleet_checks(request)
+    horizon, window = plan_horizon(network, request)
+    at = risks_at(request, window)
     options = FleetOptions(
         fleets=fleets,
         horizon=horizon,
@@ -293,7 +323,7 @@ def compute_fleet_plan(
         avoid_parties=tuple(request.avoid_parties),
         consenting_only=request.consenting_only,
         unknown_risk=request.unknown_risk,
-        vehicles=vehicles or {},
+        vehicles=vehicles,
     )
     with in_request_terms():
         check_parties(network, options.avoid_parties)

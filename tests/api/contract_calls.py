@@ -297,7 +297,9 @@ def exercise(
 
     # Jobs: a ranking answered 202 and followed to its end (its events, the job with its
     # result and parts, the result alone), the same job again by its Idempotency-Key (202
-    # without Preference-Applied), a job failed on its request, one cancelled while queued.
+    # without Preference-Applied), a job that failed (nobody can leave within the risk limit:
+    # found by planning, not by reading the request, which is refused at once), one cancelled
+    # while queued.
     ranking = {"window": "pause-1", "rank_openings": True}
     key = {"Idempotency-Key": "contract-ranking"}  # a key is the token's own
     job = ok("POST", f"{teach}/plans", 202, json=ranking, headers={**ASYNC, **key}, token=planner)
@@ -309,7 +311,9 @@ def exercise(
     ok("POST", f"{teach}/plans", 202, json=ranking, headers=key, token=planner)
     ok("DELETE", job_path, token=planner)  # ended: left as it is
     fails("DELETE", job_path, 403, token=viewer)
-    bad = ok("POST", f"{teach}/plans", 202, json={"window": "no-such-window"}, headers=ASYNC)
+    fails("POST", f"{teach}/plans", 422, json={"window": "no-such-window"}, headers=ASYNC)
+    nobody = {"window": "pause-1", "max_risk": 0.0001}
+    bad = ok("POST", f"{teach}/plans", 202, json=nobody, headers=ASYNC)
     bad_path = bad.headers["Location"]
     ok("GET", f"{bad_path}/events")
     assert ok("GET", bad_path).json()["state"] == "failed"

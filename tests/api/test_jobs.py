@@ -119,25 +119,40 @@ def test_a_plan_estimated_over_the_inline_limit_is_a_job(
     assert job["result"] == waited.json()
 
 
-def test_a_bad_request_fails_the_job_with_the_inline_problem(
+def test_a_bad_request_is_refused_at_once_and_makes_no_job(
     client: TestClient, tokens: Tokens, teaching: Stored
 ) -> None:
     planner = tokens("planner")
     body = {"window": "no-such-window"}
     inline = client.post(f"/v1/scenarios/{teaching.id}/plans", json=body, headers=_auth(planner))
     assert inline.status_code == 422
+    asked = client.post(
+        f"/v1/scenarios/{teaching.id}/plans",
+        json=body,
+        headers={**_auth(planner), "Prefer": "respond-async"},
+    )
+    assert asked.status_code == 422 and "location" not in asked.headers
+    assert asked.json() == inline.json()
+
+
+def test_a_plan_that_fails_fails_its_job_with_the_inline_problem(
+    client: TestClient, tokens: Tokens, teaching: Stored
+) -> None:
+    planner = tokens("planner")
+    body = {"window": "pause-1", "max_risk": 0.0001}  # nobody can leave within that risk
+    inline = client.post(f"/v1/scenarios/{teaching.id}/plans", json=body, headers=_auth(planner))
+    assert inline.status_code == 422
+    assert inline.json()["type"] == "/problems/nothing-to-evacuate"
     accepted = submit(client, planner, teaching.id, body)
     job = wait_for(client, planner, accepted.headers["location"])
     assert job["state"] == "failed"
-    assert job["attempts"] == 1  # a bad request is not tried again
+    assert job["attempts"] == 1  # a question without an answer is not tried again
     location = accepted.headers["location"]
     assert job["problem"] == {**inline.json(), "instance": location}
     result = client.get(accepted.headers["location"] + "/result", headers=_auth(planner))
     assert result.status_code == 422
     assert result.headers["content-type"] == PROBLEM_JSON
-    assert result.json()["errors"] == [
-        {"pointer": "/window", "detail": "unknown window 'no-such-window'"}
-    ]
+    assert result.json() == {**inline.json(), "instance": location}
 
 
 def test_idempotency_key_returns_the_same_job(

@@ -27,7 +27,7 @@ from app.domain.errors import InvalidRequestError, Problem, problem_type
 from app.services.access import Principal
 from app.services.catalog import Catalog
 from app.services.jobs import Jobs, estimated_seconds, job_document
-from app.services.plans import PlanRequest
+from app.services.plans import PlanRequest, check_plan_request
 from app.storage.jobs import FINAL, JobInfo
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -117,6 +117,9 @@ async def as_job(
             earlier = await run_in_threadpool(jobs.store.by_key, principal.token_id, key)
         if earlier is None and estimated_seconds(info, body) <= limit:
             return None
+    # Refused at once, not queued to fail: the checks a plan makes before planning.
+    _, network = await run_in_threadpool(catalog.network, scenario_id, info.version)
+    await run_in_threadpool(check_plan_request, network, body)
     submitted = await run_in_threadpool(
         jobs.submit, principal, scenario_id, info.version, body, key
     )
