@@ -17,6 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,9 +81,10 @@ def _wait_for_health(process: subprocess.Popen[bytes], base: str, stderr: Path) 
     pytest.fail(f"/v1/health not ok within {START_TIMEOUT_S} s: {last}")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("serve")
+@contextmanager
+def serve_demo(tmp: Path) -> Iterator[Server]:
+    """``safe-passage serve --demo`` as a process of its own on a free port, with its data
+    under ``tmp``; stopped (terminated, killed if it lingers) when the block ends."""
     data_dir = tmp / "data"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFE_PASSAGE_")}
@@ -106,8 +108,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield Server(process, base, token[1], address[1], stdout, stderr, data_dir)
     finally:
         if process.poll() is None:
-            process.kill()
-            process.wait()
+            process.terminate()
+            try:
+                process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serve_demo(tmp_path_factory.mktemp("serve")) as served:
+        yield served
 
 
 def test_the_banner_prints_the_token_once_and_the_map_address_with_it(server: Server) -> None:

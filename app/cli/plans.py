@@ -177,18 +177,20 @@ def _people_range(point: float, low_high: list[float]) -> str:
     return f"{point:,.1f} (range {low_high[0]:,.1f}–{low_high[1]:,.1f})"
 
 
+def window_span(window: dict[str, Any] | None, without: str) -> str:
+    """The plan's window as a header reads it (``without`` when there is none)."""
+    if not window:
+        return without
+    text = f"window {window['id'] or ''} {window['start']} – {window['end']}"
+    return f"{text} ({window['minutes']} min)".replace("  ", " ")
+
+
 def print_plan(p: dict[str, Any]) -> None:
     from rich.table import Table
 
     from app.domain.formats.figures import unknown_sentence
 
-    window = p["window"]
-    span = (
-        f"window {window['id'] or ''} {window['start']} – {window['end']} "
-        f"({window['minutes']} min)".replace("  ", " ")
-        if window
-        else "no window: as long as it takes"
-    )
+    span = window_span(p["window"], "no window: as long as it takes")
     kind = method_label(p)
     out.print(
         f"[bold]Plan[/] ({kind}; profile {p['profile']}; {span})\n"
@@ -301,13 +303,7 @@ def print_fleet_plan(p: dict[str, Any]) -> None:
     """A fleet plan as a negotiator reads it: totals, groups, checkpoints, trips, sizing."""
     from rich.table import Table
 
-    window = p["window"]
-    span = (
-        f"window {window['id'] or ''} {window['start']} – {window['end']} "
-        f"({window['minutes']} min)".replace("  ", " ")
-        if window
-        else "no window: until everyone is out"
-    )
+    span = window_span(p["window"], "no window: until everyone is out")
     kind = method_label(p)
     out.print(
         f"[bold]Fleet plan[/] "

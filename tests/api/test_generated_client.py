@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from tests.api import REPO, TEACHING, load
-from tests.test_serve_process import Server, _wait_for_banner, _wait_for_health, free_port
+from tests.test_serve_process import Server, serve_demo
 
 CONFIG = REPO / "docs" / "openapi-python-client.yaml"
 PACKAGE = "safe_passage_client"
@@ -37,33 +37,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``safe-passage serve --demo`` as a process of its own, on a free port."""
-    tmp = tmp_path_factory.mktemp("serve")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFE_PASSAGE_")}
-    env["SAFE_PASSAGE_DATA_DIR"] = str(tmp / "data")
-    stdout, stderr = tmp / "stdout.txt", tmp / "stderr.txt"
-    with stdout.open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=err,
-        )
-    try:
-        banner = _wait_for_banner(process, stdout, stderr)
-        token = re.search(r"^Token: (\S+)$", banner, re.MULTILINE)
-        assert token, banner
-        base = f"http://127.0.0.1:{port}"
-        _wait_for_health(process, base, stderr)
-        yield Server(process, base, token[1], "", stdout, stderr, tmp / "data")
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with serve_demo(tmp_path_factory.mktemp("serve")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

@@ -45,7 +45,7 @@ def plan_fleet(
     if exact.optimal:
         return exact
     # Stopped at its time limit: the better of its best plan and the fast one.
-    fast = fast_fleet_plan(compile_fleet_problem(net, options))
+    fast = fast_fleet_plan(problem)
     return exact if priority_key(exact) >= priority_key(fast) else fast
 
 
