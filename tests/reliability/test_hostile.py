@@ -371,9 +371,9 @@ def still_serving(served: Served) -> None:
 def test_a_hostile_document_is_refused_and_changes_nothing(
     served: Served, hostile: Hostile
 ) -> None:
-    before = store_snapshot(served.engine)
+    before = writes(served.engine)
     check_refusal(served, hostile, send(served, hostile))
-    assert store_snapshot(served.engine) == before
+    assert writes(served.engine) == before
     still_serving(served)
 
 
@@ -386,11 +386,11 @@ def test_the_column_reader_refuses_it_at_the_same_pointers(
     """Padded past 16 KiB the document goes through the large-document reader instead."""
     big = padded(hostile.body)
     assert big is not None and 16 * 1024 <= len(big) <= 128 * 1024
-    before = store_snapshot(served.engine)
+    before = writes(served.engine)
     small = check_refusal(served, hostile, send(served, hostile))
     large = check_refusal(served, hostile, send(served, hostile, big))
     assert large["errors"] == small["errors"]
-    assert store_snapshot(served.engine) == before
+    assert writes(served.engine) == before
 
 
 def test_hostile_questions_are_refused_and_change_nothing(served: Served) -> None:
@@ -420,7 +420,7 @@ def writes(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 def test_a_raw_byte_if_match_is_a_412_not_a_500(served: Served) -> None:
     """Header bytes beyond ASCII (Latin-1 to the server) and versions beyond the store."""
     url = f"{served.service.url}/v1/scenarios/{served.teaching_id}"
-    before = store_snapshot(served.engine)
+    before = writes(served.engine)
     for tag in (b'"\xb2"', b"\xd9\xa1", b'"99999999999999999999"', b'"2147483647"'):
         response = httpx.put(
             url,
@@ -433,7 +433,7 @@ def test_a_raw_byte_if_match_is_a_412_not_a_500(served: Served) -> None:
             timeout=HANG_GUARD_S,
         )
         assert_problem(response, 412, "precondition-failed")
-    assert store_snapshot(served.engine) == before
+    assert writes(served.engine) == before
     still_serving(served)
 
 
