@@ -19,11 +19,12 @@ seed 0). Per size, in this process:
   (conditions of the new version built) and the next ones.
 
 With ``--http SIZE``: ``safe-passage serve`` on 127.0.0.1 (fresh SQLite database), that grid
-uploaded, routes asked one at a time over HTTP (medians of 15), and the same questions
-answered in this process (``compute_routes`` + orjson): their difference is the HTTP
-overhead per request, which the report adds to the in-process answers of the other sizes.
-Keep the whole run under a minute on a shared machine: 1M over HTTP means a 48 s upload
-(benchmarks/large_scenario.py measures that one).
+uploaded (one party declared), and routes asked one at a time over HTTP, end to end as a
+client sees them: 4 corner-to-corner, 30 distinct short (~40 roads) and 10 random questions,
+none asked twice (the service keeps answers per version); median, first and slowest of each.
+Then one edit (1% of roads blocked, a band of places put under the party, an incident on 20
+roads) and new questions avoiding that party: they must see the edit at once.
+1M over HTTP means a ~30 s upload (benchmarks/large_scenario.py measures that one).
 """
 
 from __future__ import annotations
@@ -190,8 +191,24 @@ def bench(label: str, side: int, runs: int) -> dict[str, Any]:
     return out
 
 
+def http_questions(side: int, seed: int = 5) -> dict[str, list[tuple[int, int]]]:
+    """Distinct questions for the HTTP run (none asked twice: the service keeps answers per
+    version, and a repeated question would be answered from memory)."""
+    n = side * side
+    rng = random.Random(seed)
+    short = []
+    for _ in range(30):
+        a = rng.randrange(side - 25) * side + rng.randrange(side - 25)
+        short.append((a, a + 20 * side + 20))
+    return {
+        "corner": [(0, n - 1), (n - 1, 0), (side - 1, n - side), (n - side, side - 1)],
+        "short": short,
+        "random": [(rng.randrange(n), rng.randrange(n)) for _ in range(10)],
+    }
+
+
 def http(label: str, side: int) -> dict[str, Any]:
-    """Routes over HTTP on a served grid, and the same answers in this process."""
+    """Routes over HTTP on a served grid, end to end, before and after an edit."""
     import httpx
     from large_scenario import Server, chunks, write_grid
 
@@ -199,53 +216,82 @@ def http(label: str, side: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as work:
         path = Path(work) / "grid.json"
-        write_grid(path, side)
+        write_grid(path, side, parties=("north",))
         server = Server(Path(work) / "data")
         token = server.cli("token", "create", "--role", "planner", "--name", "bench")
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         server.start()
         try:
             with httpx.Client(base_url=server.url, headers=headers, timeout=600) as client:
+                start = time.perf_counter()
                 created = client.post("/v1/scenarios", content=chunks(path))
                 assert created.status_code == 201, created.text
+                out["upload_s"] = time.perf_counter() - start
                 sid = created.json()["id"]
-                time.sleep(2.0)  # the landmarks are prepared in the background
-                for kind, pairs in questions(side).items():
-                    times, sizes = [], []
-                    for a, b in (pairs * 15)[:15]:
-                        body = {"from": f"n{a}", "to": f"n{b}"}
+
+                def ask(kind: str, pairs: list[tuple[int, int]], **extra: Any) -> None:
+                    times = []
+                    for a, b in pairs:
+                        body = {"from": f"n{a}", "to": f"n{b}", **extra}
                         start = time.perf_counter()
                         r = client.post(f"/v1/scenarios/{sid}/routes", json=body)
-                        times.append(time.perf_counter() - start)
+                        times.append((time.perf_counter() - start) * 1000)
                         assert r.status_code == 200, r.text
-                        sizes.append(len(r.content))
                     out[kind] = {
-                        "http_ms": statistics.median(times) * 1000,
-                        "bytes": statistics.median(sizes),
+                        "median_ms": statistics.median(times),
+                        "max_ms": max(times),
+                        "first_ms": times[0],
+                        "count": len(times),
+                        "bytes": len(r.content),
                     }
+                    print(
+                        f"HTTP {label} {kind:>22}: median {statistics.median(times):6.1f} ms, "
+                        f"first {times[0]:6.1f} ms, slowest {max(times):6.1f} ms "
+                        f"({len(times)} questions, {len(r.content) / 1024:.0f} KiB)",
+                        flush=True,
+                    )
+
+                ask("first", [(5, 7)])  # compiles the version; landmarks in the background
+                time.sleep(max(2.0, n * 8e-6))  # let the landmarks be prepared
+                asked = http_questions(side)
+                for kind, pairs in asked.items():
+                    ask(kind, pairs)
+                # An edit: 1% of roads blocked, an incident on 20 roads, a band of rows held by
+                # a party the next questions avoid. Applied the moment it is stored.
+                rng = random.Random(9)
+                roads = 2 * side * (side - 1)
+                edits: list[dict[str, Any]] = [
+                    {"op": "set_road", "road": f"e{k}", "status": "blocked"}
+                    for k in rng.sample(range(roads), roads // 100)
+                ]
+                edits.append({"op": "set_party", "party": "north", "consent": "refused"})
+                band = range((side // 3) * side, (side // 3 + 3) * side, 7)
+                edits += [{"op": "set_place", "place": f"n{i}", "controlled_by": "north"}
+                          for i in band]  # fmt: skip
+                edits.append({
+                    "op": "add_incident",
+                    "incident": {
+                        "id": "shelling", "kind": "shelling", "severity": 0.3,
+                        "observed_at": "2026-12-07T06:00:00Z",
+                        "edges": [f"e{k}" for k in rng.sample(range(roads), 20)],
+                    },
+                })  # fmt: skip
+                etag = client.get(f"/v1/scenarios/{sid}").headers["ETag"]
+                start = time.perf_counter()
+                r = client.post(
+                    f"/v1/scenarios/{sid}/edits",
+                    json={"edits": edits, "reason": "benchmark"},
+                    headers={"If-Match": etag},
+                )
+                assert r.status_code == 200, r.text
+                out["edit_ms"] = (time.perf_counter() - start) * 1000
+                print(f"HTTP {label} edit of {len(edits)} changes: {out['edit_ms']:.0f} ms")
+                held = set(band)
+                for kind, pairs in http_questions(side, seed=6).items():
+                    free = [(a, b) for a, b in pairs if a not in held and b not in held]
+                    ask(f"{kind} after edit", free, avoid_parties=["north"])
         finally:
             server.stop()
-        # The same questions answered in this process (the server's rounding of risks).
-        import numpy as np
-
-        from app.domain.scenario.reading import read_large_scenario
-
-        net = Network(read_large_scenario(chunks(path)))
-        prepare(net)
-        for kind, pairs in questions(side).items():
-            local = []
-            for a, b in (pairs * 15)[:15]:
-                ms, _ = median_ms(lambda: answer(net, a, b), 1)  # noqa: B023
-                local.append(ms)
-            out[kind]["local_ms"] = float(np.median(local))
-            out[kind]["overhead_ms"] = out[kind]["http_ms"] - out[kind]["local_ms"]
-            print(
-                f"HTTP {label} {kind:>7}: {out[kind]['http_ms']:.1f} ms over HTTP "
-                f"({out[kind]['bytes'] / 1024:.0f} KiB), {out[kind]['local_ms']:.1f} ms in "
-                f"process: overhead {out[kind]['overhead_ms']:.1f} ms",
-                flush=True,
-            )
-    del n
     return out
 
 
@@ -264,17 +310,6 @@ def main() -> None:
         results[label] = bench(label, SIZES[label], args.runs)
     if args.http:
         results["http"] = http(args.http, SIZES[args.http])
-        for label in args.sizes.split(","):
-            for kind in ("corner", "short", "random"):
-                over = results["http"][kind]["overhead_ms"]
-                total = results[label][kind]["answer_ms"] + over
-                results[label][kind]["http_estimate_ms"] = total
-            print(
-                f"{label}: estimated over HTTP (in-process answer + measured overhead): corner "
-                f"{results[label]['corner']['http_estimate_ms']:.1f} ms, ~40 roads "
-                f"{results[label]['short']['http_estimate_ms']:.1f} ms, random "
-                f"{results[label]['random']['http_estimate_ms']:.1f} ms"
-            )
     results["load_after"] = os.getloadavg()
     print("load average after: {:.2f} {:.2f} {:.2f}".format(*results["load_after"]))
     if args.json:

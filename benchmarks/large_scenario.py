@@ -49,8 +49,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SIZES = {"10k": 100, "100k": 316, "1M": 1000}
 
 
-def write_grid(path: Path, side: int, seed: int = 0) -> tuple[Any, Any, Any]:
-    """Write the grid scenario; return its road arrays (tail, head, risk) for the baselines."""
+def write_grid(
+    path: Path, side: int, seed: int = 0, parties: tuple[str, ...] = ()
+) -> tuple[Any, Any, Any]:
+    """Write the grid scenario; return its road arrays (tail, head, risk) for the baselines.
+
+    ``parties`` are declared (consent unknown, holding nothing) so that edits may put
+    places under their control."""
     rng = np.random.default_rng(seed)
     n = side * side
     idx = np.arange(n, dtype=np.int64).reshape(side, side)
@@ -58,7 +63,11 @@ def write_grid(path: Path, side: int, seed: int = 0) -> tuple[Any, Any, Any]:
     head = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
     risk = np.round(rng.random(len(tail)) * 0.01, 6)
     with path.open("w") as f:
-        f.write('{"schema":"safe-passage/scenario@1","name":"Grid ' + str(n) + '","nodes":[')
+        f.write('{"schema":"safe-passage/scenario@1","name":"Grid ' + str(n) + '",')
+        if parties:
+            declared = [{"id": p, "name": p, "consent": "unknown"} for p in parties]
+            f.write('"parties":' + json.dumps(declared) + ",")
+        f.write('"nodes":[')
         for start in range(0, n, 10_000):
             part = [
                 f'{{"id":"n{i}","lat":{36 + (i // side) * 1e-3:.6f},'
