@@ -1,4 +1,5 @@
-"""Answers stay byte-identical: the corpus of ``benchmarks/corpus.py`` against its record.
+"""Answers stay the same: the corpus of ``benchmarks/corpus.py`` against its record (every
+number to 10 significant digits: benchmarks/README-corpus.md says why).
 
 The record (``benchmarks/corpus-digests.json``) was made before the domain core was
 refactored (issue 14): route, plan, brief, GeoJSON and problem documents of the bundled
