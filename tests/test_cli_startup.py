@@ -98,8 +98,12 @@ def test_route_loads_the_domain_but_no_storage_or_web(tmp_path: Path) -> None:
     route = json.loads(stdout)["routes"][0]
     assert route["nodes"][0] == "as-sukkari" and route["nodes"][-1] == "al-rashideen"
     assert loaded(modules, STORAGE_AND_WEB) == []
-    assert loaded(modules, ("scipy", "numpy", "pydantic")) == ["numpy", "pydantic", "scipy"]
-    assert "app.domain.scenario.edits" not in modules  # the package loads its modules lazily
+    assert loaded(modules, ("scipy", "numpy", "pydantic")) == ["numpy", "pydantic"]
+    # The compiled search answers a small network's route: no sparse matrix, no scipy; the
+    # packages load their modules lazily (no edit models, negotiation tools, plans or brief).
+    assert loaded(modules, ("ortools", "app.domain.plans", "app.domain.formats.brief")) == []
+    for module in ("edits", "alternatives", "disjoint", "pareto"):
+        assert not any(m.endswith(f".{module}") for m in modules), module
 
 
 def test_validate_loads_no_routing_storage_or_web(tmp_path: Path) -> None:

@@ -12,11 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.domain.network.graph import Network
-from app.domain.routes.alternatives import alternative_routes
 from app.domain.routes.consent import consent_analysis
-from app.domain.routes.disjoint import disjoint_pair
 from app.domain.routes.engine import RouteOptions, safest_route
-from app.domain.routes.pareto import pareto_front
 from app.services.errors import in_request_terms
 from app.services.requests import PartiesRequest, RouteRequest
 
@@ -42,13 +39,19 @@ def compute_routes(network: Network, request: RouteRequest) -> dict[str, Any]:
 def _routes(network: Network, request: RouteRequest) -> dict[str, Any]:
     options = options_of(request)
     a, b = request.from_, request.to
+    # The negotiation tools are imported when asked for: they load scipy's sparse graphs,
+    # which a safest route on a small network does not need (the command line's start).
     if request.disjoint:
+        from app.domain.routes.disjoint import disjoint_pair
+
         pair = disjoint_pair(network, a, b, options)
         return {
             "routes": [r.as_dict() for r in pair.routes],
             "joint_survival_probability": pair.joint_survival_probability,
         }
     if request.pareto:
+        from app.domain.routes.pareto import pareto_front
+
         front = pareto_front(network, a, b, options, cap=request.pareto_cap)
         answer: dict[str, Any] = {
             "routes": [r.as_dict() for r in front.routes],
@@ -60,6 +63,8 @@ def _routes(network: Network, request: RouteRequest) -> dict[str, Any]:
             answer["front_missing"] = front.missing
         return answer
     if request.alternatives > 1:
+        from app.domain.routes.alternatives import alternative_routes
+
         alts = alternative_routes(
             network, a, b, options, k=request.alternatives, max_overlap=request.max_overlap
         )

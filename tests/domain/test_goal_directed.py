@@ -25,7 +25,7 @@ from app.domain.routes.engine import (
     safest_route,
 )
 from app.domain.routes.holdings import exclusion, usable_roads
-from app.domain.routes.landmarks import compute_landmarks, landmarks_of, prepare
+from app.domain.routes.landmarks import compute_landmarks, landmarks_of, no_landmarks, prepare
 from app.domain.scenario.edits import apply_edits
 from app.domain.scenario.reading import validate_scenario
 from tests.domain.randomgraphs import random_document
@@ -114,13 +114,15 @@ def check_same(net: Network, marks: Any, opts: RouteOptions, s: int, t: int) -> 
     return "route"
 
 
+@pytest.mark.parametrize("landmarks", [True, False], ids=["landmarks", "no-landmark"])
 @pytest.mark.parametrize("seed", range(40))
-def test_same_route_as_the_plain_search_on_random_grids(seed: int) -> None:
+def test_same_route_as_the_plain_search_on_random_grids(seed: int, landmarks: bool) -> None:
+    # Without landmarks every bound is 0: the compiled search small networks use.
     rng = random.Random(seed)
     side = rng.randint(3, 14)
     risks = rng.choice([[0.0, 0.01, 0.02], [0.0, 0.001], [0.005, 0.01, 0.02, 0.05, 0.1]])
     net = Network(validate_scenario(grid_document(rng, side, risks)))
-    marks = compute_landmarks(net, rng.randint(1, 8))
+    marks = compute_landmarks(net, rng.randint(1, 8)) if landmarks else no_landmarks(net)
     assert marks is not None
     parties = list(net.party_ids)
     seen = []
@@ -130,15 +132,16 @@ def test_same_route_as_the_plain_search_on_random_grids(seed: int) -> None:
     assert seen.count("route") + seen.count("none") >= len(seen) // 2
 
 
+@pytest.mark.parametrize("landmarks", [True, False], ids=["landmarks", "no-landmark"])
 @pytest.mark.parametrize("seed", range(60))
-def test_same_route_as_the_plain_search_on_random_graphs(seed: int) -> None:
+def test_same_route_as_the_plain_search_on_random_graphs(seed: int, landmarks: bool) -> None:
     rng = random.Random(1000 + seed)
     n = rng.randint(2, 60)
     risks = rng.choice([None, [0.0, 0.01, 0.02, 0.05, 0.1]])
     doc = random_document(rng, n, rng.randint(1, 4 * n), risks=risks)
     doc["as_of"] = AS_OF.isoformat()
     net = Network(validate_scenario(doc))
-    marks = compute_landmarks(net, rng.randint(1, 8))
+    marks = compute_landmarks(net, rng.randint(1, 8)) if landmarks else no_landmarks(net)
     assert marks is not None
     for _ in range(10):
         s, t = (rng.randrange(n) for _ in range(2))
@@ -267,3 +270,34 @@ def test_safest_route_searches_goal_directed_on_large_networks(
     calls.clear()
     safest_route(net, net.node_ids[0], net.node_ids[-1], detention)
     assert not calls  # landmarks bound survival and harm only
+
+
+def test_small_networks_answer_with_the_compiled_search_and_no_landmark(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(22)
+    net = Network(validate_scenario(grid_document(rng, 9, [0.0, 0.01, 0.02, 0.05])))
+    assert net.n_nodes < engine.GOAL_DIRECTED_NODES
+    used: list[int] = []
+    real = engine.goal_directed_path
+
+    def counted(cond: Any, marks: Any, *args: Any, **kw: Any) -> Any:
+        used.append(marks.forward.shape[1])
+        return real(cond, marks, *args, **kw)
+
+    monkeypatch.setattr(engine, "goal_directed_path", counted)
+    for _ in range(30):
+        s, t = rng.randrange(net.n_nodes), rng.randrange(net.n_nodes)
+        opts = random_options(rng, list(net.party_ids))
+        try:
+            found = safest_route(net, net.node_ids[s], net.node_ids[t], opts)
+        except Exception as error:  # a refusal: the plain search finds no route either
+            assert plain_route(net, opts, s, t) is None or "risk" in str(error)
+            continue
+        expected = plain_route(net, opts, s, t)
+        assert expected is not None and (found.nodes, found.edges) == (
+            expected.nodes,
+            expected.edges,
+        )
+    assert used and set(used) == {0}  # every question searched compiled, without landmarks
+    assert landmarks_of(net) is None  # and nothing was prepared for it

@@ -1,19 +1,19 @@
 """Formats apart from the algorithms: incident reports from CSV and GeoJSON
 (:mod:`.incidents`), OpenStreetMap road rules (:mod:`.osm`), and the proposal brief with
-its Markdown and HTML (:mod:`.brief`, :mod:`.brief_render`)."""
+its Markdown and HTML (:mod:`.brief`, :mod:`.brief_render`).
 
-from app.domain.formats.brief import build_brief
-from app.domain.formats.brief_render import render_html, render_markdown
-from app.domain.formats.incidents import ImportDefaults, ParsedIncidents, parse_incidents
-from app.domain.formats.osm import classify_area, classify_way
+Each name is imported from its module when first used (PEP 562): every answer uses
+:mod:`.figures`, and importing the brief with it would load the whole plan model.
+"""
 
-__all__ = [
-    "ImportDefaults",
-    "ParsedIncidents",
-    "build_brief",
-    "classify_area",
-    "classify_way",
-    "parse_incidents",
-    "render_html",
-    "render_markdown",
-]
+from app.domain.exports import lazy_exports
+
+__all__, __getattr__ = lazy_exports(
+    __name__,
+    {
+        "brief": ("build_brief",),
+        "brief_render": ("render_html", "render_markdown"),
+        "incidents": ("ImportDefaults", "ParsedIncidents", "parse_incidents"),
+        "osm": ("classify_area", "classify_way"),
+    },
+)

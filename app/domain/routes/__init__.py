@@ -1,24 +1,19 @@
 """Routes: the safest route (:mod:`.engine`), diverse alternatives, the disjoint pair, the
-risk × time Pareto front, and who must consent (:mod:`.consent`)."""
+risk × time Pareto front, and who must consent (:mod:`.consent`).
 
-from app.domain.routes.alternatives import Alternatives, alternative_routes
-from app.domain.routes.consent import ConsentAnalysis, consent_analysis
-from app.domain.routes.disjoint import DisjointPair, NoDisjointPairError, disjoint_pair
-from app.domain.routes.engine import Route, RouteOptions, explain_cut, safest_route
-from app.domain.routes.pareto import ParetoFront, pareto_front
+Each name is imported from its module when first used (PEP 562): a safest route does not
+load the negotiation tools, nor scipy's sparse graphs with them.
+"""
 
-__all__ = [
-    "Alternatives",
-    "ConsentAnalysis",
-    "DisjointPair",
-    "NoDisjointPairError",
-    "ParetoFront",
-    "Route",
-    "RouteOptions",
-    "alternative_routes",
-    "consent_analysis",
-    "disjoint_pair",
-    "explain_cut",
-    "pareto_front",
-    "safest_route",
-]
+from app.domain.exports import lazy_exports
+
+__all__, __getattr__ = lazy_exports(
+    __name__,
+    {
+        "alternatives": ("Alternatives", "alternative_routes"),
+        "consent": ("ConsentAnalysis", "consent_analysis"),
+        "disjoint": ("DisjointPair", "NoDisjointPairError", "disjoint_pair"),
+        "engine": ("Route", "RouteOptions", "explain_cut", "safest_route"),
+        "pareto": ("ParetoFront", "pareto_front"),
+    },
+)

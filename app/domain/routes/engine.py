@@ -31,11 +31,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import breadth_first_order, dijkstra, maximum_flow
 
 from app.domain.errors import (
     Cut,
@@ -66,8 +64,15 @@ from app.domain.routes.holdings import (
     road_reasons,
     usable_roads,
 )
-from app.domain.routes.landmarks import Landmarks, landmarks_of
+from app.domain.routes.landmarks import Landmarks, landmarks_of, no_landmarks
 from app.domain.scenario.model import UnknownRisk
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
+# scipy's sparse graphs are imported by the functions that search with them: a route the
+# compiled search answers (every route on a small network, see _least_cost_route) does not
+# load them, which keeps the command line's start short (docs/benchmarks.md).
 
 try:
     from app.domain.routes._search import search
@@ -359,8 +364,11 @@ def safest_route(
 
 
 GOAL_DIRECTED_NODES = 10_000
-"""Networks from this many places answer with the goal-directed search
-(:func:`goal_directed_path`); smaller ones search plainly (measured: docs/benchmarks.md)."""
+"""Networks from this many places answer with the goal-directed search bounded by their
+landmarks (:func:`goal_directed_path`, once the landmarks are prepared); smaller ones with
+the same compiled search and no landmark (every bound 0: Dijkstra's search up to the least
+cost), which on a few hundred places answers without building a sparse matrix or loading
+scipy (measured: docs/benchmarks.md)."""
 
 MOST_TIED = 10_000
 """Past this many places on equally safe routes, the time search covers the whole network
@@ -369,11 +377,12 @@ MOST_TIED = 10_000
 
 def _least_cost_route(cond: Conditions, s: int, t: int, excluded: Exclusion) -> Route | None:
     """The least (cost, time) route of a question over its usable roads (the profile's,
-    less the excluded parties'): goal-directed where it pays, else
-    :func:`lexicographic_path`; both give the same route."""
+    less the excluded parties'): the compiled search (:func:`goal_directed_path`, with
+    landmarks on large networks), else :func:`lexicographic_path`; both give the same
+    route."""
     net = cond.network
-    if net.n_nodes >= GOAL_DIRECTED_NODES and cond.objective != "detention":
-        marks = landmarks_of(net)
+    if cond.objective != "detention":
+        marks = landmarks_of(net) if net.n_nodes >= GOAL_DIRECTED_NODES else no_landmarks(net)
         if marks is not None:
             found = goal_directed_path(cond, marks, s, t, excluded.parties)
             if not isinstance(found, _Plain):
@@ -519,6 +528,8 @@ def _graph(net: Network, data: FloatArray) -> csr_matrix:
 
     Parallel arcs stay separate entries; Dijkstra takes the least of them.
     """
+    from scipy.sparse import csr_matrix
+
     n = net.n_nodes
     return csr_matrix((data, net.csr_indices, net.csr_indptr), shape=(n, n))
 
@@ -555,6 +566,8 @@ def bounded_dijkstra(
     ``O((n' + m') log n')`` for the ``n'`` nodes within the final limit, plus ``O(n)``
     per round.
     """
+    from scipy.sparse.csgraph import dijkstra
+
     n = graph.shape[0]
     settled_before = -1
     while True:
@@ -720,6 +733,9 @@ def _optimal_arcs(
 
 def _reaching(net: Network, arcs: BoolArray, t: int) -> IntArray:
     """Nodes from which ``t`` is reachable over ``arcs`` (breadth-first search backwards)."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import breadth_first_order
+
     n = net.n_nodes
     by_head = net.arc_by_head
     selected = arcs[by_head]
@@ -772,6 +788,9 @@ def explain_cut(
     gives the fewest closures to lift for a route to exist. If ``t`` cannot be
     reached even with every road open, the places are not connected at all.
     """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import breadth_first_order, maximum_flow
+
     net = cond.network
     n = net.n_nodes
     excluded = excluded or Exclusion()

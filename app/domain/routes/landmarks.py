@@ -43,8 +43,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
 from app.domain.network.graph import FloatArray, IntArray, Network, least_costs
 
@@ -90,6 +88,14 @@ class Landmarks:
         return bool(np.all(least_costs(net.edge_base_risk) >= least_costs(self.base_risk)))
 
 
+def no_landmarks(net: Network) -> Landmarks:
+    """No landmark at all: every bound is 0, and the goal-directed search is Dijkstra's,
+    compiled. For networks too small for landmarks to pay (nothing is prepared)."""
+    none = np.zeros((net.n_nodes, 0), dtype=np.uint32)
+    empty = np.zeros(0, dtype=np.int64)
+    return Landmarks(empty, none, none, empty, empty, net.edge_base_risk)
+
+
 def landmarks_of(net: Network) -> Landmarks | None:
     """The network's landmarks if they are ready: its own, or the earlier version's when
     they still hold (:meth:`Landmarks.serve`). Never computes them (see :func:`prepare`):
@@ -131,6 +137,9 @@ def compute_landmarks(net: Network, k: int = LANDMARKS) -> Landmarks | None:
     farthest from those chosen (least distance to any of them), among nodes they reach.
     One Dijkstra search per landmark and direction (scipy), on every road at its least cost.
     """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
     n = net.n_nodes
     k = max(1, min(k, n))
     weights = least_costs(net.edge_base_risk)[net.arc_edge]

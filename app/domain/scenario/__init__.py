@@ -11,12 +11,11 @@ of the package does not import the others (reading a scenario does not build the
 operations' models, and the command line starts faster).
 """
 
-from importlib import import_module
-from typing import Any
+from app.domain.exports import lazy_exports
 
-_MODULE_OF: dict[str, str] = {
-    name: module
-    for module, names in {
+__all__, __getattr__ = lazy_exports(
+    __name__,
+    {
         "columns": ("CompactScenario", "EdgeColumns", "Ids", "NodeColumns", "Texts"),
         "document": ("parse_document", "spliced_document"),
         "edits": ("apply_edits", "diff", "touched_ids"),
@@ -32,14 +31,5 @@ _MODULE_OF: dict[str, str] = {
         ),
         "profiles": ("available_profiles", "resolve_profile"),
         "reading": ("read_large_scenario", "validate_scenario"),
-    }.items()
-    for name in names
-}
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{module}"), name)
+    },
+)
