@@ -155,8 +155,9 @@ class Settings(BaseSettings):
     job_attempts: int = Field(
         default=3,
         ge=1,
-        description="Times a job is started at most (a worker killed mid-job, an unexpected "
-        "error); then it fails with its problem document.",
+        description="Times a job, and each part of a ranking (one concession priced), is "
+        "started at most (a worker killed mid-job, an unexpected error); then the job fails "
+        "with its problem document.",
     )
     cors_origins: list[str] = Field(
         default_factory=list,

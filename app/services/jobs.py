@@ -17,7 +17,9 @@ same for both:
 - A worker may run a job more than once (killed mid-job, the broker delivers it again):
   every write that ends a job or a part is conditional, so the answer is stored once.
   At most ``job_attempts`` attempts: then, or when an attempt fails on an error that is
-  not a bad request, the job fails with a problem document: never a retry loop.
+  not a bad request, the job fails with a problem document: never a retry loop. A part
+  counts its attempts too (a worker killed while pricing it): one taken up more than
+  ``job_attempts`` times fails its job; a part that raises fails it at once.
 - A request error (unknown window, plan too large, nothing to evacuate) fails the job at
   once with the same problem document the inline answer would have been.
 """
@@ -290,13 +292,8 @@ def run_job(ctx: WorkerContext, job_id: str) -> list[int]:
         return ctx.store.pending_parts(job_id)
     limit = ctx.settings.job_attempts
     if job.attempts > limit:
-        ctx.store.fail(
-            job_id,
-            ctx.internal_problem(
-                f"the job was started {limit} times and never finished (its worker stopped "
-                "each time: out of memory?); it is not tried again"
-            ),
-        )
+        log.error("job %s: started %d times, never finished", job_id, limit)
+        ctx.store.fail(job_id, ctx.internal_problem(_never_finished("the job", limit)))
         return []
     reporter = _Reporter(ctx.store, job_id)
     fan_out = _FanOut()
@@ -342,6 +339,14 @@ def run_job(ctx: WorkerContext, job_id: str) -> list[int]:
     return []
 
 
+def _never_finished(what: str, limit: int) -> str:
+    """The problem's detail when ``what`` was started ``limit`` times and never finished."""
+    return (
+        f"{what} was started {limit} times and never finished (its worker stopped each "
+        "time: out of memory?); it is not tried again"
+    )
+
+
 def _finish(ctx: WorkerContext, job_id: str, document: dict[str, Any]) -> None:
     if ctx.store.finish(job_id, orjson.dumps(document), _summary(document)):
         log.info("job %s: done in process %d", job_id, os.getpid())
@@ -369,12 +374,23 @@ def _selecting(
 
 
 def run_part(ctx: WorkerContext, job_id: str, index: int) -> None:
-    """Price one part of a job; the part that completes the set finishes the job."""
+    """Price one part of a job (one more attempt; past ``job_attempts`` the job fails); the
+    part that completes the set finishes the job."""
     job = ctx.store.get(job_id)
-    found = ctx.store.part(job_id, index)
-    if job is None or found is None or job.state != "running":
+    if job is None or job.state != "running":
         return  # cancelled, failed, or done by an earlier delivery
-    state, spec = found
+    claimed = ctx.store.claim_part(job_id, index)
+    if claimed is None:
+        return
+    state, spec, attempts = claimed
+    limit = ctx.settings.job_attempts
+    if state == "pending" and attempts > limit:
+        what = _pricing(spec)
+        log.error(
+            "job %s: part %d (%s) started %d times, never finished", job_id, index, what, limit
+        )
+        ctx.store.fail(job_id, ctx.internal_problem(_never_finished(what, limit)))
+        return
     if state == "pending":
         try:
             request = PlanRequest.model_validate_json(job.request)
@@ -392,7 +408,7 @@ def run_part(ctx: WorkerContext, job_id: str, index: int) -> None:
             problem = (
                 ctx.problem_of(exc)
                 if isinstance(exc, ScenarioError)
-                else ctx.internal_problem(f"pricing {spec['kind']} {spec['what']} failed")
+                else ctx.internal_problem(f"{_pricing(spec)} failed")
             )
             ctx.store.fail(job_id, problem)
             return
@@ -403,6 +419,11 @@ def run_part(ctx: WorkerContext, job_id: str, index: int) -> None:
         done, total = ctx.store.finish_part(job_id, index, {})
     if done >= total:
         _finish_fanned_out(ctx, job_id)
+
+
+def _pricing(spec: dict[str, Any]) -> str:
+    """What a part does, in a problem's words: ``pricing KIND WHAT``."""
+    return f"pricing {spec['kind']} {spec['what']}"
 
 
 def _finish_fanned_out(ctx: WorkerContext, job_id: str) -> None:

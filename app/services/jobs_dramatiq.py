@@ -12,7 +12,8 @@ holds), and a worker acknowledges a message only when the job's step has ended, 
 message at a time (prefetch 1). A worker killed mid-job loses its connection, so RabbitMQ
 delivers the message again to another worker at once; Redis after the broker's heartbeat
 timeout. Retries of a failed attempt and the time limit are Dramatiq's middleware; the
-bound on attempts is the job store's (it also stops a job that kills its worker each time).
+bound on attempts is the job store's (it also stops a job, or a part, that kills its worker
+each time).
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@
 ``serve --demo`` and a laptop on SQLite have no message broker; jobs are stored the same
 way (:mod:`app.services.jobs`) and run in ``plan_workers`` processes of a pool started
 with the first job (``spawn``; each opens the store itself). A ranking's parts go back to
-the same pool. A job whose worker process died is started again (its attempts counted,
-at most ``job_attempts``); a job still queued or running when the API process stopped is
-started again when an API process starts. With ``plan_workers = 0`` jobs run in a thread
-of the API process (tests and debugging only).
+the same pool. A job or part whose worker process died is started again (its attempts
+counted, at most ``job_attempts``); a job still queued or running when the API process
+stopped is started again when an API process starts. With ``plan_workers = 0`` jobs run in
+a thread of the API process (tests and debugging only).
 """
 
 from __future__ import annotations

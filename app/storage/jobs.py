@@ -213,11 +213,21 @@ class JobStore:
                 )
             )
 
-    def part(self, job_id: str, index: int) -> tuple[str, dict[str, Any]] | None:
-        """A part's state and spec."""
-        with self._session() as s:
+    def claim_part(self, job_id: str, index: int) -> tuple[str, dict[str, Any], int] | None:
+        """Take up a part: one more attempt if it is pending; returns its state, spec and
+        attempts after that (``None`` when there is no such part)."""
+        with self.writing() as s:
+            s.execute(
+                update(JobPartRow)
+                .where(
+                    JobPartRow.job_id == job_id,
+                    JobPartRow.index == index,
+                    JobPartRow.state == "pending",
+                )
+                .values(attempts=JobPartRow.attempts + 1)
+            )
             row = s.get(JobPartRow, (job_id, index))
-            return None if row is None else (row.state, dict(row.spec))
+            return None if row is None else (row.state, dict(row.spec), row.attempts)
 
     def finish_part(self, job_id: str, index: int, result: dict[str, Any]) -> tuple[int, int]:
         """Record a part's result once; returns ``(parts_done, parts_total)`` after it."""

@@ -156,4 +156,6 @@ class JobPartRow(Base):
     """What to price (the concession), as the domain describes it."""
     state: Mapped[str] = mapped_column(String(20), nullable=False)
     """pending or done."""
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    """Times a worker took it up while pending (bounded by ``job_attempts``)."""
     result: Mapped[dict[str, object] | None] = mapped_column(JSON)

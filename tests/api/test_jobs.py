@@ -2,20 +2,27 @@
 
 ``Prefer: respond-async`` answers 202 with the job; the job's answer equals the inline
 answer of the same request; a ranking of concessions priced part by part equals the one
-priced in one process; progress, cancel, the event stream, idempotency and failures.
+priced in one process; progress, cancel, the event stream, idempotency and failures; a part
+whose worker is killed: priced once within ``job_attempts``, past them its job fails.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api.routers.jobs import preferences
+from app.api.routers.jobs import PROBLEMS, preferences
+from app.config import Settings
+from app.services import jobs as jobs_service
+from app.services.jobs import WorkerContext, run_job, run_part
+from app.services.jobs_local import worker_context
 from tests.api import PROBLEM_JSON, Stored, Tokens
 
 ASYNC = {"Prefer": "respond-async"}
@@ -266,3 +273,129 @@ def test_a_job_left_by_a_stopped_api_process_is_resumed(
 )
 def test_prefer_header(header: str, expected: dict[str, str]) -> None:
     assert preferences(header) == expected
+
+
+class WorkerKilled(BaseException):
+    """The worker dies while it prices a part (SIGKILL, out of memory): nothing after runs."""
+
+
+@dataclass
+class FannedOut:
+    """A ranking job whose parts the queue holds: the test delivers them itself."""
+
+    location: str
+    job_id: str
+    indices: list[int]
+    ctx: WorkerContext
+    """A worker of its own (its own engine and catalog) on the test's database."""
+
+
+@pytest.fixture
+def fanned_out(
+    make_client: Callable[..., TestClient],
+    make_settings: Callable[..., Settings],
+    tokens: Tokens,
+    teaching: Stored,
+) -> Iterator[tuple[TestClient, FannedOut]]:
+    client = make_client(plan_workers=0)
+    held: list[tuple[str, int]] = []
+    dispatch = client.app.state.jobs.dispatch  # type: ignore[attr-defined]
+    dispatch.enqueue_parts = lambda job_id, indices: held.extend((job_id, i) for i in indices)
+    accepted = submit(client, tokens("planner"), teaching.id, {**PLAN, "rank_openings": True})
+    deadline = time.monotonic() + 120
+    while not held:
+        assert time.monotonic() < deadline, "the ranking did not fan out"
+        time.sleep(0.05)
+    ctx = worker_context(make_settings(plan_workers=0), PROBLEMS)
+    try:
+        yield client, FannedOut(accepted.headers["location"], held[0][0], [i for _, i in held], ctx)
+    finally:
+        ctx.store.engine.dispose()
+
+
+def test_a_part_whose_worker_is_killed_every_time_fails_its_job_after_the_attempts(
+    fanned_out: tuple[TestClient, FannedOut],
+    tokens: Tokens,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client, job = fanned_out
+    planner = tokens("planner")
+    limit = job.ctx.settings.job_attempts
+    taken_up: list[dict[str, Any]] = []
+
+    def killed(*args: Any) -> None:
+        taken_up.append(args[-1])
+        raise WorkerKilled
+
+    monkeypatch.setattr(jobs_service, "price_concession", killed)
+    index = job.indices[0]
+    for _ in range(limit):  # delivered again and again, unacknowledged
+        with pytest.raises(WorkerKilled):
+            run_part(job.ctx, job.job_id, index)
+    assert client.get(job.location, headers=planner).json()["state"] == "running"
+    jobs_logger = logging.getLogger("safe_passage.jobs")
+    jobs_logger.addHandler(caplog.handler)
+    try:
+        run_part(job.ctx, job.job_id, index)  # one delivery too many: not priced
+    finally:
+        jobs_logger.removeHandler(caplog.handler)
+    assert len(taken_up) == limit
+    spec = taken_up[0]
+    failed = client.get(job.location, headers=planner).json()
+    assert failed["state"] == "failed"
+    assert failed["problem"]["status"] == 500
+    assert failed["problem"]["type"].endswith("/internal-error")
+    assert failed["problem"]["detail"].startswith(
+        f"pricing {spec['kind']} {spec['what']} was started {limit} times and never finished"
+    )
+    assert "never finished" in caplog.text and f"part {index}" in caplog.text
+    # further deliveries, of this part, the others and the job itself, change nothing
+    for other in job.indices:
+        run_part(job.ctx, job.job_id, other)
+    assert run_job(job.ctx, job.job_id) == []
+    assert len(taken_up) == limit
+    assert client.get(job.location, headers=planner).json() == failed
+    result = client.get(job.location + "/result", headers=planner)
+    assert result.status_code == 500 and result.json()["detail"] == failed["problem"]["detail"]
+
+
+def test_a_part_killed_within_its_attempts_is_priced_once_and_ranks_as_inline(
+    fanned_out: tuple[TestClient, FannedOut],
+    tokens: Tokens,
+    teaching: Stored,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client, job = fanned_out
+    planner = tokens("planner")
+    limit = job.ctx.settings.job_attempts
+    priced: list[str] = []
+    price = jobs_service.price_concession
+
+    def killed_until_its_last_attempt(*args: Any) -> Any:
+        priced.append(args[-1]["what"])
+        if len(priced) < limit:
+            raise WorkerKilled
+        return price(*args)
+
+    index, *others = job.indices
+    monkeypatch.setattr(jobs_service, "price_concession", killed_until_its_last_attempt)
+    for _ in range(limit - 1):
+        with pytest.raises(WorkerKilled):
+            run_part(job.ctx, job.job_id, index)
+    run_part(job.ctx, job.job_id, index)  # its last attempt: priced
+    run_part(job.ctx, job.job_id, index)  # delivered once more: counted once, not priced
+    monkeypatch.setattr(jobs_service, "price_concession", price)
+    for other in others:
+        run_part(job.ctx, job.job_id, other)
+    assert len(priced) == limit and len(set(priced)) == 1
+    done = client.get(job.location, headers=planner).json()
+    assert done["state"] == "done", done
+    assert done["attempts"] == 1
+    parts = len(job.indices)
+    assert done["progress"]["parts"] == {"done": parts, "total": parts}
+    inline = client.post(
+        f"/v1/scenarios/{teaching.id}/plans", json={**PLAN, "rank_openings": True}, headers=planner
+    )
+    assert inline.status_code == 200
+    assert done["result"] == inline.json()
