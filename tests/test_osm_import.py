@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
-from app.cli.common import progress_bar
+from app.cli.progress import progress_bar
 from app.domain.errors import NoRouteError
 from app.domain.formats.osm import ROAD_CLASSES, WALKABLE_AREAS
 from app.domain.network.graph import Network

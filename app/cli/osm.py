@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import JsonOpt, app, out, print_json, progress_bar, reported
+from app.cli.common import JsonOpt, app, out, print_json, reported
 
 
 def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
@@ -62,6 +62,7 @@ def import_osm_command(
     the scenario's `credits` carry that notice.
     """
 
+    from app.cli.progress import progress_bar
     from app.services.osm_import import (
         ImportOptions,
         import_osm,

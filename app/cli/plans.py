@@ -18,7 +18,6 @@ from app.cli.common import (
     parse_time,
     print_assumptions,
     print_json,
-    progress_bar,
     reported,
     request_or_usage_error,
     settings_from_env,
@@ -110,6 +109,7 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """An evacuation plan: who leaves when, by which roads, and how many get out in time."""
+    from app.cli.progress import progress_bar
     from app.domain.network.graph import Network
     from app.services.plans import PlanRequest, compute_plan
     from app.services.scenarios import load_scenario_file

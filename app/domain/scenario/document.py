@@ -11,38 +11,46 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 import numpy as np
-import yaml
 
 from app.domain.errors import DocumentTooLargeError, Problem, ValidationError
 from app.domain.scenario.columns import Ids
 from app.domain.scenario.json_stream import MAX_DEPTH, DuplicateKey, nesting_depth, unique_keys
 
 if TYPE_CHECKING:
+    import yaml
+
     from app.domain.scenario.columns import CompactScenario
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 """Default largest document accepted (bytes)."""
 
 
-class _NoAliasSafeLoader(yaml.SafeLoader):
-    """PyYAML's safe loader that refuses anchors and aliases outright."""
+@cache
+def _no_alias_loader() -> type[yaml.SafeLoader]:
+    """PyYAML's safe loader that refuses anchors and aliases outright (made, and PyYAML
+    imported, on the first YAML document: JSON ones never load it)."""
+    import yaml
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
+    class NoAliasSafeLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise yaml.constructor.ConstructorError(
+                    None, None, "YAML aliases are not accepted", event.start_mark
+                )
             event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.constructor.ConstructorError(
-                None, None, "YAML aliases are not accepted", event.start_mark
-            )
-        event = self.peek_event()  # type: ignore[no-untyped-call]
-        if getattr(event, "anchor", None):
-            raise yaml.constructor.ConstructorError(
-                None, None, "YAML anchors are not accepted", event.start_mark
-            )
-        return super().compose_node(parent, index)
+            if getattr(event, "anchor", None):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "YAML anchors are not accepted", event.start_mark
+                )
+            return super().compose_node(parent, index)
+
+    return NoAliasSafeLoader
 
 
 def parse_document(
@@ -98,8 +106,10 @@ def _parse_json(text: str) -> Any:
 
 
 def _parse_yaml(text: str) -> Any:
+    import yaml
+
     try:
-        return yaml.load(text, Loader=_NoAliasSafeLoader)  # a SafeLoader subclass
+        return yaml.load(text, Loader=_no_alias_loader())  # a SafeLoader subclass
     except RecursionError:
         raise _unreadable(f"the document is nested deeper than {MAX_DEPTH} levels") from None
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: e.g. a timestamp of month 13

@@ -42,8 +42,15 @@ MIN_SPEED_M_PER_MIN = 1.0
 class Model(BaseModel):
     """Base of every document model: unknown fields and NaN/inf are errors."""
 
+    # defer_build: a model's validator is built when first used, not on import (the
+    # command line's start: a route validates a few of these models, not all).
     model_config = ConfigDict(
-        extra="forbid", allow_inf_nan=False, populate_by_name=True, frozen=True, strict=True
+        extra="forbid",
+        allow_inf_nan=False,
+        populate_by_name=True,
+        frozen=True,
+        strict=True,
+        defer_build=True,
     )
 
 
