@@ -1,11 +1,14 @@
-"""Tokens looked up at most once a second, and a revoked token refused within a second.
+"""Tokens looked up about once a second, and a revoked token refused within a second.
 
 The store is a dictionary and time is a clock the test moves (no sleeping): every claim is
-checked for every revocation time on a grid of 10 ms, with requests every 10 ms.
+checked for every revocation time on a grid of 10 ms, with requests every 10 ms. A token in
+use is looked up again ahead of its expiry by a background renewal; here renewals run when
+the test says: at once, or a step (10 ms) later.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -54,6 +57,25 @@ class Store:
         return found
 
 
+def at_once(work: Callable[[], None]) -> None:
+    work()
+
+
+class Later:
+    """Renewals queued and run a step later, as a background thread would."""
+
+    def __init__(self) -> None:
+        self.queued: list[Callable[[], None]] = []
+
+    def __call__(self, work: Callable[[], None]) -> None:
+        self.queued.append(work)
+
+    def run(self) -> None:
+        work, self.queued = self.queued, []
+        for one in work:
+            one()
+
+
 def accepted(cache: TokenCache, secret: str = SECRET) -> bool:
     try:
         cache.authenticate(secret)
@@ -62,28 +84,47 @@ def accepted(cache: TokenCache, secret: str = SECRET) -> bool:
     return True
 
 
-def test_a_token_is_looked_up_in_the_store_at_most_once_a_second() -> None:
+def test_a_token_in_use_is_renewed_ahead_of_expiry_and_no_request_waits_for_the_store() -> None:
     clock = Clock()
     store = Store(clock)
     store.add(SECRET)
-    cache = TokenCache(store.find, clock=clock)
-    for step in range(1000):  # a request every 10 ms for 10 s
+    later = Later()
+    cache = TokenCache(store.find, clock=clock, renew=later)
+    assert accepted(cache)  # the first request asks the store itself
+    for step in range(1, 1000):  # a request every 10 ms for 10 s
         clock.now = step / 100
-        principal = cache.authenticate(SECRET)
+        later.run()  # the renewal queued a step ago
+        principal = cache.fresh(SECRET)  # every request served from memory
+        assert principal is not None, clock.now
         assert (principal.token_id, principal.name, principal.role) == ("tok_1", "petra", "planner")
+    # Renewed when 0.8 s old, each a step late: at 0.81, 1.62, ... 9.72 s, and the first.
+    assert store.lookups == 13
+
+
+def test_an_idle_token_is_looked_up_once_a_second_at_most() -> None:
+    clock = Clock()
+    store = Store(clock)
+    store.add(SECRET)
+    cache = TokenCache(store.find, clock=clock, renew=at_once)
+    for step in range(10):  # a request every 1.1 s: its lookup has expired each time
+        clock.now = step * 1.1
+        assert accepted(cache)
     assert store.lookups == 10
 
 
+@pytest.mark.parametrize("renewal", ["at once", "a step later"])
 @pytest.mark.parametrize("revoked_at_ms", range(0, 3000, 10))
-def test_a_revoked_token_is_refused_within_one_second(revoked_at_ms: int) -> None:
+def test_a_revoked_token_is_refused_within_one_second(revoked_at_ms: int, renewal: str) -> None:
     clock = Clock()
     store = Store(clock)
     store.add(SECRET)
-    cache = TokenCache(store.find, clock=clock)
+    later = Later()
+    cache = TokenCache(store.find, clock=clock, renew=at_once if renewal == "at once" else later)
     revoked_at = revoked_at_ms / 1000
     last_accepted = None
     for step in range(500):  # a request every 10 ms for 5 s
         clock.now = step / 100
+        later.run()
         if clock.now >= revoked_at and store.tokens[hash_token(SECRET)].revoked_at is None:
             store.revoke(SECRET)
         if accepted(cache):
@@ -100,7 +141,7 @@ def test_a_revocation_landing_during_a_slow_lookup_counts_from_when_the_lookup_b
     clock = Clock()
     store = Store(clock, delay=0.4, revoke_during_lookup=True)
     store.add(SECRET)
-    cache = TokenCache(store.find, clock=clock)
+    cache = TokenCache(store.find, clock=clock, renew=at_once)
     assert accepted(cache)  # the answer read before the revocation
     store.delay, store.revoke_during_lookup = 0.0, False
     clock.now = 0.99
@@ -113,7 +154,7 @@ def test_two_replicas_on_one_store_both_refuse_a_revoked_token_within_one_second
     clock = Clock()
     store = Store(clock)
     store.add(SECRET)
-    replicas = [TokenCache(store.find, clock=clock) for _ in range(2)]
+    replicas = [TokenCache(store.find, clock=clock, renew=at_once) for _ in range(2)]
     clock.now = 0.0
     assert accepted(replicas[0])
     clock.now = 0.5
@@ -131,7 +172,7 @@ def test_a_token_revoked_through_this_process_is_refused_at_once() -> None:
     clock = Clock()
     store = Store(clock)
     store.add(SECRET)
-    cache = TokenCache(store.find, clock=clock)
+    cache = TokenCache(store.find, clock=clock, renew=at_once)
     assert accepted(cache)
     store.revoke(SECRET)
     cache.forget("tok_1")
@@ -141,7 +182,7 @@ def test_a_token_revoked_through_this_process_is_refused_at_once() -> None:
 def test_unknown_tokens_are_not_kept_so_a_new_token_works_at_once() -> None:
     clock = Clock()
     store = Store(clock)
-    cache = TokenCache(store.find, clock=clock)
+    cache = TokenCache(store.find, clock=clock, renew=at_once)
     assert not accepted(cache)
     store.add(SECRET)  # created through another replica a moment later
     assert accepted(cache)
@@ -152,7 +193,7 @@ def test_unknown_tokens_are_not_kept_so_a_new_token_works_at_once() -> None:
 def test_no_token_is_refused_without_asking_the_store() -> None:
     clock = Clock()
     store = Store(clock)
-    cache = TokenCache(store.find, clock=clock)
+    cache = TokenCache(store.find, clock=clock, renew=at_once)
     for secret in (None, ""):
         with pytest.raises(AuthenticationError, match="send a token"):
             cache.authenticate(secret)
