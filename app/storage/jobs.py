@@ -125,13 +125,15 @@ class JobStore:
 
     def claim(self, job_id: str) -> JobInfo | None:
         """Mark the job running (one more attempt); ``None`` when it has ended or is gone."""
-        with self.writing() as s:
-            changed = s.execute(
+        with self.writing() as s:  # one statement, one round trip: the job as changed
+            row = s.scalars(
                 update(JobRow)
                 .where(JobRow.id == job_id, JobRow.state.in_(("queued", "running")))
                 .values(state="running", attempts=JobRow.attempts + 1, started_at=now())
-            ).rowcount  # type: ignore[attr-defined]
-        return self.get(job_id) if changed else None
+                .returning(JobRow),
+                execution_options={"synchronize_session": False},
+            ).one_or_none()
+            return None if row is None else _info(row)
 
     def progress(self, job_id: str, phase: str, done: float, total: float | None) -> str | None:
         """Record how far a running job is; returns its state (``cancelled``: stop)."""
