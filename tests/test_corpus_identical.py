@@ -35,8 +35,22 @@ corpus = _load()
 
 
 @pytest.fixture(scope="module")
-def quick() -> Any:
-    return corpus.build(quick_only=True, log=lambda _: None)
+def whole(request: pytest.FixtureRequest) -> Any:
+    """Every case, asked once for this module (about two minutes) — only when the slow test
+    runs; otherwise None."""
+    selected = {item.name for item in request.session.items}
+    if "test_the_whole_corpus_answers_as_recorded" not in selected:
+        return None
+    return corpus.build(quick_only=False, log=lambda _: None)
+
+
+@pytest.fixture(scope="module")
+def quick(whole: Any) -> Any:
+    """The quick cases: taken from the whole corpus when it is asked anyway (the quick
+    subset asked on its own again would add half a minute), else asked alone."""
+    if whole is None:
+        return corpus.build(quick_only=True, log=lambda _: None)
+    return corpus.Corpus(True, {n: c for n, c in whole.cases.items() if c.quick})
 
 
 def test_the_quick_cases_answer_as_recorded(quick: Any) -> None:
@@ -77,7 +91,7 @@ def test_volatile_members_are_blanked_and_only_those() -> None:
 
 
 @pytest.mark.slow
-def test_the_whole_corpus_answers_as_recorded() -> None:
-    whole = corpus.build(quick_only=False, log=lambda _: None)
+def test_the_whole_corpus_answers_as_recorded(whole: Any) -> None:
+    assert whole is not None
     problems = corpus.compare(whole, corpus.load_digests())
     assert not problems, "answers changed:\n" + "\n".join(problems)
