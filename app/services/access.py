@@ -119,7 +119,9 @@ class TokenCache:
     def fresh(self, secret: str) -> Principal | None:
         """The principal of ``secret`` if it was looked up less than ``ttl_s`` ago, else
         None (then :meth:`authenticate`, which reads the store)."""
-        digest = hash_token(secret)
+        return self._fresh(hash_token(secret))
+
+    def _fresh(self, digest: str) -> Principal | None:
         kept = self._kept.get(digest)
         if kept is None:
             return None
@@ -139,10 +141,11 @@ class TokenCache:
         """The principal of ``secret``, from memory if fresh, else from the store."""
         if not secret:
             raise AuthenticationError(NO_TOKEN)
-        found = self.fresh(secret)
+        digest = hash_token(secret)
+        found = self._fresh(digest)
         if found is not None:
             return found
-        return self._look_up(hash_token(secret))
+        return self._look_up(digest)
 
     def _look_up(self, digest: str) -> Principal:
         """The token's principal from the store, kept for ``ttl_s`` from now."""
