@@ -25,6 +25,7 @@ from app.api.routers import jobs as jobs_router
 from app.config import Settings, get_settings
 from app.services.access import TokenCache
 from app.services.catalog import Catalog
+from app.services.job_news import JobNews, listen
 from app.services.jobs import Dispatch, Jobs
 from app.services.jobs_local import LocalJobs, worker_context
 from app.services.metrics import CacheStats, ServiceMetrics
@@ -58,7 +59,7 @@ def _cache_stats(catalog: Catalog) -> CacheStats:
     return CacheStats(hits=cache.hits, misses=cache.misses, entries_held=len(cache))
 
 
-def make_jobs(settings: Settings, engine: Engine, catalog: Catalog) -> Jobs:
+def make_jobs(settings: Settings, engine: Engine, catalog: Catalog, news: JobNews) -> Jobs:
     """The job service: on the broker when one is configured, else local worker processes."""
     store = JobStore(engine)
     dispatch: Dispatch
@@ -69,7 +70,7 @@ def make_jobs(settings: Settings, engine: Engine, catalog: Catalog) -> Jobs:
     else:
         context = worker_context(settings, jobs_router.PROBLEMS)
         context.catalog, context.store = catalog, store  # plan_workers = 0: in this process
-        dispatch = LocalJobs(settings, jobs_router.PROBLEMS, context)
+        dispatch = LocalJobs(settings, jobs_router.PROBLEMS, context, tell=news.tell)
     return Jobs(store, catalog, dispatch)
 
 
@@ -80,7 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.resolved_database_url())
     catalog = Catalog(Repository(engine), settings)
     plan_workers = PlanWorkers(settings)  # no process until the first plan
-    jobs = make_jobs(settings, engine, catalog)
+    news = JobNews()
+    jobs = make_jobs(settings, engine, catalog, news)
     service_metrics = ServiceMetrics(cache=lambda: _cache_stats(catalog))
 
     @asynccontextmanager
@@ -91,7 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pool_size = getattr(engine.pool, "size", lambda: 5)()
         app.state.store_readers = store_readers(pool_size)
         catalog.repo.batch_audit()  # computation records: one transaction a second
+        stop_news = listen(engine, news)
         yield
+        stop_news()  # requests waiting on jobs answer with what they have
         jobs.dispatch.close()
         plan_workers.shutdown()
         catalog.repo.stop_batching_audit()  # writes what is queued
@@ -110,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalog = catalog
     app.state.plan_workers = plan_workers
     app.state.jobs = jobs
+    app.state.job_news = news
     app.state.tokens = TokenCache(catalog.repo.find_token)
     app.state.metrics = service_metrics
     app.state.observe_compute = service_metrics.observe_compute

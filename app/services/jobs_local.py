@@ -43,10 +43,16 @@ class LocalJobs:
     name = "local"
 
     def __init__(
-        self, settings: Settings, problems: Problems, context: WorkerContext | None = None
+        self,
+        settings: Settings,
+        problems: Problems,
+        context: WorkerContext | None = None,
+        tell: Callable[[str], None] = lambda job_id: None,
     ) -> None:
         self.settings = settings
         self.problems = problems
+        self.tell = tell
+        """Called with a job's id when an attempt of it, or a part, has ended (its news)."""
         self._context = context
         """Used by the in-process thread (``plan_workers = 0``)."""
         self._lock = threading.Lock()
@@ -82,6 +88,7 @@ class LocalJobs:
     ) -> None:
         if future.cancelled() or self._closed:
             return
+        self.tell(args[0])
         error = future.exception()
         if error is None:
             parts = future.result()

@@ -8,22 +8,31 @@ the state it expects: only the first finish counts, the others change nothing.
 
 from __future__ import annotations
 
+import logging
+import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.storage.models import JobPartRow, JobRow
 from app.storage.repository import _aware, now
 
+log = logging.getLogger("safe_passage.jobs")
+
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINAL = ("done", "failed", "cancelled")
+JOB_CHANNEL = "safe_passage_jobs"
+"""PostgreSQL: the channel every change of a job's row notifies, with its id (migration 0006)."""
+RECONNECT_S = 1.0
+"""Wait before the listener connects again after losing its connection."""
 
 
 @dataclass(frozen=True)
@@ -260,6 +269,35 @@ class JobStore:
                 select(JobPartRow).where(JobPartRow.job_id == job_id).order_by(JobPartRow.index)
             ).all()
             return [dict(r.result or {}) for r in rows]
+
+
+def listen_for_jobs(
+    engine: Engine,
+    tell: Callable[[str], None],
+    stop: threading.Event,
+    listening: Callable[[], None] = lambda: None,
+) -> None:
+    """PostgreSQL: call ``tell(job_id)`` for every change of a job, whoever made it, until
+    ``stop`` is set (run it in a thread of its own). A lost connection is made again after
+    :data:`RECONNECT_S`; ``listening`` is called each time it listens (news may have been
+    missed in between: callers read their jobs again then)."""
+    import psycopg
+
+    url = make_url(engine.url).set(drivername="postgresql")
+    conninfo = url.render_as_string(hide_password=False)
+    while not stop.is_set():
+        try:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute(f"LISTEN {JOB_CHANNEL}")
+                listening()
+                while not stop.is_set():
+                    for note in conn.notifies(timeout=RECONNECT_S):
+                        tell(note.payload)
+        except psycopg.Error as exc:
+            log.warning(
+                "job news: listening on PostgreSQL failed (%s); again in %g s", exc, RECONNECT_S
+            )
+            stop.wait(RECONNECT_S)
 
 
 def _info(row: JobRow) -> JobInfo:

@@ -308,6 +308,9 @@ def exercise(
     done = ok("GET", job_path, token=viewer).json()
     assert done["state"] == "done" and done["progress"]["parts"], done
     ok("GET", f"{job_path}/result", token=viewer)
+    waited = {"Prefer": "wait=5"}  # ended: answered at once, with Preference-Applied
+    assert ok("GET", job_path, headers=waited, token=viewer).json() == done
+    ok("GET", f"{job_path}/result", headers=waited, token=viewer)
     ok("POST", f"{teach}/plans", 202, json=ranking, headers=key, token=planner)
     ok("DELETE", job_path, token=planner)  # ended: left as it is
     fails("DELETE", job_path, 403, token=viewer)

@@ -202,10 +202,12 @@ def test_a_workflow_through_the_generated_client(generated: ModuleType, server: 
     assert accepted.parsed.scenario.version == 2  # the version it was asked of
     deadline = time.monotonic() + 120
     job = accepted.parsed
-    while job.state.value not in ("done", "failed", "cancelled"):
+    while job.state.value not in ("done", "failed", "cancelled"):  # each call waits for it
         assert time.monotonic() < deadline, job.to_dict()
-        time.sleep(0.1)
-        job = get_job.sync(job_id, client=client)
+        waited = get_job.sync_detailed(job_id, client=client, prefer="wait=20")
+        assert waited.headers["Preference-Applied"] == "wait=20"
+        assert isinstance(waited.parsed, models.Job)
+        job = waited.parsed
     assert job.state.value == "done", job.to_dict()
     assert isinstance(job.result, models.PlanOut)
     assert job.result.to_dict() == walking.to_dict()

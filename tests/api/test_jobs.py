@@ -8,19 +8,24 @@ whose worker is killed: priced once within ``job_attempts``, past them its job f
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api.routers.jobs import PROBLEMS, preferences
+from app.api.routers import jobs as jobs_router
+from app.api.routers.jobs import MAX_WAIT_S, PROBLEMS, preferences
 from app.config import Settings
 from app.services import jobs as jobs_service
+from app.services.job_news import JobNews
 from app.services.jobs import WorkerContext, run_job, run_part
 from app.services.jobs_local import worker_context
 from tests.api import PROBLEM_JSON, Stored, Tokens
@@ -260,6 +265,131 @@ def test_a_job_left_by_a_stopped_api_process_is_resumed(
     second = make_client(plan_workers=0)  # a new API process on the same database
     job = wait_for(second, planner, location)
     assert job["state"] == "done" and job["result"]["evacuated"] > 0
+
+
+@contextmanager
+def held_jobs(client: TestClient) -> Iterator[list[str]]:
+    """Jobs submitted inside the block wait in the queue (not started) until released."""
+    jobs = client.app.state.jobs  # type: ignore[attr-defined]
+    held: list[str] = []
+    enqueue = jobs.dispatch.enqueue
+    jobs.dispatch.enqueue = held.append
+    try:
+        yield held
+    finally:
+        jobs.dispatch.enqueue = enqueue
+
+
+def when_waiting(client: TestClient, then: Callable[[], Any]) -> threading.Thread:
+    """Call ``then`` in a thread once a request of ``client`` waits on a job."""
+    news = client.app.state.job_news  # type: ignore[attr-defined]
+
+    def run() -> None:
+        deadline = time.monotonic() + 60
+        while news.waiting() == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        then()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_prefer_wait_answers_when_the_job_ends(
+    make_client: Callable[..., TestClient],
+    tokens: Tokens,
+    teaching: Stored,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One request instead of polling: the job's end is news that ends the wait. Without
+    news the request would read the job again only at the end of its 20 s (QUIET_S is a
+    minute here): an answer in less than half of that came from the news."""
+    monkeypatch.setattr(jobs_router, "QUIET_S", 60.0)
+    client = make_client(plan_workers=0)
+    planner = tokens("planner")
+    inline = client.post(f"/v1/scenarios/{teaching.id}/plans", json=PLAN, headers=planner)
+    with held_jobs(client) as held:
+        location = submit(client, planner, teaching.id, PLAN).headers["location"]
+        result = submit(client, planner, teaching.id, PLAN).headers["location"] + "/result"
+    enqueue = client.app.state.jobs.dispatch.enqueue  # type: ignore[attr-defined]
+    releasing = when_waiting(client, lambda: enqueue(held[0]))
+    started = time.monotonic()
+    waited = client.get(location, headers={**planner, "Prefer": "wait=20"})
+    assert time.monotonic() - started < 10
+    releasing.join()
+    assert waited.status_code == 200
+    assert waited.headers["preference-applied"] == "wait=20"
+    assert waited.json()["state"] == "done" and waited.json()["result"] == inline.json()
+    # the answer alone, waited for the same way
+    releasing = when_waiting(client, lambda: enqueue(held[1]))
+    started = time.monotonic()
+    answer = client.get(result, headers={**planner, "Prefer": "wait=20"})
+    assert time.monotonic() - started < 10
+    releasing.join()
+    assert answer.status_code == 200 and answer.json() == inline.json()
+
+
+def test_prefer_wait_answers_the_job_as_it_is_after_n_seconds_at_most_the_cap(
+    client: TestClient, tokens: Tokens, teaching: Stored
+) -> None:
+    planner = tokens("planner")
+    with held_jobs(client):
+        location = submit(client, planner, teaching.id, PLAN).headers["location"]
+    started = time.monotonic()
+    waited = client.get(location, headers={**planner, "Prefer": "wait=1"})
+    assert time.monotonic() - started >= 1.0  # it did wait: the job never started
+    assert waited.json()["state"] == "queued" and waited.headers["preference-applied"] == "wait=1"
+    not_yet = client.get(location + "/result", headers={**planner, "Prefer": "wait=1"})
+    assert not_yet.status_code == 409 and not_yet.json()["state"] == "queued"
+    cancelled = client.delete(location, headers=planner).json()
+    assert cancelled["state"] == "cancelled"
+    # an ended job is answered at once; N above the cap is applied as the cap
+    ended = client.get(location, headers={**planner, "Prefer": f"wait={MAX_WAIT_S * 50}"})
+    assert ended.json()["state"] == "cancelled"
+    assert ended.headers["preference-applied"] == f"wait={MAX_WAIT_S}"
+    # without the preference (or with one that is not a number of seconds): no waiting
+    for prefer in ({}, {"Prefer": "wait=soon"}):
+        plain = client.get(location, headers={**planner, **prefer})
+        assert plain.status_code == 200 and "preference-applied" not in plain.headers
+
+
+def test_a_replica_waiting_on_a_job_hears_of_a_change_made_by_another(
+    make_client: Callable[..., TestClient],
+    tokens: Tokens,
+    teaching: Stored,
+    backend: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL tells every replica of every change of a job (a trigger and LISTEN): a
+    wait ends on that news, well before its 20 s (without news it would read the job again
+    only then: QUIET_S is a minute here). SQLite has none: a waiting replica reads the job
+    again after QUIET_S (made short here)."""
+    monkeypatch.setattr(jobs_router, "QUIET_S", 60.0 if backend == "postgres" else 0.05)
+    waiting_replica = make_client(plan_workers=0)
+    other = make_client(plan_workers=0)
+    planner = tokens("planner")
+    with held_jobs(waiting_replica):
+        location = submit(waiting_replica, planner, teaching.id, PLAN).headers["location"]
+    cancelling = when_waiting(waiting_replica, lambda: other.delete(location, headers=planner))
+    started = time.monotonic()
+    waited = waiting_replica.get(location, headers={**planner, "Prefer": "wait=20"})
+    assert time.monotonic() - started < 10
+    cancelling.join()
+    assert waited.json()["state"] == "cancelled"
+
+
+def test_news_wakes_only_the_watches_of_its_job_and_watches_end_with_their_block() -> None:
+    news = JobNews()
+
+    async def scenario() -> tuple[bool, bool, int, int]:
+        with news.watch("job_a") as a, news.watch("job_b") as b:
+            assert news.waiting() == 2
+            news.tell("job_a")
+            heard_a = await a.next(5.0)
+            heard_b = await b.next(0.05)
+        return heard_a, heard_b, news.waiting(), len(news._watches)
+
+    assert asyncio.run(scenario()) == (True, False, 0, 0)
 
 
 @pytest.mark.parametrize(

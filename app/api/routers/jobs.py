@@ -4,7 +4,9 @@
 to take longer than ``SAFE_PASSAGE_JOB_INLINE_S`` (``Prefer: wait=N``: N seconds for this
 request), or with the ``Idempotency-Key`` of an earlier job, answers ``202`` with the
 job (:func:`as_job`); ``GET /v1/jobs/{id}`` reads it, ``DELETE`` cancels it,
-``GET /v1/jobs/{id}/events`` streams its progress as Server-Sent Events.
+``GET /v1/jobs/{id}/events`` streams its progress as Server-Sent Events. ``GET`` of a job
+or its result with ``Prefer: wait=N`` answers when the job ends, or after N seconds (at
+most :data:`MAX_WAIT_S`) with the job as it is then: one request instead of polling.
 """
 
 from __future__ import annotations
@@ -26,15 +28,16 @@ from app.api.schemas import FleetPlanOut, Job, PlanOut
 from app.domain.errors import InvalidRequestError, Problem, problem_type
 from app.services.access import Principal
 from app.services.catalog import Catalog
-from app.services.jobs import Jobs, estimated_seconds, job_document
+from app.services.job_news import QUIET_S, JobNews
+from app.services.jobs import Jobs, Submitted, estimated_seconds, job_document
 from app.services.plans import PlanRequest, check_plan_request
 from app.storage.jobs import FINAL, JobInfo
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
-EVENTS_POLL_S = 0.5
-"""How often the event stream looks for news of its job (any replica may serve it)."""
 MAX_KEY_LENGTH = 200
+MAX_WAIT_S = 20
+"""The longest ``Prefer: wait=N`` a read of a job waits for its end (longer: this long)."""
 
 
 def get_jobs(request: Request) -> Jobs:
@@ -106,23 +109,24 @@ async def as_job(
             detail=f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
         )
     asked = "respond-async" in prefer
-    info = await run_in_threadpool(catalog.version_info, scenario_id, version)
-    if not asked:
-        limit = request.app.state.settings.job_inline_s
-        wait = prefer.get("wait", "")
-        if wait.isdigit():
-            limit = float(wait)
-        earlier = None
-        if key is not None:
-            earlier = await run_in_threadpool(jobs.store.by_key, principal.token_id, key)
-        if earlier is None and estimated_seconds(info, body) <= limit:
-            return None
-    # Refused at once, not queued to fail: the checks a plan makes before planning.
-    _, network = await run_in_threadpool(catalog.network, scenario_id, info.version)
-    await run_in_threadpool(check_plan_request, network, body)
-    submitted = await run_in_threadpool(
-        jobs.submit, principal, scenario_id, info.version, body, key
-    )
+    limit = request.app.state.settings.job_inline_s
+    wait = prefer.get("wait", "")
+    if wait.isdigit():
+        limit = float(wait)
+
+    def submit() -> Submitted | None:  # one trip to the thread pool: the store is read here
+        info = catalog.version_info(scenario_id, version)
+        if not asked:
+            earlier = None if key is None else jobs.store.by_key(principal.token_id, key)
+            if earlier is None and estimated_seconds(info, body) <= limit:
+                return None
+        # Refused at once, not queued to fail: the checks a plan makes before planning.
+        check_plan_request(catalog.compiled(scenario_id, info.version), body)
+        return jobs.submit(principal, scenario_id, info.version, body, key)
+
+    submitted = await run_in_threadpool(submit)
+    if submitted is None:
+        return None
     headers = {"Location": f"/v1/jobs/{submitted.job.id}"}
     if asked:
         headers["Preference-Applied"] = "respond-async"
@@ -146,6 +150,63 @@ def _job_body(jobs: Jobs, job: JobInfo) -> bytes:
     return head[:-1] + b',"result":' + answer + b"}"
 
 
+def get_news(request: Request) -> JobNews:
+    news: JobNews = request.app.state.job_news
+    return news
+
+
+NewsDep = Annotated[JobNews, Depends(get_news)]
+
+
+def waiting(request: Request) -> int | None:
+    """The seconds of a ``Prefer: wait=N`` (at most :data:`MAX_WAIT_S`), else None."""
+    wait = preferences(request.headers.get("prefer")).get("wait", "")
+    return min(int(wait), MAX_WAIT_S) if wait.isdigit() else None
+
+
+async def until_ended(jobs: Jobs, news: JobNews, job_id: str, seconds: float) -> JobInfo:
+    """The job once it has ended, or as it is after ``seconds``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    with news.watch(job_id) as watch:  # before reading: news after the read is not lost
+        while True:
+            job = await run_in_threadpool(jobs.get, job_id)
+            left = deadline - loop.time()
+            if job.state in FINAL or left <= 0:
+                return job
+            await watch.next(min(left, QUIET_S))
+
+
+async def read_job(request: Request, jobs: Jobs, news: JobNews, job_id: str) -> JobInfo:
+    """The job, waited for as the request's ``Prefer: wait=N`` asks."""
+    seconds = waiting(request)
+    if seconds is None:
+        return await run_in_threadpool(jobs.get, job_id)
+    return await until_ended(jobs, news, job_id, seconds)
+
+
+def _applied(request: Request) -> dict[str, str]:
+    seconds = waiting(request)
+    return {} if seconds is None else {"Preference-Applied": f"wait={seconds}"}
+
+
+WAIT_PARAMETER = {
+    "name": "Prefer",
+    "in": "header",
+    "required": False,
+    "description": "RFC 7240 `wait=N`: answer when the job has ended, or after N seconds "
+    f"(at most {MAX_WAIT_S}) with the job as it is then: one request instead of polling.",
+    "schema": {"type": "string"},
+    "example": "wait=10",
+}
+WAIT_APPLIED = {
+    "description": "`wait=N` when the request said `Prefer: wait=N` (N at most "
+    f"{MAX_WAIT_S}): the job was waited for that long at most.",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^wait=[0-9]+$"},
+}
+
+
 @router.get(
     "/{job_id}",
     response_model=None,
@@ -153,11 +214,24 @@ def _job_body(jobs: Jobs, job: JobInfo) -> bytes:
     summary="A job: its state, progress, and its answer or problem",
     description="`state`: queued, running, done, failed or cancelled; `progress`: the phase "
     "and how far it is (`fraction`, 0 to 1); `result`: the answer when done (a PLAN); "
-    "`problem`: the problem document when failed (as the inline answer would have been).",
-    responses={200: {"model": Job, "description": "The job, with `result` when done."}, **NO_JOB},
+    "`problem`: the problem document when failed (as the inline answer would have been). "
+    "With `Prefer: wait=N`, answers when the job ends, or after N seconds.",
+    responses={
+        200: {
+            "model": Job,
+            "description": "The job, with `result` when done.",
+            "headers": {"Preference-Applied": WAIT_APPLIED},
+        },
+        **NO_JOB,
+    },
+    openapi_extra={"parameters": [WAIT_PARAMETER]},
 )
-def get_job(job_id: str, jobs: JobsDep, principal: ViewerDep) -> Response:
-    return Response(_job_body(jobs, jobs.get(job_id)), media_type="application/json")
+async def get_job(
+    job_id: str, request: Request, jobs: JobsDep, news: NewsDep, principal: ViewerDep
+) -> Response:
+    job = await read_job(request, jobs, news, job_id)
+    body = await run_in_threadpool(_job_body, jobs, job)
+    return Response(body, media_type="application/json", headers=_applied(request))
 
 
 @router.get(
@@ -167,23 +241,29 @@ def get_job(job_id: str, jobs: JobsDep, principal: ViewerDep) -> Response:
     summary="The answer of a done job alone (the PLAN), or its problem",
     description="A done job: its answer, as the inline `POST …/plans` would have answered. "
     "A failed job: its problem document, with the status the inline answer would have had "
-    "(422 for a bad request, 500 when the service failed). Not finished, or cancelled: 409.",
+    "(422 for a bad request, 500 when the service failed). Not finished, or cancelled: 409. "
+    "With `Prefer: wait=N`, answers when the job ends, or after N seconds.",
     responses={
         200: {
             "model": PlanOut | FleetPlanOut,
             "description": "The answer: PlanOut, or FleetPlanOut for a request with `fleet`.",
+            "headers": {"Preference-Applied": WAIT_APPLIED},
         },
         **NO_JOB,
         409: {"description": "The job has not finished, or was cancelled (`state` says which)."},
         422: {"description": "The job failed on its request (its problem, as inline)."},
         500: {"description": "The job failed through no fault of its request."},
     },
+    openapi_extra={"parameters": [WAIT_PARAMETER]},
 )
-def get_result(job_id: str, jobs: JobsDep, principal: ViewerDep) -> Response:
-    job = jobs.get(job_id)
-    answer = jobs.answer(job)
+async def get_result(
+    job_id: str, request: Request, jobs: JobsDep, news: NewsDep, principal: ViewerDep
+) -> Response:
+    job = await read_job(request, jobs, news, job_id)
+    answer = await run_in_threadpool(jobs.answer, job)
+    headers = _applied(request)
     if answer is not None:
-        return Response(answer, media_type="application/json")
+        return Response(answer, media_type="application/json", headers=headers)
     problem = job_document(job)["problem"]
     if job.state == "failed" and problem is not None:
         status = int(str(problem.get("status", 500)))
@@ -238,20 +318,23 @@ def cancel_job(job_id: str, jobs: JobsDep, principal: PlannerDep) -> Response:
 async def job_events(
     job_id: str,
     jobs: JobsDep,
+    news: NewsDep,
     principal: ViewerDep,
     job: Annotated[JobInfo, Depends(existing_job)],
 ) -> AsyncIterator[ServerSentEvent]:
     seen: tuple[Any, ...] | None = None
-    while True:
-        now = (job.state, job.phase, job.done, job.total, job.parts_done, job.attempts)
-        if now != seen:
-            seen = now
-            event = job.state if job.state in FINAL else "progress"
-            yield ServerSentEvent(data=job_document(job), event=event)
-        if job.state in FINAL:
-            return
-        await asyncio.sleep(EVENTS_POLL_S)
-        job = await run_in_threadpool(jobs.get, job_id)
+    with news.watch(job_id) as watch:
+        job = await run_in_threadpool(jobs.get, job_id)  # again: news since is not lost
+        while True:
+            now = (job.state, job.phase, job.done, job.total, job.parts_done, job.attempts)
+            if now != seen:
+                seen = now
+                event = job.state if job.state in FINAL else "progress"
+                yield ServerSentEvent(data=job_document(job), event=event)
+            if job.state in FINAL:
+                return
+            await watch.next(QUIET_S)
+            job = await run_in_threadpool(jobs.get, job_id)
 
 
 __all__ = ["CatalogDep", "router"]
