@@ -44,6 +44,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help and usage errors (click's): typer's rich ones import Markdown, Pygments
+    # and rich's tracebacks, about 90 ms of every `--help` and usage error.
+    rich_markup_mode=None,
 )
 # Piped output keeps whole table rows instead of wrapping at 80 columns.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
