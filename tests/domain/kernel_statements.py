@@ -10,6 +10,8 @@ The product uses only the compiled loops.
 - :func:`untangle_free`: ``_fast_kernel.untangle_free``, loop cutting where nodes have room.
 - :func:`journeys`: ``_fast_kernel.walk_back``, groups of an exact plan read from its tree.
 - :func:`movement_dict`: ``_fast_kernel.movement_dicts``, a group as in the PLAN document.
+- :func:`tree_load`: ``_fast_kernel.tree_load``, the people a shortest-path tree would
+  route over each arc (the fast plan's congestion-aware trees).
 """
 
 from __future__ import annotations
@@ -464,3 +466,21 @@ def movement_dict(plan: Plan, m: Movement) -> dict[str, Any]:
         "enter_min": list(m.enter),
         "risk": plan.route_risk(m),
     }
+
+
+# --- the load of a routing tree (_fast_kernel.tree_load) ---------------------------------
+
+
+def tree_load(model: FlowModel, nxt: IntArray, dist: FloatArray) -> FloatArray:
+    """People routed over each arc if everybody followed the tree (farthest nodes first)."""
+    acc: list[float] = model.population.astype(np.float64).tolist()
+    load = np.zeros(len(model.arc_tail))
+    heads: list[int] = model.arc_head.tolist()
+    step: list[int] = nxt.tolist()
+    finite = np.where(np.isfinite(dist), dist, -1.0)
+    for v in np.argsort(-finite, kind="stable").tolist():
+        a = step[v]
+        if a >= 0 and acc[v] > 0:
+            load[a] += acc[v]
+            acc[heads[a]] += acc[v]
+    return load

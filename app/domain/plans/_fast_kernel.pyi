@@ -37,3 +37,10 @@ def walk_back(
 def movement_dicts(
     moves: list[Any], node_ids: list[str], edge_ids: list[str], risks: list[float]
 ) -> list[dict[str, Any]]: ...
+def tree_load(
+    order: _Ints,
+    step: _Ints,
+    head: _Ints,
+    acc: npt.NDArray[np.float64],
+    load: npt.NDArray[np.float64],
+) -> None: ...

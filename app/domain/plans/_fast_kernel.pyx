@@ -552,3 +552,18 @@ def movement_dicts(list moves, list node_ids, list edge_ids, list risks):
 cdef inline void _set(list values, Py_ssize_t i, object value) noexcept:
     Py_INCREF(value)
     PyList_SET_ITEM(values, i, value)
+
+
+def tree_load(const i64[:] order, const i64[:] step, const i64[:] head, double[:] acc,
+              double[:] load):
+    """``kernel_statements.tree_load``: people routed over each arc (added to ``load``) if
+    everybody at each node (``acc``, updated) followed the tree ``step``, the nodes taken
+    in ``order`` (farthest first)."""
+    cdef Py_ssize_t k, v
+    cdef i64 a
+    for k in range(order.shape[0]):
+        v = order[k]
+        a = step[v]
+        if a >= 0 and acc[v] > 0:
+            load[a] += acc[v]
+            acc[head[a]] += acc[v]

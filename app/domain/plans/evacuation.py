@@ -55,6 +55,7 @@ from app.domain.plans.model import (
 from app.domain.progress import Progress
 from app.domain.routes.engine import check_parties
 from app.domain.routes.holdings import involved_parties, not_granted
+from app.domain.scenario.columns import Ids
 from app.domain.scenario.model import UnknownRisk
 
 Method = Literal["optimal", "fast"]
@@ -302,14 +303,19 @@ class Plan:
     def movement_dicts(self, moves: list[Movement]) -> list[dict[str, Any]]:
         """Each group as in the PLAN document: its places, roads, minutes, people and risk."""
         risks = [self.route_risk(m) for m in moves]
+        return kernel.movement_dicts(moves, self._node_ids, self._arc_edge_ids, risks)
+
+    @cached_property
+    def _node_ids(self) -> list[str]:
         ids = self.model.network.node_ids
-        names = ids if isinstance(ids, list) else list(ids)
-        return kernel.movement_dicts(moves, names, self._arc_edge_ids, risks)
+        return ids.strings() if isinstance(ids, Ids) else list(ids)
 
     @cached_property
     def _arc_edge_ids(self) -> list[str]:
-        ids = self.model.network.edge_ids
-        return [ids[e] for e in self.model.arc_edge.tolist()]
+        ids, arc_edge = self.model.network.edge_ids, self.model.arc_edge
+        if isinstance(ids, Ids):
+            return ids.strings(arc_edge)
+        return [ids[e] for e in arc_edge.tolist()]
 
     def as_dict(self) -> dict[str, Any]:
         """The PLAN of SPEC §3, plus expected harm, bounds and where the stranded are."""

@@ -211,13 +211,14 @@ def candidate_trees(model: FlowModel, zone_left: IntArray) -> IntArray:
     zones = np.flatnonzero(model.is_zone & (zone_left > 0))
     if len(zones) and len(model.arc_tail) and len(people):
         time = model.arc_time.astype(np.float64)
+        reversed_graph = ReversedGraph.of(model)
         if 1 < len(zones) <= ZONE_TREES:
             for z in zones.tolist():
-                trees.append(_tree(model, time, np.array([z]))[0])
+                trees.append(reversed_graph.tree(time, np.array([z]))[0])
         delay = np.zeros(len(model.arc_tail))
         for r in range(ROUNDS):
-            nxt, dist = _tree(model, time + delay, zones)
-            load = _tree_load(model, nxt, dist)
+            nxt, dist = reversed_graph.tree(time + delay, zones)
+            load = tree_load(model, nxt, dist)
             delay = (delay * r + load / np.maximum(model.arc_cap, 1)) / (r + 1)
             trees.append(nxt)
     if not trees:
@@ -225,9 +226,62 @@ def candidate_trees(model: FlowModel, zone_left: IntArray) -> IntArray:
     return np.ascontiguousarray(np.stack(trees), dtype=np.int64)
 
 
-def _tree(model: FlowModel, weight: FloatArray, zones: IntArray) -> tuple[IntArray, FloatArray]:
-    """For each node, the arc it takes towards the nearest of ``zones`` (−1: none or at one),
-    and its distance (in ``weight``) to that zone."""
+@dataclass(frozen=True)
+class ReversedGraph:
+    """What the shortest-path trees of one plan share, when no two arcs join the same two
+    nodes the same way (a street grid, a city's streets): the reversed graph's structure
+    (CSR, the arcs in the order the trees read them) and the arcs by (tail, head), so that
+    a tree only puts its weights in and searches. With parallel arcs each tree chooses
+    among them by its own weights (:func:`tree_choosing`)."""
+
+    model: FlowModel
+    arcs: IntArray | None
+    """The arcs in CSR order (by head, then tail); None with parallel arcs."""
+    indices: IntArray
+    indptr: IntArray
+    keys: IntArray
+    """``tail * n + head`` of the arcs, sorted."""
+    by_key: IntArray
+    """The arc of each of ``keys``."""
+
+    @classmethod
+    def of(cls, model: FlowModel) -> ReversedGraph:
+        n = model.n_nodes
+        order = np.lexsort((model.arc_tail, model.arc_head))
+        h, t = model.arc_head[order], model.arc_tail[order]
+        if len(order) > 1 and not ((h[1:] != h[:-1]) | (t[1:] != t[:-1])).all():
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(model, None, empty, empty, empty, empty)
+        # The rows of the reversed graph (heads) in order, each row's tails ascending:
+        # the CSR a matrix made of (weight, (head, tail)) in this order would have.
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(h, minlength=n), out=indptr[1:])
+        key = t * n + h
+        srt = np.argsort(key)
+        return cls(model, order, t.astype(np.int32), indptr.astype(np.int32), key[srt], order[srt])
+
+    def tree(self, weight: FloatArray, zones: IntArray) -> tuple[IntArray, FloatArray]:
+        """For each node, the arc it takes towards the nearest of ``zones`` (−1: none or at
+        one), and its distance (in ``weight``) to that zone."""
+        if self.arcs is None:
+            return tree_choosing(self.model, weight, zones)
+        n = self.model.n_nodes
+        rev = csr_matrix((weight[self.arcs], self.indices, self.indptr), shape=(n, n))
+        dist, pred, _ = dijkstra(
+            rev, directed=True, indices=zones, min_only=True, return_predecessors=True
+        )
+        nxt = np.full(n, -1, dtype=np.int64)
+        has = pred >= 0
+        v = np.flatnonzero(has)
+        nxt[v] = self.by_key[np.searchsorted(self.keys, v * n + pred[has])]
+        return nxt, dist
+
+
+def tree_choosing(
+    model: FlowModel, weight: FloatArray, zones: IntArray
+) -> tuple[IntArray, FloatArray]:
+    """:meth:`ReversedGraph.tree` with parallel arcs: of the arcs joining two nodes the same
+    way, the lightest (then the widest, then the first) is the one taken."""
     n = model.n_nodes
     order = np.lexsort((-model.arc_cap, weight, model.arc_tail, model.arc_head))
     h, t = model.arc_head[order], model.arc_tail[order]
@@ -247,16 +301,18 @@ def _tree(model: FlowModel, weight: FloatArray, zones: IntArray) -> tuple[IntArr
     return nxt, dist
 
 
-def _tree_load(model: FlowModel, nxt: IntArray, dist: FloatArray) -> FloatArray:
-    """People routed over each arc if everybody followed the tree (farthest nodes first)."""
-    acc: list[float] = model.population.astype(np.float64).tolist()
+def tree_load(model: FlowModel, nxt: IntArray, dist: FloatArray) -> FloatArray:
+    """People routed over each arc if everybody followed the tree (farthest nodes first;
+    the loop is compiled: ``kernel.tree_load``)."""
+    acc = model.population.astype(np.float64)
     load = np.zeros(len(model.arc_tail))
-    heads: list[int] = model.arc_head.tolist()
-    step: list[int] = nxt.tolist()
     finite = np.where(np.isfinite(dist), dist, -1.0)
-    for v in np.argsort(-finite, kind="stable").tolist():
-        a = step[v]
-        if a >= 0 and acc[v] > 0:
-            load[a] += acc[v]
-            acc[heads[a]] += acc[v]
+    order = np.argsort(-finite, kind="stable").astype(np.int64)
+    kernel.tree_load(
+        order,
+        np.ascontiguousarray(nxt, dtype=np.int64),
+        np.ascontiguousarray(model.arc_head, dtype=np.int64),
+        acc,
+        load,
+    )
     return load
