@@ -62,7 +62,8 @@ def distances(model: FlowModel, weight: np.ndarray, zones: list[int]) -> dict[in
     """Least weight from each node to any of ``zones``, by networkx."""
     graph = nx.DiGraph()
     graph.add_nodes_from(range(model.n_nodes))
-    for t, h, w in zip(model.arc_tail.tolist(), model.arc_head.tolist(), weight.tolist()):
+    arcs = zip(model.arc_tail.tolist(), model.arc_head.tolist(), weight.tolist(), strict=True)
+    for t, h, w in arcs:
         if not graph.has_edge(h, t) or graph[h][t]["w"] > w:
             graph.add_edge(h, t, w=w)  # reversed: from the zones outwards
     return nx.multi_source_dijkstra_path_length(graph, zones, weight="w")
@@ -96,7 +97,7 @@ def test_shared_reversed_graph_gives_the_trees_chosen_per_tree(seed: int) -> Non
 @pytest.mark.parametrize("seed", range(20))
 def test_with_parallel_arcs_each_tree_takes_the_lightest(seed: int) -> None:
     model, rng = random_model(seed, parallel=True)
-    pairs = list(zip(model.arc_tail.tolist(), model.arc_head.tolist()))
+    pairs = list(zip(model.arc_tail.tolist(), model.arc_head.tolist(), strict=True))
     assert len(set(pairs)) < len(pairs), "the twins are parallel arcs"
     graph = ReversedGraph.of(model)
     assert graph.arcs is None
