@@ -454,7 +454,8 @@ def journeys(
 
 def movement_dict(plan: Plan, m: Movement) -> dict[str, Any]:
     """One group as :meth:`app.domain.plans.evacuation.Plan.movement_dicts` writes it."""
-    ids, edge_ids = plan.model.network.node_ids, plan._arc_edge_ids
+    ids, road_ids = plan.model.network.node_ids, plan.model.network.edge_ids
+    edge_ids = [road_ids[e] for e in plan.model.arc_edge.tolist()]
     return {
         "from": ids[m.nodes[0]],
         "to": ids[m.nodes[-1]],

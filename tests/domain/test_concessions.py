@@ -7,6 +7,7 @@ import copy
 import io
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,12 @@ import pytest
 
 from app.domain.network.graph import Network
 from app.domain.plans.budget import Budget
-from app.domain.plans.concessions import nothing_gains, rank_concessions
+from app.domain.plans.concessions import (
+    nothing_gains,
+    price_concession,
+    rank_concessions,
+    select_concessions,
+)
 from app.domain.plans.evacuation import Plan, PlanOptions, plan_evacuation
 from app.domain.plans.model import most_evacuable
 from app.domain.scenario.columns import CompactScenario
@@ -279,3 +285,31 @@ def test_an_exhausted_time_budget_leaves_concessions_unpriced_and_says_so() -> N
     assert ranked.nothing_gains.startswith(
         "no concession could be priced (4 left unpriced by the limits or the time budget)"
     )
+
+
+def test_a_concession_too_large_to_plan_is_left_unpriced_and_the_others_are_priced() -> None:
+    # 40 people behind a 1-per-minute road, 20 more 40 minutes away, a 20-minute pause: a
+    # longer pause and more capacity both help. With the fast planner's limit set to just
+    # the base plan's road-minutes, no longer pause can be planned: those three are left
+    # unpriced; the rest is priced as without the limit.
+    doc = line(("near", 40, 2, 1), ("far", 20, 40, None))
+    net = Network(validate_scenario(doc))
+    free = PlanOptions(horizon=20, method="fast")
+    base = plan_evacuation(net, free)
+    unlimited = rank_concessions(net, free, base)
+    pauses = [r for r in unlimited.rows if r.kind == "pause"]
+    assert pauses and any(r.kind == "capacity" for r in unlimited.rows)
+    cells = (20 + 1) * len(base.model.arc_tail)
+    limited = replace(free, max_fast_cells=cells)
+    base_limited = plan_evacuation(net, limited)
+    assert base_limited.evacuated == base.evacuated
+    ranked = rank_concessions(net, limited, base_limited)
+    assert ranked.rows == [r for r in unlimited.rows if r.kind != "pause"]
+    assert ranked.not_priced == unlimited.not_priced + len(pauses)
+    assert ranked.priced + ranked.skipped + ranked.not_priced == ranked.considered
+    # the same, concession by concession as job parts price them
+    chosen = select_concessions(net, limited, base_limited)
+    parts = [price_concession(net, limited, chosen.base, spec) for spec in chosen.to_price]
+    assert [p for p in parts if p is not None] == [r for r in ranked.rows]
+    kinds = [spec["kind"] for spec, p in zip(chosen.to_price, parts, strict=True) if p is None]
+    assert kinds == ["pause"] * len(pauses)

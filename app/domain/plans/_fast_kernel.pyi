@@ -35,7 +35,12 @@ def walk_back(
     ends: _Ints, parent: _Ints, via: _Ints, entered: _Ints, where: _Ints
 ) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]: ...
 def movement_dicts(
-    moves: list[Any], node_ids: list[str], edge_ids: list[str], risks: list[float]
+    moves: list[Any],
+    node_names: dict[int, str],
+    node_name: Callable[[int], str],
+    arc_names: dict[int, str],
+    arc_name: Callable[[int], str],
+    risks: list[float],
 ) -> list[dict[str, Any]]: ...
 def tree_load(
     order: _Ints,

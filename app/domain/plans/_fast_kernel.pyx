@@ -515,8 +515,12 @@ cdef inline void _put(tuple t, i64 i, object value) noexcept:
     PyTuple_SET_ITEM(t, i, value)
 
 
-def movement_dicts(list moves, list node_ids, list edge_ids, list risks):
-    """``kernel_statements.movement_dict`` for many groups (``risks``: each group's risk)."""
+def movement_dicts(
+    list moves, dict node_names, node_name, dict arc_names, arc_name, list risks
+):
+    """``kernel_statements.movement_dict`` for many groups (``risks``: each group's risk).
+    ``node_name(v)`` and ``arc_name(a)`` give the id of place ``v`` and of the road of arc
+    ``a``, asked once each: the answers are kept in ``node_names`` and ``arc_names``."""
     cdef list out = [], names, roads
     cdef tuple nodes, arcs
     cdef Py_ssize_t i, j, n
@@ -527,11 +531,11 @@ def movement_dicts(list moves, list node_ids, list edge_ids, list risks):
         n = len(nodes)
         names = PyList_New(n)
         for j in range(n):
-            _set(names, j, node_ids[<Py_ssize_t>nodes[j]])
+            _set(names, j, _named(node_names, node_name, nodes[j]))
         n = len(arcs)
         roads = PyList_New(n)
         for j in range(n):
-            _set(roads, j, edge_ids[<Py_ssize_t>arcs[j]])
+            _set(roads, j, _named(arc_names, arc_name, arcs[j]))
         enter = m.enter
         out.append(
             {
@@ -547,6 +551,14 @@ def movement_dicts(list moves, list node_ids, list edge_ids, list risks):
             }
         )
     return out
+
+
+cdef inline object _named(dict known, name, object key):
+    cdef object value = known.get(key)
+    if value is None:
+        value = name(key)
+        known[key] = value
+    return value
 
 
 cdef inline void _set(list values, Py_ssize_t i, object value) noexcept:

@@ -30,7 +30,8 @@ whose bound on evacuees is what the plan already gets out); at most
 :data:`MAX_CANDIDATES` are considered and :data:`MAX_REPLANS` planned again, in the
 order above (pauses and capacity first, then candidate crossings, parties,
 checkpoints, blocked roads nearest the people and safe zones first). The answer says
-how many were priced, skipped and left unpriced.
+how many were priced, skipped and left unpriced (also a concession whose plan would be
+too large to make, e.g. a longer pause on a city-sized network: the others are priced).
 
 When no concession priced gets anybody more out, the answer says why, from the flow
 model's bounds: everybody is out; people who cannot reach a safe zone at all; people
@@ -45,6 +46,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from app.domain.errors import PlanTooLargeError
 from app.domain.network.graph import STATUS_CODES, Network
 from app.domain.plans.evacuation import (
     Plan,
@@ -198,7 +200,11 @@ def rank_concessions(net: Network, options: PlanOptions, base: Plan) -> Concessi
         if len(rows) >= MAX_REPLANS or out_of_time:
             not_priced += 1
             continue
-        row = _price(changed, cand, figures, replace(quiet, horizon=horizon))
+        try:
+            row = _price(changed, cand, figures, replace(quiet, horizon=horizon))
+        except PlanTooLargeError:  # e.g. a longer pause on a city: the others are priced
+            not_priced += 1
+            continue
         if row is None:  # fell back to the fast plan: not comparable
             out_of_time = True
             not_priced += 1
@@ -284,14 +290,17 @@ def price_concession(
     net: Network, options: PlanOptions, base: BaseFigures, spec: dict[str, Any]
 ) -> Concession | None:
     """One concession of a :class:`Selection` planned again with ``options`` (those of the
-    base plan); ``None`` when its plan fell back to the fast method and so cannot be
-    compared with an optimal base plan (left unpriced)."""
+    base plan); ``None`` (left unpriced) when its plan fell back to the fast method and so
+    cannot be compared with an optimal base plan, or would be too large to make."""
     mopts = model_options(options)
     cand = _from_spec(net, mopts, spec)
     conditions = plan_conditions(net, options)
     changed = compile_model(net, conditions, cand.options or mopts)
     horizon = None if options.horizon is None else options.horizon + cand.extra_minutes
-    return _price(changed, cand, base, replace(options, progress=None, horizon=horizon))
+    try:
+        return _price(changed, cand, base, replace(options, progress=None, horizon=horizon))
+    except PlanTooLargeError:
+        return None
 
 
 def gather_concessions(

@@ -55,7 +55,6 @@ from app.domain.plans.model import (
 from app.domain.progress import Progress
 from app.domain.routes.engine import check_parties
 from app.domain.routes.holdings import involved_parties, not_granted
-from app.domain.scenario.columns import Ids
 from app.domain.scenario.model import UnknownRisk
 
 Method = Literal["optimal", "fast"]
@@ -303,19 +302,20 @@ class Plan:
     def movement_dicts(self, moves: list[Movement]) -> list[dict[str, Any]]:
         """Each group as in the PLAN document: its places, roads, minutes, people and risk."""
         risks = [self.route_risk(m) for m in moves]
-        return kernel.movement_dicts(moves, self._node_ids, self._arc_edge_ids, risks)
+        net, arc_edge = self.model.network, self.model.arc_edge
+        return kernel.movement_dicts(
+            moves,
+            self._names[0],
+            net.node_ids.__getitem__,
+            self._names[1],
+            lambda a: net.edge_ids[int(arc_edge[a])],
+            risks,
+        )
 
     @cached_property
-    def _node_ids(self) -> list[str]:
-        ids = self.model.network.node_ids
-        return ids.strings() if isinstance(ids, Ids) else list(ids)
-
-    @cached_property
-    def _arc_edge_ids(self) -> list[str]:
-        ids, arc_edge = self.model.network.edge_ids, self.model.arc_edge
-        if isinstance(ids, Ids):
-            return ids.strings(arc_edge)
-        return [ids[e] for e in arc_edge.tolist()]
+    def _names(self) -> tuple[dict[int, str], dict[int, str]]:
+        """The ids of the places and of the roads of the arcs the groups use, as read."""
+        return {}, {}
 
     def as_dict(self) -> dict[str, Any]:
         """The PLAN of SPEC §3, plus expected harm, bounds and where the stranded are."""
