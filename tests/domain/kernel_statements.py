@@ -12,6 +12,8 @@ The product uses only the compiled loops.
 - :func:`movement_dict`: ``_fast_kernel.movement_dicts``, a group as in the PLAN document.
 - :func:`tree_load`: ``_fast_kernel.tree_load``, the people a shortest-path tree would
   route over each arc (the fast plan's congestion-aware trees).
+- :func:`tree`: ``fast.tree_search``, a shortest-path tree, its graph made anew by scipy
+  for each tree (``tree_search`` builds its matrix once per plan where it can).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
 from app.domain.network.graph import FloatArray, IntArray
 from app.domain.plans.evacuation import Plan
@@ -485,3 +489,29 @@ def tree_load(model: FlowModel, nxt: IntArray, dist: FloatArray) -> FloatArray:
             load[a] += acc[v]
             acc[heads[a]] += acc[v]
     return load
+
+
+# --- a shortest-path tree of the fast plan (fast.tree_search) ----------------------------
+
+
+def tree(model: FlowModel, weight: FloatArray, zones: IntArray) -> tuple[IntArray, FloatArray]:
+    """For each node, the arc it takes towards the nearest of ``zones`` (−1: none or at one),
+    and its distance (in ``weight``) to that zone; of parallel arcs, the lightest, then the
+    widest, then the first."""
+    n = model.n_nodes
+    order = np.lexsort((-model.arc_cap, weight, model.arc_tail, model.arc_head))
+    h, t = model.arc_head[order], model.arc_tail[order]
+    first = np.r_[True, (h[1:] != h[:-1]) | (t[1:] != t[:-1])]
+    best = order[first]
+    rev = csr_matrix((weight[best], (model.arc_head[best], model.arc_tail[best])), shape=(n, n))
+    dist, pred, _ = dijkstra(
+        rev, directed=True, indices=zones, min_only=True, return_predecessors=True
+    )
+    key = model.arc_tail[best] * n + model.arc_head[best]
+    srt = np.argsort(key)
+    nxt = np.full(n, -1, dtype=np.int64)
+    has = pred >= 0
+    v = np.flatnonzero(has)
+    pos = np.searchsorted(key[srt], v * n + pred[has])
+    nxt[v] = best[srt][pos]
+    return nxt, dist

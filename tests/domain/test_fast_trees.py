@@ -1,11 +1,12 @@
 """The fast plan's shortest-path trees (``app/domain/plans/fast.py``).
 
 On a network where no two arcs join the same two nodes the same way, every tree of a plan
-shares one reversed graph (:class:`ReversedGraph`): its trees must be the very trees
-chosen per tree among parallel arcs (:func:`tree_choosing`, also the path taken when there
-are parallel arcs), ties included (weights of 1–3 minutes make many); distances must be
-networkx's, and every node's arc must lie on a shortest path. The compiled load of a tree
-must be its Python statement's, to the last bit.
+searches one reversed graph built once; with parallel arcs each tree chooses among them.
+Either way the trees must be those of the statement in ``tests/domain/kernel_statements.py``
+(a graph made anew by scipy for each tree), ties included (weights of 1–3 minutes make
+many); distances must be networkx's, and every node's arc must lie on a shortest path (and
+be the lightest of its parallel arcs). The compiled load of a tree must be its Python
+statement's, to the last bit.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 
 from app.domain.network.graph import Network
 from app.domain.plans.evacuation import PlanOptions, model_options
-from app.domain.plans.fast import ReversedGraph, tree_choosing, tree_load
+from app.domain.plans.fast import tree_load, tree_search
 from app.domain.plans.model import FlowModel, compile_model
 from app.domain.scenario.reading import validate_scenario
 from tests.domain import kernel_statements
@@ -74,13 +75,12 @@ def test_shared_reversed_graph_gives_the_trees_chosen_per_tree(seed: int) -> Non
     model, rng = random_model(seed, parallel=False)
     if len(model.arc_tail) == 0:
         pytest.skip("every road blocked: no tree")
-    graph = ReversedGraph.of(model)
-    assert graph.arcs is not None, "no parallel arcs: the structure is shared"
+    tree = tree_search(model)
     zones = np.flatnonzero(model.is_zone)
     for _ in range(4):
         weight = np.array([rng.choice([1.0, 2.0, 3.0]) for _ in model.arc_tail])
-        nxt, dist = graph.tree(weight, zones)
-        expected_nxt, expected_dist = tree_choosing(model, weight, zones)
+        nxt, dist = tree(weight, zones)
+        expected_nxt, expected_dist = kernel_statements.tree(model, weight, zones)
         assert np.array_equal(nxt, expected_nxt)
         assert np.array_equal(dist, expected_dist)
         least = distances(model, weight, zones.tolist())
@@ -99,11 +99,11 @@ def test_with_parallel_arcs_each_tree_takes_the_lightest(seed: int) -> None:
     model, rng = random_model(seed, parallel=True)
     pairs = list(zip(model.arc_tail.tolist(), model.arc_head.tolist(), strict=True))
     assert len(set(pairs)) < len(pairs), "the twins are parallel arcs"
-    graph = ReversedGraph.of(model)
-    assert graph.arcs is None
     zones = np.flatnonzero(model.is_zone)
     weight = np.array([rng.choice([1.0, 2.0, 3.0]) for _ in pairs])
-    nxt, dist = graph.tree(weight, zones)
+    nxt, dist = tree_search(model)(weight, zones)
+    expected_nxt, expected_dist = kernel_statements.tree(model, weight, zones)
+    assert np.array_equal(nxt, expected_nxt) and np.array_equal(dist, expected_dist)
     least = distances(model, weight, zones.tolist())
     for v in range(model.n_nodes):
         assert dist[v] == least.get(v, np.inf)
@@ -120,7 +120,7 @@ def test_compiled_tree_load_is_its_statement(seed: int) -> None:
     if len(model.arc_tail) == 0:
         pytest.skip("every road blocked: no tree")
     weight = np.array([rng.uniform(0.5, 3.0) for _ in model.arc_tail])
-    nxt, dist = ReversedGraph.of(model).tree(weight, np.flatnonzero(model.is_zone))
+    nxt, dist = tree_search(model)(weight, np.flatnonzero(model.is_zone))
     compiled = tree_load(model, nxt, dist)
     assert np.array_equal(compiled, kernel_statements.tree_load(model, nxt, dist))
     # everybody with a way out is counted on the last arc into a safe zone

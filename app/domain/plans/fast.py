@@ -28,11 +28,12 @@ a second in all (benchmarks/README-plans.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
@@ -211,13 +212,13 @@ def candidate_trees(model: FlowModel, zone_left: IntArray) -> IntArray:
     zones = np.flatnonzero(model.is_zone & (zone_left > 0))
     if len(zones) and len(model.arc_tail) and len(people):
         time = model.arc_time.astype(np.float64)
-        reversed_graph = ReversedGraph.of(model)
+        tree = tree_search(model)
         if 1 < len(zones) <= ZONE_TREES:
             for z in zones.tolist():
-                trees.append(reversed_graph.tree(time, np.array([z]))[0])
+                trees.append(tree(time, np.array([z]))[0])
         delay = np.zeros(len(model.arc_tail))
         for r in range(ROUNDS):
-            nxt, dist = reversed_graph.tree(time + delay, zones)
+            nxt, dist = tree(time + delay, zones)
             load = tree_load(model, nxt, dist)
             delay = (delay * r + load / np.maximum(model.arc_cap, 1)) / (r + 1)
             trees.append(nxt)
@@ -226,45 +227,58 @@ def candidate_trees(model: FlowModel, zone_left: IntArray) -> IntArray:
     return np.ascontiguousarray(np.stack(trees), dtype=np.int64)
 
 
+Tree = Callable[[FloatArray, IntArray], tuple[IntArray, FloatArray]]
+"""``tree(weight, zones)``: for each node, the arc it takes towards the nearest of
+``zones`` (−1: none, or at one), and its distance (in ``weight``) to that zone."""
+
+
+def tree_search(model: FlowModel) -> Tree:
+    """The shortest-path trees of one plan. Of the arcs joining two nodes the same way, a
+    tree takes the lightest (then the widest, then the first). Without such parallel arcs
+    (a street grid, a city's streets) every tree searches the same reversed graph, built
+    once: it only puts its weights in."""
+    order = np.lexsort((model.arc_tail, model.arc_head))
+    h, t = model.arc_head[order], model.arc_tail[order]
+    if len(order) < 2 or ((h[1:] != h[:-1]) | (t[1:] != t[:-1])).all():
+        return ReversedGraph.on(model, order).search
+
+    def choosing(weight: FloatArray, zones: IntArray) -> tuple[IntArray, FloatArray]:
+        order = np.lexsort((-model.arc_cap, weight, model.arc_tail, model.arc_head))
+        h, t = model.arc_head[order], model.arc_tail[order]
+        lightest = order[np.r_[True, (h[1:] != h[:-1]) | (t[1:] != t[:-1])]]
+        return ReversedGraph.on(model, lightest).search(weight, zones)
+
+    return choosing
+
+
 @dataclass(frozen=True)
 class ReversedGraph:
-    """What the shortest-path trees of one plan share, when no two arcs join the same two
-    nodes the same way (a street grid, a city's streets): the reversed graph's structure
-    (CSR, the arcs in the order the trees read them) and the arcs by (tail, head), so that
-    a tree only puts its weights in and searches. With parallel arcs each tree chooses
-    among them by its own weights (:func:`tree_choosing`)."""
+    """The graph a shortest-path tree is searched on: one arc for each pair of nodes it
+    joins, reversed (from the safe zones outwards), as a sparse matrix's structure."""
 
     model: FlowModel
-    arcs: IntArray | None
-    """The arcs in CSR order (by head, then tail); None with parallel arcs."""
-    indices: IntArray
-    indptr: IntArray
+    arcs: IntArray
+    """The arcs, in the order of the matrix's entries (by head, then tail)."""
+    indices: npt.NDArray[np.int32]
+    indptr: npt.NDArray[np.int32]
     keys: IntArray
     """``tail * n + head`` of the arcs, sorted."""
     by_key: IntArray
     """The arc of each of ``keys``."""
 
     @classmethod
-    def of(cls, model: FlowModel) -> ReversedGraph:
+    def on(cls, model: FlowModel, arcs: IntArray) -> ReversedGraph:
+        """``arcs``: one per pair of nodes, by head then tail."""
         n = model.n_nodes
-        order = np.lexsort((model.arc_tail, model.arc_head))
-        h, t = model.arc_head[order], model.arc_tail[order]
-        if len(order) > 1 and not ((h[1:] != h[:-1]) | (t[1:] != t[:-1])).all():
-            empty = np.zeros(0, dtype=np.int64)
-            return cls(model, None, empty, empty, empty, empty)
-        # The rows of the reversed graph (heads) in order, each row's tails ascending:
-        # the CSR a matrix made of (weight, (head, tail)) in this order would have.
+        h, t = model.arc_head[arcs], model.arc_tail[arcs]
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(h, minlength=n), out=indptr[1:])
         key = t * n + h
         srt = np.argsort(key)
-        return cls(model, order, t.astype(np.int32), indptr.astype(np.int32), key[srt], order[srt])
+        return cls(model, arcs, t.astype(np.int32), indptr.astype(np.int32), key[srt], arcs[srt])
 
-    def tree(self, weight: FloatArray, zones: IntArray) -> tuple[IntArray, FloatArray]:
-        """For each node, the arc it takes towards the nearest of ``zones`` (−1: none or at
-        one), and its distance (in ``weight``) to that zone."""
-        if self.arcs is None:
-            return tree_choosing(self.model, weight, zones)
+    def search(self, weight: FloatArray, zones: IntArray) -> tuple[IntArray, FloatArray]:
+        """The tree of ``weight`` towards ``zones`` (see :data:`Tree`)."""
         n = self.model.n_nodes
         rev = csr_matrix((weight[self.arcs], self.indices, self.indptr), shape=(n, n))
         dist, pred, _ = dijkstra(
@@ -275,30 +289,6 @@ class ReversedGraph:
         v = np.flatnonzero(has)
         nxt[v] = self.by_key[np.searchsorted(self.keys, v * n + pred[has])]
         return nxt, dist
-
-
-def tree_choosing(
-    model: FlowModel, weight: FloatArray, zones: IntArray
-) -> tuple[IntArray, FloatArray]:
-    """:meth:`ReversedGraph.tree` with parallel arcs: of the arcs joining two nodes the same
-    way, the lightest (then the widest, then the first) is the one taken."""
-    n = model.n_nodes
-    order = np.lexsort((-model.arc_cap, weight, model.arc_tail, model.arc_head))
-    h, t = model.arc_head[order], model.arc_tail[order]
-    first = np.r_[True, (h[1:] != h[:-1]) | (t[1:] != t[:-1])]
-    best = order[first]
-    rev = csr_matrix((weight[best], (model.arc_head[best], model.arc_tail[best])), shape=(n, n))
-    dist, pred, _ = dijkstra(
-        rev, directed=True, indices=zones, min_only=True, return_predecessors=True
-    )
-    key = model.arc_tail[best] * n + model.arc_head[best]
-    srt = np.argsort(key)
-    nxt = np.full(n, -1, dtype=np.int64)
-    has = pred >= 0
-    v = np.flatnonzero(has)
-    pos = np.searchsorted(key[srt], v * n + pred[has])
-    nxt[v] = best[srt][pos]
-    return nxt, dist
 
 
 def tree_load(model: FlowModel, nxt: IntArray, dist: FloatArray) -> FloatArray:

@@ -97,13 +97,6 @@ class Ids(Sequence[str]):
         for k in range(len(self.raw)):
             yield self[k]
 
-    def strings(self, rows: IntArray | None = None) -> list[str]:
-        """The ids (at ``rows``, repeats allowed) as ``self[k]`` gives each, decoded at once."""
-        values = (self.raw if rows is None else self.raw[rows]).tolist()
-        if self.is_bytes:
-            return [v.decode("utf-8") for v in values]
-        return [str(v) for v in values]
-
     def _sorted_view(self) -> tuple[IntArray, npt.NDArray[Any]]:
         if self._order is None or self._sorted is None:
             self._order = np.argsort(self.raw, kind="stable").astype(np.int64)
