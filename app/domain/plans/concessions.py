@@ -464,11 +464,7 @@ def _may_help(
         return base.evacuated < evacuable_upper_bound(model, horizon, most)
     if cand.kind == "capacity":
         return True
-    same_arcs = len(changed.arc_tail) == len(model.arc_tail) and bool(
-        np.array_equal(changed.arc_edge, model.arc_edge)
-        and np.array_equal(changed.arc_tail, model.arc_tail)
-    )
-    if same_arcs:
+    if np.array_equal(changed.arc_index, model.arc_index):  # the same arcs
         road = cand.road
         return (
             cand.kind == "checkpoint"
@@ -476,8 +472,9 @@ def _may_help(
             and changed.conditions.risk[road] != model.conditions.risk[road]
             and bool(np.isin(road, model.arc_edge[_used_arcs(base)]))
         )
-    n = model.n_nodes
-    added = ~np.isin(changed.arc_edge * n + changed.arc_tail, model.arc_edge * n + model.arc_tail)
+    in_base = np.zeros(len(model.network.arc_tail), dtype=bool)
+    in_base[model.arc_index] = True
+    added = ~in_base[changed.arc_index]
     u, v = changed.arc_tail[added], changed.arc_head[added]
     through = np.minimum(
         changed.from_people[u] + changed.arc_time[added] + changed.to_zone[v], UNREACHABLE

@@ -23,7 +23,8 @@ import copy
 import math
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from threading import Lock
 
 import numpy as np
@@ -115,18 +116,30 @@ class FlowModel:
     """People a safe zone receives in total; ``big`` for unbounded (0 elsewhere)."""
     big: int
     """A capacity no plan can reach: the number of people plus one."""
-    to_zone: IntArray = field(init=False)
-    """Shortest time (minutes) from each node to a safe zone."""
-    from_people: IntArray = field(init=False)
-    """Earliest minute at which anybody can be at each node."""
+    arc_index: IntArray
+    """Each arc's position among the network's arcs (``network.arc_tail`` …): the arcs of
+    two models of one network are compared by it."""
 
-    def __post_init__(self) -> None:
-        n = self.network.n_nodes
-        self.to_zone = _multi_source_minutes(
-            n, self.arc_head, self.arc_tail, self.arc_time, np.flatnonzero(self.is_zone)
+    @cached_property
+    def to_zone(self) -> IntArray:
+        """Shortest time (minutes) from each node to a safe zone."""
+        return _multi_source_minutes(
+            self.network.n_nodes,
+            self.arc_head,
+            self.arc_tail,
+            self.arc_time,
+            np.flatnonzero(self.is_zone),
         )
-        self.from_people = _multi_source_minutes(
-            n, self.arc_tail, self.arc_head, self.arc_time, np.flatnonzero(self.population > 0)
+
+    @cached_property
+    def from_people(self) -> IntArray:
+        """Earliest minute at which anybody can be at each node."""
+        return _multi_source_minutes(
+            self.network.n_nodes,
+            self.arc_tail,
+            self.arc_head,
+            self.arc_time,
+            np.flatnonzero(self.population > 0),
         )
 
     @property
@@ -182,6 +195,7 @@ def compile_model(net: Network, cond: Conditions, options: ModelOptions) -> Flow
         arc_tail=net.arc_tail[ok],
         arc_head=net.arc_head[ok],
         arc_edge=arc_edge,
+        arc_index=np.flatnonzero(ok),
         arc_time=time,
         arc_cap=cap,
         node_cap=node_cap,
@@ -226,6 +240,11 @@ def _csr_least(n: int, tail: IntArray, head: IntArray, weight: FloatArray) -> cs
     """CSR matrix with the least weight among parallel arcs."""
     if len(tail) == 0:
         return csr_matrix((n, n), dtype=np.float64)
+    key = tail * n + head
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    if len(ordered) < 2 or bool(np.all(ordered[1:] != ordered[:-1])):  # no parallel arcs
+        return csr_matrix((weight[order], (tail[order], head[order])), shape=(n, n))
     order = np.lexsort((weight, head, tail))
     t, h, w = tail[order], head[order], weight[order]
     first = np.r_[True, (t[1:] != t[:-1]) | (h[1:] != h[:-1])]
