@@ -70,7 +70,9 @@ from tests.held_plans import ANSWER, REQUEST, Gate, gates, held_plan, run_corout
 PAUSE_3H = "pause-2016-12-15-3h"
 PAUSE_48H = "pause-2016-12-15-48h"
 MAX_ARCS = 400_000
-"""Concessions over the 3-hour pause can be ranked, over the 48-hour pause they cannot."""
+"""Concessions over the 3-hour pause can all be priced; over the 48-hour pause opening some
+blocked roads makes an optimal plan too large to make (left unpriced), the others are
+priced."""
 
 
 # --- every scenario error crosses the process boundary whole ------------------------------
@@ -199,7 +201,27 @@ PLANS = {
     },
     "fast for everyone, no window": {"method": "fast"},
     "concessions ranked, 3-hour pause": {"window": PAUSE_3H, "rank_openings": True},
+    "concessions ranked, 48-hour pause": {"window": PAUSE_48H, "rank_openings": True},
 }
+
+
+def test_over_48_hours_concessions_too_large_to_plan_are_left_unpriced_and_the_rest_ranked(
+    servers: Servers,
+) -> None:
+    """Opening a blocked road into the rest of the city makes the 48-hour optimal plan need
+    more than MAX_ARCS expanded arcs: that concession is counted in ``not_priced``; the
+    ranking of the others is answered (it was a 422 for the whole request)."""
+    answer = servers.inline.post(
+        f"/v1/scenarios/{servers.aleppo}/plans",
+        json={"window": PAUSE_48H, "rank_openings": True},
+        headers=bearer(servers.token),
+    )
+    assert answer.status_code == 200, answer.text
+    ranking = answer.json()["concessions"]
+    kinds = {r["kind"] for r in ranking["rows"]}
+    assert {"capacity", "road"} <= kinds
+    assert ranking["not_priced"] > 0
+    assert ranking["priced"] + ranking["skipped"] + ranking["not_priced"] == ranking["considered"]
 
 
 @pytest.mark.parametrize("body", PLANS.values(), ids=PLANS.keys())
@@ -318,13 +340,6 @@ REFUSED = {
         422,
         "invalid-request",
         {"/end"},
-    ),
-    "concessions over 48 hours are too large to rank": (
-        {"window": PAUSE_48H, "rank_openings": True},
-        None,
-        422,
-        "invalid-request",
-        {"/window"},
     ),
     "consenting parties only: every district's holder has yet to consent": (
         {"window": PAUSE_3H, "consenting_only": True},

@@ -197,7 +197,6 @@ WAIT_PARAMETER = {
     "description": "RFC 7240 `wait=N`: answer when the job has ended, or after N seconds "
     f"(at most {MAX_WAIT_S}) with the job as it is then: one request instead of polling.",
     "schema": {"type": "string"},
-    "example": "wait=10",
 }
 WAIT_APPLIED = {
     "description": "`wait=N` when the request said `Prefer: wait=N` (N at most "

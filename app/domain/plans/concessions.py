@@ -31,7 +31,8 @@ whose bound on evacuees is what the plan already gets out); at most
 order above (pauses and capacity first, then candidate crossings, parties,
 checkpoints, blocked roads nearest the people and safe zones first). The answer says
 how many were priced, skipped and left unpriced (also a concession whose plan would be
-too large to make, e.g. a longer pause on a city-sized network: the others are priced).
+too large to make, e.g. a longer pause on a city-sized network, or a road opened into much
+more of the city under an optimal plan's limit: the others are priced).
 
 When no concession priced gets anybody more out, the answer says why, from the flow
 model's bounds: everybody is out; people who cannot reach a safe zone at all; people
