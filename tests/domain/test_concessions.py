@@ -313,3 +313,47 @@ def test_a_concession_too_large_to_plan_is_left_unpriced_and_the_others_are_pric
     assert [p for p in parts if p is not None] == [r for r in ranked.rows]
     kinds = [spec["kind"] for spec, p in zip(chosen.to_price, parts, strict=True) if p is None]
     assert kinds == ["pause"] * len(pauses)
+
+
+def test_screening_with_the_base_minutes_from_people_decides_as_the_changed_ones() -> None:
+    """Whether a concession may help is read with the base plan's minutes from people (one
+    search fewer): for every candidate that adds arcs, on 60 random documents, it must
+    decide as the changed network's own minutes from people would (the statement of
+    before)."""
+    from app.domain.plans import concessions
+    from app.domain.plans.model import UNREACHABLE, compile_model
+
+    screened, helping = 0, 0
+    for seed in range(60):
+        rng = random.Random(500 + seed)
+        doc = negotiable(rng)
+        options = PlanOptions(horizon=rng.choice([None, 6, 10]), consenting_only=True)
+        net = Network(validate_scenario(doc))
+        try:
+            base = plan_evacuation(net, options)
+        except Exception:  # nothing to evacuate: no plan to negotiate over
+            continue
+        model, most = base.model, most_evacuable(base.model)
+        for cand in concessions._candidates(net, options, base):
+            if cand.options is None or cand.kind == "capacity":
+                continue
+            changed = compile_model(net, model.conditions, cand.options)
+            if np.array_equal(changed.arc_index, model.arc_index):
+                continue
+            added = ~np.isin(changed.arc_index, model.arc_index)
+            u, v = changed.arc_tail[added], changed.arc_head[added]
+            through = np.minimum(
+                changed.from_people[u] + changed.arc_time[added] + changed.to_zone[v],
+                UNREACHABLE,
+            )
+            limit = options.horizon
+            if limit is None and base.evacuated >= most_evacuable(changed):
+                limit = base.egress_time_min
+            expected = bool(np.any(through < UNREACHABLE)) and (
+                limit is None or bool(np.any(through <= limit))
+            )
+            decided = concessions._may_help(base, changed, cand, options.horizon, most)
+            assert decided == expected, (seed, cand)
+            screened += 1
+            helping += decided
+    assert screened > 50 and 0 < helping < screened  # both answers were exercised

@@ -477,8 +477,13 @@ def _may_help(
     in_base[model.arc_index] = True
     added = ~in_base[changed.arc_index]
     u, v = changed.arc_tail[added], changed.arc_head[added]
+    # The shortest way from people to a safe zone through some added arc, read from the
+    # base plan's minutes from people (one search fewer per candidate): on such a way the
+    # part before its first added arc uses only base arcs, whose minutes a concession leaves
+    # as they are (it adds arcs; a lifted checkpoint changes only its own road, added here).
+    # So the least of these sums is the least with the changed network's minutes.
     through = np.minimum(
-        changed.from_people[u] + changed.arc_time[added] + changed.to_zone[v], UNREACHABLE
+        model.from_people[u] + changed.arc_time[added] + changed.to_zone[v], UNREACHABLE
     )
     if not np.any(through < UNREACHABLE):
         return False
