@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalog.repo.batch_audit()  # computation records: one transaction a second
         stop_news = listen(engine, news)
         yield
-        stop_news()  # requests waiting on jobs answer with what they have
+        stop_news()  # uvicorn has ended the requests in flight (waits included) by now
         jobs.dispatch.close()
         plan_workers.shutdown()
         catalog.repo.stop_batching_audit()  # writes what is queued

@@ -20,15 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import threading
 from collections.abc import Callable, Iterator
 
 from sqlalchemy import Engine
 
 from app.storage.jobs import RECONNECT_S, listen_for_jobs
-
-log = logging.getLogger("safe_passage.jobs")
 
 QUIET_S = 0.5
 """Longest wait for news before a waiting request reads its job again (news may be missed:
@@ -73,7 +70,7 @@ class JobNews:
             watch.wake()
 
     def tell_all(self) -> None:
-        """Wake every waiting request (the service is stopping, or news may have been lost)."""
+        """Wake every waiting request (news may have been lost: they read their jobs again)."""
         with self._lock:
             watches = [w for ws in self._watches.values() for w in ws]
         for watch in watches:
@@ -105,7 +102,7 @@ def listen(engine: Engine, news: JobNews) -> Callable[[], None]:
     """Bring the database's news of jobs to ``news`` (PostgreSQL: a thread listening on a
     connection of its own; other stores have none). Returns what stops it."""
     if engine.url.get_backend_name() != "postgresql":
-        return news.tell_all
+        return lambda: None
     stop = threading.Event()
     thread = threading.Thread(
         target=listen_for_jobs,
@@ -117,7 +114,6 @@ def listen(engine: Engine, news: JobNews) -> Callable[[], None]:
 
     def close() -> None:
         stop.set()
-        news.tell_all()
         thread.join(timeout=2 * RECONNECT_S)
 
     return close

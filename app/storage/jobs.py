@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, select, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -283,8 +282,7 @@ def listen_for_jobs(
     missed in between: callers read their jobs again then)."""
     import psycopg
 
-    url = make_url(engine.url).set(drivername="postgresql")
-    conninfo = url.render_as_string(hide_password=False)
+    conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     while not stop.is_set():
         try:
             with psycopg.connect(conninfo, autocommit=True) as conn:

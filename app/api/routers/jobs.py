@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import APIRouter, Depends, Request
@@ -34,6 +34,8 @@ from app.services.plans import PlanRequest, check_plan_request
 from app.storage.jobs import FINAL, JobInfo
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+T = TypeVar("T")
 
 MAX_KEY_LENGTH = 200
 MAX_WAIT_S = 20
@@ -177,16 +179,19 @@ async def until_ended(jobs: Jobs, news: JobNews, job_id: str, seconds: float) ->
             await watch.next(min(left, QUIET_S))
 
 
-async def read_job(request: Request, jobs: Jobs, news: JobNews, job_id: str) -> JobInfo:
-    """The job, waited for as the request's ``Prefer: wait=N`` asks."""
-    seconds = waiting(request)
+async def read_job(
+    jobs: Jobs, news: JobNews, job_id: str, seconds: int | None, render: Callable[[JobInfo], T]
+) -> T:
+    """``render`` of the job, waited for ``seconds`` when the request said ``Prefer: wait``
+    (without: read and rendered in one trip to the thread pool)."""
     if seconds is None:
-        return await run_in_threadpool(jobs.get, job_id)
-    return await until_ended(jobs, news, job_id, seconds)
+        return await run_in_threadpool(lambda: render(jobs.get(job_id)))
+    job = await until_ended(jobs, news, job_id, seconds)
+    return await run_in_threadpool(render, job)
 
 
-def _applied(request: Request) -> dict[str, str]:
-    seconds = waiting(request)
+def applied(seconds: int | None) -> dict[str, str]:
+    """The ``Preference-Applied`` header of a read that waited ``seconds``."""
     return {} if seconds is None else {"Preference-Applied": f"wait={seconds}"}
 
 
@@ -228,9 +233,9 @@ WAIT_APPLIED = {
 async def get_job(
     job_id: str, request: Request, jobs: JobsDep, news: NewsDep, principal: ViewerDep
 ) -> Response:
-    job = await read_job(request, jobs, news, job_id)
-    body = await run_in_threadpool(_job_body, jobs, job)
-    return Response(body, media_type="application/json", headers=_applied(request))
+    seconds = waiting(request)
+    body = await read_job(jobs, news, job_id, seconds, lambda job: _job_body(jobs, job))
+    return Response(body, media_type="application/json", headers=applied(seconds))
 
 
 @router.get(
@@ -258,9 +263,9 @@ async def get_job(
 async def get_result(
     job_id: str, request: Request, jobs: JobsDep, news: NewsDep, principal: ViewerDep
 ) -> Response:
-    job = await read_job(request, jobs, news, job_id)
-    answer = await run_in_threadpool(jobs.answer, job)
-    headers = _applied(request)
+    seconds = waiting(request)
+    job, answer = await read_job(jobs, news, job_id, seconds, lambda job: (job, jobs.answer(job)))
+    headers = applied(seconds)
     if answer is not None:
         return Response(answer, media_type="application/json", headers=headers)
     problem = job_document(job)["problem"]
