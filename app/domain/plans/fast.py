@@ -42,7 +42,7 @@ from app.domain.network.graph import FloatArray, IntArray
 from app.domain.plans.budget import Budget
 from app.domain.plans.expanded import Movement
 from app.domain.plans.kernel import kernel
-from app.domain.plans.model import UNREACHABLE, FlowModel
+from app.domain.plans.model import UNREACHABLE, FlowModel, by_pair, first_of_pairs
 from app.domain.progress import Progress
 
 ROUNDS = 4
@@ -237,15 +237,13 @@ def tree_search(model: FlowModel) -> Tree:
     tree takes the lightest (then the widest, then the first). Without such parallel arcs
     (a street grid, a city's streets) every tree searches the same reversed graph, built
     once: it only puts its weights in."""
-    order = np.lexsort((model.arc_tail, model.arc_head))
-    h, t = model.arc_head[order], model.arc_tail[order]
-    if len(order) < 2 or ((h[1:] != h[:-1]) | (t[1:] != t[:-1])).all():
+    order, single = by_pair(model.n_nodes, model.arc_head, model.arc_tail)
+    if single:
         return ReversedGraph.on(model, order).search
 
     def choosing(weight: FloatArray, zones: IntArray) -> tuple[IntArray, FloatArray]:
         order = np.lexsort((-model.arc_cap, weight, model.arc_tail, model.arc_head))
-        h, t = model.arc_head[order], model.arc_tail[order]
-        lightest = order[np.r_[True, (h[1:] != h[:-1]) | (t[1:] != t[:-1])]]
+        lightest = order[first_of_pairs(model.arc_head[order], model.arc_tail[order])]
         return ReversedGraph.on(model, lightest).search(weight, zones)
 
     return choosing

@@ -240,15 +240,26 @@ def _csr_least(n: int, tail: IntArray, head: IntArray, weight: FloatArray) -> cs
     """CSR matrix with the least weight among parallel arcs."""
     if len(tail) == 0:
         return csr_matrix((n, n), dtype=np.float64)
-    key = tail * n + head
+    order, single = by_pair(n, tail, head)
+    if not single:
+        order = np.lexsort((weight, head, tail))
+        order = order[first_of_pairs(tail[order], head[order])]
+    return csr_matrix((weight[order], (tail[order], head[order])), shape=(n, n))
+
+
+def by_pair(n: int, first: IntArray, second: IntArray) -> tuple[IntArray, bool]:
+    """The arcs ordered by their (``first``, ``second``) nodes, in their own order where those
+    are equal; and whether no two arcs share both (no parallel arcs)."""
+    key = first * n + second
     order = np.argsort(key, kind="stable")
     ordered = key[order]
-    if len(ordered) < 2 or bool(np.all(ordered[1:] != ordered[:-1])):  # no parallel arcs
-        return csr_matrix((weight[order], (tail[order], head[order])), shape=(n, n))
-    order = np.lexsort((weight, head, tail))
-    t, h, w = tail[order], head[order], weight[order]
-    first = np.r_[True, (t[1:] != t[:-1]) | (h[1:] != h[:-1])]
-    return csr_matrix((w[first], (t[first], h[first])), shape=(n, n))
+    return order, bool(np.all(ordered[1:] != ordered[:-1]))
+
+
+def first_of_pairs(first: IntArray, second: IntArray) -> BoolArray:
+    """Of arcs ordered by (``first``, ``second``) node, the first of each such pair."""
+    firsts: BoolArray = np.r_[True, (first[1:] != first[:-1]) | (second[1:] != second[:-1])]
+    return firsts
 
 
 def most_evacuable(model: FlowModel) -> int:
