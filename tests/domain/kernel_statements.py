@@ -12,12 +12,15 @@ The product uses only the compiled loops.
 - :func:`movement_dict`: ``_fast_kernel.movement_dicts``, a group as in the PLAN document.
 - :func:`tree_load`: ``_fast_kernel.tree_load``, the people a shortest-path tree would
   route over each arc (the fast plan's congestion-aware trees).
+- :func:`lower_minutes`: ``_fast_kernel.lower_minutes``, least minutes lowered by added
+  arcs (a concession's minutes to safe zones from the base plan's).
 - :func:`tree`: ``fast.tree_search``, a shortest-path tree, its graph made anew by scipy
   for each tree (``tree_search`` builds its matrix once per plan where it can).
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -515,3 +518,28 @@ def tree(model: FlowModel, weight: FloatArray, zones: IntArray) -> tuple[IntArra
     pos = np.searchsorted(key[srt], v * n + pred[has])
     nxt[v] = best[srt][pos]
     return nxt, dist
+
+
+# --- least minutes once arcs are added (_fast_kernel.lower_minutes) -----------------------
+
+
+def lower_minutes(
+    indptr: IntArray, arcs: IntArray, other: IntArray, time: IntArray, dist: IntArray,
+    seeds: IntArray,
+) -> int:  # fmt: skip
+    """Lower ``dist`` (in place) from ``seeds`` along the arcs of each node
+    (``arcs[indptr[v]:indptr[v + 1]]`` to ``other[arc]`` in ``time[arc]``; ``time < 0``: no
+    arc), going on only from a node lowered; the nodes settled."""
+    heap = [(int(dist[v]), int(v)) for v in seeds.tolist()]
+    heapq.heapify(heap)
+    settled = 0
+    while heap:
+        d, v = heapq.heappop(heap)
+        if d != dist[v]:
+            continue
+        settled += 1
+        for a in arcs[indptr[v] : indptr[v + 1]].tolist():
+            if time[a] >= 0 and d + time[a] < dist[other[a]]:
+                dist[other[a]] = d + time[a]
+                heapq.heappush(heap, (int(dist[other[a]]), int(other[a])))
+    return settled

@@ -49,3 +49,6 @@ def tree_load(
     acc: npt.NDArray[np.float64],
     load: npt.NDArray[np.float64],
 ) -> None: ...
+def lower_minutes(
+    indptr: _Ints, arcs: _Ints, other: _Ints, time: _Ints, dist: _Ints, seeds: _Ints
+) -> int: ...

@@ -21,6 +21,8 @@ from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 
+from app.domain._heap cimport Entry, Heap, heap_free, heap_init, heap_pop, heap_push
+
 ctypedef long long i64
 ctypedef int i32
 
@@ -579,3 +581,48 @@ def tree_load(const i64[:] order, const i64[:] step, const i64[:] head, double[:
         if a >= 0 and acc[v] > 0:
             load[a] += acc[v]
             acc[head[a]] += acc[v]
+
+
+def lower_minutes(const i64[:] indptr, const i64[:] arcs, const i64[:] other,
+                  const i64[:] time, i64[:] dist, const i64[:] seeds):
+    """``kernel_statements.lower_minutes``: least minutes once arcs were added to a network.
+
+    ``dist`` (updated) holds each node's least minutes before the arcs were added, already
+    lowered at ``seeds`` through the added arcs; a search from the seeds lowers every node
+    they bring nearer, and goes on only from a node it lowered. The arcs of node ``v`` are
+    ``arcs[indptr[v]:indptr[v + 1]]``, each leading to ``other[arc]`` in ``time[arc]``
+    minutes (``time < 0``: not an arc of the network now). Returns the nodes settled."""
+    cdef Heap heap
+    cdef Entry e
+    cdef Py_ssize_t k
+    cdef i64 v, w, a, nd, settled = 0
+    cdef int failed = 0
+    if heap_init(&heap):
+        raise MemoryError()
+    with nogil:
+        for k in range(seeds.shape[0]):
+            v = seeds[k]
+            if heap_push(&heap, <double> dist[v], 0.0, v):
+                failed = 1
+                break
+        while heap.size > 0 and not failed:
+            e = heap_pop(&heap)
+            v = e.node
+            if <i64> e.f != dist[v]:
+                continue  # lowered again since
+            settled += 1
+            for k in range(indptr[v], indptr[v + 1]):
+                a = arcs[k]
+                if time[a] < 0:
+                    continue
+                w = other[a]
+                nd = dist[v] + time[a]
+                if nd < dist[w]:
+                    dist[w] = nd
+                    if heap_push(&heap, <double> nd, 0.0, w):
+                        failed = 1
+                        break
+    heap_free(&heap)
+    if failed:
+        raise MemoryError()
+    return settled

@@ -64,6 +64,7 @@ from app.domain.plans.model import (
     evacuable_upper_bound,
     excluded_parties,
     most_evacuable,
+    to_zone_after,
 )
 
 Kind = Literal["crossing", "road", "checkpoint", "party", "pause", "capacity"]
@@ -189,9 +190,7 @@ def rank_concessions(net: Network, options: PlanOptions, base: Plan) -> Concessi
     for k, cand in enumerate(considered):
         if options.progress is not None:
             options.progress(f"pricing {cand.kind} {cand.what}", k, len(considered))
-        changed, horizon = model, options.horizon
-        if cand.options is not None:
-            changed = compile_model(net, model.conditions, cand.options)
+        changed, horizon = _changed_model(net, model, cand), options.horizon
         if horizon is not None:
             horizon += cand.extra_minutes
         if not _may_help(base, changed, cand, horizon, most):
@@ -270,9 +269,7 @@ def select_concessions(net: Network, options: PlanOptions, base: Plan) -> Select
     for k, cand in enumerate(considered):
         if options.progress is not None:
             options.progress("choosing concessions to price", k, len(considered))
-        changed, horizon = model, options.horizon
-        if cand.options is not None:
-            changed = compile_model(net, model.conditions, cand.options)
+        changed, horizon = _changed_model(net, model, cand), options.horizon
         if horizon is not None:
             horizon += cand.extra_minutes
         if not _may_help(base, changed, cand, horizon, most):
@@ -445,6 +442,19 @@ def _nearest_first(net: Network, model: FlowModel) -> np.ndarray:
         net.edge_directed, UNREACHABLE, np.minimum(fp[head] + time + tz[tail], UNREACHABLE)
     )
     return np.lexsort((np.arange(len(tail)), np.minimum(forward, backward)))
+
+
+def _changed_model(net: Network, model: FlowModel, cand: _Candidate) -> FlowModel:
+    """The model planned with ``cand`` (``model`` itself when it changes no road), its
+    minutes to safe zones found from ``model``'s where it only adds arcs
+    (:func:`~app.domain.plans.model.to_zone_after`)."""
+    if cand.options is None:
+        return model
+    changed = compile_model(net, model.conditions, cand.options)
+    to_zone = to_zone_after(model, changed)
+    if to_zone is not None:
+        changed.to_zone = to_zone
+    return changed
 
 
 def _may_help(

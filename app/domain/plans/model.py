@@ -33,6 +33,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from app.domain.network.graph import BoolArray, Conditions, FloatArray, IntArray, Network
+from app.domain.plans.kernel import kernel
 from app.domain.routes.holdings import exclusion, usable_roads
 from app.domain.scenario.columns import NODE_KINDS, ROAD_STATUSES
 
@@ -142,6 +143,12 @@ class FlowModel:
             np.flatnonzero(self.population > 0),
         )
 
+    @cached_property
+    def min_cut(self) -> IntArray:
+        """Arcs of a minimum cut from people to safe zones (:func:`_min_cut_arcs`), found
+        once per model: both bounds of a plan read it."""
+        return _min_cut_arcs(self)
+
     @property
     def total_population(self) -> int:
         return int(self.population.sum())
@@ -236,6 +243,43 @@ def _multi_source_minutes(
     return out
 
 
+def to_zone_after(base: FlowModel, changed: FlowModel) -> IntArray | None:
+    """``changed.to_zone`` found from ``base.to_zone``, when ``changed`` only adds arcs to
+    ``base`` (every arc of ``base`` kept with its minutes, the same safe zones); ``None``
+    when it does not.
+
+    A node's least minutes can only fall, and only by a way through an added arc: a search
+    backwards from the tails of the added arcs they bring nearer goes on only where it
+    lowers a node (``kernel.lower_minutes``), so it touches the part of the network a
+    concession changes instead of all of it. Minutes are integers: the values are exactly
+    those of a whole search (``tests/domain/test_lower_minutes.py``).
+    """
+    net = base.network
+    if (
+        changed.network.arc_tail is not net.arc_tail
+        or changed.network.arc_head is not net.arc_head
+        or not np.array_equal(changed.is_zone, base.is_zone)
+    ):
+        return None
+    time = np.full(len(net.arc_tail), -1, dtype=np.int64)
+    time[changed.arc_index] = changed.arc_time
+    if not np.array_equal(time[base.arc_index], base.arc_time):  # an arc gone, or slower
+        return None
+    in_base = np.zeros(len(net.arc_tail), dtype=bool)
+    in_base[base.arc_index] = True
+    added = changed.arc_index[~in_base[changed.arc_index]]
+    before = base.to_zone
+    u, v = net.arc_tail[added], net.arc_head[added]
+    reach = before[v] < UNREACHABLE
+    u, through = u[reach], time[added][reach] + before[v][reach]
+    lower = through < before[u]
+    dist = before.copy()
+    np.minimum.at(dist, u[lower], through[lower])
+    seeds = np.unique(u[lower])
+    kernel.lower_minutes(net.arc_rev_indptr, net.arc_by_head, net.arc_tail, time, dist, seeds)
+    return dist
+
+
 def _csr_least(n: int, tail: IntArray, head: IntArray, weight: FloatArray) -> csr_matrix:
     """CSR matrix with the least weight among parallel arcs."""
     if len(tail) == 0:
@@ -323,7 +367,7 @@ def egress_lower_bound(model: FlowModel, count: int) -> Bounds:
     k = int(np.searchsorted(cum, count))
     distance = int(d[reach][order][min(k, len(cum) - 1)]) if len(cum) else 0
     throughput = 0
-    for arcs in (_min_cut_arcs(model), np.flatnonzero(model.is_zone[model.arc_head])):
+    for arcs in (model.min_cut, np.flatnonzero(model.is_zone[model.arc_head])):
         throughput = max(throughput, _throughput_bound(model, arcs, count))
     return Bounds(distance=distance, throughput=throughput)
 
@@ -386,7 +430,7 @@ def _throughput_bound(model: FlowModel, arcs: IntArray, count: int) -> int:
 def evacuable_upper_bound(model: FlowModel, horizon: int, most: int) -> int:
     """At most this many people can be evacuated within ``horizon`` minutes."""
     bound = most
-    for arcs in (_min_cut_arcs(model), np.flatnonzero(model.is_zone[model.arc_head])):
+    for arcs in (model.min_cut, np.flatnonzero(model.is_zone[model.arc_head])):
         if len(arcs) == 0 or np.any(model.arc_cap[arcs] >= model.big):
             continue
         earliest = model.from_people[model.arc_tail[arcs]]

@@ -25,6 +25,8 @@ from libc.math cimport INFINITY
 from libc.stdint cimport int32_t, uint8_t, uint32_t
 from libc.stdlib cimport free, malloc, realloc
 
+from app.domain._heap cimport Entry, Heap, heap_free, heap_init, heap_pop, heap_push
+
 ctypedef long long i64
 
 cdef uint32_t FAR = 0xFFFFFFFF
@@ -35,72 +37,6 @@ cdef enum:
     OPEN = 1
     CLOSED = 2
     DEAD = 3  # cannot reach the target whatever the conditions (by a landmark)
-
-
-cdef struct Entry:
-    double f
-    double g
-    i64 node
-
-
-cdef struct Heap:
-    Entry* items
-    i64 size
-    i64 cap
-
-
-cdef inline bint _before(const Entry* a, const Entry* b) noexcept nogil:
-    """Least ``f`` first; among equal ``f`` the larger ``g`` (nearer the target)."""
-    if a.f != b.f:
-        return a.f < b.f
-    return a.g > b.g
-
-
-cdef int _push(Heap* h, double f, double g, i64 node) noexcept nogil:
-    cdef Entry* grown
-    cdef Entry e
-    cdef i64 i, parent
-    if h.size == h.cap:
-        grown = <Entry*> realloc(h.items, 2 * h.cap * sizeof(Entry))
-        if grown == NULL:
-            return -1
-        h.items = grown
-        h.cap *= 2
-    e.f = f
-    e.g = g
-    e.node = node
-    i = h.size
-    h.size += 1
-    while i > 0:
-        parent = (i - 1) >> 1
-        if not _before(&e, &h.items[parent]):
-            break
-        h.items[i] = h.items[parent]
-        i = parent
-    h.items[i] = e
-    return 0
-
-
-cdef Entry _pop(Heap* h) noexcept nogil:
-    cdef Entry top = h.items[0]
-    cdef Entry last
-    cdef i64 i = 0, child, n
-    h.size -= 1
-    n = h.size
-    if n > 0:
-        last = h.items[n]
-        while True:
-            child = 2 * i + 1
-            if child >= n:
-                break
-            if child + 1 < n and _before(&h.items[child + 1], &h.items[child]):
-                child += 1
-            if not _before(&h.items[child], &last):
-                break
-            h.items[i] = h.items[child]
-            i = child
-        h.items[i] = last
-    return top
 
 
 cdef struct Bounds:
@@ -250,10 +186,7 @@ def search(
     cdef i64 v, w, arc, settled = 0, r
     cdef double best = INFINITY, ng, hw
     cdef int failed = 0
-    heap.cap = 1024
-    heap.size = 0
-    heap.items = <Entry*> malloc(heap.cap * sizeof(Entry))
-    if heap.items == NULL:
+    if heap_init(&heap):
         raise MemoryError()
     with nogil:
         hw = _bound(&b, s)
@@ -262,9 +195,9 @@ def search(
             hv[s] = hw
             pred[s] = -1
             state[s] = OPEN
-            failed = _push(&heap, hw, 0.0, s)
+            failed = heap_push(&heap, hw, 0.0, s)
         while heap.size > 0 and not failed:
-            e = _pop(&heap)
+            e = heap_pop(&heap)
             v = e.node
             if state[v] != OPEN or e.g != g[v]:
                 continue  # settled since, or a stale entry
@@ -290,10 +223,10 @@ def search(
                 g[w] = ng
                 pred[w] = arc
                 state[w] = OPEN
-                if _push(&heap, ng + hv[w], ng, w):
+                if heap_push(&heap, ng + hv[w], ng, w):
                     failed = 1
                     break
-    free(heap.items)
+    heap_free(&heap)
     if failed:
         raise MemoryError()
     if state[t] != CLOSED:
@@ -428,18 +361,15 @@ cdef int _dijkstra(
     cdef Entry e
     cdef i64 v, w, arc
     cdef double nd, c
-    heap.cap = 1024
-    heap.size = 0
-    heap.items = <Entry*> malloc(heap.cap * sizeof(Entry))
-    if heap.items == NULL:
+    if heap_init(&heap):
         return -1
     dist[s] = 0.0
     pred[s] = -1
-    if _push(&heap, 0.0, 0.0, s):
-        free(heap.items)
+    if heap_push(&heap, 0.0, 0.0, s):
+        heap_free(&heap)
         return -1
     while heap.size > 0:
-        e = _pop(&heap)
+        e = heap_pop(&heap)
         v = e.node
         if done[v] or e.f != dist[v]:
             continue
@@ -461,8 +391,8 @@ cdef int _dijkstra(
             if nd < dist[w]:
                 dist[w] = nd
                 pred[w] = arc
-                if _push(&heap, nd, 0.0, w):
-                    free(heap.items)
+                if heap_push(&heap, nd, 0.0, w):
+                    heap_free(&heap)
                     return -1
         if on_path != NULL and path_in[v] >= 0:
             arc = path_in[v]
@@ -470,10 +400,10 @@ cdef int _dijkstra(
             if inside[w] and not done[w] and dist[v] < dist[w]:
                 dist[w] = dist[v]
                 pred[w] = -2 - arc
-                if _push(&heap, dist[v], 0.0, w):
-                    free(heap.items)
+                if heap_push(&heap, dist[v], 0.0, w):
+                    heap_free(&heap)
                     return -1
-    free(heap.items)
+    heap_free(&heap)
     return 0
 
 
