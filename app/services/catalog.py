@@ -62,6 +62,8 @@ AUDIT_ACTIONS = {
 """The audit log's action for each kind of new version of a scenario."""
 
 INCIDENT_RETRIES = 20
+APPEND_LOCKS = 64
+"""Locks that put one process's incident reports for one scenario in a queue (by id)."""
 BACKOFF_S = 0.01
 """First pause after a lost race to add incidents (seconds); doubles each time, up to 0.5 s,
 drawn at random below that so that the writers who lost do not collide again at once."""
@@ -88,9 +90,10 @@ class Catalog:
             settings.cache_bytes, self.shared.size_of if self.shared is not None else None
         )
         self.answers = AnswerCache(settings.answer_cache_bytes)
-        self._appending: dict[str, threading.Lock] = {}
-        """Per scenario: incident reports of this process are appended one at a time."""
-        self._appending_guard = threading.Lock()
+        self._appending = [threading.Lock() for _ in range(APPEND_LOCKS)]
+        """Incident reports of this process for one scenario are appended one at a time:
+        a scenario's lock is one of these, by its id's hash (a fixed set, however many
+        scenarios come and go; two scenarios sharing one only wait for each other)."""
 
     # Documents --------------------------------------------------------------
 
@@ -291,8 +294,7 @@ class Catalog:
             return self._append_incidents(scenario_id, incidents, expected, principal, change)
 
     def _append_lock(self, scenario_id: str) -> threading.Lock:
-        with self._appending_guard:
-            return self._appending.setdefault(scenario_id, threading.Lock())
+        return self._appending[hash(scenario_id) % APPEND_LOCKS]
 
     def _append_incidents(
         self,
