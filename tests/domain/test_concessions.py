@@ -247,6 +247,26 @@ def test_lifting_a_checkpoint_lowers_the_detentions_of_the_people_passing_it() -
     assert row.harm_change == pytest.approx(0.0)
 
 
+def test_lifting_a_checkpoint_keeps_the_question_s_risk_for_roads_without_an_estimate() -> None:
+    """The plan with a checkpoint lifted is made under the question's own assumption for
+    roads without a risk estimate (here 0.05, where the scenario's would be its highest
+    estimate, 0.4): lifting changes detention only, as planning the changed document does."""
+    doc = line(("town", 10, 2, None), ("hill", 5, 3, None))
+    doc["parties"] = [{"id": "g", "consent": "granted"}]
+    doc["profiles"] = [{"id": "general", "checkpoint_risk": {"g": 0.1}}]
+    doc["edges"][0]["checkpoint"] = "g"  # town-camp: no risk estimate
+    doc["edges"][1]["risk"] = 0.4
+    options = PlanOptions(horizon=None, unknown_risk=0.05)
+    net = Network(validate_scenario(doc))
+    base = plan_evacuation(net, options)
+    (row,) = [r for r in rank_concessions(net, options, base).rows if r.kind == "checkpoint"]
+    after = plan_doc(*conceded(doc, options, "checkpoint", "town-camp"))
+    assert row.harm_change == pytest.approx(0.0)
+    assert row.harm_change == after.expected_harm - base.expected_harm
+    assert row.detained_change == after.expected_detained - base.expected_detained
+    assert row.detained_change == pytest.approx(-1.0)
+
+
 def test_the_candidate_field_is_kept_in_json_and_the_stored_form() -> None:
     doc = line(("town", 10, 2, None))
     doc["edges"].append(

@@ -392,19 +392,28 @@ class Conditions:
     unknown: UnknownPolicy = field(default_factory=lambda: UnknownPolicy("highest", 0.0, "default"))
     risk: FloatArray = field(init=False)
     """Probability of being harmed or detained on each road: 1 − (1 − harm)(1 − detention)."""
-    cost: FloatArray = field(init=False)
-    """Quantised −ln(1 − p) per road of the objective's probability p (integers as floats)."""
-    arc_cost: FloatArray = field(init=False)
-    """``cost`` per arc (see :attr:`Network.arc_edge`)."""
-    arc_time: FloatArray = field(init=False)
-    """``time`` per arc, minutes."""
 
     def __post_init__(self) -> None:
         self.risk = 1.0 - (1.0 - self.harm) * (1.0 - self.detention)
+
+    @cached_property
+    def cost(self) -> FloatArray:
+        """Quantised −ln(1 − p) per road of the objective's probability p (integers as
+        floats)."""
         minimised = {"survival": self.risk, "harm": self.harm, "detention": self.detention}
-        self.cost = quantised_cost(minimised[self.objective])
-        self.arc_cost = self.cost[self.network.arc_edge]
-        self.arc_time = self.time[self.network.arc_edge]
+        return quantised_cost(minimised[self.objective])
+
+    @cached_property
+    def arc_cost(self) -> FloatArray:
+        """``cost`` per arc (see :attr:`Network.arc_edge`)."""
+        arc_cost: FloatArray = self.cost[self.network.arc_edge]
+        return arc_cost
+
+    @cached_property
+    def arc_time(self) -> FloatArray:
+        """``time`` per arc, minutes."""
+        arc_time: FloatArray = self.time[self.network.arc_edge]
+        return arc_time
 
     @classmethod
     def build(
@@ -435,14 +444,20 @@ class Conditions:
             net.edge_length / profile.speed_m_per_min,
             net.edge_given_time * speed_ratio,
         )
-        usable = net.edge_status != STATUS_CODES["blocked"]
-        for status in profile.excluded_statuses:
-            usable &= net.edge_status != STATUS_CODES[status]
-        if profile.vehicle:
-            usable &= net.edge_vehicle
         detention = detention_at_checkpoints(net, profile)
-        usable &= (harm < 1.0) & (detention < 1.0)
+        usable = _usable(net, profile, harm, detention)
         return cls(net, profile, at, harm, effects, detention, time, usable, objective, unknown)
+
+    def with_checkpoints_of(self, net: Network) -> Conditions:
+        """These conditions on ``net``, a copy of this network whose checkpoints differ
+        (nothing else): harm and travel times do not depend on checkpoints and are shared;
+        detention and usability are found by the rules of :meth:`build`."""
+        detention = detention_at_checkpoints(net, self.profile)
+        usable = _usable(net, self.profile, self.harm, detention)
+        return Conditions(
+            net, self.profile, self.at, self.harm, self.incident_risk, detention, self.time,
+            usable, self.objective, self.unknown,
+        )  # fmt: skip
 
     def harm_range(self, edges: IntArray | list[int]) -> tuple[FloatArray, FloatArray]:
         """Low and high ends of the probability of harm on ``edges`` (computed along a
@@ -501,6 +516,18 @@ class Conditions:
         if not reasons and self.detention[edge] >= 1.0:
             reasons.append("detention at its checkpoint is certain")
         return reasons
+
+
+def _usable(net: Network, profile: Profile, harm: FloatArray, detention: FloatArray) -> BoolArray:
+    """Roads ``profile`` may use at all: not blocked, of a status it allows, passable by its
+    vehicles if it has any, and neither harm nor detention certain."""
+    usable: BoolArray = net.edge_status != STATUS_CODES["blocked"]
+    for status in profile.excluded_statuses:
+        usable &= net.edge_status != STATUS_CODES[status]
+    if profile.vehicle:
+        usable &= net.edge_vehicle
+    usable &= (harm < 1.0) & (detention < 1.0)
+    return usable
 
 
 def quantised_cost(probability: FloatArray) -> FloatArray:

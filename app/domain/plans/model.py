@@ -215,17 +215,18 @@ def compile_model(net: Network, cond: Conditions, options: ModelOptions) -> Flow
 
 def _without_checkpoints(cond: Conditions, edges: frozenset[int]) -> tuple[Network, Conditions]:
     """The network as if ``edges`` had no checkpoint, and its conditions for the same
-    profile and time (built by the same rules as every other: risks, usability).
+    profile and time (by the same rules as every other: risks, usability).
 
     A shallow copy of the network with its own checkpoint column; the arrays it shares
-    are read-only, and its conditions are built here, not cached in the original.
+    are read-only, and its conditions are made here (from ``cond``: harm and travel times
+    do not depend on checkpoints), not cached in the original.
     """
     net = copy.copy(cond.network)
     net.edge_checkpoint = cond.network.edge_checkpoint.copy()
     net.edge_checkpoint[np.fromiter(edges, dtype=np.int64, count=len(edges))] = -1
     net._conditions = OrderedDict()
     net._lock = Lock()
-    return net, Conditions.build(net, cond.profile, cond.at)
+    return net, cond.with_checkpoints_of(net)
 
 
 def _multi_source_minutes(
