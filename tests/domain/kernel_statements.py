@@ -35,10 +35,10 @@ from app.domain.plans.expanded import Movement
 from app.domain.plans.fast import (
     CHECK_EVERY,
     CHUNK,
+    OPEN,
     SPAN,
     _by_epoch,
     _reservations,
-    _Table,
     candidate_trees,
 )
 from app.domain.plans.model import FlowModel
@@ -58,7 +58,7 @@ def fast_movements(
     if start is None:
         return []
     groups, epochs = place_all(
-        start.table,
+        _Table(model, start.table.width, horizon, max_cells),
         candidate_routes(model, start.trees),
         start.order_rows,
         start.population,
@@ -72,6 +72,35 @@ def fast_movements(
     for some, routes in _by_epoch(groups, epochs):
         out.extend(movements(model, start.rows, routes, some))
     return out
+
+
+class _Table:
+    """Remaining entries per (arc, minute), a row for every arc (the compiled loop keeps
+    rows only for the arcs entered: ``fast._Table``); grows in time when no horizon is set,
+    by the same rule."""
+
+    def __init__(self, model: FlowModel, width: int, horizon: int | None, max_cells: int) -> None:
+        self.cap = np.minimum(model.arc_cap, int(OPEN)).astype(np.int32)
+        self.horizon = horizon
+        self.max_cells = max_cells
+        self.left = np.repeat(self.cap[:, None], width, axis=1)
+        self.first = np.zeros(len(self.cap), dtype=np.int64)
+
+    @property
+    def width(self) -> int:
+        return int(self.left.shape[1])
+
+    def grow(self, need: int) -> bool:
+        if self.horizon is not None:
+            return False
+        width = max(need + 1, 2 * self.width)
+        if width * len(self.cap) > self.max_cells:
+            width = self.max_cells // max(1, len(self.cap))
+            if width <= self.width:
+                return False
+        extra = np.repeat(self.cap[:, None], width - self.width, axis=1)
+        self.left = np.concatenate([self.left, extra], axis=1)
+        return True
 
 
 @dataclass

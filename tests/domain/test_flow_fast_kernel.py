@@ -3,7 +3,9 @@
 
 Both must place the same groups (route, departure minute, people), in the same order,
 on random networks with tight capacities, safe zones that fill up (new routes are
-made mid-plan) and tables that must grow (no window, long queues).
+made mid-plan) and tables that must grow (no window, long queues). The compiled loop
+keeps table rows only for the arcs entered; it is also run starting from one row, so
+that it makes more rows again and again (the statement has a row for every arc).
 """
 
 from __future__ import annotations
@@ -66,8 +68,12 @@ def test_without_the_compiled_loops_the_package_says_how_to_build_them() -> None
     assert "C compiler" in last and "pip install ." in last
 
 
+@pytest.mark.parametrize("first_rows", [1, fast.FIRST_ROWS])
 @pytest.mark.parametrize("seed", range(80))
-def test_compiled_and_python_loops_place_the_same_groups(seed: int) -> None:
+def test_compiled_and_python_loops_place_the_same_groups(
+    seed: int, first_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fast, "FIRST_ROWS", first_rows)
     rng = random.Random(7000 + seed)
     n = rng.randint(4, 30)
     doc = flow_document(rng, n, rng.randint(n, 3 * n))
@@ -110,13 +116,21 @@ def test_full_safe_zones_send_the_rest_elsewhere_in_both_loops() -> None:
     assert sorted(received.values()) == [30, 30, 30]
 
 
-def test_a_long_queue_grows_the_table_in_both_loops() -> None:
-    # One road of 1 person a minute: 500 people need 500 minutes, far past the first table.
+def test_a_long_queue_grows_the_table_in_both_loops(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Roads of 1 person a minute: 500 people need 500 minutes, far past the first table;
+    # the compiled loop starts with one row, makes a second for the second road, and the
+    # table grows in time with both.
+    monkeypatch.setattr(fast, "FIRST_ROWS", 1)
     doc = {
         "schema": "safe-passage/scenario@1",
-        "nodes": [{"id": "home", "population": 500}, {"id": "camp", "kind": "safe_zone"}],
+        "nodes": [
+            {"id": "home", "population": 500},
+            {"id": "gate"},
+            {"id": "camp", "kind": "safe_zone"},
+        ],
         "edges": [
-            {"id": "r", "from": "home", "to": "camp", "travel_time_min": 2, "capacity_per_min": 1}
+            {"id": "a", "from": "home", "to": "gate", "travel_time_min": 1, "capacity_per_min": 1},
+            {"id": "b", "from": "gate", "to": "camp", "travel_time_min": 1, "capacity_per_min": 1},
         ],
     }
     compiled, python = both(model_of(doc), None)

@@ -143,8 +143,14 @@ cdef class _Routes:
 
 
 cdef class _Table:
+    """``fast._Table``: rows only for the arcs entered (``row[arc]`` −1: its capacity free
+    at every minute); :meth:`take` gives an arc its row before a reservation on it."""
     cdef object source
     cdef i32[:, ::1] left
+    cdef i64[::1] row
+    cdef i64[::1] arc_of_row
+    cdef i64[::1] used
+    cdef const i32[::1] cap
     cdef i64[::1] first
     cdef i64 width
     cdef i64 horizon
@@ -156,6 +162,9 @@ cdef class _Table:
     def __init__(self, source, i64 horizon, i64 chunk, i64 span):
         self.source = source
         self.first = source.first
+        self.row = source.row
+        self.used = source.used
+        self.cap = source.cap
         self.horizon = horizon
         self.chunk = chunk
         self.span = span
@@ -163,6 +172,7 @@ cdef class _Table:
 
     cdef void reload(self):
         self.left = self.source.left
+        self.arc_of_row = self.source.arc_of_row
         self.width = self.left.shape[1]
 
     cdef bint grow(self, i64 need) except -1:
@@ -170,6 +180,27 @@ cdef class _Table:
             return False
         self.reload()
         return True
+
+    cdef inline i32 at(self, i64 a, i64 off) noexcept:
+        """Entries left on arc ``a`` at minute ``off``."""
+        cdef i64 r = self.row[a]
+        return self.cap[a] if r < 0 else self.left[r, off]
+
+    cdef i64 take(self, i64 a) except -1:
+        """Arc ``a``'s row, made (its capacity at every minute) if it has none."""
+        cdef i64 r = self.row[a], m
+        if r >= 0:
+            return r
+        r = self.used[0]
+        if r == self.left.shape[0]:
+            self.source.more_rows()
+            self.reload()
+        for m in range(self.width):
+            self.left[r, m] = self.cap[a]
+        self.row[a] = r
+        self.arc_of_row[r] = a
+        self.used[0] = r + 1
+        return r
 
     cdef i64 room(self, _Routes r, i64 n, i64 s) noexcept:
         """Free places for a departure at minute ``s`` on the route laid out in ``r``'s
@@ -180,7 +211,7 @@ cdef class _Table:
             i = j + r.blocked
             if i >= n:
                 i -= n
-            val = self.left[r.path_arc[i], r.path_off[i] + s]
+            val = self.at(r.path_arc[i], r.path_off[i] + s)
             if val < best:
                 best = val
                 if best <= 0:
@@ -258,7 +289,7 @@ cdef i64 _place(
     cdef i64 f_upto[64]
     cdef i64 f_arrive[64]
     cdef i64 n_found = 0, first = 0, upto = 0, arrive, until, s, c, free, want, placed
-    cdef i64 width, a, off, length, bound, k, n
+    cdef i64 width, a, off, length, bound, k, n, row_
     # Options in tree order (those whose safe zone has room), then stably by hint + length.
     for t in range(r.trees):
         if r.count[t, row] > 0 and zone_left[r.zone(t, row)] > 0:
@@ -315,7 +346,8 @@ cdef i64 _place(
             continue
         c = min(free, want - placed)
         for i in range(n):
-            table.left[r.path_arc[i], r.path_off[i] + s] -= <i32>c
+            row_ = table.take(r.path_arc[i])  # first: making a row may move the table
+            table.left[row_, r.path_off[i] + s] -= <i32>c
         out.append((k * r.rows + row, s, c))
         placed += c
     # Move each road's first minute with room past full minutes.
@@ -323,8 +355,8 @@ cdef i64 _place(
     for i in range(n):
         a = r.path_arc[i]
         off = table.first[a]
-        if off < width and table.left[a, off] <= 0:
-            while off < width and table.left[a, off] <= 0:
+        if off < width and table.at(a, off) <= 0:
+            while off < width and table.at(a, off) <= 0:
                 off += 1
             table.first[a] = off
     zone_left[r.zone(k, row)] -= placed

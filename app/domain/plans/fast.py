@@ -58,22 +58,47 @@ OPEN = np.int32(2**30)
 
 CHECK_EVERY = 256
 """Placements between two looks at the time budget."""
+FIRST_ROWS = 1024
+"""Rows of the reservation table made at first (it doubles as arcs are entered)."""
 
 
 class _Table:
-    """Remaining entries per (arc, minute); grows in time when no horizon is set."""
+    """Remaining entries per (arc, minute); grows in time when no horizon is set.
+
+    Rows are kept only for the arcs a group has entered (``row[arc]``, −1: none yet, its
+    capacity free at every minute): the compiled loop gives an arc its row when it first
+    reserves on it (``_fast_kernel``), and asks for more rows by :meth:`more_rows`. On a
+    city few arcs are ever entered within a window: at 1M places the table of every arc was
+    ~0.7 GB for a 45-minute window, and its first filling ~1.3 s of the plan. The limit on
+    cells (``max_cells``) is applied as if every arc had its row, as before, so that the
+    same plans are made and refused.
+    """
 
     def __init__(self, model: FlowModel, width: int, horizon: int | None, max_cells: int) -> None:
         self.cap = np.minimum(model.arc_cap, int(OPEN)).astype(np.int32)
         self.horizon = horizon
         self.max_cells = max_cells
-        self.left = np.repeat(self.cap[:, None], width, axis=1)
+        self.row = np.full(len(self.cap), -1, dtype=np.int64)
+        """Each arc's row of :attr:`left` (−1: no group has entered it)."""
+        rows = max(1, min(FIRST_ROWS, len(self.cap)))
+        self.left = np.empty((rows, width), dtype=np.int32)
+        """Remaining entries per row and minute (rows past :attr:`used` unused)."""
+        self.arc_of_row = np.full(rows, -1, dtype=np.int64)
+        self.used = np.zeros(1, dtype=np.int64)
+        """Rows in use (an array: the compiled loop counts them)."""
         self.first = np.zeros(len(self.cap), dtype=np.int64)
         """Per arc, no minute before this has room (kept exact where routes filled it)."""
 
     @property
     def width(self) -> int:
         return int(self.left.shape[1])
+
+    def more_rows(self) -> None:
+        """Twice the rows (at most one per arc)."""
+        rows = len(self.left)
+        more = min(2 * rows, max(len(self.cap), rows + 1)) - rows
+        self.left = np.concatenate([self.left, np.empty((more, self.width), dtype=np.int32)])
+        self.arc_of_row = np.concatenate([self.arc_of_row, np.full(more, -1, dtype=np.int64)])
 
     def grow(self, need: int) -> bool:
         if self.horizon is not None:
@@ -83,7 +108,8 @@ class _Table:
             width = self.max_cells // max(1, len(self.cap))
             if width <= self.width:
                 return False
-        extra = np.repeat(self.cap[:, None], width - self.width, axis=1)
+        arcs = np.maximum(self.arc_of_row, 0)
+        extra = np.repeat(self.cap[arcs][:, None], width - self.width, axis=1)
         self.left = np.concatenate([self.left, extra], axis=1)
         return True
 
