@@ -237,3 +237,33 @@ def test_size_guard_counts_the_expanded_network_exactly(seed: int) -> None:
     model = compile_model(net, net.conditions(None, None), ModelOptions())
     for horizon in (1, 7, 40):
         assert expanded_arcs(model, horizon) == solve_horizon(model, horizon).arcs
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_group_s_risk_is_its_roads_combined_whether_or_not_the_plan_has_taken_them(
+    seed: int,
+) -> None:
+    """A route's risk is 1 − Π(1 − p) over its roads: for the plan's own groups, and for
+    a group of other roads asked about after (its roads' figures found then)."""
+    import math
+
+    from app.domain.plans.expanded import Movement
+
+    rng = random.Random(4400 + seed)
+    doc = flow_document(rng, rng.randint(4, 10), rng.randint(8, 20))
+    net = Network(validate_scenario(doc))
+    try:
+        plan = plan_evacuation(net, PlanOptions(horizon=12))
+    except Exception:  # nothing to evacuate
+        return
+    model = plan.model
+    risk = model.conditions.risk[model.arc_edge]
+
+    def combined(arcs: tuple[int, ...]) -> float:
+        return 1.0 - math.prod(1.0 - float(risk[a]) for a in arcs)
+
+    for m in plan.movements:
+        assert plan.route_risk(m) == pytest.approx(combined(m.arcs), abs=1e-12)
+    other = tuple(rng.sample(range(len(model.arc_tail)), min(3, len(model.arc_tail))))
+    group = Movement(1, (0,) * (len(other) + 1), other, (0,) * len(other), None)
+    assert plan.route_risk(group) == pytest.approx(combined(other), abs=1e-12)

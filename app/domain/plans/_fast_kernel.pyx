@@ -39,7 +39,8 @@ cdef class _Routes:
     cdef i64[::1] node
     """Node of each row (district)."""
     cdef i64[:, ::1] tt
-    """Minutes from each node to the end of its path, per tree (−1: no path)."""
+    """Minutes from each node on a district's path to the end of the path, per tree
+    (other nodes: never read)."""
     cdef i64[:, ::1] end
     cdef i64[:, ::1] count
     """Roads on each district's route per tree (0: none, or a repeat)."""
@@ -63,8 +64,9 @@ cdef class _Routes:
         if self.trees > 64:
             raise ValueError("at most 64 routing trees")
         cdef i64 n = nxt_v.shape[1], k, v, x, a, depth, i, y, h, j, r
+        # Filled only for the nodes on the districts' paths (the rest is never read).
         tt = np.full((self.trees, n), UNKNOWN, dtype=np.int64)
-        end = np.full((self.trees, n), -1, dtype=np.int64)
+        end = np.empty((self.trees, n), dtype=np.int64)
         self.tt = tt
         self.end = end
         cnt_a = np.zeros((self.trees, n), dtype=np.int64)
@@ -76,7 +78,8 @@ cdef class _Routes:
         stack_a = np.zeros(max(n, 1), dtype=np.int64)
         cdef i64[::1] stack = stack_a
         for k in range(self.trees):
-            for v in range(n):
+            for r in range(self.rows):
+                v = self.node[r]
                 if self.tt[k, v] != UNKNOWN:
                     continue
                 depth = 0

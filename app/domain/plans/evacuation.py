@@ -140,14 +140,21 @@ class Plan:
         )
 
     @cached_property
-    def _arc_log_keep(self) -> dict[str, list[float]]:
-        """ln(1 − p) per usable arc of the probability of being harmed or detained
-        (``risk``), harmed (``harm``) and detained (``detention``)."""
-        cond, arcs = self.model.conditions, self.model.arc_edge
-        return {
-            key: np.log1p(-getattr(cond, key)[arcs]).tolist()
-            for key in ("risk", "harm", "detention")
-        }
+    def _arc_log_keep(self) -> dict[str, dict[int, float]]:
+        """ln(1 − p) of the probability of being harmed or detained (``risk``), harmed
+        (``harm``) and detained (``detention``), per arc a group of the plan takes (only
+        those: a city has millions of arcs, a plan's groups take a few)."""
+        return self._log_keep({a for m in self._moves for a in m.arcs})
+
+    def _log_keep(self, arcs: set[int]) -> dict[str, dict[int, float]]:
+        cond, edge = self.model.conditions, self.model.arc_edge
+        index = np.fromiter(arcs, dtype=np.int64, count=len(arcs))
+        positions = index.tolist()
+        out: dict[str, dict[int, float]] = {}
+        for key in ("risk", "harm", "detention"):
+            logs = np.log1p(-getattr(cond, key)[edge[index]]).tolist()
+            out[key] = dict(zip(positions, logs, strict=True))
+        return out
 
     def route_risk(self, mv: Movement, key: str = "risk") -> float:
         """Probability that one person of the group is harmed or detained on its route
@@ -156,7 +163,14 @@ class Plan:
         known = self._route_risks.get((id(mv), key))
         if known is not None and known[0] is mv:
             return known[1]
-        risk = -math.expm1(math.fsum(map(self._arc_log_keep[key].__getitem__, mv.arcs)))
+        table = self._arc_log_keep[key]
+        try:
+            log_keep = math.fsum(map(table.__getitem__, mv.arcs))
+        except KeyError:  # a group made after the table was
+            for k, more in self._log_keep(set(mv.arcs)).items():
+                self._arc_log_keep[k].update(more)
+            log_keep = math.fsum(map(table.__getitem__, mv.arcs))
+        risk = -math.expm1(log_keep)
         self._route_risks[(id(mv), key)] = (mv, risk)
         return risk
 
