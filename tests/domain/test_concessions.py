@@ -337,13 +337,13 @@ def test_a_concession_too_large_to_plan_is_left_unpriced_and_the_others_are_pric
 
 def test_screening_with_the_base_minutes_from_people_decides_as_the_changed_ones() -> None:
     """Whether a concession may help is read with the base plan's minutes from people (one
-    search fewer): for every candidate that adds arcs, on 60 random documents, it must
-    decide as the changed network's own minutes from people would (the statement of
-    before)."""
+    search fewer), and for a concession on one road from that road alone: for every
+    candidate that changes the model, on 60 random documents, it must decide as the
+    changed network's own compiled model and minutes would (the statement of before)."""
     from app.domain.plans import concessions
     from app.domain.plans.model import UNREACHABLE, compile_model
 
-    screened, helping = 0, 0
+    screened, helping, same = 0, 0, 0
     for seed in range(60):
         rng = random.Random(500 + seed)
         doc = negotiable(rng)
@@ -354,26 +354,77 @@ def test_screening_with_the_base_minutes_from_people_decides_as_the_changed_ones
         except Exception:  # nothing to evacuate: no plan to negotiate over
             continue
         model, most = base.model, most_evacuable(base.model)
+        moves = [*base.movements, *base.stranded_moves]
+        used = {int(model.arc_edge[a]) for m in moves for a in m.arcs}
         for cand in concessions._candidates(net, options, base):
             if cand.options is None or cand.kind == "capacity":
                 continue
             changed = compile_model(net, model.conditions, cand.options)
             if np.array_equal(changed.arc_index, model.arc_index):
-                continue
-            added = ~np.isin(changed.arc_index, model.arc_index)
-            u, v = changed.arc_tail[added], changed.arc_head[added]
-            through = np.minimum(
-                changed.from_people[u] + changed.arc_time[added] + changed.to_zone[v],
-                UNREACHABLE,
-            )
-            limit = options.horizon
-            if limit is None and base.evacuated >= most_evacuable(changed):
-                limit = base.egress_time_min
-            expected = bool(np.any(through < UNREACHABLE)) and (
-                limit is None or bool(np.any(through <= limit))
-            )
-            decided = concessions._may_help(base, changed, cand, options.horizon, most)
+                road = cand.road
+                expected = (
+                    cand.kind == "checkpoint"
+                    and road is not None
+                    and changed.conditions.risk[road] != model.conditions.risk[road]
+                    and road in used
+                )
+                same += 1
+            else:
+                added = ~np.isin(changed.arc_index, model.arc_index)
+                u, v = changed.arc_tail[added], changed.arc_head[added]
+                through = np.minimum(
+                    changed.from_people[u] + changed.arc_time[added] + changed.to_zone[v],
+                    UNREACHABLE,
+                )
+                limit = options.horizon
+                if limit is None and base.evacuated >= most_evacuable(changed):
+                    limit = base.egress_time_min
+                expected = bool(np.any(through < UNREACHABLE)) and (
+                    limit is None or bool(np.any(through <= limit))
+                )
+            decided = concessions._may_help(base, cand, options.horizon, most, lambda m=changed: m)
             assert decided == expected, (seed, cand)
             screened += 1
             helping += decided
-    assert screened > 50 and 0 < helping < screened  # both answers were exercised
+    assert screened > 50 and 0 < helping < screened and same > 5  # every branch exercised
+
+
+def test_a_concession_on_one_road_changes_the_compiled_model_on_that_road_only() -> None:
+    """``road_change`` (the road alone) against the model compiled for the whole network:
+    every other arc kept, the road's arcs, minutes and risk, and the minutes to a safe zone
+    at the ends of its added arcs."""
+    from app.domain.plans import concessions
+    from app.domain.plans.model import arcs_of_road, compile_model, road_change
+
+    checked = 0
+    for seed in range(60):
+        rng = random.Random(700 + seed)
+        doc = negotiable(rng)
+        options = PlanOptions(horizon=rng.choice([None, 8]), consenting_only=True)
+        net = Network(validate_scenario(doc))
+        try:
+            base = plan_evacuation(net, options)
+        except Exception:  # nothing to evacuate: no plan to negotiate over
+            continue
+        model = base.model
+        for cand in concessions._candidates(net, options, base):
+            if cand.kind not in ("crossing", "road", "checkpoint"):
+                continue
+            assert cand.road is not None and cand.options is not None
+            changed = compile_model(net, model.conditions, cand.options)
+            change = road_change(model, cand.options, cand.road)
+            mine = arcs_of_road(net, cand.road)
+            others = np.setdiff1d(model.arc_index, mine)
+            assert np.setdiff1d(changed.arc_index, mine).tolist() == others.tolist()
+            assert change.arcs.tolist() == np.intersect1d(changed.arc_index, mine).tolist()
+            assert change.before.tolist() == np.intersect1d(model.arc_index, mine).tolist()
+            at = np.searchsorted(changed.arc_index, change.arcs)
+            assert change.minutes.tolist() == changed.arc_time[at].tolist()
+            assert change.risk == changed.conditions.risk[cand.road]
+            if change.adds_only:
+                arcs, _ = change.added()
+                heads = net.arc_head[arcs]
+                lowered = change.to_zone(net, model.to_zone, heads)
+                assert lowered.tolist() == changed.to_zone[heads].tolist()
+            checked += 1
+    assert checked > 100

@@ -42,13 +42,15 @@ a minimum cut admit no more within the window), or the safe zones full.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
 
 from app.domain.errors import PlanTooLargeError
-from app.domain.network.graph import STATUS_CODES, Network
+from app.domain.network.graph import STATUS_CODES, IntArray, Network
 from app.domain.plans.evacuation import (
     Plan,
     PlanOptions,
@@ -64,6 +66,7 @@ from app.domain.plans.model import (
     evacuable_upper_bound,
     excluded_parties,
     most_evacuable,
+    road_change,
     to_zone_after,
 )
 
@@ -190,10 +193,10 @@ def rank_concessions(net: Network, options: PlanOptions, base: Plan) -> Concessi
     for k, cand in enumerate(considered):
         if options.progress is not None:
             options.progress(f"pricing {cand.kind} {cand.what}", k, len(considered))
-        changed, horizon = _changed_model(net, model, cand), options.horizon
+        changed, horizon = _lazy_model(net, model, cand), options.horizon
         if horizon is not None:
             horizon += cand.extra_minutes
-        if not _may_help(base, changed, cand, horizon, most):
+        if not _may_help(base, cand, horizon, most, changed):
             skipped += 1
             continue
         out_of_time = out_of_time or (options.budget is not None and options.budget.expired())
@@ -201,7 +204,7 @@ def rank_concessions(net: Network, options: PlanOptions, base: Plan) -> Concessi
             not_priced += 1
             continue
         try:
-            row = _price(changed, cand, figures, replace(quiet, horizon=horizon))
+            row = _price(changed(), cand, figures, replace(quiet, horizon=horizon))
         except PlanTooLargeError:  # e.g. a longer pause on a city: the others are priced
             not_priced += 1
             continue
@@ -269,10 +272,10 @@ def select_concessions(net: Network, options: PlanOptions, base: Plan) -> Select
     for k, cand in enumerate(considered):
         if options.progress is not None:
             options.progress("choosing concessions to price", k, len(considered))
-        changed, horizon = _changed_model(net, model, cand), options.horizon
+        horizon = options.horizon
         if horizon is not None:
             horizon += cand.extra_minutes
-        if not _may_help(base, changed, cand, horizon, most):
+        if not _may_help(base, cand, horizon, most, _lazy_model(net, model, cand)):
             skipped += 1
         elif len(to_price) >= MAX_REPLANS:
             not_priced += 1
@@ -444,6 +447,11 @@ def _nearest_first(net: Network, model: FlowModel) -> np.ndarray:
     return np.lexsort((np.arange(len(tail)), np.minimum(forward, backward)))
 
 
+def _lazy_model(net: Network, model: FlowModel, cand: _Candidate) -> Callable[[], FlowModel]:
+    """:func:`_changed_model`, compiled on the first call only."""
+    return functools.cache(lambda: _changed_model(net, model, cand))
+
+
 def _changed_model(net: Network, model: FlowModel, cand: _Candidate) -> FlowModel:
     """The model planned with ``cand`` (``model`` itself when it changes no road), its
     minutes to safe zones found from ``model``'s where it only adds arcs
@@ -458,9 +466,14 @@ def _changed_model(net: Network, model: FlowModel, cand: _Candidate) -> FlowMode
 
 
 def _may_help(
-    base: Plan, changed: FlowModel, cand: _Candidate, horizon: int | None, most: int
+    base: Plan,
+    cand: _Candidate,
+    horizon: int | None,
+    most: int,
+    changed: Callable[[], FlowModel],
 ) -> bool:
-    """Whether planning with ``cand`` might get more people out, sooner, or more safely.
+    """Whether planning with ``cand`` might get more people out, sooner, or more safely
+    (``changed()``: the model planned with it, compiled only where needed).
 
     A longer pause cannot get out more people than the bound of evacuees within it (and
     with the same people out, the last arrives at the same minute). A changed model with
@@ -468,6 +481,12 @@ def _may_help(
     with a risk of its own, changes the harm. New arcs help only on a way from people to a
     safe zone short enough to end by the window's end (or, when everybody who can ever be
     is out, by the base plan's last arrival).
+
+    A concession on one road (a crossing or road opened, a checkpoint lifted) changes the
+    model on that road only (:func:`~app.domain.plans.model.road_change`), so it is decided
+    from that road's arcs and the base model's minutes without compiling the model of a
+    whole city for each; ``tests/domain/test_concessions.py`` checks every decision against
+    the compiled model's.
     """
     model = base.model
     if cand.kind == "pause":
@@ -475,30 +494,56 @@ def _may_help(
         return base.evacuated < evacuable_upper_bound(model, horizon, most)
     if cand.kind == "capacity":
         return True
-    if np.array_equal(changed.arc_index, model.arc_index):  # the same arcs
-        road = cand.road
+    road = cand.road
+    if cand.kind in ("crossing", "road", "checkpoint"):
+        assert road is not None and cand.options is not None
+        change = road_change(model, cand.options, road)
+        if change.same_arcs:
+            return cand.kind == "checkpoint" and _risk_changes_on_used_road(base, road, change.risk)
+        if change.adds_only:
+            net = model.network
+            arcs, minutes = change.added()
+            u, v = net.arc_tail[arcs], net.arc_head[arcs]
+            to_zone = change.to_zone(net, model.to_zone, v)
+            return _through_helps(base, model.from_people[u] + minutes + to_zone, horizon, changed)
+    after = changed()
+    if np.array_equal(after.arc_index, model.arc_index):  # the same arcs
         return (
             cand.kind == "checkpoint"
             and road is not None
-            and changed.conditions.risk[road] != model.conditions.risk[road]
-            and bool(np.isin(road, model.arc_edge[_used_arcs(base)]))
+            and _risk_changes_on_used_road(base, road, float(after.conditions.risk[road]))
         )
     in_base = np.zeros(len(model.network.arc_tail), dtype=bool)
     in_base[model.arc_index] = True
-    added = ~in_base[changed.arc_index]
-    u, v = changed.arc_tail[added], changed.arc_head[added]
-    # The shortest way from people to a safe zone through some added arc, read from the
-    # base plan's minutes from people (one search fewer per candidate): on such a way the
-    # part before its first added arc uses only base arcs, whose minutes a concession leaves
-    # as they are (it adds arcs; a lifted checkpoint changes only its own road, added here).
-    # So the least of these sums is the least with the changed network's minutes.
-    through = np.minimum(
-        model.from_people[u] + changed.arc_time[added] + changed.to_zone[v], UNREACHABLE
+    added = ~in_base[after.arc_index]
+    u, v = after.arc_tail[added], after.arc_head[added]
+    return _through_helps(
+        base, model.from_people[u] + after.arc_time[added] + after.to_zone[v], horizon, changed
     )
+
+
+def _risk_changes_on_used_road(base: Plan, road: int, risk: float) -> bool:
+    return risk != base.model.conditions.risk[road] and bool(
+        np.isin(road, base.model.arc_edge[_used_arcs(base)])
+    )
+
+
+def _through_helps(
+    base: Plan, through: IntArray, horizon: int | None, changed: Callable[[], FlowModel]
+) -> bool:
+    """Whether the least minutes from people to a safe zone through an added arc
+    (``through``, one per added arc) ends in time.
+
+    They are read from the base plan's minutes from people (one search fewer per
+    candidate): on such a way the part before its first added arc uses only base arcs,
+    whose minutes a concession leaves as they are (it adds arcs; a lifted checkpoint
+    changes only its own road, added here). So the least of these sums is the least with
+    the changed network's minutes."""
+    through = np.minimum(through, UNREACHABLE)
     if not np.any(through < UNREACHABLE):
         return False
     limit = horizon
-    if limit is None and base.evacuated >= most_evacuable(changed):
+    if limit is None and base.evacuated >= most_evacuable(changed()):
         limit = base.egress_time_min
     return limit is None or bool(np.any(through <= limit))
 

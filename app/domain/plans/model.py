@@ -68,18 +68,23 @@ def excluded_parties(net: Network, options: ModelOptions) -> set[str]:
     return set(excluded.parties)
 
 
-def road_mask(cond: Conditions, options: ModelOptions) -> BoolArray:
+def road_mask(cond: Conditions, options: ModelOptions, roads: IntArray | None = None) -> BoolArray:
     """Roads a plan may use: the profile's usable roads (and the blocked roads opened), less
     those involving an excluded party (:func:`~app.domain.routes.holdings.usable_roads`:
     its roads, checkpoints and places, so its people stay and nobody passes its ground),
-    less those above the risk limit."""
+    less those above the risk limit. Every rule is per road: with ``roads``, the answer for
+    those roads only."""
     net = cond.network
-    usable = cond.usable.copy()
+    sel = slice(None) if roads is None else roads
+    usable = cond.usable[sel].copy()
     for e in options.open_edges:
-        usable[e] = _usable_if_open(cond, e)
-    usable = usable_roads(net, usable, excluded_parties(net, options))
+        if roads is None:
+            usable[e] = _usable_if_open(cond, e)
+        else:
+            usable[roads == e] = _usable_if_open(cond, e)
+    usable = usable_roads(net, usable, excluded_parties(net, options), roads)
     if options.max_risk is not None:
-        usable &= cond.risk <= options.max_risk + 1e-12
+        usable &= cond.risk[sel] <= options.max_risk + 1e-12
     return usable
 
 
@@ -158,16 +163,24 @@ class FlowModel:
         return self.network.n_nodes
 
 
-def entries_per_minute(cond: Conditions, factors: Iterable[tuple[int, float]] = ()) -> FloatArray:
+def entries_per_minute(
+    cond: Conditions, factors: Iterable[tuple[int, float]] = (), roads: IntArray | None = None
+) -> FloatArray:
     """People entering each road per minute, per direction, as plans count them:
     ``capacity_per_min`` × the profile's ``capacity_factor``, floored (``inf``: unbounded).
-    ``factors``: (road, factor) pairs multiplying some roads' capacity (a concession)."""
+    ``factors``: (road, factor) pairs multiplying some roads' capacity (a concession).
+    With ``roads``: for those roads only."""
     capacity = cond.network.edge_capacity
+    if roads is not None:
+        capacity = capacity[roads]
     factors = list(factors)
     if factors:
         capacity = capacity.copy()
         for e, factor in factors:
-            capacity[e] *= factor
+            if roads is None:
+                capacity[e] *= factor
+            else:
+                capacity[roads == e] *= factor
     entries: FloatArray = np.floor(capacity * cond.profile.capacity_factor + 1e-9)
     return entries
 
@@ -211,6 +224,78 @@ def compile_model(net: Network, cond: Conditions, options: ModelOptions) -> Flow
         reception=reception,
         big=big,
     )
+
+
+@dataclass(frozen=True)
+class RoadChange:
+    """How the model of other options differs from a base model on one road
+    (:func:`road_change`)."""
+
+    arcs: IntArray
+    """The road's arcs (positions among the network's) usable under the other options."""
+    minutes: IntArray
+    """Their travel times, whole minutes."""
+    before: IntArray
+    """The road's arcs in the base model."""
+    risk: float
+    """The road's probability of harm or detention under the other options."""
+
+    @property
+    def same_arcs(self) -> bool:
+        return np.array_equal(self.arcs, self.before)
+
+    @property
+    def adds_only(self) -> bool:
+        """Whether every arc of the road in the base model is kept."""
+        return bool(np.isin(self.before, self.arcs).all())
+
+    def added(self) -> tuple[IntArray, IntArray]:
+        """The arcs not in the base model, and their minutes."""
+        new = ~np.isin(self.arcs, self.before)
+        return self.arcs[new], self.minutes[new]
+
+    def to_zone(self, net: Network, before: IntArray, nodes: IntArray) -> IntArray:
+        """Least minutes to a safe zone from ``nodes`` (ends of the road) once it has
+        :attr:`arcs`, where ``before`` are the base model's (``to_zone``), every other
+        road's arcs kept: a way that leaves an end by the road and comes back by it is
+        longer than staying, so only one of the road's arcs can start it."""
+        out = before[nodes].copy()
+        for a, t in zip(self.arcs.tolist(), self.minutes.tolist(), strict=True):
+            here = nodes == net.arc_tail[a]
+            out[here] = np.minimum(out[here], t + before[net.arc_head[a]])
+        return out
+
+
+def road_change(base: FlowModel, options: ModelOptions, road: int) -> RoadChange:
+    """How the model of ``options`` differs from ``base`` on ``road``, where ``options`` are
+    ``base``'s with that road opened (``open_edges``) or its checkpoint lifted
+    (``lifted_checkpoints``): every other road then keeps its arcs, minutes and capacities,
+    for each rule that makes them (:func:`road_mask`, :func:`entries_per_minute`,
+    :class:`~app.domain.network.graph.Conditions`) is per road. Found for the road alone,
+    where :func:`compile_model` makes every arc of the network (millions on a city);
+    ``tests/domain/test_concessions.py`` checks it against the compiled models."""
+    net, cond = base.network, base.conditions
+    if options.lifted_checkpoints != base.options.lifted_checkpoints:
+        net, cond = _without_checkpoints(cond, options.lifted_checkpoints)
+    roads = np.array([road], dtype=np.int64)
+    ok = bool(road_mask(cond, options, roads)[0])
+    ok = ok and bool(entries_per_minute(cond, options.capacity_factor_edges, roads)[0] >= 1)
+    mine = arcs_of_road(net, road)
+    at = np.searchsorted(base.arc_index, mine)
+    inside = at < len(base.arc_index)
+    before = mine[inside][base.arc_index[at[inside]] == mine[inside]]
+    arcs = mine if ok else mine[:0]
+    minutes = np.full(len(arcs), int(whole_minutes(cond.time[roads])[0]), dtype=np.int64)
+    return RoadChange(arcs, minutes, before, float(cond.risk[road]))
+
+
+def arcs_of_road(net: Network, road: int) -> IntArray:
+    """The network's arcs of ``road`` (one per direction it may be travelled), ascending."""
+    found = []
+    for node in {int(net.edge_tail[road]), int(net.edge_head[road])}:
+        span = np.arange(net.arc_indptr[node], net.arc_indptr[node + 1])
+        found.append(span[net.arc_edge[span] == road])
+    return np.unique(np.concatenate(found))
 
 
 def _without_checkpoints(cond: Conditions, edges: frozenset[int]) -> tuple[Network, Conditions]:

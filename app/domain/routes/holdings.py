@@ -84,14 +84,21 @@ def exclusion(
     return Exclusion(avoided, not_consenting)
 
 
-def party_codes_per_road(net: Network) -> list[IntArray]:
-    """For each road, the party codes (−1: none) of its controller, its checkpoint and the
-    holders of its two ends: everything whose party a road involves."""
+def party_codes_per_road(net: Network, roads: IntArray | None = None) -> list[IntArray]:
+    """For each road (of ``roads`` if given), the party codes (−1: none) of its controller,
+    its checkpoint and the holders of its two ends: everything whose party a road involves."""
+    if roads is None:
+        return [
+            net.edge_controller,
+            net.edge_checkpoint,
+            net.node_controller[net.edge_tail],
+            net.node_controller[net.edge_head],
+        ]
     return [
-        net.edge_controller,
-        net.edge_checkpoint,
-        net.node_controller[net.edge_tail],
-        net.node_controller[net.edge_head],
+        net.edge_controller[roads],
+        net.edge_checkpoint[roads],
+        net.node_controller[net.edge_tail[roads]],
+        net.node_controller[net.edge_head[roads]],
     ]
 
 
@@ -119,14 +126,17 @@ def allowed_codes(net: Network, excluded: Iterable[str]) -> BoolArray:
     return allowed
 
 
-def usable_roads(net: Network, base: BoolArray, excluded: Iterable[str]) -> BoolArray:
+def usable_roads(
+    net: Network, base: BoolArray, excluded: Iterable[str], roads: IntArray | None = None
+) -> BoolArray:
     """The roads of ``base`` none of whose parties (:func:`party_codes_per_road`) is in
-    ``excluded`` (:func:`allowed_codes`). ``O(m)``."""
+    ``excluded`` (:func:`allowed_codes`). ``O(m)``; with ``roads``, ``base`` is given for
+    those roads only, and so is the answer."""
     allowed = allowed_codes(net, excluded)
     mask = base.copy()
     if allowed.all():
         return mask
-    for road_codes in party_codes_per_road(net):
+    for road_codes in party_codes_per_road(net, roads):
         mask &= allowed[road_codes + 1]
     return mask
 
