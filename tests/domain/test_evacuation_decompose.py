@@ -159,3 +159,33 @@ def test_compiled_walk_back_reads_the_same_journeys_as_numpy(seed: int) -> None:
     ends = np.concatenate([done, left])
     got = kernel.walk_back(ends, *tree)
     assert got == journeys(ends, *tree)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_the_most_people_ever_evacuable_is_networkx_s_maximum_flow(seed: int) -> None:
+    """With and without safe zones that limit their reception (without, no flow is solved:
+    everybody who can reach a safe zone), against networkx's maximum flow."""
+    import networkx as nx
+
+    rng = random.Random(3300 + seed)
+    n = rng.randint(3, 16)
+    doc = flow_document(rng, n, rng.randint(n, 3 * n))
+    if rng.random() < 0.5:
+        for node in doc["nodes"]:
+            if node.get("kind") == "safe_zone":
+                node.pop("capacity", None)
+    net = Network(validate_scenario(doc))
+    model = compile_model(net, net.conditions(None, None), model_options(PlanOptions()))
+    graph = nx.DiGraph()
+    graph.add_nodes_from(["s", "t"])
+    for t, h in zip(model.arc_tail.tolist(), model.arc_head.tolist(), strict=True):
+        graph.add_edge(t, h)  # no capacity: unbounded
+    for v in np.flatnonzero(model.population > 0).tolist():
+        graph.add_edge("s", v, capacity=int(model.population[v]))
+    for z in np.flatnonzero(model.is_zone).tolist():
+        if model.reception[z] < model.big:
+            graph.add_edge(z, "t", capacity=int(model.reception[z]))
+        else:
+            graph.add_edge(z, "t")
+    expected = nx.maximum_flow_value(graph, "s", "t") if model.is_zone.any() else 0
+    assert most_evacuable(model) == expected

@@ -396,13 +396,18 @@ def most_evacuable(model: FlowModel) -> int:
     """The most people that can ever reach a safe zone, given all the time needed.
 
     With unlimited time only connectivity and the safe zones' reception limit it:
-    a static maximum flow with unbounded roads.
+    a static maximum flow with unbounded roads. When no safe zone limits its reception
+    either, that flow is everybody who can reach one (their least minutes to a safe zone,
+    which plans find anyway, are finite): no flow is solved.
     """
     n = model.n_nodes
     people = np.flatnonzero(model.population > 0)
     zones = np.flatnonzero(model.is_zone)
     if len(people) == 0 or len(zones) == 0:
         return 0
+    if np.all(model.reception[zones] >= model.big):
+        reach = model.to_zone[people] < UNREACHABLE
+        return int(model.population[people][reach].sum())
     source, sink = n, n + 1
     solver = max_flow.SimpleMaxFlow()
     solver.add_arcs_with_capacity(
