@@ -8,20 +8,57 @@ import random
 
 import numpy as np
 import pytest
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
 from app.domain.network.graph import Network
 from app.domain.plans import concessions
 from app.domain.plans.evacuation import PlanOptions, plan_evacuation
 from app.domain.plans.kernel import kernel
-from app.domain.plans.model import UNREACHABLE, _multi_source_minutes, compile_model, to_zone_after
+from app.domain.plans.model import UNREACHABLE, compile_model, to_zone_after
 from app.domain.scenario.reading import validate_scenario
 from tests.domain import kernel_statements
 from tests.domain.test_concessions import negotiable
 
 
+def scipy_minutes(
+    n: int, tail: np.ndarray, head: np.ndarray, time: np.ndarray, sources: list[int]
+) -> np.ndarray:
+    """Least minutes from any of ``sources`` along the arcs (scipy's Dijkstra over a matrix
+    of the quickest arc between each two nodes), UNREACHABLE where there is no way."""
+    quickest: dict[tuple[int, int], int] = {}
+    for t, h, w in zip(tail.tolist(), head.tolist(), time.tolist(), strict=True):
+        quickest[t, h] = min(w, quickest.get((t, h), w))
+    pairs = list(quickest)
+    rows = [t for t, _ in pairs]
+    cols = [h for _, h in pairs]
+    graph = csr_matrix(([float(quickest[p]) for p in pairs], (rows, cols)), shape=(n, n))
+    dist = dijkstra(graph, directed=True, indices=sources, min_only=True)
+    out = np.full(n, UNREACHABLE, dtype=np.int64)
+    finite = np.isfinite(dist)
+    out[finite] = np.rint(dist[finite]).astype(np.int64)
+    return out
+
+
 def whole_search(n: int, tail: np.ndarray, head: np.ndarray, time: np.ndarray) -> np.ndarray:
-    """Least minutes from node 0 (scipy's Dijkstra over the arcs given)."""
-    return _multi_source_minutes(n, tail, head, time, [0])
+    """Least minutes from node 0."""
+    return scipy_minutes(n, tail, head, time, [0])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_model_s_minutes_to_and_from_are_scipy_s(seed: int) -> None:
+    """``to_zone`` and ``from_people`` (the compiled search over the network's rows, parallel
+    roads included) against scipy's Dijkstra on the model's arcs."""
+    from tests.domain.test_fast_trees import random_model
+
+    model, _ = random_model(seed, parallel=seed % 2 == 0)
+    n, tail, head, time = model.n_nodes, model.arc_tail, model.arc_head, model.arc_time
+    zones = np.flatnonzero(model.is_zone).tolist()
+    people = np.flatnonzero(model.population > 0).tolist()
+    if zones:
+        assert model.to_zone.tolist() == scipy_minutes(n, head, tail, time, zones).tolist()
+    if people:
+        assert model.from_people.tolist() == scipy_minutes(n, tail, head, time, people).tolist()
 
 
 @pytest.mark.parametrize("seed", range(40))

@@ -50,5 +50,5 @@ def tree_load(
     load: npt.NDArray[np.float64],
 ) -> None: ...
 def lower_minutes(
-    indptr: _Ints, arcs: _Ints, other: _Ints, time: _Ints, dist: _Ints, seeds: _Ints
+    indptr: _Ints, arcs: _Ints | None, other: _Ints, time: _Ints, dist: _Ints, seeds: _Ints
 ) -> int: ...

@@ -624,9 +624,12 @@ def lower_minutes(const i64[:] indptr, const i64[:] arcs, const i64[:] other,
 
     ``dist`` (updated) holds each node's least minutes before the arcs were added, already
     lowered at ``seeds`` through the added arcs; a search from the seeds lowers every node
-    they bring nearer, and goes on only from a node it lowered. The arcs of node ``v`` are
-    ``arcs[indptr[v]:indptr[v + 1]]``, each leading to ``other[arc]`` in ``time[arc]``
-    minutes (``time < 0``: not an arc of the network now). Returns the nodes settled."""
+    they bring nearer, and goes on only from a node it lowered (with every node far and
+    the sources at 0, it is Dijkstra's search from the sources). The arcs of node ``v`` are
+    ``arcs[indptr[v]:indptr[v + 1]]`` (``arcs`` None: the positions themselves), each
+    leading to ``other[arc]`` in ``time[arc]`` minutes (``time < 0``: not an arc of the
+    network now). Returns the nodes settled."""
+    cdef bint identity = arcs is None
     cdef Heap heap
     cdef Entry e
     cdef Py_ssize_t k
@@ -647,7 +650,7 @@ def lower_minutes(const i64[:] indptr, const i64[:] arcs, const i64[:] other,
                 continue  # lowered again since
             settled += 1
             for k in range(indptr[v], indptr[v + 1]):
-                a = arcs[k]
+                a = k if identity else arcs[k]
                 if time[a] < 0:
                     continue
                 w = other[a]

@@ -29,8 +29,6 @@ from threading import Lock
 
 import numpy as np
 from ortools.graph.python import max_flow
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
 from app.domain.network.graph import BoolArray, Conditions, FloatArray, IntArray, Network
 from app.domain.plans.kernel import kernel
@@ -129,24 +127,19 @@ class FlowModel:
     @cached_property
     def to_zone(self) -> IntArray:
         """Shortest time (minutes) from each node to a safe zone."""
-        return _multi_source_minutes(
-            self.network.n_nodes,
-            self.arc_head,
-            self.arc_tail,
-            self.arc_time,
-            np.flatnonzero(self.is_zone),
-        )
+        return least_minutes(self, np.flatnonzero(self.is_zone), backwards=True)
 
     @cached_property
     def from_people(self) -> IntArray:
         """Earliest minute at which anybody can be at each node."""
-        return _multi_source_minutes(
-            self.network.n_nodes,
-            self.arc_tail,
-            self.arc_head,
-            self.arc_time,
-            np.flatnonzero(self.population > 0),
-        )
+        return least_minutes(self, np.flatnonzero(self.population > 0), backwards=False)
+
+    @cached_property
+    def network_arc_time(self) -> IntArray:
+        """Minutes of each of the network's arcs in this model (−1: not one of its arcs)."""
+        time = np.full(len(self.network.arc_tail), -1, dtype=np.int64)
+        time[self.arc_index] = self.arc_time
+        return time
 
     @cached_property
     def min_cut(self) -> IntArray:
@@ -306,27 +299,34 @@ def _without_checkpoints(cond: Conditions, edges: frozenset[int]) -> tuple[Netwo
     are read-only, and its conditions are made here (from ``cond``: harm and travel times
     do not depend on checkpoints), not cached in the original.
     """
-    net = copy.copy(cond.network)
-    net.edge_checkpoint = cond.network.edge_checkpoint.copy()
+    original = cond.network
+    original.arc_by_head, original.arc_rev_indptr  # noqa: B018 - made once, shared by copies
+    net = copy.copy(original)
+    net.edge_checkpoint = original.edge_checkpoint.copy()
     net.edge_checkpoint[np.fromiter(edges, dtype=np.int64, count=len(edges))] = -1
     net._conditions = OrderedDict()
     net._lock = Lock()
     return net, cond.with_checkpoints_of(net)
 
 
-def _multi_source_minutes(
-    n: int, tail: IntArray, head: IntArray, time: IntArray, sources: Iterable[int]
-) -> IntArray:
-    """Least total time from any of ``sources`` to each node along arcs tail → head."""
-    src = np.asarray(list(sources), dtype=np.int64)
-    out = np.full(n, UNREACHABLE, dtype=np.int64)
-    if n == 0 or len(src) == 0:
-        return out
-    graph = _csr_least(n, tail, head, time.astype(np.float64))
-    dist = dijkstra(graph, directed=True, indices=src, min_only=True)
-    finite = np.isfinite(dist)
-    out[finite] = np.rint(dist[finite]).astype(np.int64)
-    return out
+def least_minutes(model: FlowModel, sources: IntArray, *, backwards: bool) -> IntArray:
+    """Least total minutes from any of ``sources`` to each node along the model's arcs
+    (``backwards``: from each node to any of them), :data:`UNREACHABLE` where there is no
+    way: the compiled search (``kernel.lower_minutes`` from the sources at 0, every other
+    node far) over the network's arcs in compressed rows, the model's with their minutes.
+    Of parallel arcs the search takes the quickest; minutes are integers, so the values
+    are exact (``tests/domain/test_lower_minutes.py`` checks them against scipy's)."""
+    net = model.network
+    dist = np.full(model.n_nodes, UNREACHABLE, dtype=np.int64)
+    if len(sources) == 0:
+        return dist
+    dist[sources] = 0
+    time = model.network_arc_time
+    if backwards:
+        kernel.lower_minutes(net.arc_rev_indptr, net.arc_by_head, net.arc_tail, time, dist, sources)
+    else:
+        kernel.lower_minutes(net.arc_indptr, None, net.arc_head, time, dist, sources)
+    return dist
 
 
 def to_zone_after(base: FlowModel, changed: FlowModel) -> IntArray | None:
@@ -347,8 +347,7 @@ def to_zone_after(base: FlowModel, changed: FlowModel) -> IntArray | None:
         or not np.array_equal(changed.is_zone, base.is_zone)
     ):
         return None
-    time = np.full(len(net.arc_tail), -1, dtype=np.int64)
-    time[changed.arc_index] = changed.arc_time
+    time = changed.network_arc_time
     if not np.array_equal(time[base.arc_index], base.arc_time):  # an arc gone, or slower
         return None
     in_base = np.zeros(len(net.arc_tail), dtype=bool)
@@ -364,17 +363,6 @@ def to_zone_after(base: FlowModel, changed: FlowModel) -> IntArray | None:
     seeds = np.unique(u[lower])
     kernel.lower_minutes(net.arc_rev_indptr, net.arc_by_head, net.arc_tail, time, dist, seeds)
     return dist
-
-
-def _csr_least(n: int, tail: IntArray, head: IntArray, weight: FloatArray) -> csr_matrix:
-    """CSR matrix with the least weight among parallel arcs."""
-    if len(tail) == 0:
-        return csr_matrix((n, n), dtype=np.float64)
-    order, single = by_pair(n, tail, head)
-    if not single:
-        order = np.lexsort((weight, head, tail))
-        order = order[first_of_pairs(tail[order], head[order])]
-    return csr_matrix((weight[order], (tail[order], head[order])), shape=(n, n))
 
 
 def by_pair(n: int, first: IntArray, second: IntArray) -> tuple[IntArray, bool]:
