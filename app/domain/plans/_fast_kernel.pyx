@@ -39,7 +39,7 @@ cdef class _Routes:
     cdef i64[::1] node
     """Node of each row (district)."""
     cdef i64[:, ::1] tt
-    """Minutes from each node on a district's path to the end of the path, per tree
+    """Minutes from each node on a served district's path to the end of the path, per tree
     (other nodes: never read)."""
     cdef i64[:, ::1] end
     cdef i64[:, ::1] count
@@ -52,7 +52,9 @@ cdef class _Routes:
     cdef i64 blocked
     """Scratch: the roads of the route last laid out by :meth:`lay_out`, and their offsets."""
 
-    def __init__(self, nxt, head, time, node):
+    def __init__(self, nxt, head, time, node, const i64[::1] served):
+        """``served``: the rows (districts) to be placed, the only ones whose routes are
+        laid out (others keep ``count`` 0)."""
         cdef i64[:, ::1] nxt_v = nxt
         cdef i64[::1] time_v = time
         self.nxt_source = nxt
@@ -64,7 +66,8 @@ cdef class _Routes:
         if self.trees > 64:
             raise ValueError("at most 64 routing trees")
         cdef i64 n = nxt_v.shape[1], k, v, x, a, depth, i, y, h, j, r
-        # Filled only for the nodes on the districts' paths (the rest is never read).
+        # Filled only for the nodes on the paths of the districts served (the rest is never
+        # read).
         tt = np.full((self.trees, n), UNKNOWN, dtype=np.int64)
         end = np.empty((self.trees, n), dtype=np.int64)
         self.tt = tt
@@ -77,9 +80,10 @@ cdef class _Routes:
         cdef double[:, ::1] sq = sq_a
         stack_a = np.zeros(max(n, 1), dtype=np.int64)
         cdef i64[::1] stack = stack_a
+        cdef Py_ssize_t q
         for k in range(self.trees):
-            for r in range(self.rows):
-                v = self.node[r]
+            for q in range(served.shape[0]):
+                v = self.node[served[q]]
                 if self.tt[k, v] != UNKNOWN:
                     continue
                 depth = 0
@@ -110,7 +114,8 @@ cdef class _Routes:
         self.count = count_a
         self.hint = np.zeros((self.trees, self.rows), dtype=np.int64)
         cdef bint repeat
-        for r in range(self.rows):
+        for q in range(served.shape[0]):
+            r = served[q]
             v = self.node[r]
             for k in range(self.trees):
                 repeat = False
@@ -393,7 +398,7 @@ def place_all(
     trees in use from each group on: (first group, trees).
     """
     cdef _Table table = _Table(table_source, horizon, chunk, span)
-    cdef _Routes r = _Routes(nxt, head, time, node)
+    cdef _Routes r = _Routes(nxt, head, time, node, order_rows)
     cdef list out = [], epochs = [(0, nxt)]
     cdef i64 k, row, remaining, placed, steps = 0, z
     cdef bint room
@@ -416,7 +421,7 @@ def place_all(
                 if not room:
                     break
                 fresh = refresh()
-                r = _Routes(fresh, head, time, node)
+                r = _Routes(fresh, head, time, node, order_rows)
                 epochs.append((len(out), fresh))
                 placed = _place(table, r, row, remaining, zone_left, out)
                 if placed == -1:
