@@ -40,6 +40,7 @@ from app.domain.plans.fast import (
     _by_epoch,
     _reservations,
     candidate_trees,
+    wider,
 )
 from app.domain.plans.model import FlowModel
 
@@ -77,7 +78,7 @@ def fast_movements(
 class _Table:
     """Remaining entries per (arc, minute), a row for every arc (the compiled loop keeps
     rows only for the arcs entered: ``fast._Table``); grows in time when no horizon is set,
-    by the same rule."""
+    by the same rule (``fast.wider``)."""
 
     def __init__(self, model: FlowModel, width: int, horizon: int | None, max_cells: int) -> None:
         self.cap = np.minimum(model.arc_cap, int(OPEN)).astype(np.int32)
@@ -91,13 +92,9 @@ class _Table:
         return int(self.left.shape[1])
 
     def grow(self, need: int) -> bool:
-        if self.horizon is not None:
+        width = wider(self.width, need, self.horizon, len(self.cap), self.max_cells)
+        if width is None:
             return False
-        width = max(need + 1, 2 * self.width)
-        if width * len(self.cap) > self.max_cells:
-            width = self.max_cells // max(1, len(self.cap))
-            if width <= self.width:
-                return False
         extra = np.repeat(self.cap[:, None], width - self.width, axis=1)
         self.left = np.concatenate([self.left, extra], axis=1)
         return True

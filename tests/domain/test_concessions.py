@@ -7,6 +7,7 @@ import copy
 import io
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,23 @@ def negotiable(rng: random.Random) -> dict[str, Any]:
         if e["status"] == "blocked" and rng.random() < 0.5:
             e["candidate"] = True
     return doc
+
+
+def negotiated(
+    first_seed: int, count: int, horizons: tuple[int | None, ...] = (None, 6, 10)
+) -> Iterator[tuple[Network, PlanOptions, Plan]]:
+    """``count`` random negotiable documents (seeds from ``first_seed``) with a base plan
+    each, consenting parties only (those with nobody to evacuate left out)."""
+    for seed in range(first_seed, first_seed + count):
+        rng = random.Random(seed)
+        doc = negotiable(rng)
+        options = PlanOptions(horizon=rng.choice(horizons), consenting_only=True)
+        net = Network(validate_scenario(doc))
+        try:
+            base = plan_evacuation(net, options)
+        except Exception:  # nothing to evacuate: no plan to negotiate over
+            continue
+        yield net, options, base
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -344,15 +362,7 @@ def test_screening_with_the_base_minutes_from_people_decides_as_the_changed_ones
     from app.domain.plans.model import UNREACHABLE, compile_model
 
     screened, helping, same = 0, 0, 0
-    for seed in range(60):
-        rng = random.Random(500 + seed)
-        doc = negotiable(rng)
-        options = PlanOptions(horizon=rng.choice([None, 6, 10]), consenting_only=True)
-        net = Network(validate_scenario(doc))
-        try:
-            base = plan_evacuation(net, options)
-        except Exception:  # nothing to evacuate: no plan to negotiate over
-            continue
+    for net, options, base in negotiated(500, 60):
         model, most = base.model, most_evacuable(base.model)
         moves = [*base.movements, *base.stranded_moves]
         used = {int(model.arc_edge[a]) for m in moves for a in m.arcs}
@@ -383,7 +393,7 @@ def test_screening_with_the_base_minutes_from_people_decides_as_the_changed_ones
                     limit is None or bool(np.any(through <= limit))
                 )
             decided = concessions._may_help(base, cand, options.horizon, most, lambda m=changed: m)
-            assert decided == expected, (seed, cand)
+            assert decided == expected, (cand.kind, cand.what)
             screened += 1
             helping += decided
     assert screened > 50 and 0 < helping < screened and same > 5  # every branch exercised
@@ -397,15 +407,7 @@ def test_a_concession_on_one_road_changes_the_compiled_model_on_that_road_only()
     from app.domain.plans.model import arcs_of_road, compile_model, road_change
 
     checked = 0
-    for seed in range(60):
-        rng = random.Random(700 + seed)
-        doc = negotiable(rng)
-        options = PlanOptions(horizon=rng.choice([None, 8]), consenting_only=True)
-        net = Network(validate_scenario(doc))
-        try:
-            base = plan_evacuation(net, options)
-        except Exception:  # nothing to evacuate: no plan to negotiate over
-            continue
+    for net, options, base in negotiated(700, 60, (None, 8)):
         model = base.model
         for cand in concessions._candidates(net, options, base):
             if cand.kind not in ("crossing", "road", "checkpoint"):

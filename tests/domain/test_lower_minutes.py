@@ -4,21 +4,16 @@ Python statement of the search."""
 
 from __future__ import annotations
 
-import random
-
 import numpy as np
 import pytest
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from app.domain.network.graph import Network
 from app.domain.plans import concessions
-from app.domain.plans.evacuation import PlanOptions, plan_evacuation
 from app.domain.plans.kernel import kernel
 from app.domain.plans.model import UNREACHABLE, compile_model, to_zone_after
-from app.domain.scenario.reading import validate_scenario
 from tests.domain import kernel_statements
-from tests.domain.test_concessions import negotiable
+from tests.domain.test_concessions import negotiated
 
 
 def scipy_minutes(
@@ -91,15 +86,7 @@ def test_lowering_by_added_arcs_gives_the_minutes_of_a_whole_search(seed: int) -
 
 def test_every_concession_s_minutes_to_safe_zones_are_those_of_its_whole_search() -> None:
     found, whole, lost = 0, 0, 0
-    for seed in range(60):
-        rng = random.Random(900 + seed)
-        doc = negotiable(rng)
-        options = PlanOptions(horizon=rng.choice([None, 6, 10]), consenting_only=True)
-        net = Network(validate_scenario(doc))
-        try:
-            base = plan_evacuation(net, options)
-        except Exception:  # nothing to evacuate: no plan to negotiate over
-            continue
+    for net, options, base in negotiated(900, 60):
         model = base.model
         for cand in concessions._candidates(net, options, base):
             if cand.options is None:
@@ -109,7 +96,7 @@ def test_every_concession_s_minutes_to_safe_zones_are_those_of_its_whole_search(
             if lowered is None:
                 whole += 1
                 continue
-            assert lowered.tolist() == changed.to_zone.tolist(), (seed, cand.kind, cand.what)
+            assert lowered.tolist() == changed.to_zone.tolist(), (cand.kind, cand.what)
             found += 1
             if len(changed.arc_index) > len(model.arc_index):  # the other way loses arcs
                 assert to_zone_after(changed, model) is None

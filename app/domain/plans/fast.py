@@ -101,17 +101,27 @@ class _Table:
         self.arc_of_row = np.concatenate([self.arc_of_row, np.full(more, -1, dtype=np.int64)])
 
     def grow(self, need: int) -> bool:
-        if self.horizon is not None:
+        width = wider(self.width, need, self.horizon, len(self.cap), self.max_cells)
+        if width is None:
             return False
-        width = max(need + 1, 2 * self.width)
-        if width * len(self.cap) > self.max_cells:
-            width = self.max_cells // max(1, len(self.cap))
-            if width <= self.width:
-                return False
         arcs = np.maximum(self.arc_of_row, 0)
         extra = np.repeat(self.cap[arcs][:, None], width - self.width, axis=1)
         self.left = np.concatenate([self.left, extra], axis=1)
         return True
+
+
+def wider(width: int, need: int, horizon: int | None, arcs: int, max_cells: int) -> int | None:
+    """The reservation table's next width (minutes) to hold minute ``need``: twice as wide
+    at least, and never more cells than ``max_cells`` as if every one of ``arcs`` had its
+    row; ``None``: it cannot grow (a window is set, or the limit is reached)."""
+    if horizon is not None:
+        return None
+    wide = max(need + 1, 2 * width)
+    if wide * arcs > max_cells:
+        wide = max_cells // max(1, arcs)
+        if wide <= width:
+            return None
+    return wide
 
 
 @dataclass
