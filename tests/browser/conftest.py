@@ -97,6 +97,19 @@ class Watch:
         ]
 
 
+BROWSER_TESTS = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(tryfirst=True)  # before tests/conftest.py reads the markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this directory drives Chromium: it is marked ``browser`` by where it
+    lives, so that a new file cannot leave the mark out (one that did failed at setup on a
+    machine without Chromium, where it must be skipped with the reason)."""
+    for item in items:
+        if BROWSER_TESTS in item.path.resolve().parents:
+            item.add_marker(pytest.mark.browser)
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -12,8 +12,6 @@ import pytest
 from tests.browser.conftest import OpenPage, Service
 from tests.browser.figures import NBSP, duration, expected, fixed, percent, probability
 
-pytestmark = pytest.mark.browser
-
 ALEPPO = "aleppo-2016-12"
 WINDOW = "pause-2016-12-15-3h"
 GIVEN_BY = {"request": "chosen on this page", "scenario": "the scenario's setting",

@@ -10,14 +10,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.browser.conftest import OpenPage, Service
 from tests.browser.figures import NBSP, duration, expected
 from tests.browser.test_map_figures import ALEPPO, WINDOW, ask, figure, open_aleppo, sent_to
 from tests.browser.test_map_loop import fresh_copy, open_scenario
-
-pytestmark = pytest.mark.browser
 
 
 def clock(start: str, minutes: int) -> str:

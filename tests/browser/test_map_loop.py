@@ -9,12 +9,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.browser.conftest import OpenPage, Service
 from tests.browser.figures import probability
-
-pytestmark = pytest.mark.browser
 
 ALEPPO = "aleppo-2016-12"
 FROM, TO = "as-sukkari", "bustan-al-qaser"

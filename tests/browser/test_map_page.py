@@ -6,12 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.browser.conftest import OpenPage, Service
 from tests.browser.figures import probability
-
-pytestmark = pytest.mark.browser
 
 ALEPPO = "aleppo-2016-12"
 NBSP = "\u00a0"

@@ -20,7 +20,6 @@ from tests.browser.conftest import watched_page
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-pytestmark = pytest.mark.browser
 
 # A 1×1 grey PNG: what the stand-in tile server answers for every tile.
 PNG = base64.b64decode(
