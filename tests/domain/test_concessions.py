@@ -366,7 +366,9 @@ def test_screening_with_the_base_minutes_from_people_decides_as_the_changed_ones
         model, most = base.model, most_evacuable(base.model)
         moves = [*base.movements, *base.stranded_moves]
         used = {int(model.arc_edge[a]) for m in moves for a in m.arcs}
-        for cand in concessions._candidates(net, options, base):
+        candidates = concessions._candidates(net, options, base)
+        lifted = concessions._all_lifted(model, candidates)  # every checkpoint lifted at once
+        for cand in candidates:
             if cand.options is None or cand.kind == "capacity":
                 continue
             changed = compile_model(net, model.conditions, cand.options)
@@ -392,7 +394,9 @@ def test_screening_with_the_base_minutes_from_people_decides_as_the_changed_ones
                 expected = bool(np.any(through < UNREACHABLE)) and (
                     limit is None or bool(np.any(through <= limit))
                 )
-            decided = concessions._may_help(base, cand, options.horizon, most, lambda m=changed: m)
+            decided = concessions._may_help(
+                base, cand, options.horizon, most, lambda m=changed: m, lifted
+            )
             assert decided == expected, (cand.kind, cand.what)
             screened += 1
             helping += decided
@@ -402,19 +406,28 @@ def test_screening_with_the_base_minutes_from_people_decides_as_the_changed_ones
 def test_a_concession_on_one_road_changes_the_compiled_model_on_that_road_only() -> None:
     """``road_change`` (the road alone) against the model compiled for the whole network:
     every other arc kept, the road's arcs, minutes and risk, and the minutes to a safe zone
-    at the ends of its added arcs."""
+    at the ends of its added arcs; for a checkpoint, the same when every checkpoint
+    considered is lifted at once (as a ranking does)."""
     from app.domain.plans import concessions
     from app.domain.plans.model import arcs_of_road, compile_model, road_change
 
     checked = 0
     for net, options, base in negotiated(700, 60, (None, 8)):
         model = base.model
-        for cand in concessions._candidates(net, options, base):
+        candidates = concessions._candidates(net, options, base)
+        lifted = concessions._all_lifted(model, candidates)
+        for cand in candidates:
             if cand.kind not in ("crossing", "road", "checkpoint"):
                 continue
             assert cand.road is not None and cand.options is not None
             changed = compile_model(net, model.conditions, cand.options)
             change = road_change(model, cand.options, cand.road)
+            if cand.kind == "checkpoint":  # with every other checkpoint lifted too: the same
+                shared = road_change(model, cand.options, cand.road, lifted())
+                assert shared.arcs.tolist() == change.arcs.tolist()
+                assert shared.minutes.tolist() == change.minutes.tolist()
+                assert shared.before.tolist() == change.before.tolist()
+                assert shared.risk == change.risk
             mine = arcs_of_road(net, cand.road)
             others = np.setdiff1d(model.arc_index, mine)
             assert np.setdiff1d(changed.arc_index, mine).tolist() == others.tolist()

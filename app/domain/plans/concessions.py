@@ -50,7 +50,7 @@ from typing import Any, Literal
 import numpy as np
 
 from app.domain.errors import PlanTooLargeError
-from app.domain.network.graph import STATUS_CODES, IntArray, Network
+from app.domain.network.graph import STATUS_CODES, Conditions, IntArray, Network
 from app.domain.plans.evacuation import (
     Plan,
     PlanOptions,
@@ -68,6 +68,7 @@ from app.domain.plans.model import (
     most_evacuable,
     road_change,
     to_zone_after,
+    without_checkpoints,
 )
 
 Kind = Literal["crossing", "road", "checkpoint", "party", "pause", "capacity"]
@@ -190,13 +191,14 @@ def rank_concessions(net: Network, options: PlanOptions, base: Plan) -> Concessi
     rows: list[Concession] = []
     skipped = 0
     out_of_time = False
+    lifted = _all_lifted(model, considered)
     for k, cand in enumerate(considered):
         if options.progress is not None:
             options.progress(f"pricing {cand.kind} {cand.what}", k, len(considered))
         changed, horizon = _lazy_model(net, model, cand), options.horizon
         if horizon is not None:
             horizon += cand.extra_minutes
-        if not _may_help(base, cand, horizon, most, changed):
+        if not _may_help(base, cand, horizon, most, changed, lifted):
             skipped += 1
             continue
         out_of_time = out_of_time or (options.budget is not None and options.budget.expired())
@@ -269,13 +271,14 @@ def select_concessions(net: Network, options: PlanOptions, base: Plan) -> Select
     most = most_evacuable(model)
     to_price: list[dict[str, Any]] = []
     skipped = 0
+    lifted = _all_lifted(model, considered)
     for k, cand in enumerate(considered):
         if options.progress is not None:
             options.progress("choosing concessions to price", k, len(considered))
         horizon = options.horizon
         if horizon is not None:
             horizon += cand.extra_minutes
-        if not _may_help(base, cand, horizon, most, _lazy_model(net, model, cand)):
+        if not _may_help(base, cand, horizon, most, _lazy_model(net, model, cand), lifted):
             skipped += 1
         elif len(to_price) >= MAX_REPLANS:
             not_priced += 1
@@ -447,6 +450,19 @@ def _nearest_first(net: Network, model: FlowModel) -> np.ndarray:
     return np.lexsort((np.arange(len(tail)), np.minimum(forward, backward)))
 
 
+Lifted = tuple[Network, Conditions]
+"""A network and its conditions with some checkpoints lifted (``without_checkpoints``)."""
+
+
+def _all_lifted(model: FlowModel, considered: list[_Candidate]) -> Callable[[], Lifted]:
+    """The network and conditions with every checkpoint ``considered`` lifted (and those the
+    base model lifts), made on first use: a road's figures depend on its own checkpoint
+    only, so one serves every such candidate (:func:`~app.domain.plans.model.road_change`)."""
+    roads = frozenset(c.road for c in considered if c.kind == "checkpoint" and c.road is not None)
+    every = roads | model.options.lifted_checkpoints
+    return functools.cache(lambda: without_checkpoints(model.conditions, every))
+
+
 def _lazy_model(net: Network, model: FlowModel, cand: _Candidate) -> Callable[[], FlowModel]:
     """:func:`_changed_model`, compiled on the first call only."""
     return functools.cache(lambda: _changed_model(net, model, cand))
@@ -471,9 +487,11 @@ def _may_help(
     horizon: int | None,
     most: int,
     changed: Callable[[], FlowModel],
+    lifted: Callable[[], Lifted] | None = None,
 ) -> bool:
     """Whether planning with ``cand`` might get more people out, sooner, or more safely
-    (``changed()``: the model planned with it, compiled only where needed).
+    (``changed()``: the model planned with it, compiled only where needed; ``lifted()``:
+    the network with every checkpoint considered lifted, :func:`_all_lifted`).
 
     A longer pause cannot get out more people than the bound of evacuees within it (and
     with the same people out, the last arrives at the same minute). A changed model with
@@ -497,7 +515,8 @@ def _may_help(
     road = cand.road
     if cand.kind in ("crossing", "road", "checkpoint"):
         assert road is not None and cand.options is not None
-        change = road_change(model, cand.options, road)
+        both = lifted() if lifted is not None and cand.kind == "checkpoint" else None
+        change = road_change(model, cand.options, road, both)
         if change.same_arcs:
             return cand.kind == "checkpoint" and _risk_changes_on_used_road(base, road, change.risk)
         if change.adds_only:

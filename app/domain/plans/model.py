@@ -187,7 +187,7 @@ def whole_minutes(minutes: FloatArray) -> IntArray:
 def compile_model(net: Network, cond: Conditions, options: ModelOptions) -> FlowModel:
     """The plan's :class:`FlowModel` under ``cond`` (profile, time) and ``options``."""
     if options.lifted_checkpoints:
-        net, cond = _without_checkpoints(cond, options.lifted_checkpoints)
+        net, cond = without_checkpoints(cond, options.lifted_checkpoints)
     usable = road_mask(cond, options)
     cap_edge = entries_per_minute(cond, options.capacity_factor_edges)
     ok = usable[net.arc_edge] & (cap_edge[net.arc_edge] >= 1)
@@ -259,17 +259,29 @@ class RoadChange:
         return out
 
 
-def road_change(base: FlowModel, options: ModelOptions, road: int) -> RoadChange:
+def road_change(
+    base: FlowModel,
+    options: ModelOptions,
+    road: int,
+    lifted: tuple[Network, Conditions] | None = None,
+) -> RoadChange:
     """How the model of ``options`` differs from ``base`` on ``road``, where ``options`` are
     ``base``'s with that road opened (``open_edges``) or its checkpoint lifted
     (``lifted_checkpoints``): every other road then keeps its arcs, minutes and capacities,
     for each rule that makes them (:func:`road_mask`, :func:`entries_per_minute`,
     :class:`~app.domain.network.graph.Conditions`) is per road. Found for the road alone,
     where :func:`compile_model` makes every arc of the network (millions on a city);
-    ``tests/domain/test_concessions.py`` checks it against the compiled models."""
+    ``tests/domain/test_concessions.py`` checks it against the compiled models.
+
+    ``lifted``: a network and its conditions (:func:`without_checkpoints`) with this road's
+    checkpoint lifted and maybe others': per road, the figures are the same, so one serves
+    every checkpoint a ranking considers lifting."""
     net, cond = base.network, base.conditions
     if options.lifted_checkpoints != base.options.lifted_checkpoints:
-        net, cond = _without_checkpoints(cond, options.lifted_checkpoints)
+        if lifted is None:
+            lifted = without_checkpoints(cond, options.lifted_checkpoints)
+        net, cond = lifted
+        assert net.edge_checkpoint[road] < 0 or road not in options.lifted_checkpoints
     roads = np.array([road], dtype=np.int64)
     ok = bool(road_mask(cond, options, roads)[0])
     ok = ok and bool(entries_per_minute(cond, options.capacity_factor_edges, roads)[0] >= 1)
@@ -291,7 +303,7 @@ def arcs_of_road(net: Network, road: int) -> IntArray:
     return np.unique(np.concatenate(found))
 
 
-def _without_checkpoints(cond: Conditions, edges: frozenset[int]) -> tuple[Network, Conditions]:
+def without_checkpoints(cond: Conditions, edges: frozenset[int]) -> tuple[Network, Conditions]:
     """The network as if ``edges`` had no checkpoint, and its conditions for the same
     profile and time (by the same rules as every other: risks, usability).
 
