@@ -62,6 +62,7 @@ from app.domain.plans.model import (
     UNREACHABLE,
     FlowModel,
     ModelOptions,
+    added_arcs,
     compile_model,
     evacuable_upper_bound,
     excluded_parties,
@@ -532,19 +533,18 @@ def _may_help(
             and road is not None
             and _risk_changes_on_used_road(base, road, float(after.conditions.risk[road]))
         )
-    in_base = np.zeros(len(model.network.arc_tail), dtype=bool)
-    in_base[model.arc_index] = True
-    added = ~in_base[after.arc_index]
-    u, v = after.arc_tail[added], after.arc_head[added]
+    net, added = model.network, added_arcs(model, after)
+    u, v = net.arc_tail[added], net.arc_head[added]
     return _through_helps(
-        base, model.from_people[u] + after.arc_time[added] + after.to_zone[v], horizon, changed
+        base,
+        model.from_people[u] + after.network_arc_time[added] + after.to_zone[v],
+        horizon,
+        changed,
     )
 
 
 def _risk_changes_on_used_road(base: Plan, road: int, risk: float) -> bool:
-    return risk != base.model.conditions.risk[road] and bool(
-        np.isin(road, base.model.arc_edge[_used_arcs(base)])
-    )
+    return risk != base.model.conditions.risk[road] and bool(np.isin(road, base.used_edges()))
 
 
 def _through_helps(
@@ -565,11 +565,6 @@ def _through_helps(
     if limit is None and base.evacuated >= most_evacuable(changed()):
         limit = base.egress_time_min
     return limit is None or bool(np.any(through <= limit))
-
-
-def _used_arcs(plan: Plan) -> np.ndarray:
-    arcs = {a for m in [*plan.movements, *plan.stranded_moves] for a in m.arcs}
-    return np.fromiter(arcs, dtype=np.int64, count=len(arcs))
 
 
 def _row(cand: _Candidate, base: BaseFigures, plan: Plan) -> Concession:

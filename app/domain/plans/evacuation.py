@@ -144,11 +144,10 @@ class Plan:
         """ln(1 − p) of the probability of being harmed or detained (``risk``), harmed
         (``harm``) and detained (``detention``), per arc a group of the plan takes (only
         those: a city has millions of arcs, a plan's groups take a few)."""
-        return self._log_keep({a for m in self._moves for a in m.arcs})
+        return self._log_keep(self.used_arcs)
 
-    def _log_keep(self, arcs: set[int]) -> dict[str, dict[int, float]]:
+    def _log_keep(self, index: IntArray) -> dict[str, dict[int, float]]:
         cond, edge = self.model.conditions, self.model.arc_edge
-        index = np.fromiter(arcs, dtype=np.int64, count=len(arcs))
         positions = index.tolist()
         out: dict[str, dict[int, float]] = {}
         for key in ("risk", "harm", "detention"):
@@ -167,7 +166,7 @@ class Plan:
         try:
             log_keep = math.fsum(map(table.__getitem__, mv.arcs))
         except KeyError:  # a group made after the table was
-            for k, more in self._log_keep(set(mv.arcs)).items():
+            for k, more in self._log_keep(np.unique(np.asarray(mv.arcs, np.int64))).items():
                 self._arc_log_keep[k].update(more)
             log_keep = math.fsum(map(table.__getitem__, mv.arcs))
         risk = -math.expm1(log_keep)
@@ -200,9 +199,7 @@ class Plan:
         moves = self._moves
         if not moves:
             return [0.0, 0.0]
-        edges = np.unique(
-            model.arc_edge[np.fromiter(chain.from_iterable(m.arcs for m in moves), np.int64)]
-        )
+        edges = self.used_edges()
         low, high = model.conditions.harm_range(edges)
         where = {int(e): k for k, e in enumerate(edges.tolist())}
         log_low, log_high = np.log1p(-low).tolist(), np.log1p(-high).tolist()
@@ -213,10 +210,15 @@ class Plan:
             hi += m.count * -math.expm1(math.fsum(log_high[k] for k in rows))
         return [lo, hi]
 
+    @cached_property
+    def used_arcs(self) -> IntArray:
+        """Arcs the plan's groups take (moving and stranded), ascending, each once."""
+        arcs = np.fromiter(chain.from_iterable(m.arcs for m in self._moves), dtype=np.int64)
+        return np.unique(arcs)
+
     def used_edges(self) -> IntArray:
         """Roads the plan's groups use."""
-        arcs = np.fromiter(chain.from_iterable(m.arcs for m in self._moves), dtype=np.int64)
-        return np.unique(self.model.arc_edge[arcs])
+        return np.unique(self.model.arc_edge[self.used_arcs])
 
     def unknown_part(self) -> dict[str, Any]:
         """How many people travel over roads without a risk estimate, on how many roads."""

@@ -76,14 +76,16 @@ def road_mask(cond: Conditions, options: ModelOptions, roads: IntArray | None = 
     sel = slice(None) if roads is None else roads
     usable = cond.usable[sel].copy()
     for e in options.open_edges:
-        if roads is None:
-            usable[e] = _usable_if_open(cond, e)
-        else:
-            usable[roads == e] = _usable_if_open(cond, e)
+        usable[_position(roads, e)] = _usable_if_open(cond, e)
     usable = usable_roads(net, usable, excluded_parties(net, options), roads)
     if options.max_risk is not None:
         usable &= cond.risk[sel] <= options.max_risk + 1e-12
     return usable
+
+
+def _position(roads: IntArray | None, road: int) -> int | BoolArray:
+    """Where ``road`` is in an array of every road (``roads`` None) or of ``roads``."""
+    return road if roads is None else roads == road
 
 
 def _usable_if_open(cond: Conditions, e: int) -> bool:
@@ -170,10 +172,7 @@ def entries_per_minute(
     if factors:
         capacity = capacity.copy()
         for e, factor in factors:
-            if roads is None:
-                capacity[e] *= factor
-            else:
-                capacity[roads == e] *= factor
+            capacity[_position(roads, e)] *= factor
     entries: FloatArray = np.floor(capacity * cond.profile.capacity_factor + 1e-9)
     return entries
 
@@ -341,6 +340,15 @@ def least_minutes(model: FlowModel, sources: IntArray, *, backwards: bool) -> In
     return dist
 
 
+def added_arcs(base: FlowModel, changed: FlowModel) -> IntArray:
+    """The arcs of ``changed`` that ``base`` does not have (positions among the network's,
+    which two models of one network share), ascending."""
+    in_base = np.zeros(len(base.network.arc_tail), dtype=bool)
+    in_base[base.arc_index] = True
+    added: IntArray = changed.arc_index[~in_base[changed.arc_index]]
+    return added
+
+
 def to_zone_after(base: FlowModel, changed: FlowModel) -> IntArray | None:
     """``changed.to_zone`` found from ``base.to_zone``, when ``changed`` only adds arcs to
     ``base`` (every arc of ``base`` kept with its minutes, the same safe zones); ``None``
@@ -362,9 +370,7 @@ def to_zone_after(base: FlowModel, changed: FlowModel) -> IntArray | None:
     time = changed.network_arc_time
     if not np.array_equal(time[base.arc_index], base.arc_time):  # an arc gone, or slower
         return None
-    in_base = np.zeros(len(net.arc_tail), dtype=bool)
-    in_base[base.arc_index] = True
-    added = changed.arc_index[~in_base[changed.arc_index]]
+    added = added_arcs(base, changed)
     before = base.to_zone
     u, v = net.arc_tail[added], net.arc_head[added]
     reach = before[v] < UNREACHABLE

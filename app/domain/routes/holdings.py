@@ -87,18 +87,12 @@ def exclusion(
 def party_codes_per_road(net: Network, roads: IntArray | None = None) -> list[IntArray]:
     """For each road (of ``roads`` if given), the party codes (−1: none) of its controller,
     its checkpoint and the holders of its two ends: everything whose party a road involves."""
-    if roads is None:
-        return [
-            net.edge_controller,
-            net.edge_checkpoint,
-            net.node_controller[net.edge_tail],
-            net.node_controller[net.edge_head],
-        ]
+    sel = slice(None) if roads is None else roads
     return [
-        net.edge_controller[roads],
-        net.edge_checkpoint[roads],
-        net.node_controller[net.edge_tail[roads]],
-        net.node_controller[net.edge_head[roads]],
+        net.edge_controller[sel],
+        net.edge_checkpoint[sel],
+        net.node_controller[net.edge_tail[sel]],
+        net.node_controller[net.edge_head[sel]],
     ]
 
 
